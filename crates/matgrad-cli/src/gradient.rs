@@ -1,0 +1,155 @@
+//! What `grad` prints: closed forms (Unicode text, LaTeX, JSON), values and the check.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use matgrad::check::check_gradients;
+use matgrad::eval::evaluate;
+use matgrad::gradient::{Gradient, LAYOUT};
+use matgrad::ir::NodeId;
+use matgrad::print::{latex_name, unicode_name, Notation};
+use matgrad::Array;
+use serde_json::{json, Map, Value};
+
+use crate::output::{array_json, point_header, show};
+use crate::{Failure, Point};
+
+/// The values, and the check's errors when asked for.
+pub type Numbers = (Point, HashMap<NodeId, Array>, Option<Vec<(String, f64)>>);
+
+/// The output, every gradient and every definition, evaluated at `point`.
+pub fn values(gradient: &Gradient, point: &Point) -> Result<HashMap<NodeId, Array>, Failure> {
+    let mut nodes = vec![gradient.program.output_node()];
+    nodes.extend(gradient.wrt.iter().map(|w| w.gradient));
+    nodes.extend(gradient.definitions.iter().map(|(id, _)| *id));
+    let values = evaluate(&gradient.program.graph, &point.sizes, &point.inputs, &nodes)?;
+    Ok(nodes.into_iter().zip(values).collect())
+}
+
+pub fn check(gradient: &Gradient, point: &Point) -> Result<Vec<(String, f64)>, Failure> {
+    let pairs: Vec<(NodeId, NodeId)> = gradient.wrt.iter().map(|w| (w.node, w.gradient)).collect();
+    let output = gradient.program.output_node();
+    let mut errors = check_gradients(&gradient.program.graph, output, &pairs, &point.sizes, &point.inputs)?;
+    // Report by the user's names (an intermediate's node may carry an earlier name).
+    for (error, wrt) in errors.iter_mut().zip(&gradient.wrt) {
+        error.0 = wrt.name.clone();
+    }
+    Ok(errors)
+}
+
+fn partial(gradient: &Gradient, name: &str) -> String {
+    format!("∂{}/∂{}", unicode_name(gradient.output_name()), unicode_name(name))
+}
+
+pub fn text(gradient: &Gradient, numbers: Option<&Numbers>) -> String {
+    let program = &gradient.program;
+    let output = program.output_statement();
+    let mut out = String::new();
+    let definition = gradient.expression(output.node, Notation::Unicode);
+    let _ = writeln!(out, "# gradients of {} = {definition}", unicode_name(&output.name));
+    let _ = writeln!(out, "# layout: {}", LAYOUT.replace('L', &unicode_name(&output.name)));
+    out.push('\n');
+    for wrt in &gradient.wrt {
+        let _ = writeln!(out, "{} = {}", partial(gradient, &wrt.name), gradient.closed_form(wrt, Notation::Unicode));
+    }
+    if !gradient.definitions.is_empty() {
+        out.push_str("\nwhere\n");
+        for (id, name) in &gradient.definitions {
+            let _ = writeln!(out, "  {} = {}", unicode_name(name), gradient.expression(*id, Notation::Unicode));
+        }
+    }
+    let Some((point, values, errors)) = numbers else { return out };
+    out.push('\n');
+    out.push_str(&point_header(point));
+    let _ = writeln!(out, "{}", show(&output.name, &values[&output.node]));
+    for wrt in &gradient.wrt {
+        let _ = writeln!(out, "{}", show(&partial(gradient, &wrt.name), &values[&wrt.gradient]));
+    }
+    if let Some(errors) = errors {
+        out.push_str("\n# finite-difference check (central differences; largest relative error per variable)\n");
+        for (name, error) in errors {
+            let _ = writeln!(out, "{} {name}: {error:.1e}", if error.is_finite() && *error <= 1e-6 { "✓" } else { "✗" });
+        }
+    }
+    out
+}
+
+pub fn latex(gradient: &Gradient) -> String {
+    let output = gradient.program.output_statement();
+    let l = latex_name(&output.name);
+    let mut out = format!("% layout: {}\n\\begin{{aligned}}\n", LAYOUT);
+    for wrt in &gradient.wrt {
+        let _ = writeln!(
+            out,
+            "\\frac{{\\partial {l}}}{{\\partial {}}} &= {} \\\\",
+            latex_name(&wrt.name),
+            gradient.closed_form(wrt, Notation::Latex)
+        );
+    }
+    if !gradient.definitions.is_empty() {
+        out.push_str("&\\text{where} \\\\\n");
+        for (id, name) in &gradient.definitions {
+            let _ = writeln!(out, "{} &= {} \\\\", latex_name(name), gradient.expression(*id, Notation::Latex));
+        }
+    }
+    out.push_str("\\end{aligned}\n");
+    out
+}
+
+pub fn json(gradient: &Gradient, numbers: Option<&Numbers>) -> String {
+    let program = &gradient.program;
+    let graph = &program.graph;
+    let shape = |id: NodeId| -> Value {
+        let s = graph.shape(id);
+        match numbers.and_then(|(point, _, _)| point.sizes.shape(graph, s)) {
+            // As NumPy gives it: () for a scalar, (n,) for a vector, (m, n) for a matrix.
+            Some(_) if graph.dims.is_scalar(s) => json!([]),
+            Some((rows, _)) if graph.dims.is_vector(s) => json!([rows]),
+            Some((rows, cols)) => json!([rows, cols]),
+            None if graph.dims.is_scalar(s) => json!([]),
+            None if graph.dims.is_vector(s) => json!([graph.dims.show(s.rows)]),
+            None => json!([graph.dims.show(s.rows), graph.dims.show(s.cols)]),
+        }
+    };
+    let value = |id: NodeId| numbers.map(|(_, values, _)| array_json(&values[&id]));
+    let mut gradients = Map::new();
+    for wrt in &gradient.wrt {
+        let mut entry = Map::new();
+        entry.insert("shape".into(), shape(wrt.node));
+        entry.insert("expr".into(), json!(gradient.closed_form(wrt, Notation::Unicode)));
+        entry.insert("latex".into(), json!(gradient.closed_form(wrt, Notation::Latex)));
+        entry.insert("ascii".into(), json!(gradient.closed_form(wrt, Notation::Ascii)));
+        if let Some(v) = value(wrt.gradient) {
+            entry.insert("value".into(), v);
+        }
+        gradients.insert(wrt.name.clone(), Value::Object(entry));
+    }
+    let mut definitions = Map::new();
+    for (id, name) in &gradient.definitions {
+        let mut entry = Map::new();
+        entry.insert("expr".into(), json!(gradient.expression(*id, Notation::Unicode)));
+        entry.insert("latex".into(), json!(gradient.expression(*id, Notation::Latex)));
+        entry.insert("ascii".into(), json!(gradient.expression(*id, Notation::Ascii)));
+        definitions.insert(name.clone(), Value::Object(entry));
+    }
+    let mut document = Map::new();
+    document.insert("output".into(), json!(program.output_statement().name));
+    if let Some(v) = value(program.output_node()) {
+        document.insert("value".into(), v);
+    }
+    document.insert("wrt".into(), json!(gradient.wrt.iter().map(|w| &w.name).collect::<Vec<_>>()));
+    document.insert("layout".into(), json!(LAYOUT));
+    document.insert("gradients".into(), Value::Object(gradients));
+    document.insert("definitions".into(), Value::Object(definitions));
+    if let Some((point, _, errors)) = numbers {
+        let sizes: Map<String, Value> = point.sizes.iter().map(|(n, s)| (n.to_string(), json!(s))).collect();
+        document.insert("sizes".into(), Value::Object(sizes));
+        document.insert("random_inputs".into(), json!(point.random));
+        document.insert("seed".into(), json!(point.seed));
+        if let Some(errors) = errors {
+            let errors: Map<String, Value> = errors.iter().map(|(n, e)| (n.clone(), json!(e))).collect();
+            document.insert("check".into(), Value::Object(errors));
+        }
+    }
+    format!("{}\n", serde_json::to_string_pretty(&Value::Object(document)).unwrap_or_default())
+}

@@ -1,0 +1,279 @@
+//! The `matgrad` command: reads files, parses arguments, prints; the library does the rest.
+//!
+//! Exit codes: 0 success, 2 a mistake in what the user gave (program, flags, inputs),
+//! 1 an internal error.
+
+mod gradient;
+mod inputs;
+mod output;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use matgrad::eval::{self, Sizes};
+use matgrad::{Diagnostic, Program};
+
+#[derive(Parser)]
+#[command(name = "matgrad", version, about = "Matrix calculus and backpropagation: derivatives as numbers, closed forms and derivations")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check a program; print every variable's shape and each statement's canonical form.
+    Check {
+        /// The program (`-` reads standard input).
+        file: PathBuf,
+    },
+    /// Evaluate a program in f64.
+    Eval {
+        /// The program (`-` reads standard input).
+        file: PathBuf,
+        #[command(flatten)]
+        point: PointArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Gradients of a scalar output: closed forms in matrix notation, values, and a
+    /// finite-difference check.
+    Grad {
+        /// The program (`-` reads standard input).
+        file: PathBuf,
+        /// Variables to differentiate with respect to (default: every input).
+        #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
+        wrt: Vec<String>,
+        #[command(flatten)]
+        point: PointArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = GradFormat::Text)]
+        format: GradFormat,
+        /// Compare every gradient with central finite differences; exit 1 if any relative
+        /// error exceeds --tol.
+        #[arg(long)]
+        check: bool,
+        /// Tolerance for --check (largest relative error).
+        #[arg(long, default_value_t = 1e-6, value_name = "TOL")]
+        tol: f64,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GradFormat {
+    Text,
+    Latex,
+    Json,
+}
+
+impl PointArgs {
+    /// Whether the user said anything about where to evaluate.
+    fn is_given(&self) -> bool {
+        !self.inputs.is_empty() || self.dims.is_some() || self.seed.is_some()
+    }
+}
+
+/// Where to evaluate: input values, sizes, the random seed, and which name is the output.
+#[derive(clap::Args)]
+struct PointArgs {
+    /// Input values: `values.json`, `arrays.npz`, or `NAME=array.npy`; may be repeated.
+    #[arg(long, value_name = "FILE")]
+    inputs: Vec<String>,
+    /// Sizes of dimension symbols, e.g. `--dims K=4,n=3`.
+    #[arg(long, value_name = "SYM=N,…", value_parser = parse_dims)]
+    dims: Option<Vec<(String, usize)>>,
+    /// Seed for the inputs not given, drawn from N(0, 1) [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// The output (default: the last assigned name).
+    #[arg(long, value_name = "NAME")]
+    of: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// The size a dimension takes when neither `--dims` nor an input gives one.
+const DEFAULT_SIZE: usize = 4;
+
+fn parse_dims(text: &str) -> Result<Vec<(String, usize)>, String> {
+    text.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| {
+            let (name, size) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}` should look like K=4"))?;
+            let size = size.trim().parse::<usize>().map_err(|_| format!("`{size}` is not a whole number"))?;
+            Ok((name.trim().to_string(), size))
+        })
+        .collect()
+}
+
+/// Why the command failed, and which exit code that means.
+#[derive(Debug)]
+pub struct Failure {
+    message: String,
+    hint: Option<String>,
+    code: u8,
+}
+
+impl Failure {
+    pub fn user(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), hint: None, code: 2 }
+    }
+
+    pub fn internal(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), hint: None, code: 1 }
+    }
+
+    pub fn io(path: &Path, error: std::io::Error) -> Failure {
+        Failure::user(format!("cannot read {}: {error}", path.display()))
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Failure {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// A diagnostic about the program, rendered with its source line and caret.
+    fn program(diagnostic: &Diagnostic, file: &str, source: &str) -> Failure {
+        Failure { message: diagnostic.render(file, source).trim_end().to_string(), hint: None, code: 2 }
+    }
+}
+
+impl From<eval::InputError> for Failure {
+    fn from(error: eval::InputError) -> Failure {
+        Failure { message: error.message, hint: error.hint, code: 2 }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Deep expressions recurse in the library; a large stack keeps that from overflowing
+    // long before any limit a person would reach.
+    let worker = std::thread::Builder::new().stack_size(256 << 20).spawn(move || run(cli));
+    let result = match worker.map(|handle| handle.join()) {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(Failure::internal("matgrad crashed; this is a bug, please report it with the input")),
+        Err(error) => Err(Failure::internal(format!("cannot start: {error}"))),
+    };
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            if failure.message.starts_with("error") {
+                eprintln!("{}", failure.message);
+            } else {
+                eprintln!("error: {}", failure.message);
+            }
+            if let Some(hint) = failure.hint {
+                eprintln!("  = hint: {hint}");
+            }
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<String, Failure> {
+    match cli.command {
+        Command::Check { file } => {
+            let (name, source) = read_source(&file)?;
+            let program = Program::parse(&source).map_err(|d| Failure::program(&d, &name, &source))?;
+            Ok(matgrad::print::listing(&program, &source))
+        }
+        Command::Eval { file, point, format } => {
+            let (name, source) = read_source(&file)?;
+            let program = load_program(&name, &source, point.of.as_deref())?;
+            let point = bind_point(&program, &point)?;
+            let mut wanted: Vec<_> = program.statements.iter().map(|s| s.node).collect();
+            wanted.extend(program.inputs.iter().map(|v| v.node));
+            let values = eval::evaluate(&program.graph, &point.sizes, &point.inputs, &wanted)?;
+            let values: HashMap<_, _> = wanted.into_iter().zip(values).collect();
+            Ok(match format {
+                Format::Text => output::eval_text(&program, &point, &values),
+                Format::Json => output::eval_json(&program, &point, &values),
+            })
+        }
+        Command::Grad { file, wrt, point, format, check, tol } => {
+            let (name, source) = read_source(&file)?;
+            let program = load_program(&name, &source, point.of.as_deref())?;
+            let wrt: Vec<&str> = wrt.iter().map(String::as_str).collect();
+            let gradient = program.gradient(&wrt).map_err(|e| Failure { message: e.message, hint: e.hint, code: 2 })?;
+            // Values only when asked for a point (or a check, or JSON for tools).
+            let evaluate = check || format == GradFormat::Json || point.is_given();
+            let numbers = if evaluate {
+                let at = bind_point(&gradient.program, &point)?;
+                let values = gradient::values(&gradient, &at)?;
+                let errors = if check { Some(gradient::check(&gradient, &at)?) } else { None };
+                Some((at, values, errors))
+            } else {
+                None
+            };
+            let text = match format {
+                GradFormat::Text => gradient::text(&gradient, numbers.as_ref()),
+                GradFormat::Latex => gradient::latex(&gradient),
+                GradFormat::Json => gradient::json(&gradient, numbers.as_ref()),
+            };
+            if let Some((_, _, Some(errors))) = &numbers {
+                if errors.iter().any(|(_, error)| !(*error <= tol)) {
+                    print!("{text}");
+                    return Err(Failure {
+                        message: format!("the finite-difference check failed: a relative error exceeds {tol:e}"),
+                        hint: None,
+                        code: 1,
+                    });
+                }
+            }
+            Ok(text)
+        }
+    }
+}
+
+fn read_source(file: &Path) -> Result<(String, String), Failure> {
+    let mut bytes = Vec::new();
+    if file == Path::new("-") {
+        std::io::stdin().read_to_end(&mut bytes).map_err(|e| Failure::io(file, e))?;
+    } else {
+        bytes = std::fs::read(file).map_err(|e| Failure::io(file, e))?;
+    }
+    let name = if file == Path::new("-") { "<stdin>".to_string() } else { file.display().to_string() };
+    let source = String::from_utf8(bytes).map_err(|e| {
+        Failure::user(format!("{name}: not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+    })?;
+    Ok((name, source))
+}
+
+fn load_program(name: &str, source: &str, of: Option<&str>) -> Result<Program, Failure> {
+    let mut program = Program::parse(source).map_err(|d| Failure::program(&d, name, source))?;
+    if let Some(output) = of {
+        program.set_output(output).map_err(Failure::user)?;
+    }
+    Ok(program)
+}
+
+/// A point to evaluate at: sizes and a value for every input.
+pub struct Point {
+    pub sizes: Sizes,
+    pub inputs: HashMap<String, matgrad::Array>,
+    /// Inputs drawn at random, in order.
+    pub random: Vec<String>,
+    pub seed: u64,
+}
+
+fn bind_point(program: &Program, args: &PointArgs) -> Result<Point, Failure> {
+    let mut inputs = inputs::load(&args.inputs)?;
+    let given = args.dims.clone().unwrap_or_default();
+    let sizes = Sizes::bind(&program.graph, &given, &inputs, Some(DEFAULT_SIZE))?;
+    let seed = args.seed.unwrap_or(0);
+    let random = inputs::fill_random(program, &sizes, &mut inputs, seed);
+    Ok(Point { sizes, inputs, random, seed })
+}

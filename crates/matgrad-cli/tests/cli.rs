@@ -1,0 +1,184 @@
+//! The command line as tools and people use it: exit codes, output formats, input files.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn matgrad(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_matgrad"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .expect("runs")
+}
+
+fn matgrad_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_matgrad"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child.stdin.take().expect("stdin").write_all(input).expect("writes");
+    child.wait_with_output().expect("finishes")
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn check_lists_variables_and_statements() {
+    let output = matgrad(&["check", "examples/backprop.mg"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    insta::assert_snapshot!(stdout(&output));
+}
+
+#[test]
+fn check_reads_standard_input() {
+    let output = matgrad_stdin(&["check", "-"], b"y = A*x\n");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("y = A*x"));
+}
+
+#[test]
+fn user_mistakes_exit_2_with_a_caret() {
+    let output = matgrad_stdin(&["check", "-"], b"x: vector(n)\nA: matrix(K, K)\ny = A*x\n");
+    assert_eq!(output.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&output));
+}
+
+#[test]
+fn binary_garbage_and_empty_files_are_clear_errors() {
+    for input in [&b""[..], b"\xff\xfe\x00garbage", b"((((((((((", b"\n\n\n"] {
+        let output = matgrad_stdin(&["check", "-"], input);
+        assert_eq!(output.status.code(), Some(2), "{input:?}: {}", stderr(&output));
+        assert!(stderr(&output).starts_with("error"), "{input:?}: {}", stderr(&output));
+    }
+}
+
+#[test]
+fn missing_file_is_a_user_error() {
+    let output = matgrad(&["check", "no/such/file.mg"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("cannot read no/such/file.mg"));
+}
+
+#[test]
+fn eval_json_has_the_documented_shape() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let inputs = dir.path().join("inputs.json");
+    std::fs::write(&inputs, r#"{"A": [[1, 2], [3, 4]], "x": [1, -1], "c": 0.5}"#).expect("writes");
+    let output = matgrad_stdin(
+        &["eval", "-", "--inputs", inputs.to_str().expect("utf-8"), "--format", "json"],
+        b"y = A*x\nL = c*y'*y\n",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["output"], "L");
+    assert_eq!(json["values"]["y"], serde_json::json!([-1.0, -1.0]));
+    assert_eq!(json["values"]["L"], serde_json::json!(1.0));
+}
+
+#[test]
+fn eval_with_a_wrong_input_shape_names_both_shapes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let inputs = dir.path().join("inputs.json");
+    std::fs::write(&inputs, r#"{"A": [[1, 2], [3, 4]], "x": [1, 2, 3]}"#).expect("writes");
+    let output = matgrad_stdin(&["eval", "-", "--inputs", inputs.to_str().expect("utf-8")], b"y = A*x\n");
+    assert_eq!(output.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&output));
+}
+
+/// A float64 C-order `.npy` file as NumPy writes it.
+fn npy(shape: &[usize], data: &[f64]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}").into_bytes();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(b' ');
+    }
+    header.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(&header);
+    for v in data {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    bytes
+}
+
+#[test]
+fn eval_reads_npy_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = dir.path().join("a.npy");
+    let x = dir.path().join("x.npy");
+    std::fs::write(&a, npy(&[2, 2], &[1.0, 2.0, 3.0, 4.0])).expect("writes");
+    std::fs::write(&x, npy(&[2], &[1.0, -1.0])).expect("writes");
+    let (a_arg, x_arg) = (format!("A={}", a.display()), format!("x={}", x.display()));
+    let output = matgrad_stdin(&["eval", "-", "--inputs", &a_arg, "--inputs", &x_arg, "--format", "json"], b"y = A'*x\n");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["inputs"]["A"], serde_json::json!([[1.0, 2.0], [3.0, 4.0]]));
+    // Aᵀx = [1·1 + 3·(−1), 2·1 + 4·(−1)]
+    assert_eq!(json["values"]["y"], serde_json::json!([-2.0, -2.0]));
+}
+
+#[test]
+fn grad_prints_closed_forms_and_checks_them() {
+    let output = matgrad(&["grad", "examples/backprop.mg", "--check"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    insta::assert_snapshot!(stdout(&output));
+}
+
+#[test]
+fn grad_latex() {
+    let output = matgrad(&["grad", "examples/backprop.mg", "--format", "latex"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    insta::assert_snapshot!(stdout(&output));
+}
+
+#[test]
+fn grad_json_has_the_documented_shape() {
+    let output = matgrad(&["grad", "examples/backprop.mg", "--wrt", "A,B", "--dims", "K=3", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["output"], "L");
+    assert!(json["value"].is_number());
+    assert_eq!(json["wrt"], serde_json::json!(["A", "B"]));
+    assert_eq!(json["gradients"]["A"]["shape"], serde_json::json!([3, 3]));
+    assert!(json["gradients"]["A"]["expr"].is_string());
+    assert!(json["gradients"]["A"]["latex"].is_string());
+    assert_eq!(json["gradients"]["B"]["value"].as_array().map(Vec::len), Some(3));
+    assert!(json["definitions"].is_object());
+}
+
+#[test]
+fn grad_of_a_non_scalar_is_a_clear_error() {
+    let output = matgrad_stdin(&["grad", "-"], b"y = A*x\n");
+    assert_eq!(output.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&output));
+}
+
+#[test]
+fn grad_with_respect_to_an_unknown_name() {
+    let output = matgrad(&["grad", "examples/backprop.mg", "--wrt", "Q"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("`Q` is not a variable of the program"), "{}", stderr(&output));
+}
+
+#[test]
+fn unknown_dimension_in_dims_is_an_error() {
+    let output = matgrad(&["eval", "examples/backprop.mg", "--dims", "Q=3"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("no dimension `Q`"), "{}", stderr(&output));
+}

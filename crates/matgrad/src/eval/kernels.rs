@@ -1,0 +1,198 @@
+//! The interpreter: every node reachable from the wanted ones, in id (topological) order.
+
+use std::collections::HashMap;
+
+use faer::linalg::solvers::DenseSolveCore;
+use faer::Mat;
+
+use super::sizes::{InputError, Sizes};
+use crate::ir::{Func, Graph, NodeId, Op};
+use crate::Array;
+
+/// The values of `wanted`, given every input the graph needs and the sizes of its dims.
+pub fn evaluate(
+    graph: &Graph,
+    sizes: &Sizes,
+    inputs: &HashMap<String, Array>,
+    wanted: &[NodeId],
+) -> Result<Vec<Array>, InputError> {
+    let mut values: Vec<Option<Mat<f64>>> = vec![None; graph.len()];
+    for id in graph.reachable(wanted) {
+        let value = node(graph, sizes, inputs, id, &values)?;
+        values[id.index()] = Some(value);
+    }
+    Ok(wanted.iter().map(|id| to_array(values[id.index()].as_ref().expect("evaluated above"))).collect())
+}
+
+fn node(
+    graph: &Graph,
+    sizes: &Sizes,
+    inputs: &HashMap<String, Array>,
+    id: NodeId,
+    values: &[Option<Mat<f64>>],
+) -> Result<Mat<f64>, InputError> {
+    let value = |child: NodeId| values[child.index()].as_ref().expect("children come first");
+    let no_size = || InputError {
+        message: format!("a dimension of node {} has no size", id.0),
+        hint: None,
+    };
+    Ok(match graph.op(id) {
+        Op::Input(i) => {
+            let input = graph.input(i);
+            let array = inputs.get(&input.name).ok_or_else(|| InputError {
+                message: format!("no value for input `{}`", input.name),
+                hint: None,
+            })?;
+            let expected = sizes.shape(graph, graph.shape(id)).ok_or_else(no_size)?;
+            if (array.rows, array.cols) != expected {
+                return Err(InputError {
+                    message: format!(
+                        "input `{}` should be {}×{}, but the given array is {}×{}",
+                        input.name, expected.0, expected.1, array.rows, array.cols
+                    ),
+                    hint: None,
+                });
+            }
+            Mat::from_fn(array.rows, array.cols, |i, j| array.get(i, j))
+        }
+        Op::Const(c) => Mat::from_fn(1, 1, |_, _| c.0),
+        Op::Eye(n) => {
+            let n = sizes.dim(graph, n).ok_or_else(no_size)?;
+            Mat::identity(n, n)
+        }
+        Op::Fill(c, shape) => {
+            let (rows, cols) = sizes.shape(graph, shape).ok_or_else(no_size)?;
+            Mat::from_fn(rows, cols, |_, _| c.0)
+        }
+        Op::Neg(a) => map(value(a), |x| -x),
+        Op::Add(a, b) => zip(value(a), value(b), |x, y| x + y),
+        Op::Mul(a, b) => zip(value(a), value(b), |x, y| x * y),
+        Op::Div(a, b) => zip(value(a), value(b), |x, y| x / y),
+        Op::Pow(a, b) => zip(value(a), value(b), f64::powf),
+        Op::MatMul(a, b) => value(a) * value(b),
+        Op::Transpose(a) => value(a).transpose().to_owned(),
+        Op::Map(f, a) => map(value(a), function(f)),
+        Op::MatPow(a, k) => matrix_power(value(a), k),
+        Op::Sum(a) => scalar(entries(value(a)).sum()),
+        Op::Norm1(a) => scalar(entries(value(a)).map(f64::abs).sum()),
+        Op::Norm2(a) => scalar(value(a).norm_l2()),
+        Op::Trace(a) => {
+            let m = value(a);
+            scalar((0..m.nrows()).map(|i| m[(i, i)]).sum())
+        }
+        Op::Det(a) => scalar(value(a).determinant()),
+        Op::LogDet(a) => scalar(log_abs_det(value(a))),
+        Op::Inv(a) => value(a).partial_piv_lu().inverse(),
+        Op::Diag(a) => {
+            let v = value(a);
+            Mat::from_fn(v.nrows(), v.nrows(), |i, j| if i == j { v[(i, 0)] } else { 0.0 })
+        }
+        Op::DiagPart(a) => {
+            let m = value(a);
+            Mat::from_fn(m.nrows(), 1, |i, _| m[(i, i)])
+        }
+        Op::Softmax(a) => {
+            let v = value(a);
+            let max = entries(v).fold(f64::NEG_INFINITY, f64::max);
+            let total: f64 = entries(v).map(|x| (x - max).exp()).sum();
+            map(v, |x| (x - max).exp() / total)
+        }
+        Op::LogSumExp(a) => {
+            let v = value(a);
+            let max = entries(v).fold(f64::NEG_INFINITY, f64::max);
+            if max.is_infinite() {
+                scalar(max)
+            } else {
+                scalar(max + entries(v).map(|x| (x - max).exp()).sum::<f64>().ln())
+            }
+        }
+    })
+}
+
+/// The scalar function behind each elementwise `Func`, written to be stable in `f64`.
+pub fn function(f: Func) -> fn(f64) -> f64 {
+    match f {
+        Func::Sigmoid => |x| {
+            if x >= 0.0 {
+                1.0 / (1.0 + (-x).exp())
+            } else {
+                let e = x.exp();
+                e / (1.0 + e)
+            }
+        },
+        Func::Tanh => f64::tanh,
+        Func::Exp => f64::exp,
+        Func::Log => f64::ln,
+        Func::Sin => f64::sin,
+        Func::Cos => f64::cos,
+        Func::Tan => f64::tan,
+        Func::Sqrt => f64::sqrt,
+        Func::Abs => f64::abs,
+        // f64::signum(0.0) is 1; the sign of zero is zero.
+        Func::Sign => |x| {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        },
+        Func::Relu => |x| x.max(0.0),
+        Func::Softplus => |x| x.max(0.0) + (-x.abs()).exp().ln_1p(),
+        Func::Step => |x| if x > 0.0 { 1.0 } else { 0.0 },
+    }
+}
+
+fn scalar(value: f64) -> Mat<f64> {
+    Mat::from_fn(1, 1, |_, _| value)
+}
+
+fn entries(m: &Mat<f64>) -> impl Iterator<Item = f64> + '_ {
+    (0..m.ncols()).flat_map(move |j| (0..m.nrows()).map(move |i| m[(i, j)]))
+}
+
+fn map(a: &Mat<f64>, f: impl Fn(f64) -> f64) -> Mat<f64> {
+    Mat::from_fn(a.nrows(), a.ncols(), |i, j| f(a[(i, j)]))
+}
+
+/// Elementwise, with a 1×1 operand broadcast (shape inference allows nothing else).
+fn zip(a: &Mat<f64>, b: &Mat<f64>, f: impl Fn(f64, f64) -> f64) -> Mat<f64> {
+    let is_scalar = |m: &Mat<f64>| m.nrows() == 1 && m.ncols() == 1;
+    if is_scalar(a) && !is_scalar(b) {
+        let x = a[(0, 0)];
+        map(b, |y| f(x, y))
+    } else if is_scalar(b) {
+        let y = b[(0, 0)];
+        map(a, |x| f(x, y))
+    } else {
+        Mat::from_fn(a.nrows(), a.ncols(), |i, j| f(a[(i, j)], b[(i, j)]))
+    }
+}
+
+/// Square-and-multiply.
+fn matrix_power(a: &Mat<f64>, mut k: u32) -> Mat<f64> {
+    let mut result = Mat::<f64>::identity(a.nrows(), a.ncols());
+    let mut base = a.clone();
+    while k > 0 {
+        if k & 1 == 1 {
+            result = &result * &base;
+        }
+        k >>= 1;
+        if k > 0 {
+            base = &base * &base;
+        }
+    }
+    result
+}
+
+/// log |det A| from the LU factors, which does not overflow where det A itself would.
+fn log_abs_det(a: &Mat<f64>) -> f64 {
+    let lu = a.partial_piv_lu();
+    let u = lu.U();
+    (0..u.nrows()).map(|i| u[(i, i)].abs().ln()).sum()
+}
+
+fn to_array(m: &Mat<f64>) -> Array {
+    Array::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)])
+}

@@ -1,0 +1,137 @@
+//! Gradients of a program, ready to print and evaluate: the graph grown by [`diff::grad`],
+//! plus the short names introduced for repeated subexpressions.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use crate::diff::{self, DiffError, Gradients};
+use crate::ir::NodeId;
+use crate::print::{abbreviations, latex_name, print, unicode_name, Notation};
+use crate::Program;
+
+/// The gradient of one variable.
+#[derive(Debug, Clone)]
+pub struct Wrt {
+    pub name: String,
+    /// The variable's node (an input, or a statement's value).
+    pub node: NodeId,
+    /// The gradient's node; it has the variable's shape.
+    pub gradient: NodeId,
+}
+
+/// A program with the gradients of its output.
+#[derive(Debug, Clone)]
+pub struct Gradient {
+    pub program: Program,
+    pub wrt: Vec<Wrt>,
+    /// Introduced names for repeated subexpressions, in definition order.
+    pub definitions: Vec<(NodeId, String)>,
+    /// The sweep's trace and every adjoint.
+    pub sweep: Gradients,
+}
+
+/// A gradient that cannot be taken, said so that a person can fix the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GradientError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for GradientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for GradientError {}
+
+/// How gradients are laid out, said wherever they are printed.
+pub const LAYOUT: &str = "∂L/∂X has the shape of X: its (i, j) entry is ∂L/∂Xᵢⱼ";
+
+impl Program {
+    /// The gradient of the output with respect to each name in `wrt` (inputs or assigned
+    /// names); all inputs when `wrt` is empty.
+    pub fn gradient(mut self, wrt: &[&str]) -> Result<Gradient, GradientError> {
+        let names: Vec<String> = if wrt.is_empty() {
+            self.inputs.iter().map(|v| v.name.clone()).collect()
+        } else {
+            wrt.iter().map(|s| s.to_string()).collect()
+        };
+        let mut nodes = Vec::new();
+        for name in &names {
+            let node = self.lookup(name).ok_or_else(|| {
+                let inputs: Vec<&str> = self.inputs.iter().map(|v| v.name.as_str()).collect();
+                GradientError {
+                    message: format!("`{name}` is not a variable of the program"),
+                    hint: Some(format!("its inputs are {}", inputs.join(", "))),
+                }
+            })?;
+            nodes.push(node);
+        }
+        let output = self.output_node();
+        let sweep = diff::grad(&mut self.graph, output, &nodes).map_err(|error| match error {
+            DiffError::NotScalar(shape) => GradientError {
+                message: format!(
+                    "the output `{}` is {shape}, not a scalar: a gradient is of a scalar",
+                    self.output_statement().name
+                ),
+                hint: Some("choose a scalar output with --of, or reduce it, e.g. `L = sum(…)` or `L = norm2(…)^2`".to_string()),
+            },
+        })?;
+        let wrt: Vec<Wrt> = names
+            .into_iter()
+            .zip(&sweep.gradients)
+            .map(|(name, &(node, gradient))| Wrt { name, node, gradient })
+            .collect();
+        let roots: Vec<NodeId> = wrt.iter().map(|w| w.gradient).collect();
+        let definitions = abbreviations(&self.graph, &roots, &self.names_in_use());
+        Ok(Gradient { program: self, wrt, definitions, sweep })
+    }
+
+    /// Every name a reader could confuse a new one with: variables and dimension symbols.
+    fn names_in_use(&self) -> HashSet<String> {
+        let mut names: HashSet<String> = self.inputs.iter().map(|v| v.name.clone()).collect();
+        names.extend(self.statements.iter().map(|s| s.name.clone()));
+        names.extend(self.graph.dims.symbols().map(|(_, name)| name.to_string()));
+        names.insert("L".to_string());
+        names.insert("I".to_string());
+        names
+    }
+}
+
+impl Gradient {
+    /// The name a printed node goes by: the user's, or an introduced one.
+    pub fn name_of(&self, id: NodeId) -> Option<String> {
+        self.program.graph.name(id).map(str::to_string).or_else(|| self.definition_names().get(&id).cloned())
+    }
+
+    fn definition_names(&self) -> HashMap<NodeId, String> {
+        self.definitions.iter().map(|(id, name)| (*id, name.clone())).collect()
+    }
+
+    /// `id`'s expression in `notation`, with the user's and the introduced names.
+    pub fn expression(&self, id: NodeId, notation: Notation) -> String {
+        let definitions = self.definition_names();
+        let graph = &self.program.graph;
+        let namer = |node: NodeId| graph.name(node).map(str::to_string).or_else(|| definitions.get(&node).cloned());
+        print(graph, id, notation, &namer)
+    }
+
+    /// A gradient's closed form; a gradient that is one of the user's own values (∂L/∂y = w,
+    /// say) is written as that name.
+    pub fn closed_form(&self, wrt: &Wrt, notation: Notation) -> String {
+        match self.program.graph.name(wrt.gradient) {
+            Some(name) => match notation {
+                Notation::Ascii => name.to_string(),
+                Notation::Unicode => unicode_name(name),
+                Notation::Latex => latex_name(name),
+            },
+            None => self.expression(wrt.gradient, notation),
+        }
+    }
+
+    /// The name of the output being differentiated.
+    pub fn output_name(&self) -> &str {
+        &self.program.output_statement().name
+    }
+}

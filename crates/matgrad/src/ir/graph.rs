@@ -1,0 +1,144 @@
+//! The computation graph: an append-only, hash-consed arena of typed nodes.
+//!
+//! Invariants: nodes are only made by [`Graph::add`], which infers the shape and returns the
+//! existing node for an operation already present; children always have smaller ids than
+//! their parents, so id order is a topological order and the reverse sweep is `(0..n).rev()`.
+
+use std::collections::HashMap;
+
+use super::op::{Constant, Op, ShapeError};
+use super::shape::{Dims, Shape};
+
+/// Index of a node in its graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub op: Op,
+    pub shape: Shape,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub name: String,
+    pub shape: Shape,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Graph {
+    nodes: Vec<Node>,
+    memo: HashMap<Op, NodeId>,
+    inputs: Vec<Input>,
+    /// The user's name for a node (`y`, `u`, …): the first statement that computed it.
+    names: HashMap<NodeId, String>,
+    pub dims: Dims,
+}
+
+impl Graph {
+    pub fn new() -> Graph {
+        Graph::default()
+    }
+
+    /// The node for `op`, made if it is new. Fails only if the operands' shapes do not fit.
+    pub fn add(&mut self, op: Op) -> Result<NodeId, ShapeError> {
+        if let Some(&id) = self.memo.get(&op) {
+            return Ok(id);
+        }
+        let (nodes, inputs) = (&self.nodes, &self.inputs);
+        let shape = op.infer_shape(
+            &mut self.dims,
+            |child| nodes[child.index()].shape,
+            |input| inputs[input as usize].shape,
+        )?;
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(Node { op, shape });
+        self.memo.insert(op, id);
+        Ok(id)
+    }
+
+    /// A new input called `name`; its shape is what the program declared or inferred.
+    pub fn add_input(&mut self, name: &str, shape: Shape) -> NodeId {
+        self.inputs.push(Input { name: name.to_string(), shape });
+        let op = Op::Input(self.inputs.len() as u32 - 1);
+        self.add(op).expect("an input's shape is given, not inferred")
+    }
+
+    pub fn constant(&mut self, value: f64) -> NodeId {
+        self.add(Op::Const(Constant(value))).expect("a constant is a scalar")
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    pub fn op(&self, id: NodeId) -> Op {
+        self.nodes[id.index()].op
+    }
+
+    /// The node's shape with every solved unknown substituted.
+    pub fn shape(&self, id: NodeId) -> Shape {
+        self.dims.resolve_shape(self.nodes[id.index()].shape)
+    }
+
+    pub fn is_scalar(&self, id: NodeId) -> bool {
+        self.dims.is_scalar(self.nodes[id.index()].shape)
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = (NodeId, &Node)> {
+        self.nodes.iter().enumerate().map(|(i, n)| (NodeId(i as u32), n))
+    }
+
+    pub fn inputs(&self) -> &[Input] {
+        &self.inputs
+    }
+
+    pub fn input(&self, index: u32) -> &Input {
+        &self.inputs[index as usize]
+    }
+
+    /// The input node called `name`, if the graph has one.
+    pub fn find_input(&self, name: &str) -> Option<NodeId> {
+        let index = self.inputs.iter().position(|i| i.name == name)?;
+        self.memo.get(&Op::Input(index as u32)).copied()
+    }
+
+    /// The user's name for a node: an input's name, or the first statement that computed it.
+    pub fn name(&self, id: NodeId) -> Option<&str> {
+        match self.op(id) {
+            Op::Input(i) => Some(&self.inputs[i as usize].name),
+            _ => self.names.get(&id).map(String::as_str),
+        }
+    }
+
+    /// Attaches `name` to `id` unless the node already has one.
+    pub fn set_name(&mut self, id: NodeId, name: &str) {
+        self.names.entry(id).or_insert_with(|| name.to_string());
+    }
+
+    /// Ids of `roots` and everything they depend on, in increasing (topological) order.
+    pub fn reachable(&self, roots: &[NodeId]) -> Vec<NodeId> {
+        let mut seen = vec![false; self.nodes.len()];
+        for root in roots {
+            seen[root.index()] = true;
+        }
+        for i in (0..self.nodes.len()).rev() {
+            if seen[i] {
+                for child in self.nodes[i].op.children() {
+                    seen[child.index()] = true;
+                }
+            }
+        }
+        (0..self.nodes.len()).filter(|&i| seen[i]).map(|i| NodeId(i as u32)).collect()
+    }
+}

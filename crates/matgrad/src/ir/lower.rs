@@ -1,0 +1,571 @@
+//! Syntax tree to graph: resolves names, infers shapes, and decides what each operator
+//! means for the shapes it meets (`*` is a matrix product or a scaling, `^` a scalar or a
+//! matrix power), reporting every mistake with its span.
+//!
+//! Rules: programs are single-assignment; declared names are inputs; an undeclared name
+//! that is never assigned is an input whose kind follows matrixcalculus.org's letter
+//! convention (a–g scalars, h–z vectors, A–Z matrices, Greek letters scalars) with sizes
+//! solved by unification.
+
+use std::collections::HashMap;
+
+use crate::diagnostic::{Diagnostic, Span};
+use crate::program::{line_column, Program, Statement, Variable};
+use crate::syntax::ast::{self, BinOp, DimSpecKind, Expr, ExprKind, Item, TypeSpec};
+
+use super::op::{Constant, Func, Op, ShapeError};
+use super::shape::{Dim, Shape};
+use super::{Graph, NodeId};
+
+/// A function the language knows, by the name the user calls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    Elementwise(Func),
+    Sum,
+    Norm1,
+    Norm2,
+    Trace,
+    Det,
+    LogDet,
+    Inv,
+    /// Vector to diagonal matrix, or square matrix to its diagonal.
+    Diag,
+    Softmax,
+    LogSumExp,
+    /// `eye(n)`, `zeros(n)`, `zeros(m, n)`, `ones(…)`: arrays made from sizes.
+    Eye,
+    Zeros,
+    Ones,
+}
+
+/// Every function name of the language.
+pub const BUILTINS: &[(&str, Builtin)] = &[
+    ("sigmoid", Builtin::Elementwise(Func::Sigmoid)),
+    ("tanh", Builtin::Elementwise(Func::Tanh)),
+    ("exp", Builtin::Elementwise(Func::Exp)),
+    ("log", Builtin::Elementwise(Func::Log)),
+    ("sin", Builtin::Elementwise(Func::Sin)),
+    ("cos", Builtin::Elementwise(Func::Cos)),
+    ("tan", Builtin::Elementwise(Func::Tan)),
+    ("sqrt", Builtin::Elementwise(Func::Sqrt)),
+    ("abs", Builtin::Elementwise(Func::Abs)),
+    ("sign", Builtin::Elementwise(Func::Sign)),
+    ("relu", Builtin::Elementwise(Func::Relu)),
+    ("softplus", Builtin::Elementwise(Func::Softplus)),
+    ("step", Builtin::Elementwise(Func::Step)),
+    ("sum", Builtin::Sum),
+    ("norm1", Builtin::Norm1),
+    ("norm2", Builtin::Norm2),
+    ("tr", Builtin::Trace),
+    ("det", Builtin::Det),
+    ("logdet", Builtin::LogDet),
+    ("inv", Builtin::Inv),
+    ("diag", Builtin::Diag),
+    ("softmax", Builtin::Softmax),
+    ("logsumexp", Builtin::LogSumExp),
+    ("eye", Builtin::Eye),
+    ("zeros", Builtin::Zeros),
+    ("ones", Builtin::Ones),
+];
+
+pub fn builtin(name: &str) -> Option<Builtin> {
+    BUILTINS.iter().find(|(n, _)| *n == name).map(|&(_, b)| b)
+}
+
+/// Greek letter names: undeclared, they are scalars.
+const GREEK: &[&str] = &[
+    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
+    "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau",
+    "upsilon", "phi", "varphi", "chi", "psi", "omega",
+];
+
+pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
+    let mut lowerer = Lowerer {
+        source,
+        graph: Graph::new(),
+        bindings: HashMap::new(),
+        declared: HashMap::new(),
+        inputs: Vec::new(),
+        statements: Vec::new(),
+    };
+    lowerer.declare_all(ast)?;
+    for item in &ast.items {
+        if let Item::Assign { name, value, span } = item {
+            lowerer.assign(name, value, *span)?;
+        }
+    }
+    let Some(last) = lowerer.statements.len().checked_sub(1) else {
+        let span = ast.items.last().map_or(Span::default(), item_span);
+        return Err(Diagnostic::new(span, "the program has no statements, only declarations")
+            .with_hint("add a statement that computes something, e.g. `L = sum(x)`"));
+    };
+    let Lowerer { mut graph, inputs, statements, .. } = lowerer;
+    graph.dims.name_unknowns();
+    Ok(Program { graph, inputs, statements, output: last, ignored: ast.ignored.clone() })
+}
+
+fn item_span(item: &Item) -> Span {
+    match item {
+        Item::Assign { span, .. } | Item::Declare { span, .. } => *span,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Binding {
+    /// An input, with where it was declared or first used.
+    Input(NodeId, Span),
+    /// An assigned name, with its statement.
+    Assigned(NodeId, Span),
+}
+
+struct Lowerer<'a> {
+    source: &'a str,
+    graph: Graph,
+    bindings: HashMap<String, Binding>,
+    /// Declared names, with their shape and where the declaration names them.
+    declared: HashMap<String, (Shape, Span)>,
+    inputs: Vec<Variable>,
+    statements: Vec<Statement>,
+}
+
+impl Lowerer<'_> {
+    /// Declarations hold wherever they stand (a pasted paper often declares after use), so
+    /// they are read before any statement. Declared inputs exist even when unused.
+    fn declare_all(&mut self, ast: &ast::Program) -> Result<(), Diagnostic> {
+        let assigned: HashMap<&str, Span> = ast
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Assign { name, .. } => Some((name.text.as_str(), name.span)),
+                Item::Declare { .. } => None,
+            })
+            .collect();
+        for item in &ast.items {
+            let Item::Declare { names, ty, .. } = item else { continue };
+            let shape = self.declared_shape(ty)?;
+            for name in names {
+                self.check_nameable(&name.text, name.span)?;
+                if let Some(&(_, first)) = self.declared.get(&name.text) {
+                    let (line, _) = line_column(self.source, first.start);
+                    return Err(Diagnostic::new(name.span, format!("`{}` is declared twice", name.text))
+                        .with_label(format!("first declared on line {line}")));
+                }
+                if let Some(&at) = assigned.get(name.text.as_str()) {
+                    let (line, _) = line_column(self.source, name.span.start);
+                    return Err(Diagnostic::new(at, format!("`{}` is an input and cannot be assigned", name.text))
+                        .with_label(format!("declared as an input on line {line}"))
+                        .with_hint("give the computed value a name of its own, or remove the declaration"));
+                }
+                self.declared.insert(name.text.clone(), (shape, name.span));
+            }
+        }
+        let mut declared: Vec<(&String, &(Shape, Span))> = self.declared.iter().collect();
+        declared.sort_by_key(|(_, (_, span))| span.start);
+        for (name, &(shape, span)) in declared {
+            let node = self.graph.add_input(name, shape);
+            self.bindings.insert(name.clone(), Binding::Input(node, span));
+            self.inputs.push(Variable { name: name.clone(), node, span, declared: true });
+        }
+        Ok(())
+    }
+
+    fn declared_shape(&mut self, ty: &TypeSpec) -> Result<Shape, Diagnostic> {
+        Ok(match ty {
+            TypeSpec::Scalar => Shape::SCALAR,
+            TypeSpec::Vector(n) => Shape::vector(self.dim(n)?),
+            TypeSpec::Matrix(m, n) => Shape::new(self.dim(m)?, self.dim(n)?),
+        })
+    }
+
+    fn dim(&mut self, spec: &ast::DimSpec) -> Result<Dim, Diagnostic> {
+        match &spec.kind {
+            DimSpecKind::Symbol(name) => Ok(self.graph.dims.symbol(name)),
+            DimSpecKind::Number(0) => Err(Diagnostic::new(spec.span, "a size must be at least 1")),
+            DimSpecKind::Number(n) => Ok(Dim::Number(*n)),
+        }
+    }
+
+    fn check_nameable(&self, name: &str, span: Span) -> Result<(), Diagnostic> {
+        if builtin(name).is_some() {
+            return Err(Diagnostic::new(span, format!("`{name}` is a function and cannot name a variable"))
+                .with_hint("choose another name"));
+        }
+        Ok(())
+    }
+
+    fn assign(&mut self, name: &ast::Name, value: &Expr, span: Span) -> Result<(), Diagnostic> {
+        self.check_nameable(&name.text, name.span)?;
+        let node = self.expr(value)?;
+        match self.bindings.get(&name.text) {
+            Some(Binding::Assigned(_, first)) => {
+                let (line, _) = line_column(self.source, first.start);
+                return Err(Diagnostic::new(name.span, format!("`{}` is assigned twice", name.text))
+                    .with_label(format!("first assigned on line {line}"))
+                    .with_hint(format!(
+                        "programs are single-assignment: give the new value a new name, e.g. `{}2`",
+                        name.text
+                    )));
+            }
+            Some(Binding::Input(_, first_use)) => {
+                let (line, _) = line_column(self.source, name.span.start);
+                return Err(Diagnostic::new(*first_use, format!("`{}` is used before it is assigned", name.text))
+                    .with_label(format!("assigned later, on line {line}"))
+                    .with_hint("move the assignment above its first use"));
+            }
+            None => {}
+        }
+        self.graph.set_name(node, &name.text);
+        self.bindings.insert(name.text.clone(), Binding::Assigned(node, span));
+        self.statements.push(Statement { name: name.text.clone(), node, span });
+        Ok(())
+    }
+
+    fn expr(&mut self, expr: &Expr) -> Result<NodeId, Diagnostic> {
+        match &expr.kind {
+            ExprKind::Number(value) => Ok(self.graph.constant(*value)),
+            ExprKind::Var(name) => self.variable(name, expr.span),
+            ExprKind::Neg(inner) => match inner.kind {
+                // A negative literal is one constant, so `-2` prints and re-parses as itself.
+                ExprKind::Number(value) => Ok(self.graph.constant(-value)),
+                _ => {
+                    let a = self.expr(inner)?;
+                    self.add(Op::Neg(a), expr, &[inner])
+                }
+            },
+            ExprKind::Transpose(inner) => {
+                let a = self.expr(inner)?;
+                self.add(Op::Transpose(a), expr, &[inner])
+            }
+            ExprKind::Binary(op, left, right) => self.binary(*op, left, right, expr),
+            ExprKind::Call { name, name_span, args } => self.call(name, *name_span, args, expr),
+        }
+    }
+
+    fn variable(&mut self, name: &str, span: Span) -> Result<NodeId, Diagnostic> {
+        match self.bindings.get(name) {
+            Some(Binding::Input(node, _) | Binding::Assigned(node, _)) => return Ok(*node),
+            None => {}
+        }
+        if builtin(name).is_some() {
+            return Err(Diagnostic::new(span, format!("`{name}` is a function, not a variable"))
+                .with_hint(format!("call it: `{name}(…)`")));
+        }
+        let shape = self.conventional_shape(name);
+        let node = self.graph.add_input(name, shape);
+        self.bindings.insert(name.to_string(), Binding::Input(node, span));
+        self.inputs.push(Variable { name: name.to_string(), node, span, declared: false });
+        Ok(node)
+    }
+
+    /// The letter convention for undeclared inputs.
+    fn conventional_shape(&mut self, name: &str) -> Shape {
+        let dims = &mut self.graph.dims;
+        if GREEK.contains(&name) {
+            return Shape::SCALAR;
+        }
+        match name.chars().next() {
+            Some('a'..='g') => Shape::SCALAR,
+            Some(c) if c.is_ascii_uppercase() => {
+                Shape::new(dims.unknown(&format!("rows({name})")), dims.unknown(&format!("cols({name})")))
+            }
+            _ => Shape::vector(dims.unknown(&format!("len({name})"))),
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, left: &Expr, right: &Expr, whole: &Expr) -> Result<NodeId, Diagnostic> {
+        if op == BinOp::Pow {
+            return self.power(left, right, whole);
+        }
+        let a = self.expr(left)?;
+        let b = self.expr(right)?;
+        let operands = [left, right];
+        let scalar_side = self.graph.is_scalar(a) || self.graph.is_scalar(b);
+        match op {
+            BinOp::Add => self.add(Op::Add(a, b), whole, &operands),
+            BinOp::Sub => {
+                // `a - 2` is `a + (-2)` with one constant, as the printer writes it back.
+                let negated = match right.kind {
+                    ExprKind::Number(value) => self.graph.constant(-value),
+                    _ => self.add(Op::Neg(b), right, &[right])?,
+                };
+                self.add(Op::Add(a, negated), whole, &operands)
+            }
+            BinOp::Mul if scalar_side => self.add(Op::Mul(a, b), whole, &operands),
+            BinOp::Mul => self.add(Op::MatMul(a, b), whole, &operands),
+            BinOp::ElemMul => self.add(Op::Mul(a, b), whole, &operands),
+            BinOp::ElemDiv => self.add(Op::Div(a, b), whole, &operands),
+            BinOp::Div if self.graph.is_scalar(b) => self.add(Op::Div(a, b), whole, &operands),
+            BinOp::Div => Err(Diagnostic::new(whole.span, format!(
+                "`{}`: `/` divides by a scalar, but `{}` {}",
+                self.text(whole.span),
+                self.text(right.span),
+                self.graph.dims.describe(self.graph.shape(b))
+            ))
+            .with_hint("use `./` for elementwise division, or `inv(…)` for a matrix inverse")),
+            BinOp::ElemPow => self.add(Op::Pow(a, b), whole, &operands),
+            BinOp::Pow => unreachable!("handled above"),
+        }
+    }
+
+    /// `^`: scalar power for a scalar base; for a square matrix, a matrix power with an
+    /// integer exponent (negative exponents invert).
+    fn power(&mut self, base: &Expr, exponent: &Expr, whole: &Expr) -> Result<NodeId, Diagnostic> {
+        let a = self.expr(base)?;
+        let shape = self.graph.shape(a);
+        if self.graph.is_scalar(a) {
+            let b = self.expr(exponent)?;
+            if !self.graph.is_scalar(b) {
+                return Err(Diagnostic::new(whole.span, format!(
+                    "`{}`: the exponent of `^` must be a scalar, but `{}` {}",
+                    self.text(whole.span),
+                    self.text(exponent.span),
+                    self.graph.dims.describe(self.graph.shape(b))
+                ))
+                .with_hint("use `.^` for an elementwise power"));
+            }
+            return self.add(Op::Pow(a, b), whole, &[base, exponent]);
+        }
+        let is_vector = self.graph.dims.is_vector(shape);
+        if is_vector || !self.graph.dims.unify(shape.rows, shape.cols) {
+            let dims = &self.graph.dims;
+            let what = if is_vector { "a vector" } else { "not square" };
+            return Err(Diagnostic::new(whole.span, format!(
+                "`{}`: `^` is a matrix power, but `{}` is {} ({})",
+                self.text(whole.span),
+                self.text(base.span),
+                what,
+                dims.show_shape(shape)
+            ))
+            .with_hint(format!(
+                "use `{}.^{}` for the elementwise power{}",
+                self.text(base.span),
+                self.text(exponent.span),
+                if is_vector { ", or `x'*x` / `norm2(x)^2` for a squared norm" } else { "" }
+            )));
+        }
+        let Some(k) = integer_literal(exponent) else {
+            return Err(Diagnostic::new(exponent.span, "a matrix power needs an integer exponent")
+                .with_hint(format!("use `{}.^…` for an elementwise power", self.text(base.span))));
+        };
+        let magnitude = u32::try_from(k.unsigned_abs()).ok().filter(|&m| m <= 1 << 16).ok_or_else(|| {
+            Diagnostic::new(exponent.span, "this matrix power is too large (at most 65536)")
+        })?;
+        let matrix = if k < 0 { self.add(Op::Inv(a), whole, &[base])? } else { a };
+        match magnitude {
+            0 => {
+                let n = self.graph.shape(a).rows;
+                self.add(Op::Eye(n), whole, &[])
+            }
+            1 => Ok(matrix),
+            k => self.add(Op::MatPow(matrix, k), whole, &[base]),
+        }
+    }
+
+    fn call(&mut self, name: &str, name_span: Span, args: &[Expr], whole: &Expr) -> Result<NodeId, Diagnostic> {
+        let Some(function) = builtin(name) else {
+            return self.product_or_unknown(name, name_span, args, whole);
+        };
+        if matches!(function, Builtin::Eye | Builtin::Zeros | Builtin::Ones) {
+            return self.sized(name, function, args, whole);
+        }
+        if args.len() != 1 {
+            return Err(Diagnostic::new(whole.span, format!(
+                "`{name}` takes 1 argument, but {} given",
+                given(args.len())
+            )));
+        }
+        let arg = &args[0];
+        let a = self.expr(arg)?;
+        let op = match function {
+            Builtin::Elementwise(f) => Op::Map(f, a),
+            Builtin::Sum => Op::Sum(a),
+            Builtin::Norm1 => Op::Norm1(a),
+            Builtin::Norm2 => Op::Norm2(a),
+            Builtin::Trace => Op::Trace(a),
+            Builtin::Det => Op::Det(a),
+            Builtin::LogDet => Op::LogDet(a),
+            Builtin::Inv => Op::Inv(a),
+            Builtin::Diag if self.graph.dims.is_vector(self.graph.shape(a)) => Op::Diag(a),
+            Builtin::Diag => Op::DiagPart(a),
+            Builtin::Softmax => Op::Softmax(a),
+            Builtin::LogSumExp => Op::LogSumExp(a),
+            Builtin::Eye | Builtin::Zeros | Builtin::Ones => unreachable!("handled above"),
+        };
+        self.add(op, whole, &[arg])
+    }
+
+    /// `eye(n)`, `zeros(n)`, `zeros(m, n)`, `ones(…)`: each size is a number or a dimension
+    /// symbol.
+    fn sized(&mut self, name: &str, function: Builtin, args: &[Expr], whole: &Expr) -> Result<NodeId, Diagnostic> {
+        let arity = if function == Builtin::Eye { 1..=1 } else { 1..=2 };
+        if !arity.contains(&args.len()) {
+            let expected = if function == Builtin::Eye { "1 argument" } else { "1 or 2 arguments" };
+            return Err(Diagnostic::new(whole.span, format!("`{name}` takes {expected}, but {} given", given(args.len())))
+                .with_hint(format!("e.g. `{name}(3)` or `{name}(K)`")));
+        }
+        let mut sizes = Vec::new();
+        for arg in args {
+            sizes.push(match &arg.kind {
+                ExprKind::Number(n) if *n >= 1.0 && n.fract() == 0.0 && *n <= 1e9 => Dim::Number(*n as u64),
+                ExprKind::Var(symbol) => self.graph.dims.symbol(symbol),
+                _ => {
+                    return Err(Diagnostic::new(arg.span, format!("`{name}` takes sizes: positive whole numbers or dimension names"))
+                        .with_hint(format!("e.g. `{name}(3)` or `{name}(K)`")))
+                }
+            });
+        }
+        let shape = match sizes[..] {
+            [n] if function == Builtin::Eye => Shape::new(n, n),
+            [n] => Shape::vector(n),
+            [m, n] => Shape::new(m, n),
+            _ => unreachable!("arity checked above"),
+        };
+        let op = match function {
+            Builtin::Eye => Op::Eye(shape.rows),
+            Builtin::Zeros => Op::Fill(Constant(0.0), shape),
+            _ => Op::Fill(Constant(1.0), shape),
+        };
+        self.add(op, whole, &[])
+    }
+
+    /// `A(x)` is a product when `A` is a variable; otherwise `name` is an unknown function.
+    fn product_or_unknown(&mut self, name: &str, name_span: Span, args: &[Expr], whole: &Expr) -> Result<NodeId, Diagnostic> {
+        let is_variable = self.bindings.contains_key(name)
+            || self.declared.contains_key(name)
+            || is_single_letter_name(name)
+            || GREEK.contains(&name);
+        if is_variable && args.len() == 1 {
+            let name_expr = Expr { kind: ExprKind::Var(name.to_string()), span: name_span };
+            let product = Expr {
+                kind: ExprKind::Binary(BinOp::Mul, Box::new(name_expr), Box::new(args[0].clone())),
+                span: whole.span,
+            };
+            return self.expr(&product);
+        }
+        let mut diagnostic = Diagnostic::new(name_span, format!("unknown function `{name}`"));
+        let nearest = BUILTINS
+            .iter()
+            .map(|(candidate, _)| (strsim::damerau_levenshtein(name, candidate), *candidate))
+            .filter(|&(distance, _)| distance <= 2)
+            .min();
+        diagnostic = match nearest {
+            Some((_, candidate)) => diagnostic.with_hint(format!("did you mean `{candidate}`?")),
+            None => diagnostic.with_hint(format!(
+                "the functions are: {}",
+                BUILTINS.iter().map(|(n, _)| *n).filter(|n| *n != "step").collect::<Vec<_>>().join(" ")
+            )),
+        };
+        Err(diagnostic)
+    }
+
+    /// Adds a node, turning a shape error into a message about the user's own text.
+    fn add(&mut self, op: Op, whole: &Expr, operands: &[&Expr]) -> Result<NodeId, Diagnostic> {
+        self.graph.add(op).map_err(|error| self.shape_error(op, error, whole, operands))
+    }
+
+    fn shape_error(&self, op: Op, error: ShapeError, whole: &Expr, operands: &[&Expr]) -> Diagnostic {
+        let dims = &self.graph.dims;
+        let text = |i: usize| operands.get(i).map_or(String::new(), |e| self.text(e.span));
+        let whole_text = self.text(whole.span);
+        match error {
+            ShapeError::Operands { left, right } => {
+                let message = format!(
+                    "`{whole_text}`: `{}` {} but `{}` {}",
+                    text(0),
+                    dims.describe(left),
+                    text(1),
+                    dims.describe(right)
+                );
+                let diagnostic = Diagnostic::new(whole.span, message);
+                match op {
+                    Op::MatMul(..) if dims.is_vector(left) && dims.is_vector(right) => diagnostic.with_hint(format!(
+                        "for the elementwise product write `{a}.*{b}`; for the inner product `{a}'*{b}`",
+                        a = text(0),
+                        b = text(1)
+                    )),
+                    Op::MatMul(..) => diagnostic.with_hint(
+                        "a matrix product needs the columns of the left operand to match the rows of the right",
+                    ),
+                    _ => diagnostic.with_hint("elementwise operations need operands of one shape (only scalars broadcast)"),
+                }
+            }
+            ShapeError::NotSquare(shape) => Diagnostic::new(whole.span, format!(
+                "`{}` needs a square matrix, but `{}` {}",
+                op_name(op),
+                text(0),
+                dims.describe(shape)
+            )),
+            ShapeError::NotVector(shape) => Diagnostic::new(whole.span, format!(
+                "`{}` needs a vector, but `{}` {}",
+                op_name(op),
+                text(0),
+                dims.describe(shape)
+            )),
+        }
+    }
+
+    /// The user's text for a span, shortened when long.
+    fn text(&self, span: Span) -> String {
+        let text = self.source.get(span.range()).unwrap_or("").trim();
+        let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.chars().count() > 40 {
+            format!("{}…", text.chars().take(39).collect::<String>())
+        } else {
+            text
+        }
+    }
+}
+
+/// The name a user calls an operation by, for messages.
+fn op_name(op: Op) -> &'static str {
+    match op {
+        Op::Trace(_) => "tr",
+        Op::Det(_) => "det",
+        Op::LogDet(_) => "logdet",
+        Op::Inv(_) => "inv",
+        Op::MatPow(..) => "^",
+        Op::DiagPart(_) | Op::Diag(_) => "diag",
+        Op::Softmax(_) => "softmax",
+        Op::LogSumExp(_) => "logsumexp",
+        Op::Input(_)
+        | Op::Const(_)
+        | Op::Eye(_)
+        | Op::Fill(..)
+        | Op::Neg(_)
+        | Op::Add(..)
+        | Op::Mul(..)
+        | Op::Div(..)
+        | Op::Pow(..)
+        | Op::MatMul(..)
+        | Op::Transpose(_)
+        | Op::Map(..)
+        | Op::Sum(_)
+        | Op::Norm1(_)
+        | Op::Norm2(_) => "this operation",
+    }
+}
+
+fn given(count: usize) -> String {
+    match count {
+        0 => "none was".to_string(),
+        1 => "1 was".to_string(),
+        n => format!("{n} were"),
+    }
+}
+
+/// `W`, `x`, `W_1`, `x0`: one letter, then optional digits and underscores.
+fn is_single_letter_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.clone().next().is_none_or(|c| c == '_' || c.is_ascii_digit())
+        && name.len() <= 8
+}
+
+/// The value of `3`, `-2`, `(−1)` if the expression is an integer literal.
+fn integer_literal(expr: &Expr) -> Option<i64> {
+    match &expr.kind {
+        ExprKind::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => Some(*v as i64),
+        ExprKind::Neg(inner) => integer_literal(inner).map(|k| -k),
+        _ => None,
+    }
+}

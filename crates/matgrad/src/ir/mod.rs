@@ -1,0 +1,11 @@
+//! The intermediate representation: one typed, hash-consed computation graph that every
+//! pass reads and grows.
+
+pub mod graph;
+pub mod lower;
+pub mod op;
+pub mod shape;
+
+pub use graph::{Graph, Input, Node, NodeId};
+pub use op::{Constant, Func, Op, ShapeError};
+pub use shape::{Dim, Dims, Shape};

@@ -1,0 +1,24 @@
+//! matgrad: matrix calculus and backpropagation.
+//!
+//! Text goes through [`syntax`] to a syntax tree and through [`ir::lower`] to one typed,
+//! hash-consed [`ir::Graph`]. Every other pass works on that graph: [`diff`] grows it with
+//! gradient nodes (built through [`simplify`]'s rules), [`print`] writes expressions in
+//! ASCII, Unicode or LaTeX, [`eval`] computes values, [`check`] compares gradients with
+//! finite differences. See ARCHITECTURE.md for the map.
+
+pub mod array;
+pub mod check;
+pub mod diagnostic;
+pub mod diff;
+pub mod eval;
+pub mod gradient;
+pub mod ir;
+pub mod print;
+pub mod program;
+pub mod simplify;
+pub mod syntax;
+
+pub use array::Array;
+pub use diagnostic::{Diagnostic, Span};
+pub use gradient::Gradient;
+pub use program::Program;

@@ -1,0 +1,73 @@
+//! Short names for repeated subexpressions of printed results, as a person introduces
+//! `p = Aᵀ w` when a derivation uses `Aᵀ w` twice.
+//!
+//! Deterministic: the candidates are unnamed nodes used twice or more across all the roots (named nodes are atoms), named in id order — a topological
+//! order, so each definition uses only earlier ones — from letter pools that skip every name
+//! already in use (lower case for vectors and scalars, upper case for matrices).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::ir::{Graph, NodeId, Op};
+
+const LOWER: &[&str] = &["p", "q", "r", "s", "t", "g", "h", "k", "m", "n", "a", "b", "c", "d", "e", "f"];
+const UPPER: &[&str] = &["P", "Q", "R", "S", "T", "M", "N", "G", "H", "J", "F", "E", "D", "C"];
+
+/// Names for the repeated subexpressions of `roots`, in definition order. `taken` holds
+/// every name the user's program already uses.
+pub fn abbreviations(graph: &Graph, roots: &[NodeId], taken: &HashSet<String>) -> Vec<(NodeId, String)> {
+    let is_atom = |id: NodeId| {
+        graph.name(id).is_some() || matches!(graph.op(id), Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..))
+    };
+    // Uses of each node by distinct parents inside the printed expressions (roots count once).
+    let mut uses: HashMap<NodeId, usize> = HashMap::new();
+    let mut seen: HashSet<NodeId> = HashSet::new();
+    let mut stack: Vec<NodeId> = Vec::new();
+    for &root in roots {
+        *uses.entry(root).or_default() += 1;
+        stack.push(root);
+    }
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) || (is_atom(id) && !roots.contains(&id)) {
+            continue;
+        }
+        let mut children: Vec<NodeId> = graph.op(id).children().as_slice().to_vec();
+        children.dedup();
+        for child in children {
+            *uses.entry(child).or_default() += 1;
+            stack.push(child);
+        }
+    }
+    let mut candidates: Vec<NodeId> = uses
+        .iter()
+        .filter(|&(&id, &count)| count >= 2 && !is_atom(id) && !is_slight(graph, id, &is_atom))
+        .map(|(&id, _)| id)
+        .collect();
+    candidates.sort();
+    let mut taken = taken.clone();
+    let mut names = Vec::new();
+    for id in candidates {
+        let pool = if graph.dims.is_vector(graph.shape(id)) || graph.is_scalar(id) { LOWER } else { UPPER };
+        let name = pool
+            .iter()
+            .map(|n| n.to_string())
+            .chain((1..).map(|i| format!("{}{i}", pool[0])))
+            .find(|n| !taken.contains(n))
+            .expect("an endless supply of names");
+        taken.insert(name.clone());
+        names.push((id, name));
+    }
+    names
+}
+
+/// Whether naming `id` would save the reader nothing: one operation on atoms or on
+/// transposed atoms, such as `Aᵀ w`, `u ⊙ v`, `2 w`, `−u`.
+fn is_slight(graph: &Graph, id: NodeId, is_atom: &dyn Fn(NodeId) -> bool) -> bool {
+    let simple = |c: NodeId| {
+        is_atom(c)
+            || match graph.op(c) {
+                Op::Transpose(a) | Op::Neg(a) => is_atom(a),
+                _ => false,
+            }
+    };
+    graph.op(id).children().into_iter().all(simple)
+}

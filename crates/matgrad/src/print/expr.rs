@@ -1,0 +1,400 @@
+//! The expression printer shared by all notations.
+
+use crate::ir::shape::ONE;
+use crate::ir::{Func, Graph, NodeId, Op, Shape};
+
+use super::names::{latex_name, unicode_name};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Notation {
+    /// matrixcalculus.org-style ASCII; parses back to the same graph.
+    Ascii,
+    /// Unicode math: `A (u ⊙ v)`, `‖w‖²`, `Aᵀ`.
+    Unicode,
+    /// LaTeX math mode: `A (u \odot v)`, `\|w\|^{2}`, `A^\top`.
+    Latex,
+}
+
+/// Which nodes print as a name instead of their expression (the root never does).
+pub type Namer<'a> = &'a dyn Fn(NodeId) -> Option<String>;
+
+/// `root`'s expression in `notation`, with named nodes below it printed by name.
+pub fn print(graph: &Graph, root: NodeId, notation: Notation, namer: Namer) -> String {
+    Printer { graph, notation, namer }.node(root, true).text
+}
+
+// Binding strength, loosest first.
+const SUM: u8 = 1;
+const PRODUCT: u8 = 2;
+const PREFIX: u8 = 3;
+const POWER: u8 = 4;
+const POSTFIX: u8 = 5;
+const ATOM: u8 = 6;
+
+/// Which kind of product an expression is, so that a matrix product and an elementwise one
+/// never meet without parentheses (they do not associate with each other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Product {
+    Matrix,
+    Elementwise,
+}
+
+struct Printed {
+    text: String,
+    strength: u8,
+    product: Option<Product>,
+}
+
+impl Printed {
+    fn new(text: String, strength: u8) -> Printed {
+        Printed { text, strength, product: None }
+    }
+}
+
+struct Printer<'a> {
+    graph: &'a Graph,
+    notation: Notation,
+    namer: Namer<'a>,
+}
+
+impl Printer<'_> {
+    fn pick(&self, ascii: &str, unicode: &str, latex: &str) -> String {
+        match self.notation {
+            Notation::Ascii => ascii.to_string(),
+            Notation::Unicode => unicode.to_string(),
+            Notation::Latex => latex.to_string(),
+        }
+    }
+
+    fn name(&self, name: &str) -> String {
+        match self.notation {
+            Notation::Ascii => name.to_string(),
+            Notation::Unicode => unicode_name(name),
+            Notation::Latex => latex_name(name),
+        }
+    }
+
+    fn node(&self, id: NodeId, root: bool) -> Printed {
+        if !root {
+            if let Some(name) = (self.namer)(id) {
+                return Printed::new(self.name(&name), ATOM);
+            }
+        }
+        let graph = self.graph;
+        match graph.op(id) {
+            Op::Input(i) => Printed::new(self.name(&graph.input(i).name), ATOM),
+            Op::Const(c) => self.number(c.0),
+            Op::Eye(n) => Printed::new(
+                match self.notation {
+                    Notation::Ascii => format!("eye({})", graph.dims.show(n)),
+                    Notation::Unicode | Notation::Latex => "I".to_string(),
+                },
+                ATOM,
+            ),
+            Op::Fill(c, shape) => self.fill(c.0, shape),
+            Op::Neg(a) => self.negation(a),
+            Op::Add(a, b) => self.sum(a, b),
+            Op::Mul(a, b) => {
+                if graph.is_scalar(a) || graph.is_scalar(b) {
+                    self.scaling(a, b)
+                } else {
+                    let op = self.pick(".*", " ⊙ ", " \\odot ");
+                    self.product(a, b, &op, Product::Elementwise)
+                }
+            }
+            Op::MatMul(a, b) => self.product(a, b, &self.pick("*", " ", " "), Product::Matrix),
+            Op::Div(a, b) => self.division(a, b),
+            Op::Pow(a, b) => self.power(a, b),
+            Op::MatPow(a, k) => self.superscript(a, &k.to_string(), &format!("^{k}")),
+            Op::Transpose(a) => self.postfix(a, "'", "ᵀ", "^\\top"),
+            Op::Inv(a) => match self.notation {
+                Notation::Ascii => self.call("inv", a),
+                Notation::Unicode | Notation::Latex => self.postfix(a, "", "⁻¹", "^{-1}"),
+            },
+            Op::Map(f, a) => self.function(f, a),
+            Op::Sum(a) => self.call(&self.pick("sum", "sum", "\\operatorname{sum}"), a),
+            Op::Norm1(a) => self.fenced(a, "norm1", ("‖", "‖₁"), ("\\|", "\\|_1")),
+            Op::Norm2(a) => self.fenced(a, "norm2", ("‖", "‖"), ("\\|", "\\|")),
+            Op::Trace(a) => self.call(&self.pick("tr", "tr", "\\operatorname{tr}"), a),
+            Op::Det(a) => self.call(&self.pick("det", "det", "\\det"), a),
+            Op::LogDet(a) => self.call(&self.pick("logdet", "log det", "\\log\\det"), a),
+            Op::Diag(a) => self.call(&self.pick("diag", "Diag", "\\operatorname{Diag}"), a),
+            Op::DiagPart(a) => self.call(&self.pick("diag", "diag", "\\operatorname{diag}"), a),
+            Op::Softmax(a) => self.call(&self.pick("softmax", "softmax", "\\operatorname{softmax}"), a),
+            Op::LogSumExp(a) => self.call(&self.pick("logsumexp", "logsumexp", "\\operatorname{logsumexp}"), a),
+        }
+    }
+
+    /// `zeros(m, n)`, `ones(n)` in ASCII; `0`, `𝟙`, `c 𝟙` in display notations, where the
+    /// shape is clear from the context.
+    fn fill(&self, value: f64, shape: Shape) -> Printed {
+        let dims = &self.graph.dims;
+        if self.notation == Notation::Ascii {
+            let size = if dims.resolve(shape.cols) == ONE {
+                dims.show(shape.rows)
+            } else {
+                format!("{}, {}", dims.show(shape.rows), dims.show(shape.cols))
+            };
+            return match value {
+                0.0 => Printed::new(format!("zeros({size})"), ATOM),
+                1.0 => Printed::new(format!("ones({size})"), ATOM),
+                _ => Printed::new(format!("{}*ones({size})", self.number(value).text), PRODUCT),
+            };
+        }
+        let ones = self.pick("", "𝟙", "\\mathbf{1}");
+        match value {
+            0.0 => Printed::new("0".to_string(), ATOM),
+            1.0 => Printed::new(ones, ATOM),
+            _ => Printed::new(format!("{} {ones}", self.number(value).text), PRODUCT),
+        }
+    }
+
+    fn number(&self, value: f64) -> Printed {
+        let magnitude = format_number(value.abs());
+        if value.is_sign_negative() && value != 0.0 {
+            Printed::new(format!("{}{magnitude}", self.pick("-", "−", "-")), PREFIX)
+        } else {
+            Printed::new(magnitude, ATOM)
+        }
+    }
+
+    /// `operand` wrapped in parentheses unless it binds at least as tightly as `strength`.
+    fn operand(&self, id: NodeId, strength: u8) -> Printed {
+        let printed = self.node(id, false);
+        if printed.strength >= strength {
+            printed
+        } else {
+            Printed::new(self.parenthesized(&printed.text), ATOM)
+        }
+    }
+
+    fn parenthesized(&self, text: &str) -> String {
+        match self.notation {
+            Notation::Latex => format!("\\left({text}\\right)"),
+            Notation::Ascii | Notation::Unicode => format!("({text})"),
+        }
+    }
+
+    fn negation(&self, a: NodeId) -> Printed {
+        // -(A x) is (-A) x in value, so in display notations a product needs no parentheses;
+        // ASCII keeps them so that the text parses back to the same graph.
+        let display = self.notation != Notation::Ascii;
+        let mut inner = self.operand(a, if display { PRODUCT } else { POWER });
+        if inner.text.starts_with(['-', '−']) {
+            inner = Printed::new(self.parenthesized(&inner.text), ATOM);
+        }
+        let strength = if display && inner.strength == PRODUCT { PRODUCT } else { PREFIX };
+        Printed::new(format!("{}{}", self.pick("-", "−", "-"), inner.text), strength)
+    }
+
+    fn sum(&self, a: NodeId, b: NodeId) -> Printed {
+        let left = self.operand(a, SUM).text;
+        let minus = self.pick(" - ", " − ", " - ");
+        let right = match self.graph.op(b) {
+            Op::Neg(c) if (self.namer)(b).is_none() => format!("{minus}{}", self.operand(c, PRODUCT).text),
+            Op::Const(c) if c.0 < 0.0 && (self.namer)(b).is_none() => format!("{minus}{}", format_number(-c.0)),
+            _ => format!(" + {}", self.operand(b, PRODUCT).text),
+        };
+        Printed::new(left + &right, SUM)
+    }
+
+    /// A product of two operands; a product of the other kind as operand gets parentheses.
+    fn product(&self, a: NodeId, b: NodeId, op: &str, kind: Product) -> Printed {
+        let side = |id: NodeId, strength: u8| {
+            let printed = self.operand(id, strength);
+            match printed.product {
+                Some(other) if other != kind => Printed::new(self.parenthesized(&printed.text), ATOM),
+                _ => printed,
+            }
+        };
+        let left = side(a, PRODUCT);
+        // Both kinds of product are associative, so display notations write `A B C` for
+        // A (B C); ASCII keeps the parentheses so the text parses back to the same graph.
+        let same_kind = match self.graph.op(b) {
+            Op::MatMul(..) => kind == Product::Matrix,
+            Op::Mul(x, y) => kind == Product::Elementwise && !self.graph.is_scalar(x) && !self.graph.is_scalar(y),
+            _ => false,
+        };
+        let right = if self.notation != Notation::Ascii && same_kind && (self.namer)(b).is_none() {
+            self.operand(b, PRODUCT)
+        } else {
+            side(b, POWER)
+        };
+        Printed { text: format!("{}{op}{}", left.text, right.text), strength: PRODUCT, product: Some(kind) }
+    }
+
+    /// A scalar times anything. Display notations put the scalar first (`2 w`).
+    fn scaling(&self, a: NodeId, b: NodeId) -> Printed {
+        let (first, second) = match self.notation {
+            Notation::Ascii => (a, b),
+            Notation::Unicode | Notation::Latex if self.graph.is_scalar(b) && !self.graph.is_scalar(a) => (b, a),
+            Notation::Unicode | Notation::Latex => (a, b),
+        };
+        let left = self.operand(first, PRODUCT);
+        // A scalar commutes with every product, so `2 s xᵀ` needs no parentheses in display
+        // notations; ASCII keeps them so the text parses back to the same graph.
+        let right = self.operand(second, if self.notation == Notation::Ascii { POWER } else { PRODUCT });
+        let starts_with_digit = right.text.starts_with(|c: char| c.is_ascii_digit());
+        let op = match self.notation {
+            Notation::Ascii => "*",
+            Notation::Unicode if starts_with_digit => "·",
+            Notation::Latex if starts_with_digit => " \\cdot ",
+            Notation::Unicode | Notation::Latex => " ",
+        };
+        Printed {
+            text: format!("{}{op}{}", left.text, right.text),
+            strength: PRODUCT,
+            product: left.product.or(right.product),
+        }
+    }
+
+    fn division(&self, a: NodeId, b: NodeId) -> Printed {
+        let by_scalar = self.graph.is_scalar(b);
+        if self.notation == Notation::Latex && by_scalar {
+            let top = self.node(a, false).text;
+            let bottom = self.node(b, false).text;
+            return Printed::new(format!("\\frac{{{top}}}{{{bottom}}}"), ATOM);
+        }
+        let op = match (self.notation, by_scalar) {
+            (Notation::Ascii, true) | (Notation::Unicode, true) => "/",
+            (Notation::Ascii, false) => "./",
+            (Notation::Unicode, false) => " ⊘ ",
+            (Notation::Latex, _) => " \\oslash ",
+        };
+        let left = self.operand(a, PRODUCT);
+        let right = self.operand(b, POWER);
+        let kind = if by_scalar { left.product } else { Some(Product::Elementwise) };
+        Printed { text: format!("{}{op}{}", left.text, right.text), strength: PRODUCT, product: kind }
+    }
+
+    fn power(&self, a: NodeId, b: NodeId) -> Printed {
+        let elementwise = !self.graph.is_scalar(a) || !self.graph.is_scalar(b);
+        if self.notation == Notation::Ascii {
+            let base = self.operand(a, POSTFIX).text;
+            let exponent = self.operand(b, POSTFIX).text;
+            let op = if elementwise { ".^" } else { "^" };
+            return Printed::new(format!("{base}{op}{exponent}"), POWER);
+        }
+        let exponent = self.node(b, false).text;
+        // A vector has no matrix power, so `h²` is unambiguous; a matrix's elementwise power
+        // is marked `X^∘2`.
+        let marked = elementwise && !self.graph.dims.is_vector(self.graph.shape(a)) && !self.graph.is_scalar(a);
+        let mark = if marked { self.pick("", "∘", "\\circ ") } else { String::new() };
+        self.superscript(a, &format!("{mark}{exponent}"), &format!("^{{{mark}{exponent}}}"))
+    }
+
+    /// `base^exponent`, with Unicode superscript digits where they exist.
+    fn superscript(&self, base: NodeId, unicode: &str, latex: &str) -> Printed {
+        match self.notation {
+            Notation::Ascii => {
+                let base = self.operand(base, POSTFIX).text;
+                Printed::new(format!("{base}{latex}"), POWER)
+            }
+            Notation::Unicode => {
+                let base = self.operand(base, POSTFIX).text;
+                match to_superscript(unicode) {
+                    Some(sup) => Printed::new(format!("{base}{sup}"), POSTFIX),
+                    None => {
+                        let exponent = unicode.strip_prefix('∘').map_or_else(
+                            || self.parenthesize_unless_atomic(unicode),
+                            |rest| format!("∘{}", self.parenthesize_unless_atomic(rest)),
+                        );
+                        Printed::new(format!("{base}^{exponent}"), POWER)
+                    }
+                }
+            }
+            Notation::Latex => {
+                let base = self.operand(base, ATOM).text;
+                Printed::new(format!("{base}{latex}"), POSTFIX)
+            }
+        }
+    }
+
+    fn parenthesize_unless_atomic(&self, text: &str) -> String {
+        if text.chars().all(|c| c.is_alphanumeric() || c == '.') {
+            text.to_string()
+        } else {
+            format!("({text})")
+        }
+    }
+
+    fn postfix(&self, a: NodeId, ascii: &str, unicode: &str, latex: &str) -> Printed {
+        // LaTeX cannot stack two superscripts, so there the operand must be atomic.
+        let strength = if self.notation == Notation::Latex { ATOM } else { POSTFIX };
+        let operand = self.operand(a, strength).text;
+        Printed::new(operand + &self.pick(ascii, unicode, latex), POSTFIX)
+    }
+
+    fn call(&self, name: &str, a: NodeId) -> Printed {
+        let argument = self.node(a, false).text;
+        let argument = match self.notation {
+            Notation::Latex => format!("\\left({argument}\\right)"),
+            Notation::Ascii | Notation::Unicode => format!("({argument})"),
+        };
+        Printed::new(format!("{name}{argument}"), ATOM)
+    }
+
+    fn fenced(&self, a: NodeId, ascii: &str, unicode: (&str, &str), latex: (&str, &str)) -> Printed {
+        let (open, close) = match self.notation {
+            Notation::Ascii => return self.call(ascii, a),
+            Notation::Unicode => unicode,
+            Notation::Latex => latex,
+        };
+        Printed::new(format!("{open}{}{close}", self.node(a, false).text), ATOM)
+    }
+
+    fn function(&self, f: Func, a: NodeId) -> Printed {
+        let name = match (self.notation, f) {
+            (Notation::Ascii, _) => f.name().to_string(),
+            (Notation::Unicode, Func::Sigmoid) => "σ".to_string(),
+            (Notation::Unicode, Func::Sqrt) => "√".to_string(),
+            (Notation::Unicode, Func::Abs) => return self.fenced(a, "abs", ("|", "|"), ("", "")),
+            (Notation::Unicode, _) => f.name().to_string(),
+            (Notation::Latex, Func::Sqrt) => {
+                return Printed::new(format!("\\sqrt{{{}}}", self.node(a, false).text), ATOM)
+            }
+            (Notation::Latex, Func::Abs) => return self.fenced(a, "abs", ("", ""), ("\\lvert ", " \\rvert")),
+            (Notation::Latex, Func::Sigmoid | Func::Tanh | Func::Exp | Func::Log | Func::Sin | Func::Cos | Func::Tan) => {
+                format!("\\{}", match f {
+                    Func::Sigmoid => "sigma",
+                    other => other.name(),
+                })
+            }
+            (Notation::Latex, Func::Sign | Func::Relu | Func::Softplus | Func::Step) => {
+                format!("\\operatorname{{{}}}", f.name())
+            }
+        };
+        self.call(&name, a)
+    }
+}
+
+/// `2`, `0.5`, `1e-12`: integers without a fraction, others in Rust's shortest exact form.
+pub(crate) fn format_number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else if value != 0.0 && (value.abs() < 1e-4 || value.abs() >= 1e15) {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
+    }
+}
+
+/// `2` → `²`, `-1` → `⁻¹`; None if some character has no superscript form.
+fn to_superscript(text: &str) -> Option<String> {
+    text.chars()
+        .map(|c| match c {
+            '0' => Some('⁰'),
+            '1' => Some('¹'),
+            '2' => Some('²'),
+            '3' => Some('³'),
+            '4' => Some('⁴'),
+            '5' => Some('⁵'),
+            '6' => Some('⁶'),
+            '7' => Some('⁷'),
+            '8' => Some('⁸'),
+            '9' => Some('⁹'),
+            '-' | '−' => Some('⁻'),
+            _ => None,
+        })
+        .collect()
+}

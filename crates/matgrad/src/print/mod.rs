@@ -1,0 +1,17 @@
+//! Graph to text, in three notations: canonical ASCII (what `check` prints; it parses back
+//! to the same graph), Unicode math for terminals, and LaTeX.
+//!
+//! One precedence-climbing printer serves all three: each op says what it is (an infix
+//! product, a call, a postfix transpose, …) and the notation says how that is spelled.
+//! Nodes that have a name (a program's `y`, an introduced `q`) print as the name, except
+//! the root being defined.
+
+mod abbreviate;
+mod expr;
+mod listing;
+mod names;
+
+pub use abbreviate::abbreviations;
+pub use expr::{print, Namer, Notation};
+pub use listing::listing;
+pub use names::{latex_name, unicode_name};

@@ -1,0 +1,82 @@
+//! A lowered program: the graph plus what the user called things and where they wrote them.
+
+use crate::diagnostic::{Diagnostic, Span};
+use crate::ir::{Graph, NodeId};
+
+/// `name = expr` as lowered: the statement's value is `node`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub name: String,
+    pub node: NodeId,
+    pub span: Span,
+}
+
+/// An input: declared, or taken from its first use by the letter convention.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    pub name: String,
+    pub node: NodeId,
+    /// The declaration, or the first use of an undeclared input.
+    pub span: Span,
+    pub declared: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub graph: Graph,
+    pub inputs: Vec<Variable>,
+    pub statements: Vec<Statement>,
+    /// Index into `statements` of the program's output: the last one unless chosen.
+    pub output: usize,
+    /// Parts of a pasted document that were not math (see `syntax::Program::ignored`).
+    pub ignored: Vec<Span>,
+}
+
+impl Program {
+    /// Parses and type-checks `source`, in any of the three spellings.
+    pub fn parse(source: &str) -> Result<Program, Diagnostic> {
+        let ast = crate::syntax::parse(source)?;
+        crate::ir::lower::lower(&ast, source)
+    }
+
+    pub fn output_statement(&self) -> &Statement {
+        &self.statements[self.output]
+    }
+
+    pub fn output_node(&self) -> NodeId {
+        self.output_statement().node
+    }
+
+    /// Makes the statement called `name` the output.
+    pub fn set_output(&mut self, name: &str) -> Result<(), String> {
+        match self.statements.iter().position(|s| s.name == name) {
+            Some(index) => {
+                self.output = index;
+                Ok(())
+            }
+            None if self.inputs.iter().any(|v| v.name == name) => {
+                Err(format!("`{name}` is an input; the output must be an assigned name"))
+            }
+            None => {
+                let names: Vec<&str> = self.statements.iter().map(|s| s.name.as_str()).collect();
+                Err(format!("no statement assigns `{name}`; the program assigns {}", names.join(", ")))
+            }
+        }
+    }
+
+    /// The node of an input or a statement.
+    pub fn lookup(&self, name: &str) -> Option<NodeId> {
+        let statement = self.statements.iter().find(|s| s.name == name).map(|s| s.node);
+        statement.or_else(|| self.inputs.iter().find(|v| v.name == name).map(|v| v.node))
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = source.get(..offset).unwrap_or(source);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}

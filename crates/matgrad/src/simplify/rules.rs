@@ -1,0 +1,415 @@
+//! The rule table. Each rule's doc line states its identity; `RULES` lists them in the order
+//! they are tried (cheap identities first, canonical forms last).
+
+use crate::eval::scalar_function;
+use crate::ir::{Constant, Graph, NodeId, Op, Shape};
+
+use super::{build, Monomial};
+
+/// A named rewrite: a simpler node equal to the given one, or None when it does not apply.
+pub struct Rule {
+    pub name: &'static str,
+    /// The identity, as a person writes it.
+    pub identity: &'static str,
+    pub apply: fn(&mut Graph, NodeId) -> Option<NodeId>,
+}
+
+pub const RULES: &[Rule] = &[
+    Rule { name: "fold-constants", identity: "2 + 3 = 5, exp(0) = 1", apply: fold_constants },
+    Rule { name: "zeros-and-ones", identity: "a + 0 = a, 1 a = a, 0 a = 0, a / 1 = a, a¹ = a, sum(0) = 0", apply: zeros_and_ones },
+    Rule { name: "negate-twice", identity: "−(−a) = a", apply: negate_twice },
+    Rule { name: "transpose-trivial", identity: "(Aᵀ)ᵀ = A, sᵀ = s, Iᵀ = I, Diag(u)ᵀ = Diag(u)", apply: transpose_trivial },
+    Rule { name: "transpose-product", identity: "(A B)ᵀ = Bᵀ Aᵀ, where that has fewer transposes", apply: transpose_product },
+    Rule { name: "transpose-scaled", identity: "(s A)ᵀ = s Aᵀ", apply: transpose_scaled },
+    Rule { name: "transpose-sum", identity: "Aᵀ + Bᵀ = (A + B)ᵀ", apply: transpose_sum },
+    Rule { name: "product-with-scalar", identity: "A B = s B when A = s is 1×1", apply: product_with_scalar },
+    Rule { name: "product-with-identity", identity: "I A = A = A I", apply: product_with_identity },
+    Rule { name: "diag-times-vector", identity: "Diag(u) v = u ⊙ v, vᵀ Diag(u) = (u ⊙ v)ᵀ", apply: diag_times_vector },
+    Rule { name: "scalars-out-of-products", identity: "(s A)(t B) = s t (A B), (s a) ⊙ (t b) = s t (a ⊙ b), (s a) ⊘ (t b) = (s/t)(a ⊘ b)", apply: scalars_out_of_products },
+    Rule { name: "transpose-elementwise", identity: "aᵀ ⊙ bᵀ = (a ⊙ b)ᵀ", apply: transpose_elementwise },
+    Rule { name: "scalars-out-of-reductions", identity: "sum(s A) = s sum(A), tr(s A) = s tr(A)", apply: scalars_out_of_reductions },
+    Rule { name: "sum-of-transpose", identity: "sum(Aᵀ) = sum(A)", apply: sum_of_transpose },
+    Rule { name: "sum-of-elementwise-product", identity: "sum(u ⊙ v) = uᵀ v for named vectors", apply: sum_of_elementwise_product },
+    Rule { name: "negate-difference", identity: "−(a − b) = b − a", apply: negate_difference },
+    Rule { name: "canonical-scaling", identity: "(2 n)(w / n) = 2 w, −(−2 a) = 2 a", apply: canonical_scaling },
+    Rule { name: "elementwise-order", identity: "a ⊙ b = b ⊙ a, factors in definition order", apply: elementwise_order },
+    Rule { name: "negative-last", identity: "−a + b = b − a", apply: negative_last },
+    Rule { name: "collect-like-terms", identity: "2 a + 3 a = 5 a, a − a = 0", apply: collect_like_terms },
+    Rule { name: "common-scalar-factor", identity: "2 s a + 2 b = 2 (s a + b), −a − b = −(a + b)", apply: common_scalar_factor },
+    Rule { name: "common-matrix-factor", identity: "A X + A Y = A (X + Y), X B + Y B = (X + Y) B", apply: common_matrix_factor },
+];
+
+fn constant(graph: &Graph, id: NodeId) -> Option<f64> {
+    match graph.op(id) {
+        Op::Const(c) => Some(c.0),
+        _ => None,
+    }
+}
+
+/// The value every entry of `id` has, if it is a constant or a fill.
+fn uniform(graph: &Graph, id: NodeId) -> Option<f64> {
+    match graph.op(id) {
+        Op::Const(c) | Op::Fill(c, _) => Some(c.0),
+        _ => None,
+    }
+}
+
+fn zeros(graph: &mut Graph, shape: Shape) -> NodeId {
+    if graph.dims.is_scalar(shape) {
+        graph.constant(0.0)
+    } else {
+        graph.add(Op::Fill(Constant(0.0), shape)).expect("a fill has its own shape")
+    }
+}
+
+/// Scalar arithmetic on constant operands.
+fn fold_constants(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let value = match graph.op(id) {
+        Op::Neg(a) => -constant(graph, a)?,
+        Op::Add(a, b) => constant(graph, a)? + constant(graph, b)?,
+        Op::Mul(a, b) => constant(graph, a)? * constant(graph, b)?,
+        Op::Div(a, b) => constant(graph, a)? / constant(graph, b)?,
+        Op::Pow(a, b) => constant(graph, a)?.powf(constant(graph, b)?),
+        Op::Map(f, a) => scalar_function(f)(constant(graph, a)?),
+        _ => return None,
+    };
+    value.is_finite().then(|| graph.constant(value))
+}
+
+fn zeros_and_ones(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let shape = graph.shape(id);
+    let same_shape = |graph: &Graph, a: NodeId| graph.shape(a) == shape;
+    match graph.op(id) {
+        Op::Add(a, b) if uniform(graph, a) == Some(0.0) && same_shape(graph, b) => Some(b),
+        Op::Add(a, b) if uniform(graph, b) == Some(0.0) && same_shape(graph, a) => Some(a),
+        Op::Neg(a)
+        | Op::Transpose(a)
+        | Op::Sum(a)
+        | Op::Trace(a)
+        | Op::Norm1(a)
+        | Op::Norm2(a)
+        | Op::Diag(a)
+        | Op::DiagPart(a)
+            if uniform(graph, a) == Some(0.0) =>
+        {
+            Some(zeros(graph, shape))
+        }
+        Op::Mul(a, b) | Op::MatMul(a, b) if uniform(graph, a) == Some(0.0) || uniform(graph, b) == Some(0.0) => {
+            Some(zeros(graph, shape))
+        }
+        Op::Div(a, _) if uniform(graph, a) == Some(0.0) => Some(zeros(graph, shape)),
+        Op::Mul(a, b) if uniform(graph, a) == Some(1.0) && same_shape(graph, b) => Some(b),
+        Op::Mul(a, b) if uniform(graph, b) == Some(1.0) && same_shape(graph, a) => Some(a),
+        Op::Div(a, b) | Op::Pow(a, b) if constant(graph, b) == Some(1.0) => Some(a),
+        _ => None,
+    }
+}
+
+fn negate_twice(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    match graph.op(id) {
+        Op::Neg(a) => match graph.op(a) {
+            Op::Neg(b) if graph.name(a).is_none() => Some(b),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn transpose_trivial(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Transpose(a) = graph.op(id) else { return None };
+    if graph.is_scalar(a) {
+        return Some(a);
+    }
+    match graph.op(a) {
+        Op::Transpose(b) => Some(b),
+        Op::Eye(_) | Op::Diag(_) => Some(a),
+        Op::Fill(c, shape) => Some(graph.add(Op::Fill(c, shape.transposed())).expect("a fill has its own shape")),
+        _ => None,
+    }
+}
+
+fn is_transpose(graph: &Graph, id: NodeId) -> bool {
+    matches!(graph.op(id), Op::Transpose(_)) && graph.name(id).is_none()
+}
+
+fn transpose_product(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Transpose(product) = graph.op(id) else { return None };
+    let Op::MatMul(a, b) = graph.op(product) else { return None };
+    if graph.name(product).is_some() {
+        return None;
+    }
+    // Each factor that is itself a transpose loses its mark; the others gain one.
+    let before = 1 + usize::from(is_transpose(graph, a)) + usize::from(is_transpose(graph, b));
+    let after = usize::from(!is_transpose(graph, a)) + usize::from(!is_transpose(graph, b));
+    if after >= before {
+        return None;
+    }
+    let bt = build(graph, Op::Transpose(b));
+    let at = build(graph, Op::Transpose(a));
+    Some(build(graph, Op::MatMul(bt, at)))
+}
+
+fn transpose_scaled(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Transpose(a) = graph.op(id) else { return None };
+    let term = Monomial::of(graph, a);
+    let core = term.core?;
+    if term.is_bare() {
+        return None;
+    }
+    let transposed = build(graph, Op::Transpose(core));
+    Some(term.with_core(transposed).build(graph))
+}
+
+fn transpose_sum(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Add(a, b) = graph.op(id) else { return None };
+    match (graph.op(a), graph.op(b)) {
+        (Op::Transpose(x), Op::Transpose(y)) if is_transpose(graph, a) && is_transpose(graph, b) => {
+            let sum = build(graph, Op::Add(x, y));
+            Some(build(graph, Op::Transpose(sum)))
+        }
+        _ => None,
+    }
+}
+
+/// A 1×1 factor in a matrix product is a scaling.
+fn product_with_scalar(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::MatMul(a, b) = graph.op(id) else { return None };
+    (graph.is_scalar(a) || graph.is_scalar(b)).then(|| build(graph, Op::Mul(a, b)))
+}
+
+fn product_with_identity(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::MatMul(a, b) = graph.op(id) else { return None };
+    match (graph.op(a), graph.op(b)) {
+        (Op::Eye(_), _) => Some(b),
+        (_, Op::Eye(_)) => Some(a),
+        _ => None,
+    }
+}
+
+fn diag_times_vector(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::MatMul(a, b) = graph.op(id) else { return None };
+    match (graph.op(a), graph.op(b)) {
+        (Op::Diag(u), Op::Diag(v)) => {
+            let product = build(graph, Op::Mul(u, v));
+            Some(build(graph, Op::Diag(product)))
+        }
+        (Op::Diag(u), _) if graph.dims.is_vector(graph.shape(b)) => Some(build(graph, Op::Mul(u, b))),
+        (Op::Transpose(v), Op::Diag(u)) if graph.dims.is_vector(graph.shape(v)) => {
+            let product = build(graph, Op::Mul(u, v));
+            Some(build(graph, Op::Transpose(product)))
+        }
+        _ => None,
+    }
+}
+
+fn scalars_out_of_products(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let (a, b) = match graph.op(id) {
+        Op::MatMul(a, b) | Op::Mul(a, b) | Op::Div(a, b) if !graph.is_scalar(a) && !graph.is_scalar(b) => (a, b),
+        _ => return None,
+    };
+    let (left, right) = (Monomial::of(graph, a), Monomial::of(graph, b));
+    let (Some(x), Some(y)) = (left.core, right.core) else { return None };
+    if left.is_bare() && right.is_bare() {
+        return None;
+    }
+    let (core, scalar) = match graph.op(id) {
+        Op::MatMul(..) => (Op::MatMul(x, y), left.scalar_part().times(right.scalar_part())),
+        Op::Div(..) => (Op::Div(x, y), left.scalar_part().times(right.scalar_part().reciprocal())),
+        _ => (Op::Mul(x, y), left.scalar_part().times(right.scalar_part())),
+    };
+    if !scalar.coefficient.is_finite() {
+        return None;
+    }
+    let core = build(graph, core);
+    Some(scalar.with_core(core).build(graph))
+}
+
+fn transpose_elementwise(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Mul(a, b) = graph.op(id) else { return None };
+    match (graph.op(a), graph.op(b)) {
+        (Op::Transpose(x), Op::Transpose(y)) if is_transpose(graph, a) && is_transpose(graph, b) && !graph.is_scalar(x) && !graph.is_scalar(y) => {
+            let product = build(graph, Op::Mul(x, y));
+            Some(build(graph, Op::Transpose(product)))
+        }
+        _ => None,
+    }
+}
+
+fn scalars_out_of_reductions(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let (a, trace) = match graph.op(id) {
+        Op::Sum(a) => (a, false),
+        Op::Trace(a) => (a, true),
+        _ => return None,
+    };
+    let term = Monomial::of(graph, a);
+    let core = term.core?;
+    if term.is_bare() {
+        return None;
+    }
+    let reduced = build(graph, if trace { Op::Trace(core) } else { Op::Sum(core) });
+    Some(term.scalar_part().times(Monomial::of(graph, reduced)).build(graph))
+}
+
+fn sum_of_transpose(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Sum(a) = graph.op(id) else { return None };
+    match graph.op(a) {
+        Op::Transpose(x) if is_transpose(graph, a) => Some(build(graph, Op::Sum(x))),
+        _ => None,
+    }
+}
+
+fn sum_of_elementwise_product(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Sum(a) = graph.op(id) else { return None };
+    let Op::Mul(u, v) = graph.op(a) else { return None };
+    let is_vector = |x: NodeId| graph.dims.is_vector(graph.shape(x));
+    // Only for named factors (`xᵀ x`): a sum over a product of long expressions reads
+    // better as it is.
+    let named = |x: NodeId| graph.name(x).is_some();
+    if graph.name(a).is_some() || !is_vector(u) || !is_vector(v) || !named(u) || !named(v) {
+        return None;
+    }
+    let ut = build(graph, Op::Transpose(u));
+    Some(build(graph, Op::MatMul(ut, v)))
+}
+
+fn negate_difference(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Neg(sum) = graph.op(id) else { return None };
+    let Op::Add(a, b) = graph.op(sum) else { return None };
+    if graph.name(sum).is_some() || Monomial::of(graph, a).is_negative() || !Monomial::of(graph, b).is_negative() {
+        return None;
+    }
+    let (minus_a, minus_b) = (build(graph, Op::Neg(a)), build(graph, Op::Neg(b)));
+    Some(build(graph, Op::Add(minus_b, minus_a)))
+}
+
+fn negative_last(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Add(a, b) = graph.op(id) else { return None };
+    let negative = |x: NodeId| Monomial::of(graph, x).is_negative() || matches!(graph.op(x), Op::Const(c) if c.0 < 0.0);
+    if negative(a) && !negative(b) && graph.shape(a) == graph.shape(b) {
+        Some(build(graph, Op::Add(b, a)))
+    } else {
+        None
+    }
+}
+
+fn canonical_scaling(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    match graph.op(id) {
+        Op::Neg(_) => {}
+        Op::Mul(a, b) if graph.is_scalar(a) || graph.is_scalar(b) => {}
+        Op::Div(_, b) if graph.is_scalar(b) => {}
+        _ => return None,
+    }
+    Some(Monomial::of_node(graph, id).build(graph))
+}
+
+/// The factors of a chain of elementwise products of non-scalars.
+fn elementwise_factors(graph: &Graph, id: NodeId, factors: &mut Vec<NodeId>) {
+    match graph.op(id) {
+        Op::Mul(a, b) if graph.name(id).is_none() && !graph.is_scalar(a) && !graph.is_scalar(b) => {
+            elementwise_factors(graph, a, factors);
+            elementwise_factors(graph, b, factors);
+        }
+        _ => factors.push(id),
+    }
+}
+
+fn elementwise_order(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Mul(a, b) = graph.op(id) else { return None };
+    if graph.is_scalar(a) || graph.is_scalar(b) {
+        return None;
+    }
+    let mut factors = Vec::new();
+    elementwise_factors(graph, a, &mut factors);
+    elementwise_factors(graph, b, &mut factors);
+    factors.sort();
+    let mut product = factors[0];
+    for &factor in &factors[1..] {
+        product = graph.add(Op::Mul(product, factor)).expect("factors of one shape");
+    }
+    Some(product)
+}
+
+fn collect_like_terms(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Add(a, b) = graph.op(id) else { return None };
+    let (left, right) = (Monomial::of(graph, a), Monomial::of(graph, b));
+    if !left.same_factors(&right) {
+        return None;
+    }
+    let coefficient = left.coefficient + right.coefficient;
+    if coefficient == 0.0 {
+        let shape = graph.shape(id);
+        return Some(zeros(graph, shape));
+    }
+    Some(Monomial { coefficient, ..left }.build(graph))
+}
+
+/// Multiset intersection of two sorted lists.
+fn common(a: &[NodeId], b: &[NodeId]) -> Vec<NodeId> {
+    let mut rest = b.to_vec();
+    a.iter().filter(|x| rest.iter().position(|y| y == *x).map(|i| rest.remove(i)).is_some()).copied().collect()
+}
+
+/// `list` without one occurrence of each of `remove`.
+fn without(list: &[NodeId], remove: &[NodeId]) -> Vec<NodeId> {
+    let mut rest = list.to_vec();
+    for x in remove {
+        if let Some(i) = rest.iter().position(|y| y == x) {
+            rest.remove(i);
+        }
+    }
+    rest
+}
+
+fn common_scalar_factor(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Add(a, b) = graph.op(id) else { return None };
+    let (left, right) = (Monomial::of(graph, a), Monomial::of(graph, b));
+    left.core?;
+    right.core?;
+    // The common part: the coefficient when both have it (with the sign when both are
+    // negative), and the scalar factors both share.
+    let magnitude = if left.coefficient.abs() == right.coefficient.abs() { left.coefficient.abs() } else { 1.0 };
+    let both_negative = left.coefficient < 0.0 && right.coefficient < 0.0;
+    let shared = Monomial {
+        coefficient: if both_negative { -magnitude } else { magnitude },
+        numerator: common(&left.numerator, &right.numerator),
+        denominator: common(&left.denominator, &right.denominator),
+        core: None,
+    };
+    if shared.coefficient == 1.0 && shared.numerator.is_empty() && shared.denominator.is_empty() {
+        return None;
+    }
+    let rest = |graph: &mut Graph, term: &Monomial| {
+        Monomial {
+            coefficient: term.coefficient / shared.coefficient,
+            numerator: without(&term.numerator, &shared.numerator),
+            denominator: without(&term.denominator, &shared.denominator),
+            core: term.core,
+        }
+        .build(graph)
+    };
+    let (x, y) = (rest(graph, &left), rest(graph, &right));
+    let sum = build(graph, Op::Add(x, y));
+    Some(shared.with_core(sum).build(graph))
+}
+
+fn common_matrix_factor(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Add(a, b) = graph.op(id) else { return None };
+    let (left, right) = (Monomial::of(graph, a), Monomial::of(graph, b));
+    let (Some(x), Some(y)) = (left.core, right.core) else { return None };
+    let (Op::MatMul(p, q), Op::MatMul(r, s)) = (graph.op(x), graph.op(y)) else { return None };
+    if graph.name(x).is_some() || graph.name(y).is_some() {
+        return None;
+    }
+    let rescale = |graph: &mut Graph, term: &Monomial, core: NodeId| term.with_core(core).build(graph);
+    if p == r {
+        let (q, s) = (rescale(graph, &left, q), rescale(graph, &right, s));
+        let sum = build(graph, Op::Add(q, s));
+        Some(build(graph, Op::MatMul(p, sum)))
+    } else if q == s {
+        let (p, r) = (rescale(graph, &left, p), rescale(graph, &right, r));
+        let sum = build(graph, Op::Add(p, r));
+        Some(build(graph, Op::MatMul(sum, q)))
+    } else {
+        None
+    }
+}

@@ -1,0 +1,111 @@
+//! The syntax tree: what the user wrote, in any of the three spellings, with spans.
+//!
+//! The parser resolves spelling (ASCII, Unicode, LaTeX) and nothing else: `A x`, `A*x`,
+//! `A·x` and LaTeX `Ax` are all `Binary(Mul, A, x)`; `‖w‖`, `\|w\|` and `norm2(w)` are all
+//! `Call("norm2", [w])`. Whether `*` is a matrix product or a scaling is decided by shapes,
+//! later, in `ir::lower`.
+
+use crate::diagnostic::Span;
+
+/// A whole program: declarations and assignments in source order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    pub items: Vec<Item>,
+    /// Text of a pasted document that was neither a statement nor a declaration (prose,
+    /// inline math that is not a declaration); `check` reports it so nothing is lost silently.
+    pub ignored: Vec<Span>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// `y = A*x`
+    Assign { name: Name, value: Expr, span: Span },
+    /// `A, B: matrix(K, K)`, `x ∈ ℝ^K`, `$x \in \mathbb{R}^k$`
+    Declare { names: Vec<Name>, ty: TypeSpec, span: Span },
+}
+
+/// A variable name as the user spelled it, canonicalised: LaTeX `W_{1}` is `W_1`, `\alpha`
+/// and `α` are `alpha`, `\mathbf{x}` is `x`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name {
+    pub text: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypeSpec {
+    Scalar,
+    Vector(DimSpec),
+    Matrix(DimSpec, DimSpec),
+}
+
+/// A dimension as written: a symbol (`K`, `n`) or a number (`3`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DimSpec {
+    pub kind: DimSpecKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DimSpecKind {
+    Symbol(String),
+    Number(u64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    /// A finite literal: `2`, `0.5`, `1e-3`.
+    Number(f64),
+    /// A variable: an input or an earlier assignment.
+    Var(String),
+    /// Unary minus.
+    Neg(Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `A'`, `Aᵀ`, `A^T`, `A^\top`
+    Transpose(Box<Expr>),
+    /// `f(a, b)`; also what norms, `σ(·)`, `\sqrt{·}` and `\frac`-free LaTeX functions become.
+    /// `name_span` covers the function's name, for "unknown function" errors.
+    Call { name: String, name_span: Span, args: Vec<Expr> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Add,
+    Sub,
+    /// `*` (ASCII, Unicode), juxtaposition, `·`, `\cdot`, `\times`: matrix product, or a
+    /// scaling when one side is a scalar.
+    Mul,
+    /// `.*`, `⊙`, `∘`, `\odot`, `\circ`, and `*` inside LaTeX.
+    ElemMul,
+    /// `./`
+    ElemDiv,
+    /// `/`, `\frac{a}{b}`: division by a scalar (elementwise when both are scalars).
+    Div,
+    /// `^`, superscripts (`²`, `⁻¹`), LaTeX `^{…}`: scalar power, or matrix power for a
+    /// square matrix and an integer exponent (`-1` is the inverse).
+    Pow,
+    /// `.^`
+    ElemPow,
+}
+
+impl BinOp {
+    /// The ASCII operator, as `check` prints it.
+    pub fn ascii(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::ElemMul => ".*",
+            BinOp::ElemDiv => "./",
+            BinOp::Div => "/",
+            BinOp::Pow => "^",
+            BinOp::ElemPow => ".^",
+        }
+    }
+}

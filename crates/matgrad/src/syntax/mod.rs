@@ -1,0 +1,100 @@
+//! Text to syntax tree, for the three spellings of a program: ASCII (matrixcalculus.org
+//! style), Unicode math, and LaTeX (also pasted documents with prose around the math).
+//!
+//! ```text
+//! y = A*x; u = sigmoid(y); z = A*(u.*v); L = norm2(w)^2        ASCII
+//! y = A x;  u = σ(y);       z = A (u ⊙ v);  L = ‖w‖²           Unicode
+//! $$y = Ax$$ $$u = \sigma(y)$$ $$z = A (u * v)$$ $$L = ||w||^2$$  LaTeX
+//! ```
+//!
+//! All three give the same [`Program`] (up to spans), and may be mixed in one text.
+//!
+//! # Which spelling a statement is read in
+//!
+//! - If the text contains `$`, `\[` or `\begin{`, it is a **document**
+//!   ([`document`](self::document)): only its math is read, always as LaTeX, and the prose
+//!   around it is recorded in [`Program::ignored`].
+//! - Otherwise it is a **program**: statements are separated by newlines, `;` or `\\`,
+//!   and each statement is read on its own. A statement that contains a LaTeX command (a
+//!   backslash) is read as **LaTeX**: single letters are variables (`Ax` is `A·x`), `*` is
+//!   the elementwise product, `^2` takes one character. Any other statement is read as
+//!   **ASCII/Unicode**: names have several letters (`W1`, `beta`), `*` is the matrix
+//!   product, `^` takes an operand (`x^10`, `2^-1`). Unicode symbols (`⊙`, `‖`, `²`, `ℝ`,
+//!   Greek letters) mean the same in both.
+//!
+//! A newline does not end a statement inside brackets, after a binary operator, or before
+//! a line that starts with one.
+//!
+//! # Module map
+//!
+//! - [`lexer`](self::lexer): logos tokens with spans in the original text.
+//! - [`latex`](self::latex): the LaTeX command table; removes typesetting commands.
+//! - [`parser`](self::parser): statements, declarations and precedence climbing.
+//! - [`document`](self::document): finds math blocks in pasted prose.
+//! - [`names`](self::names): known functions and Greek letters.
+
+pub mod ast;
+mod document;
+mod latex;
+mod lexer;
+mod names;
+mod parser;
+
+#[cfg(test)]
+mod tests;
+
+pub use ast::*;
+pub use names::FUNCTIONS;
+pub use parser::MAX_DEPTH;
+
+use crate::diagnostic::{Diagnostic, Span};
+use lexer::TokenKind;
+use parser::{Mode, Newlines, StatementKind};
+
+/// Parses a program or a pasted document into its statements and declarations.
+///
+/// Never panics. Fails with a [`Diagnostic`] on the first error, and on a text with no
+/// statement at all ("empty program: no statements").
+pub fn parse(source: &str) -> Result<Program, Diagnostic> {
+    let is_document = document::is_document(source);
+    let program = if is_document { document::parse(source)? } else { parse_program(source)? };
+    if program.items.is_empty() {
+        let hint = if is_document {
+            r"write statements in display math, as in `$$y = Ax$$`, and declarations in inline math, as in `$x \in \mathbb{R}^n$`"
+        } else {
+            "write a statement such as `y = A*x`, or a declaration such as `x: vector(n)`"
+        };
+        return Err(Diagnostic::new(Span::new(0, 0), "empty program: no statements").with_hint(hint));
+    }
+    Ok(program)
+}
+
+/// A program: statements on lines, each in the spelling its tokens call for.
+fn parse_program(source: &str) -> Result<Program, Diagnostic> {
+    let tokens = lexer::lex(source, Span::new(0, source.len()));
+    let pieces = parser::split_statements(source, &tokens, Newlines::Separate);
+    // Text with no `=`, `:` or `∈` anywhere (prose, a lone expression) has no statement.
+    let kinds = pieces.iter().map(|piece| parser::statement_kind(source, &piece.tokens));
+    if let (Some(first), true) = (pieces.first(), kinds.clone().all(|k| k == StatementKind::Other)) {
+        let span = match (first.tokens.first(), first.tokens.last()) {
+            (Some(a), Some(b)) => a.span.to(b.span),
+            _ => Span::new(0, 0),
+        };
+        return Err(Diagnostic::new(span, "empty program: no statements").with_hint(
+            "no line assigns (`y = A*x`) or declares (`x: vector(n)`, `x ∈ ℝ^n`) anything",
+        ));
+    }
+    let mut items = Vec::new();
+    for piece in pieces {
+        let is_latex = piece.tokens.iter().any(|t| matches!(t.kind, TokenKind::Command | TokenKind::Escape));
+        let mode = if is_latex { Mode::Latex } else { Mode::Ascii };
+        let end = match piece.separator {
+            Some(separator) if separator.kind != TokenKind::Newline => {
+                format!("`{}`", &source[separator.span.range()])
+            }
+            _ => "end of line".to_string(),
+        };
+        items.extend(parser::parse_statement(source, &piece.tokens, mode, &end)?);
+    }
+    Ok(Program { items, ignored: Vec::new() })
+}

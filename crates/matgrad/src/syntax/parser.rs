@@ -1,0 +1,1662 @@
+//! Statements and expressions: precedence climbing over the tokens of one statement.
+//!
+//! Operators, tightest first (MATLAB's order):
+//!
+//! | level | forms | associativity |
+//! |---|---|---|
+//! | postfix | `A'`, `Aᵀ`, `x²`, `A⁻¹` | |
+//! | power | `^`, `.^`, LaTeX `^{…}`; the exponent may start with `-` (`2^-1`) | left: `2^3^2` is `(2^3)^2` |
+//! | prefix | unary `-`, `+` (dropped): `-s^2` is `-(s^2)` | |
+//! | product | `*`, `.*`, `./`, `/`, `·`, `⊙`, juxtaposition (`2x`, `A x`) | left |
+//! | sum | `+`, `-` | left |
+//!
+//! The mode ([`Mode`]) changes three things only: in LaTeX a word is a run of one-letter
+//! names (`Ax` is `A·x`), `*` is elementwise, and `^` takes one character or a braced
+//! group (`x^23` is `x²·3`). Tokens are split on demand (`Ax` into `A` and `x`), through a
+//! small stack in front of the token list, so splitting never copies the list.
+//!
+//! Nesting is limited to [`MAX_DEPTH`] levels, both the parser's recursion and the depth of
+//! the tree it builds (a chain `a+a+…+a` is a tree as deep as it is long), so that neither
+//! the parser nor the passes after it can overflow the stack.
+
+use super::ast::{BinOp, DimSpec, DimSpecKind, Expr, ExprKind, Item, Name, TypeSpec};
+use super::latex::{self, Command};
+use super::lexer::{lex, small_script_text, Token, TokenKind as K};
+use super::names;
+use crate::diagnostic::{Diagnostic, Span};
+
+/// Errors are boxed, and the tree is built of boxes ([`Node`]): results stay one or two
+/// words, which keeps the parser's stack frames small in debug builds, where each
+/// recursion level would otherwise take over 10 KB.
+type Result<T> = std::result::Result<T, Box<Diagnostic>>;
+
+fn fail<T>(diagnostic: Diagnostic) -> Result<T> {
+    Err(Box::new(diagnostic))
+}
+
+/// The deepest an expression may nest: parentheses, operator chains, function arguments.
+pub const MAX_DEPTH: usize = 256;
+
+/// How a statement is spelled. See the module documentation of [`crate::syntax`] for the
+/// rule that picks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// ASCII and Unicode: multi-letter names, `*` is the matrix product.
+    Ascii,
+    /// LaTeX: one-letter names, `*` is elementwise, commands.
+    Latex,
+}
+
+/// What a statement is, judged from its top-level tokens before parsing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatementKind {
+    /// It has a top-level `=`.
+    Assign,
+    /// It has a top-level `:` or `∈` (and no `=`).
+    Declare,
+    /// Neither: in a document it is ignored, in a program it is an error.
+    Other,
+}
+
+/// Classifies a statement from its raw tokens (before [`latex::prepare`]).
+pub fn statement_kind(source: &str, tokens: &[Token]) -> StatementKind {
+    let mut depth = 0usize;
+    let mut declares = false;
+    for token in tokens {
+        match token.kind {
+            K::LParen | K::LBracket | K::LBrace => depth += 1,
+            K::RParen | K::RBracket | K::RBrace => depth = depth.saturating_sub(1),
+            _ if depth > 0 => {}
+            K::Equals => return StatementKind::Assign,
+            K::Colon | K::In => declares = true,
+            K::Command if latex::means(&source[token.span.range()], K::Equals) => {
+                return StatementKind::Assign
+            }
+            K::Command if latex::means(&source[token.span.range()], K::In) => declares = true,
+            _ => {}
+        }
+    }
+    if declares {
+        StatementKind::Declare
+    } else {
+        StatementKind::Other
+    }
+}
+
+/// Whether raw tokens declare something over the reals (`x \in \mathbb{R}^n`, `x ∈ ℝ`):
+/// the test for inline math in a document, where `$i \in S$` is prose.
+pub fn is_real_declaration(source: &str, tokens: &[Token]) -> bool {
+    if statement_kind(source, tokens) != StatementKind::Declare {
+        return false;
+    }
+    let text = |t: &Token| &source[t.span.range()];
+    let significant: Vec<&Token> = tokens
+        .iter()
+        .filter(|t| !(matches!(t.kind, K::Command | K::Escape) && latex::is_spacing(text(t))))
+        .collect();
+    significant.windows(2).any(|pair| {
+        let is_in = pair[0].kind == K::In || (pair[0].kind == K::Command && latex::means(text(pair[0]), K::In));
+        let reals = match pair[1].kind {
+            K::Reals => true,
+            K::Word => text(pair[1]) == "R",
+            K::Command => {
+                latex::means(text(pair[1]), K::Reals)
+                    || matches!(text(pair[1]), r"\mathbb" | r"\Bbb" | r"\mathbbm" | r"\mathbf")
+            }
+            _ => false,
+        };
+        is_in && reals
+    })
+}
+
+/// Whether newlines end statements (programs) or are spaces (math blocks of documents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Newlines {
+    Separate,
+    Ignore,
+}
+
+/// The tokens of one statement, and the token that ended it (`;`, `\\`, a newline), if any.
+pub struct Piece {
+    pub tokens: Vec<Token>,
+    pub separator: Option<Token>,
+}
+
+/// Cuts tokens into statements at `;`, `\\` and (with [`Newlines::Separate`]) newlines.
+///
+/// A newline does not end a statement inside brackets, after a binary operator, or before
+/// a line that starts with one (`y = a` / `  + b`); the same holds for `\\` before a line
+/// that starts with an operator (`&\quad + b` in `align`). Inside brackets, a line that
+/// starts like a new statement (`z = …`) does end it, so an unclosed `(` is reported on its
+/// own line.
+pub fn split_statements(source: &str, tokens: &[Token], newlines: Newlines) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut current: Vec<Token> = Vec::new();
+    let mut depth = 0usize;
+    let mut flush = |current: &mut Vec<Token>, separator: Option<Token>, depth: &mut usize| {
+        if !current.is_empty() {
+            pieces.push(Piece { tokens: std::mem::take(current), separator });
+        }
+        *depth = 0;
+    };
+    for (i, &token) in tokens.iter().enumerate() {
+        let rest = &tokens[i + 1..];
+        match token.kind {
+            K::LParen | K::LBracket | K::LBrace => depth += 1,
+            K::RParen | K::RBracket | K::RBrace => depth = depth.saturating_sub(1),
+            K::Semicolon => {
+                flush(&mut current, Some(token), &mut depth);
+                continue;
+            }
+            K::LineBreak => {
+                if !starts_with_operator(source, rest) {
+                    flush(&mut current, Some(token), &mut depth);
+                }
+                continue;
+            }
+            K::Newline => {
+                let continues = newlines == Newlines::Ignore
+                    || (depth > 0 && !starts_statement(rest))
+                    || current.last().is_some_and(|t| is_binary_operator(source, t))
+                    || starts_with_operator(source, rest);
+                if !continues {
+                    flush(&mut current, Some(token), &mut depth);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        current.push(token);
+    }
+    flush(&mut current, None, &mut depth);
+    pieces
+}
+
+fn is_binary_operator(source: &str, token: &Token) -> bool {
+    match token.kind {
+        K::Plus | K::Minus | K::Star | K::Slash | K::DotStar | K::DotSlash | K::Caret
+        | K::DotCaret | K::Times | K::Circle => true,
+        K::Command => latex::is_operator(&source[token.span.range()]),
+        _ => false,
+    }
+}
+
+/// Whether the next line (after alignment and spacing) starts with a binary operator.
+fn starts_with_operator(source: &str, rest: &[Token]) -> bool {
+    rest.iter()
+        .find(|t| match t.kind {
+            K::Newline | K::Ampersand | K::Tilde => false,
+            K::Command | K::Escape => !latex::is_spacing(&source[t.span.range()]),
+            _ => true,
+        })
+        .is_some_and(|t| is_binary_operator(source, t))
+}
+
+/// Whether the next line starts like a statement: a name, then `=`, `:` or `∈`.
+fn starts_statement(rest: &[Token]) -> bool {
+    let mut significant = rest.iter().filter(|t| t.kind != K::Newline);
+    matches!(
+        (significant.next().map(|t| t.kind), significant.next().map(|t| t.kind)),
+        (Some(K::Word | K::Greek), Some(K::Equals | K::Colon | K::In))
+    )
+}
+
+/// Parses one statement (raw tokens, as [`split_statements`] cut them) into items: one
+/// assignment, or one or more declarations (`x ∈ ℝ^K, A ∈ ℝ^{K×K}`).
+///
+/// `end` describes what follows the statement, for messages such as "found end of line".
+pub fn parse_statement(
+    source: &str,
+    tokens: &[Token],
+    mode: Mode,
+    end: &str,
+) -> std::result::Result<Vec<Item>, Diagnostic> {
+    if let Some(token) = tokens.iter().find(|t| t.kind == K::Unknown) {
+        let text = &source[token.span.range()];
+        let mut diagnostic = Diagnostic::new(token.span, format!("unexpected character `{}`", text.escape_debug()));
+        if text == "$" {
+            diagnostic = diagnostic.with_hint("LaTeX math goes between `$$ … $$` or `$ … $`");
+        }
+        return Err(diagnostic);
+    }
+    let kind = statement_kind(source, tokens);
+    let tokens = match mode {
+        Mode::Latex => latex::prepare(source, tokens)?,
+        Mode::Ascii => tokens.to_vec(),
+    };
+    if tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    Parser { source, tokens, pos: 0, pending: Vec::new(), mode, open: Vec::new(), depth: 0, end }
+        .statement(kind)
+        .map_err(|diagnostic| *diagnostic)
+}
+
+/// An expression being built, with the depth of its tree.
+struct Node {
+    expr: Box<Expr>,
+    depth: usize,
+}
+
+fn leaf(kind: ExprKind, span: Span) -> Node {
+    Node { expr: Box::new(Expr { kind, span }), depth: 1 }
+}
+
+/// What a `^` produced: `A^T` is a transpose, anything else a power.
+enum Power {
+    Transpose(Span),
+    Exponent(Node),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delim {
+    Paren,
+    Bracket,
+    Brace,
+    Norm,
+    Abs,
+}
+
+/// An opened delimiter waiting for its closer.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    delim: Delim,
+    token: Token,
+}
+
+enum Infix {
+    Op(BinOp),
+    /// Two operands side by side: `2x`, `A (u ⊙ v)`.
+    Juxtapose,
+}
+
+/// Binding powers, (left, right): a higher number binds tighter.
+const SUM: (u8, u8) = (1, 2);
+const PRODUCT: (u8, u8) = (3, 4);
+/// The operand of a unary minus: powers bind inside it, products do not.
+const PREFIX_OPERAND: u8 = 5;
+/// `^` and `.^`; also the level of an unbracketed function argument (`\log x^2`).
+const POWER: u8 = 7;
+
+const TYPE_HINT: &str =
+    "types are `scalar`, `vector(n)` and `matrix(m, n)`, or `ℝ`, `ℝ^n` and `ℝ^{m×n}`";
+const SIZE_HINT: &str = "a size is a name like `n` or a positive whole number like `3`";
+
+struct Parser<'a> {
+    source: &'a str,
+    tokens: Vec<Token>,
+    pos: usize,
+    /// Tokens in front of `tokens[pos]`, last first: the pieces of split tokens.
+    pending: Vec<Token>,
+    mode: Mode,
+    /// Delimiters opened and not yet closed, innermost last. A bar closes a norm or an
+    /// absolute value only when that is the innermost open delimiter.
+    open: Vec<Open>,
+    /// Current recursion depth.
+    depth: usize,
+    /// What follows the statement, for messages ("end of line", "`;`").
+    end: &'a str,
+}
+
+impl<'a> Parser<'a> {
+    // ---- tokens ----
+
+    fn peek(&self) -> Option<Token> {
+        self.pending.last().copied().or_else(|| self.tokens.get(self.pos).copied())
+    }
+
+    fn nth_kind(&self, n: usize) -> Option<K> {
+        let pending = self.pending.len();
+        let token = if n < pending {
+            self.pending.get(pending - 1 - n)
+        } else {
+            self.tokens.get(self.pos + n - pending)
+        };
+        token.map(|t| t.kind)
+    }
+
+    fn at(&self, kind: K) -> bool {
+        self.peek().is_some_and(|t| t.kind == kind)
+    }
+
+    fn bump(&mut self) -> Token {
+        if let Some(token) = self.pending.pop() {
+            return token;
+        }
+        match self.tokens.get(self.pos) {
+            Some(&token) => {
+                self.pos += 1;
+                token
+            }
+            // Callers peek first; an empty token at the end keeps this total.
+            None => Token { kind: K::Unknown, span: self.end_span() },
+        }
+    }
+
+    /// Splits the next token after `at` bytes: `Ax` into `A` and `x`, `23` into `2` and
+    /// `3`, `||` into `|` and `|`.
+    fn split(&mut self, at: usize) {
+        let Some(token) = self.peek() else { return };
+        let mid = token.span.start + at;
+        if at == 0 || mid >= token.span.end || !self.source.is_char_boundary(mid) {
+            return;
+        }
+        self.bump();
+        let mut pieces = lex(self.source, Span::new(token.span.start, mid));
+        let tail = Span::new(mid, token.span.end);
+        let tail_text = &self.source[tail.range()];
+        // The tail of a word is again a word from its first letter on, so only what comes
+        // before that letter is lexed: splitting a long word letter by letter stays linear.
+        match tail_text.find(|c: char| c.is_ascii_alphabetic()) {
+            Some(letter) if token.kind == K::Word => {
+                pieces.extend(lex(self.source, Span::new(mid, mid + letter)));
+                pieces.push(Token { kind: K::Word, span: Span::new(mid + letter, tail.end) });
+            }
+            _ => pieces.extend(lex(self.source, tail)),
+        }
+        self.pending.extend(pieces.into_iter().rev());
+    }
+
+    fn text(&self, token: Token) -> &'a str {
+        self.source.get(token.span.range()).unwrap_or("")
+    }
+
+    fn end_span(&self) -> Span {
+        let end = self.tokens.last().map_or(0, |t| t.span.end);
+        Span::new(end, end)
+    }
+
+    /// How a message names a token: "`)`", or "end of line" past the last one.
+    fn describe(&self, token: Option<Token>) -> String {
+        let Some(token) = token else { return self.end.to_string() };
+        let text = self.text(token);
+        match text.char_indices().nth(40) {
+            Some((cut, _)) => format!("`{}…`", &text[..cut]),
+            None if token.kind == K::Newline => "end of line".to_string(),
+            None => format!("`{}`", text.escape_debug()),
+        }
+    }
+
+    // ---- errors ----
+
+    /// "expected {what}, found …", pointing at what was found, or, at the end of the
+    /// statement, at the token after which something was expected (or at an unclosed
+    /// bracket, the likelier mistake).
+    fn expected(&self, what: &str, after: Span, found: Option<Token>) -> Diagnostic {
+        match found {
+            None => match self.open.last() {
+                Some(open) => self.unclosed(*open),
+                None => Diagnostic::new(after, format!("expected {what}, found {}", self.end)),
+            },
+            Some(token) => {
+                let diagnostic = Diagnostic::new(
+                    token.span,
+                    format!("expected {what}, found {}", self.describe(Some(token))),
+                );
+                let after_text = self.source.get(after.range()).unwrap_or("");
+                if after_text == "*" && token.kind == K::Star {
+                    diagnostic.with_hint("write powers with `^`, as in `x^2`")
+                } else {
+                    diagnostic
+                }
+            }
+        }
+    }
+
+    fn unclosed(&self, open: Open) -> Diagnostic {
+        let opener = self.text(open.token);
+        let closer = self.closer_text(open);
+        let hint = match open.delim {
+            Delim::Norm | Delim::Abs => format!("add a closing `{closer}`"),
+            _ => format!("add `{closer}`"),
+        };
+        Diagnostic::new(open.token.span, format!("unclosed `{opener}`")).with_hint(hint)
+    }
+
+    fn closer_text(&self, open: Open) -> &'static str {
+        match (open.delim, self.text(open.token)) {
+            (Delim::Paren, _) => ")",
+            (Delim::Bracket, r"\lbrack") => r"\rbrack",
+            (Delim::Bracket, _) => "]",
+            (Delim::Brace, r"\{") => r"\}",
+            (Delim::Brace, _) => "}",
+            (Delim::Norm, r"\|") => r"\|",
+            (Delim::Norm, r"\lVert" | r"\Vert") => r"\rVert",
+            (Delim::Norm, "||") => "||",
+            (Delim::Norm, "∥") => "∥",
+            (Delim::Norm, _) => "‖",
+            (Delim::Abs, r"\lvert" | r"\vert") => r"\rvert",
+            (Delim::Abs, _) => "|",
+        }
+    }
+
+    /// A token that cannot continue the statement.
+    fn unexpected(&self, token: Token) -> Diagnostic {
+        let text = self.text(token);
+        match token.kind {
+            K::RParen | K::RBracket | K::RBrace => {
+                let opener = match token.kind {
+                    K::RParen => "(",
+                    K::RBracket => "[",
+                    _ => "{",
+                };
+                Diagnostic::new(token.span, format!("unmatched `{text}`"))
+                    .with_hint(format!("remove it, or add the `{opener}` it closes"))
+            }
+            K::Equals => {
+                let start = self.tokens.first().map_or(0, |t| t.span.start);
+                let continued = self.source.get(start..token.span.start).is_some_and(|s| s.contains('\n'));
+                Diagnostic::new(token.span, "unexpected `=`: a statement assigns one name").with_hint(
+                    match self.mode {
+                        Mode::Ascii if continued => {
+                            "the line before ends with an operator, so this line continues it"
+                        }
+                        Mode::Ascii => "put each statement on its own line, or separate them with `;`",
+                        Mode::Latex => r"separate statements with `\\` or `;`",
+                    },
+                )
+            }
+            K::Dot if self.mode == Mode::Ascii => Diagnostic::new(token.span, "unexpected `.`")
+                .with_hint("elementwise operators are written `.*`, `./` and `.^`"),
+            K::Top => Diagnostic::new(token.span, format!("unexpected `{text}`"))
+                .with_hint(format!("a transpose is written `A^{text}`")),
+            _ => Diagnostic::new(token.span, format!("unexpected {}", self.describe(Some(token)))),
+        }
+    }
+
+    fn too_deep(&self, span: Span) -> Diagnostic {
+        Diagnostic::new(span, format!("expression nested too deeply (more than {MAX_DEPTH} levels)"))
+            .with_hint("split it into named steps, each `t = …` on its own line")
+    }
+
+    // ---- building the tree ----
+
+    fn build(&self, kind: ExprKind, span: Span, depth: usize) -> Result<Node> {
+        if depth > MAX_DEPTH {
+            return fail(self.too_deep(span));
+        }
+        Ok(Node { expr: Box::new(Expr { kind, span }), depth })
+    }
+
+    fn binary(&self, op: BinOp, lhs: Node, rhs: Node) -> Result<Node> {
+        let span = lhs.expr.span.to(rhs.expr.span);
+        let depth = lhs.depth.max(rhs.depth) + 1;
+        self.build(ExprKind::Binary(op, lhs.expr, rhs.expr), span, depth)
+    }
+
+    fn unary(&self, make: fn(Box<Expr>) -> ExprKind, operand: Node, span: Span) -> Result<Node> {
+        self.build(make(operand.expr), span, operand.depth + 1)
+    }
+
+    fn call(&self, name: &str, name_span: Span, args: Vec<Node>, span: Span) -> Result<Node> {
+        let depth = args.iter().map(|a| a.depth).max().unwrap_or(0) + 1;
+        let args = args.into_iter().map(|a| *a.expr).collect();
+        self.build(ExprKind::Call { name: name.to_string(), name_span, args }, span, depth)
+    }
+
+    /// Runs `parse` one recursion level deeper, refusing past [`MAX_DEPTH`].
+    fn nested<T>(&mut self, parse: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.depth >= MAX_DEPTH {
+            let span = self.peek().map_or(self.end_span(), |t| t.span);
+            return fail(self.too_deep(span));
+        }
+        self.depth += 1;
+        let result = parse(self);
+        self.depth -= 1;
+        result
+    }
+
+    // ---- statements ----
+
+    fn statement(&mut self, kind: StatementKind) -> Result<Vec<Item>> {
+        if let Some(first) = self.peek() {
+            if matches!(first.kind, K::Equals | K::Colon | K::In) {
+                let text = self.text(first);
+                let hint = match first.kind {
+                    K::Equals => "write `name = expression`, as in `y = A*x`",
+                    _ => "write `name: type`, as in `x: vector(n)`",
+                };
+                return fail(Diagnostic::new(first.span, format!("expected a name before `{text}`"))
+                    .with_hint(hint));
+            }
+        }
+        match kind {
+            StatementKind::Assign => self.assignment().map(|item| vec![item]),
+            StatementKind::Declare => self.declarations(),
+            StatementKind::Other => fail(self.not_a_statement()),
+        }
+    }
+
+    fn assignment(&mut self) -> Result<Item> {
+        let target = self.expr(0)?;
+        let equals = match self.peek() {
+            Some(token) if token.kind == K::Equals => token,
+            Some(token) => return fail(self.unexpected(token)),
+            None => return fail(self.expected("`=`", target.expr.span, None)),
+        };
+        let ExprKind::Var(name) = (*target.expr).kind else {
+            return fail(Diagnostic::new(target.expr.span, "can only assign to a name")
+                .with_hint("the left side of `=` must be a single name, as in `y = A*x`"));
+        };
+        let name = Name { text: name, span: target.expr.span };
+        self.bump();
+        let value = self.operand_after(0, equals.span)?;
+        self.expect_end()?;
+        Ok(Item::Assign { span: name.span.to(value.expr.span), name, value: *value.expr })
+    }
+
+    fn expect_end(&self) -> Result<()> {
+        match self.peek() {
+            Some(token) => fail(self.unexpected(token)),
+            None => Ok(()),
+        }
+    }
+
+    /// The error for a statement that neither assigns nor declares, after reporting any
+    /// error inside it.
+    fn not_a_statement(&mut self) -> Diagnostic {
+        let node = match self.expr(0) {
+            Ok(node) => node,
+            Err(diagnostic) => return *diagnostic,
+        };
+        if let Some(token) = self.peek() {
+            return self.unexpected(token);
+        }
+        let hint = "a statement is an assignment such as `y = A*x` or a declaration such as `x: vector(n)`";
+        match &node.expr.kind {
+            ExprKind::Var(name) => {
+                Diagnostic::new(node.expr.span, format!("expected `=` after `{name}`")).with_hint(hint)
+            }
+            _ => Diagnostic::new(node.expr.span, "expected a statement, found an expression")
+                .with_hint("give it a name, as in `y = …`"),
+        }
+    }
+
+    /// `x, y: vector(n)`, `x ∈ ℝ^K, A, B ∈ ℝ^{K×K}`: a `,` after a type starts the next
+    /// declaration.
+    fn declarations(&mut self) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        loop {
+            let names = self.declared_names()?;
+            let last = names.last().map_or(self.end_span(), |n| n.span);
+            let separator = match self.peek() {
+                Some(token) if matches!(token.kind, K::Colon | K::In) => self.bump(),
+                found => return fail(self.expected("`:` or `∈` after the names to declare", last, found)),
+            };
+            let (ty, ty_span) = self.type_spec(separator)?;
+            let span = names.first().map_or(ty_span, |n| n.span).to(ty_span);
+            items.push(Item::Declare { names, ty, span });
+            match self.peek() {
+                None => return Ok(items),
+                Some(token) if token.kind == K::Comma => {
+                    self.bump();
+                }
+                Some(token) => return fail(self.unexpected(token)),
+            }
+        }
+    }
+
+    fn declared_names(&mut self) -> Result<Vec<Name>> {
+        let mut names = Vec::new();
+        let mut comma: Option<Token> = None;
+        loop {
+            match self.peek() {
+                Some(token) if self.starts_operand(token) => {}
+                found => {
+                    let after = comma.map_or(self.end_span(), |c| c.span);
+                    return fail(self.expected("a name after `,`", after, found));
+                }
+            }
+            let node = self.primary()?;
+            let ExprKind::Var(text) = (*node.expr).kind else {
+                return fail(Diagnostic::new(node.expr.span, "expected a name to declare")
+                    .with_hint("write `x: vector(n)` or `x ∈ ℝ^n`"));
+            };
+            names.push(Name { text, span: node.expr.span });
+            match self.peek() {
+                Some(token) if token.kind == K::Comma => comma = Some(self.bump()),
+                _ => return Ok(names),
+            }
+        }
+    }
+
+    // ---- types ----
+
+    fn type_spec(&mut self, separator: Token) -> Result<(TypeSpec, Span)> {
+        let what = format!("a type after `{}`", self.text(separator));
+        let Some(token) = self.peek() else {
+            return fail(self.expected(&what, separator.span, None).with_hint(TYPE_HINT));
+        };
+        let text = self.text(token);
+        match token.kind {
+            K::Reals => {
+                self.bump();
+                self.real_space(token.span)
+            }
+            K::Command
+                if matches!(
+                    latex::command(&text[1..]),
+                    Some(Command::Blackboard | Command::Bold)
+                ) =>
+            {
+                self.bump();
+                self.blackboard(token)
+            }
+            K::Word => match text {
+                "R" => {
+                    self.bump();
+                    self.real_space(token.span)
+                }
+                "scalar" | "real" => {
+                    self.bump();
+                    if self.at(K::LParen) {
+                        return fail(Diagnostic::new(token.span, format!("`{text}` takes no size"))
+                            .with_hint("write `x: scalar`, or `x: vector(n)` for a vector"));
+                    }
+                    Ok((TypeSpec::Scalar, token.span))
+                }
+                "vector" | "matrix" => {
+                    self.bump();
+                    self.sized_type(token)
+                }
+                _ => fail(unknown_type(text, token.span)),
+            },
+            _ => fail(self.expected(&what, separator.span, Some(token)).with_hint(TYPE_HINT)),
+        }
+    }
+
+    /// `vector(n)`, `matrix(m, n)`.
+    fn sized_type(&mut self, keyword: Token) -> Result<(TypeSpec, Span)> {
+        let name = self.text(keyword);
+        let example = if name == "vector" { "vector(n)" } else { "matrix(m, n)" };
+        let open = match self.peek() {
+            Some(token) if token.kind == K::LParen => self.bump(),
+            found => {
+                return fail(self
+                    .expected(&format!("`(` after `{name}`"), keyword.span, found)
+                    .with_hint(format!("write `{example}`")))
+            }
+        };
+        self.open.push(Open { delim: Delim::Paren, token: open });
+        let mut sizes = vec![self.dim(open)?];
+        while self.at(K::Comma) {
+            let comma = self.bump();
+            sizes.push(self.dim(comma)?);
+        }
+        let close = self.close()?;
+        let span = keyword.span.to(close.span);
+        let count = sizes.len();
+        let mut sizes = sizes.into_iter();
+        match (name, sizes.next(), sizes.next()) {
+            ("vector", Some(length), None) => Ok((TypeSpec::Vector(length), span)),
+            ("matrix", Some(rows), Some(columns)) if count == 2 => {
+                Ok((TypeSpec::Matrix(rows, columns), span))
+            }
+            ("vector", ..) => fail(Diagnostic::new(span, "vector takes one size (its length)")
+                .with_hint("write `vector(n)`, or `matrix(m, n)` for a matrix")),
+            _ => fail(Diagnostic::new(span, "matrix takes two sizes (rows, columns)")
+                .with_hint("write `matrix(m, n)`, or `vector(n)` for a vector")),
+        }
+    }
+
+    /// After `ℝ`: nothing (a scalar), `^n`, `^{m×n}`, or superscripts `ℝⁿ`, `ℝᵐˣⁿ`.
+    fn real_space(&mut self, start: Span) -> Result<(TypeSpec, Span)> {
+        let (sizes, span) = match self.peek() {
+            Some(token) if token.kind == K::Caret => {
+                let caret = self.bump();
+                self.sizes(caret)?
+            }
+            Some(token) if matches!(token.kind, K::SupNumber | K::SupLetters | K::SupT) => {
+                self.superscript_sizes()?
+            }
+            _ => return Ok((TypeSpec::Scalar, start)),
+        };
+        Ok((space_type(sizes), start.to(span)))
+    }
+
+    /// `\mathbb{R}^n`, `\mathbb R^n`, and `\mathbb{R^n}` (the size inside the braces, as
+    /// people write it).
+    fn blackboard(&mut self, command: Token) -> Result<(TypeSpec, Span)> {
+        match self.peek() {
+            Some(open) if open.kind == K::LBrace => {
+                self.bump();
+                self.open.push(Open { delim: Delim::Brace, token: open });
+                self.reals_letter(command)?;
+                let inner = if self.at(K::Caret) {
+                    let caret = self.bump();
+                    Some(self.sizes(caret)?)
+                } else {
+                    None
+                };
+                let close = self.close()?;
+                let span = command.span.to(close.span);
+                match inner {
+                    Some((sizes, _)) => Ok((space_type(sizes), span)),
+                    None => self.real_space(span),
+                }
+            }
+            Some(token) if token.kind == K::Word => {
+                self.reals_letter(command)?;
+                self.real_space(command.span.to(token.span))
+            }
+            found => fail(self
+                .expected(&format!("`{{R}}` after `{}`", self.text(command)), command.span, found)
+                .with_hint(r"write `\mathbb{R}^n`")),
+        }
+    }
+
+    fn reals_letter(&mut self, command: Token) -> Result<()> {
+        match self.peek() {
+            Some(token) if token.kind == K::Word && self.text(token) == "R" => {
+                self.bump();
+                Ok(())
+            }
+            found => fail(self
+                .expected(&format!("`R` after `{}`", self.text(command)), command.span, found)
+                .with_hint(r"matgrad works over the real numbers: write `\mathbb{R}^n`")),
+        }
+    }
+
+    /// The sizes after `^` in a space: one (`^n`, `^{n}`) or two (`^{m×n}`, `^(m x n)`).
+    fn sizes(&mut self, caret: Token) -> Result<(Vec<DimSpec>, Span)> {
+        let Some(token) = self.peek() else {
+            return fail(self.expected("a size after `^`", caret.span, None).with_hint(SIZE_HINT));
+        };
+        let delim = match token.kind {
+            K::LBrace => Delim::Brace,
+            K::LParen => Delim::Paren,
+            K::LBracket => Delim::Bracket,
+            _ => {
+                let size = self.dim(caret)?;
+                let span = size.span;
+                return Ok((vec![size], span));
+            }
+        };
+        self.bump();
+        self.open.push(Open { delim, token });
+        let mut sizes = vec![self.dim(token)?];
+        while let Some(separator) = self.size_separator() {
+            sizes.push(self.dim(separator)?);
+        }
+        let close = self.close()?;
+        let span = token.span.to(close.span);
+        if sizes.len() > 2 {
+            return fail(Diagnostic::new(span, "a space has at most two sizes (rows × columns)"));
+        }
+        Ok((sizes, span))
+    }
+
+    /// `×`, `\times`, `*`, `,` or the letter `x` between two sizes.
+    fn size_separator(&mut self) -> Option<Token> {
+        let token = self.peek()?;
+        match token.kind {
+            K::Times | K::Star | K::Comma => Some(self.bump()),
+            K::Word if self.text(token) == "x" => Some(self.bump()),
+            K::Word if self.mode == Mode::Latex && self.text(token).starts_with('x') => {
+                self.split(1);
+                Some(self.bump())
+            }
+            _ => None,
+        }
+    }
+
+    /// `ℝⁿ`, `ℝ³`, `ℝᵐˣⁿ`: superscript sizes, a superscript `ˣ` between two.
+    fn superscript_sizes(&mut self) -> Result<(Vec<DimSpec>, Span)> {
+        let first = self.bump();
+        let mut span = first.span;
+        let mut text = small_script_text(self.text(first));
+        while let Some(token) = self.peek() {
+            if !matches!(token.kind, K::SupNumber | K::SupLetters | K::SupT) || token.span.start != span.end {
+                break;
+            }
+            self.bump();
+            text.push_str(&small_script_text(self.text(token)));
+            span = span.to(token.span);
+        }
+        let cut = text
+            .char_indices()
+            .find(|&(i, c)| c == 'x' && i > 0 && i + 1 < text.len())
+            .map(|(i, _)| i);
+        let parts = match cut {
+            Some(i) => vec![&text[..i], &text[i + 1..]],
+            None => vec![text.as_str()],
+        };
+        let mut sizes = Vec::new();
+        for part in parts {
+            let kind = if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+                DimSpecKind::Number(positive_size(part, span)?)
+            } else if part.starts_with(|c: char| c.is_ascii_alphabetic())
+                && part.bytes().all(|b| b.is_ascii_alphanumeric())
+            {
+                DimSpecKind::Symbol(part.to_string())
+            } else {
+                return fail(Diagnostic::new(span, format!("unsupported size `{part}`")).with_hint(SIZE_HINT));
+            };
+            sizes.push(DimSpec { kind, span });
+        }
+        Ok((sizes, span))
+    }
+
+    /// One size: a name (`n`, `K`, `d_{model}`) or a positive whole number.
+    fn dim(&mut self, after: Token) -> Result<DimSpec> {
+        let Some(token) = self.peek() else {
+            return fail(self
+                .expected(&format!("a size after `{}`", self.text(after)), after.span, None)
+                .with_hint(SIZE_HINT));
+        };
+        let text = self.text(token);
+        let (kind, span) = match token.kind {
+            K::Number => {
+                self.bump();
+                (DimSpecKind::Number(positive_size(text, token.span)?), token.span)
+            }
+            K::Word => {
+                let (name, span) = match self.mode {
+                    Mode::Ascii => {
+                        self.bump();
+                        (text.to_string(), token.span)
+                    }
+                    Mode::Latex => {
+                        let (letter, span) = self.letter();
+                        self.subscripts(letter, span)?
+                    }
+                };
+                (DimSpecKind::Symbol(name), span)
+            }
+            K::Greek => {
+                self.bump();
+                let name = greek_name(text);
+                (DimSpecKind::Symbol(name.to_string()), token.span)
+            }
+            K::Command if matches!(latex::command(&text[1..]), Some(Command::Greek(_))) => {
+                self.bump();
+                let name = names::greek_command(&text[1..]).unwrap_or("");
+                (DimSpecKind::Symbol(name.to_string()), token.span)
+            }
+            _ => {
+                return fail(self
+                    .expected(&format!("a size after `{}`", self.text(after)), after.span, Some(token))
+                    .with_hint(SIZE_HINT))
+            }
+        };
+        Ok(DimSpec { kind, span })
+    }
+
+    // ---- expressions ----
+
+    fn expr(&mut self, min_bp: u8) -> Result<Node> {
+        self.nested(|parser| parser.expr_loop(min_bp))
+    }
+
+    fn expr_loop(&mut self, min_bp: u8) -> Result<Node> {
+        let mut lhs = self.prefix()?;
+        while let Some(token) = self.peek() {
+            // Postfix forms after a LaTeX power (`x^2'`) apply to the power.
+            if is_postfix(token.kind) {
+                lhs = self.postfix_op(lhs)?;
+                continue;
+            }
+            let Some(infix) = self.infix(token) else { break };
+            let (left, right) = match infix {
+                Infix::Op(BinOp::Add | BinOp::Sub) => SUM,
+                Infix::Op(BinOp::Pow | BinOp::ElemPow) => (POWER, POWER + 1),
+                _ => PRODUCT,
+            };
+            if left < min_bp {
+                break;
+            }
+            lhs = match infix {
+                Infix::Juxtapose => {
+                    let rhs = self.expr(right)?;
+                    self.binary(BinOp::Mul, lhs, rhs)?
+                }
+                Infix::Op(op @ (BinOp::Pow | BinOp::ElemPow)) => {
+                    let caret = self.bump();
+                    match self.exponent(caret, op)? {
+                        Power::Transpose(end) => {
+                            let span = lhs.expr.span.to(end);
+                            self.unary(ExprKind::Transpose, lhs, span)?
+                        }
+                        Power::Exponent(exponent) => self.binary(op, lhs, exponent)?,
+                    }
+                }
+                Infix::Op(op) => {
+                    let operator = self.bump();
+                    let rhs = self.operand_after(right, operator.span)?;
+                    self.binary(op, lhs, rhs)?
+                }
+            };
+        }
+        Ok(lhs)
+    }
+
+    /// The binary operator `token` stands for, or juxtaposition if it starts an operand.
+    fn infix(&self, token: Token) -> Option<Infix> {
+        let op = match token.kind {
+            K::Plus => BinOp::Add,
+            K::Minus => BinOp::Sub,
+            // The question this tool grew from writes `u * v` in LaTeX for the
+            // elementwise product; in ASCII (matrixcalculus.org) `*` is the matrix product.
+            K::Star if self.mode == Mode::Latex => BinOp::ElemMul,
+            K::Star | K::Times => BinOp::Mul,
+            K::DotStar | K::Circle => BinOp::ElemMul,
+            K::DotSlash => BinOp::ElemDiv,
+            K::Slash => BinOp::Div,
+            K::Caret => BinOp::Pow,
+            K::DotCaret => BinOp::ElemPow,
+            _ => return self.starts_operand(token).then_some(Infix::Juxtapose),
+        };
+        Some(Infix::Op(op))
+    }
+
+    /// Whether `token` can start an operand (so, after an operand, means juxtaposition).
+    fn starts_operand(&self, token: Token) -> bool {
+        match token.kind {
+            K::Number | K::Word | K::Greek | K::LParen | K::LBracket | K::LBrace | K::Sqrt
+            | K::Command | K::Escape => true,
+            K::Bar | K::DoubleBar | K::NormBar => !self.closes_innermost(token),
+            _ => false,
+        }
+    }
+
+    /// Whether a bar closes the innermost open delimiter (inside `‖…‖` a `‖` closes it,
+    /// elsewhere it opens a new one).
+    fn closes_innermost(&self, token: Token) -> bool {
+        match (token.kind, self.open.last().map(|o| o.delim)) {
+            (K::NormBar | K::DoubleBar, Some(Delim::Norm)) => true,
+            (K::Bar | K::DoubleBar, Some(Delim::Abs)) => true,
+            _ => false,
+        }
+    }
+
+    /// An operand after `after` (an operator, `=`, `(`): "expected an expression after
+    /// `+`" if there is none.
+    fn operand_after(&mut self, min_bp: u8, after: Span) -> Result<Node> {
+        match self.peek() {
+            Some(token) if self.starts_operand(token) || matches!(token.kind, K::Minus | K::Plus) => {
+                self.expr(min_bp)
+            }
+            found => {
+                let what = format!("an expression after `{}`", self.source.get(after.range()).unwrap_or(""));
+                fail(self.expected(&what, after, found))
+            }
+        }
+    }
+
+    fn prefix(&mut self) -> Result<Node> {
+        match self.peek() {
+            Some(minus) if minus.kind == K::Minus => {
+                self.bump();
+                let operand = self.operand_after(PREFIX_OPERAND, minus.span)?;
+                let span = minus.span.to(operand.expr.span);
+                self.unary(ExprKind::Neg, operand, span)
+            }
+            Some(plus) if plus.kind == K::Plus => {
+                self.bump();
+                self.operand_after(PREFIX_OPERAND, plus.span)
+            }
+            _ => self.postfix(),
+        }
+    }
+
+    fn postfix(&mut self) -> Result<Node> {
+        let mut node = self.primary()?;
+        while self.peek().is_some_and(|t| is_postfix(t.kind)) {
+            node = self.postfix_op(node)?;
+        }
+        Ok(node)
+    }
+
+    /// `'`, `ᵀ`, `²`, `⁻¹`, `ⁿ` applied to `node`.
+    fn postfix_op(&mut self, node: Node) -> Result<Node> {
+        let token = self.bump();
+        let span = node.expr.span.to(token.span);
+        let text = small_script_text(self.text(token));
+        match token.kind {
+            K::Prime | K::SupT => self.unary(ExprKind::Transpose, node, span),
+            K::SupNumber => {
+                let exponent = leaf(ExprKind::Number(number_value(&text, token.span)?), token.span);
+                self.binary(BinOp::Pow, node, exponent)
+            }
+            _ => {
+                let exponent = match text.strip_prefix('-') {
+                    Some(name) => {
+                        let var = leaf(ExprKind::Var(name.to_string()), token.span);
+                        self.unary(ExprKind::Neg, var, token.span)?
+                    }
+                    None => leaf(ExprKind::Var(text), token.span),
+                };
+                self.binary(BinOp::Pow, node, exponent)
+            }
+        }
+    }
+
+    fn primary(&mut self) -> Result<Node> {
+        let Some(token) = self.peek() else {
+            return fail(self.expected("an expression", self.end_span(), None));
+        };
+        match token.kind {
+            K::Number => {
+                self.bump();
+                let value = number_value(self.text(token), token.span)?;
+                Ok(leaf(ExprKind::Number(value), token.span))
+            }
+            K::Word if self.mode == Mode::Ascii => self.ascii_word(),
+            K::Word => self.latex_word(),
+            K::Greek => {
+                self.bump();
+                self.named(greek_name(self.text(token)), token.span)
+            }
+            K::LParen | K::LBracket | K::LBrace => self.group(),
+            K::NormBar | K::DoubleBar | K::Bar => self.bars(),
+            K::Sqrt => {
+                self.bump();
+                self.apply_function("sqrt", token.span)
+            }
+            K::Command | K::Escape => self.command(),
+            K::Top => {
+                let text = self.text(token);
+                fail(Diagnostic::new(token.span, format!("`{text}` marks a transpose and only follows `^`"))
+                    .with_hint(format!("write `A^{text}`")))
+            }
+            _ => fail(Diagnostic::new(
+                token.span,
+                format!("expected an expression, found {}", self.describe(Some(token))),
+            )),
+        }
+    }
+
+    /// An ASCII identifier: a variable, a call `f(x)` (a name touching `(`), or a known
+    /// function applied to what follows (`sigmoid (y)`, `exp x`).
+    fn ascii_word(&mut self) -> Result<Node> {
+        let token = self.bump();
+        let mut name = self.text(token).to_string();
+        let mut span = token.span;
+        // The lexer ends a word at `{`, so `W_{1}` arrives as `W_` and `{1}`.
+        if name.ends_with('_') && self.peek().is_some_and(|t| t.kind == K::LBrace && t.span.start == span.end) {
+            let (subscript, subscript_span) = self.braced_subscript()?;
+            name.push_str(&subscript);
+            span = span.to(subscript_span);
+        }
+        let (name, span) = self.subscripts(name, span)?;
+        if span == token.span {
+            if let Some(function) = names::ascii_function(&name) {
+                if self.has_argument() {
+                    return self.apply_function(function, span);
+                }
+            }
+            if self.peek().is_some_and(|t| t.kind == K::LParen && t.span.start == span.end) {
+                return self.call_with_arguments(&name, span);
+            }
+        }
+        Ok(leaf(ExprKind::Var(name), span))
+    }
+
+    /// A LaTeX word: a function if its letters name one (`tr`, `ReLU`), else its first
+    /// letter, a one-letter variable (the rest is left for the next operand).
+    fn latex_word(&mut self) -> Result<Node> {
+        let Some(token) = self.peek() else {
+            return fail(self.expected("an expression", self.end_span(), None));
+        };
+        let text = self.text(token);
+        let letters = text.bytes().take_while(u8::is_ascii_alphabetic).count();
+        if letters >= 2 {
+            if let Some(function) = names::latex_function(&text[..letters]) {
+                self.split(letters);
+                let word = self.bump();
+                return self.apply_function(function, word.span);
+            }
+        }
+        let (letter, span) = self.letter();
+        let (name, span) = self.subscripts(letter, span)?;
+        Ok(leaf(ExprKind::Var(name), span))
+    }
+
+    /// The first letter of the next word, splitting it off.
+    fn letter(&mut self) -> (String, Span) {
+        self.split(1);
+        let token = self.bump();
+        (self.text(token).to_string(), token.span)
+    }
+
+    /// A Greek letter (`α`, `\alpha`): a variable; `σ` and `\sigma` before `(` are sigmoid.
+    fn named(&mut self, name: &str, span: Span) -> Result<Node> {
+        if name == "sigma" && self.at(K::LParen) {
+            return self.apply_function("sigmoid", span);
+        }
+        let (name, full) = self.subscripts(name.to_string(), span)?;
+        if self.mode == Mode::Ascii
+            && full == span
+            && self.peek().is_some_and(|t| t.kind == K::LParen && t.span.start == span.end)
+        {
+            return self.call_with_arguments(&name, span);
+        }
+        Ok(leaf(ExprKind::Var(name), full))
+    }
+
+    /// Subscripts after a name: `_1`, `_{out}`, `₁`. In ASCII the `_` must touch the name.
+    fn subscripts(&mut self, mut name: String, mut span: Span) -> Result<(String, Span)> {
+        loop {
+            match self.peek() {
+                Some(token)
+                    if token.kind == K::Underscore
+                        && (self.mode == Mode::Latex || token.span.start == span.end) =>
+                {
+                    self.bump();
+                    let (subscript, subscript_span) = self.subscript_text(token)?;
+                    name = format!("{name}_{subscript}");
+                    span = span.to(subscript_span);
+                }
+                Some(token) if token.kind == K::Subscript && token.span.start == span.end => {
+                    self.bump();
+                    name = format!("{name}_{}", small_script_text(self.text(token)));
+                    span = span.to(token.span);
+                }
+                _ => return Ok((name, span)),
+            }
+        }
+    }
+
+    /// The text after `_`: a braced group, digits, one letter (LaTeX) or a word (ASCII), or
+    /// a Greek letter.
+    fn subscript_text(&mut self, underscore: Token) -> Result<(String, Span)> {
+        let Some(token) = self.peek() else {
+            return fail(self.expected("a subscript after `_`", underscore.span, None));
+        };
+        let text = self.text(token);
+        match token.kind {
+            K::LBrace => self.braced_subscript(),
+            K::Number if text.starts_with(|c: char| c.is_ascii_digit()) => {
+                let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+                self.split(digits);
+                let token = self.bump();
+                Ok((self.text(token).to_string(), token.span))
+            }
+            K::Word if self.mode == Mode::Latex => Ok(self.letter()),
+            K::Word => {
+                self.bump();
+                Ok((text.to_string(), token.span))
+            }
+            K::Greek => {
+                self.bump();
+                Ok((greek_name(text).to_string(), token.span))
+            }
+            K::Command => match latex::command(&text[1..]) {
+                Some(Command::Greek(name)) => {
+                    self.bump();
+                    Ok((name.to_string(), token.span))
+                }
+                Some(Command::Upright | Command::Operator | Command::Bold) => {
+                    self.bump();
+                    self.braced_word(token)
+                }
+                _ => fail(self.expected("a subscript after `_`", underscore.span, Some(token))),
+            },
+            _ => fail(self.expected("a subscript after `_`", underscore.span, Some(token))),
+        }
+    }
+
+    /// `{out}`, `{12}`, `{\text{out}}`: the text of a braced subscript.
+    fn braced_subscript(&mut self) -> Result<(String, Span)> {
+        let open = self.bump();
+        let mut text = String::new();
+        loop {
+            let Some(token) = self.peek() else {
+                return fail(self.unclosed(Open { delim: Delim::Brace, token: open }));
+            };
+            let piece = self.text(token);
+            match token.kind {
+                K::RBrace => {
+                    self.bump();
+                    if text.is_empty() {
+                        return fail(Diagnostic::new(open.span.to(token.span), "empty subscript"));
+                    }
+                    return Ok((text, open.span.to(token.span)));
+                }
+                K::Word | K::Underscore => text.push_str(piece),
+                K::Number if piece.bytes().all(|b| b.is_ascii_digit()) => text.push_str(piece),
+                K::Greek => text.push_str(greek_name(piece)),
+                K::Command => match latex::command(&piece[1..]) {
+                    Some(Command::Greek(name)) => text.push_str(name),
+                    Some(Command::Upright | Command::Operator | Command::Bold) => {
+                        self.bump();
+                        let (word, _) = self.braced_word(token)?;
+                        text.push_str(&word);
+                        continue;
+                    }
+                    _ => return fail(self.bad_subscript(token)),
+                },
+                _ => return fail(self.bad_subscript(token)),
+            }
+            self.bump();
+        }
+    }
+
+    fn bad_subscript(&self, token: Token) -> Diagnostic {
+        Diagnostic::new(
+            token.span,
+            format!("unsupported subscript: expected letters or digits, found {}", self.describe(Some(token))),
+        )
+        .with_hint("a subscript is part of a name, as in `W_1` or `b_{out}`")
+    }
+
+    /// The word inside `\operatorname{…}`, `\mathrm{…}`, `\text{…}`, read whole (not as
+    /// one-letter names).
+    fn braced_word(&mut self, command: Token) -> Result<(String, Span)> {
+        let command_text = self.text(command);
+        let open = match self.peek() {
+            Some(token) if token.kind == K::LBrace => self.bump(),
+            found => {
+                return fail(self.expected(&format!("`{{` after `{command_text}`"), command.span, found)
+                    .with_hint(format!("write `{command_text}{{name}}`")))
+            }
+        };
+        let mut text = String::new();
+        loop {
+            let Some(token) = self.peek() else {
+                return fail(self.unclosed(Open { delim: Delim::Brace, token: open }));
+            };
+            match token.kind {
+                K::RBrace => {
+                    self.bump();
+                    if text.is_empty() {
+                        return fail(Diagnostic::new(
+                            command.span.to(token.span),
+                            format!("expected a name inside `{command_text}{{…}}`"),
+                        ));
+                    }
+                    return Ok((text, command.span.to(token.span)));
+                }
+                K::Word | K::Number | K::Underscore => {
+                    self.bump();
+                    text.push_str(self.text(token));
+                }
+                _ => {
+                    return fail(Diagnostic::new(
+                        token.span,
+                        format!(
+                            "expected a name inside `{command_text}{{…}}`, found {}",
+                            self.describe(Some(token))
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// `( … )`, `[ … ]`, `{ … }`: grouping (LaTeX braces are invisible parentheses).
+    fn group(&mut self) -> Result<Node> {
+        let open = self.bump();
+        let delim = match open.kind {
+            K::LParen => Delim::Paren,
+            K::LBracket => Delim::Bracket,
+            _ => Delim::Brace,
+        };
+        self.open.push(Open { delim, token: open });
+        let mut node = self.operand_after(0, open.span)?;
+        let close = self.close()?;
+        node.expr.span = open.span.to(close.span);
+        Ok(node)
+    }
+
+    /// Consumes the closer of the innermost open delimiter.
+    fn close(&mut self) -> Result<Token> {
+        let Some(open) = self.open.last().copied() else {
+            return fail(Diagnostic::new(self.end_span(), "internal error: nothing to close"));
+        };
+        let closes = match self.peek() {
+            // `|a||b|`: the `||` is the end of one absolute value and the start of the next.
+            Some(token) if token.kind == K::DoubleBar && open.delim == Delim::Abs => {
+                self.split(1);
+                true
+            }
+            Some(token) => matches!(
+                (open.delim, token.kind),
+                (Delim::Paren, K::RParen)
+                    | (Delim::Bracket, K::RBracket)
+                    | (Delim::Brace, K::RBrace)
+                    | (Delim::Norm, K::NormBar | K::DoubleBar)
+                    | (Delim::Abs, K::Bar)
+            ),
+            None => false,
+        };
+        if closes {
+            self.open.pop();
+            return Ok(self.bump());
+        }
+        fail(match self.peek() {
+            None => self.unclosed(open),
+            Some(token) => Diagnostic::new(
+                token.span,
+                format!(
+                    "expected `{}` to close `{}`, found {}",
+                    self.closer_text(open),
+                    self.text(open.token),
+                    self.describe(Some(token))
+                ),
+            ),
+        })
+    }
+
+    /// `‖x‖`, `‖x‖₁`, `\|x\|_F`, `||x||`: norms; `|x|`: absolute value.
+    fn bars(&mut self) -> Result<Node> {
+        let open = self.bump();
+        let delim = if open.kind == K::Bar { Delim::Abs } else { Delim::Norm };
+        self.open.push(Open { delim, token: open });
+        let inner = self.operand_after(0, open.span)?;
+        let close = self.close()?;
+        let mut span = open.span.to(close.span);
+        let name = match delim {
+            Delim::Abs => "abs",
+            _ => match self.norm_subscript()? {
+                None => "norm2",
+                Some((subscript, subscript_span)) => {
+                    span = span.to(subscript_span);
+                    match subscript.as_str() {
+                        "1" => "norm1",
+                        "2" | "F" | "fro" => "norm2",
+                        _ => {
+                            return fail(Diagnostic::new(subscript_span, format!("unsupported norm `‖·‖_{subscript}`"))
+                                .with_hint("matgrad knows ‖x‖₁ (`norm1`), ‖x‖₂ and the Frobenius norm ‖X‖_F (`norm2`)"))
+                        }
+                    }
+                }
+            },
+        };
+        self.call(name, open.span, vec![inner], span)
+    }
+
+    fn norm_subscript(&mut self) -> Result<Option<(String, Span)>> {
+        match self.peek() {
+            Some(token) if token.kind == K::Underscore => {
+                self.bump();
+                self.subscript_text(token).map(Some)
+            }
+            Some(token) if token.kind == K::Subscript => {
+                self.bump();
+                Ok(Some((small_script_text(self.text(token)), token.span)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether a function name is followed by an argument.
+    fn has_argument(&self) -> bool {
+        self.peek().is_some_and(|t| self.starts_operand(t))
+    }
+
+    /// A function applied to `(a, b)`, to `{x}` (LaTeX), or to the next operand at power
+    /// level (`\log x^2` is `log(x²)`, `\log x y` is `log(x)·y`). A power written on the
+    /// function applies to its value: `\sin^2 x` is `(sin x)²`.
+    fn apply_function(&mut self, name: &str, name_span: Span) -> Result<Node> {
+        let power = if self.mode == Mode::Latex && self.at(K::Caret) {
+            let caret = self.bump();
+            Some(self.exponent(caret, BinOp::Pow)?)
+        } else {
+            None
+        };
+        let node = match self.peek() {
+            Some(token) if token.kind == K::LParen => self.call_with_arguments(name, name_span)?,
+            Some(token) if token.kind == K::LBrace && self.mode == Mode::Latex => {
+                let argument = self.group()?;
+                let span = name_span.to(argument.expr.span);
+                self.call(name, name_span, vec![argument], span)?
+            }
+            Some(token) if self.starts_operand(token) => {
+                let argument = self.expr(POWER)?;
+                let span = name_span.to(argument.expr.span);
+                self.call(name, name_span, vec![argument], span)?
+            }
+            found => {
+                let written = self.source.get(name_span.range()).unwrap_or(name);
+                return fail(self
+                    .expected(&format!("an argument after `{written}`"), name_span, found)
+                    .with_hint(format!("write `{written}(x)`")));
+            }
+        };
+        match power {
+            None => Ok(node),
+            Some(Power::Transpose(end)) => {
+                let span = node.expr.span.to(end);
+                self.unary(ExprKind::Transpose, node, span)
+            }
+            Some(Power::Exponent(exponent)) => self.binary(BinOp::Pow, node, exponent),
+        }
+    }
+
+    /// `f(a, b)`, the next token being `(`.
+    fn call_with_arguments(&mut self, name: &str, name_span: Span) -> Result<Node> {
+        let open = self.bump();
+        self.open.push(Open { delim: Delim::Paren, token: open });
+        let mut args = Vec::new();
+        if !self.at(K::RParen) {
+            let mut after = open.span;
+            loop {
+                args.push(self.operand_after(0, after)?);
+                match self.peek() {
+                    Some(token) if token.kind == K::Comma => after = self.bump().span,
+                    _ => break,
+                }
+            }
+        }
+        let close = self.close()?;
+        self.call(name, name_span, args, name_span.to(close.span))
+    }
+
+    /// A LaTeX command that survived [`latex::prepare`]: it starts an operand.
+    fn command(&mut self) -> Result<Node> {
+        let token = self.bump();
+        let text = self.text(token);
+        let Some(command) = latex::command(&text[1..]) else {
+            return fail(latex::unknown_command(text, token.span));
+        };
+        match command {
+            Command::Greek(name) => self.named(name, token.span),
+            Command::Function(name) => {
+                if name == "log"
+                    && self.peek().is_some_and(|t| t.kind == K::Command && self.text(t) == r"\det")
+                {
+                    let det = self.bump();
+                    return self.apply_function("logdet", token.span.to(det.span));
+                }
+                self.apply_function(name, token.span)
+            }
+            Command::Sqrt => {
+                if let Some(bracket) = self.peek().filter(|t| t.kind == K::LBracket) {
+                    return fail(Diagnostic::new(bracket.span, r"`\sqrt[n]{…}` (an n-th root) is not supported")
+                        .with_hint("write a power, as in `x^{1/3}`"));
+                }
+                let argument = self.tex_argument(&format!("an argument after `{text}`"), token.span)?;
+                let span = token.span.to(argument.expr.span);
+                self.call("sqrt", token.span, vec![argument], span)
+            }
+            Command::Frac => {
+                let numerator = self.tex_argument(&format!("a numerator after `{text}`"), token.span)?;
+                let denominator = self.tex_argument(
+                    &format!("a denominator after `{text}{{…}}`"),
+                    numerator.expr.span,
+                )?;
+                let mut node = self.binary(BinOp::Div, numerator, denominator)?;
+                node.expr.span = token.span.to(node.expr.span);
+                Ok(node)
+            }
+            Command::Operator | Command::Upright => {
+                let (word, span) = self.braced_word(token)?;
+                match names::latex_function(&word) {
+                    Some(function) => self.apply_function(function, span),
+                    None if command == Command::Operator => self.apply_function(&word, span),
+                    None => {
+                        let (name, span) = self.subscripts(word, span)?;
+                        Ok(leaf(ExprKind::Var(name), span))
+                    }
+                }
+            }
+            Command::Bold => {
+                let mut argument = self.tex_argument(&format!("an argument after `{text}`"), token.span)?;
+                argument.expr.span = token.span.to(argument.expr.span);
+                match &argument.expr.kind {
+                    ExprKind::Var(name) => {
+                        let (name, span) = self.subscripts(name.clone(), argument.expr.span)?;
+                        Ok(leaf(ExprKind::Var(name), span))
+                    }
+                    _ => Ok(argument),
+                }
+            }
+            Command::Accent(suffix) => {
+                let argument = self.tex_argument(&format!("a name after `{text}`"), token.span)?;
+                let ExprKind::Var(name) = &argument.expr.kind else {
+                    return fail(Diagnostic::new(
+                        argument.expr.span,
+                        format!("`{text}` must be put on a single name, as in `{text}{{y}}`"),
+                    ));
+                };
+                // `\hat{y_1}` is `yhat_1`, the same as `\hat{y}_1`.
+                let name = match name.split_once('_') {
+                    Some((base, subscript)) => format!("{base}{suffix}_{subscript}"),
+                    None => format!("{name}{suffix}"),
+                };
+                let (name, span) = self.subscripts(name, token.span.to(argument.expr.span))?;
+                Ok(leaf(ExprKind::Var(name), span))
+            }
+            Command::Blackboard => fail(Diagnostic::new(
+                token.span,
+                format!(r"`{text}` only appears in a type, as in `x \in \mathbb{{R}}^n`"),
+            )),
+        }
+    }
+
+    /// One TeX argument: a braced group, or a single token (`\frac12`, `x^2`, `\hat y`).
+    fn tex_argument(&mut self, what: &str, after: Span) -> Result<Node> {
+        self.nested(|parser| parser.tex_argument_inner(what, after))
+    }
+
+    fn tex_argument_inner(&mut self, what: &str, after: Span) -> Result<Node> {
+        let Some(token) = self.peek() else {
+            return fail(self.expected(what, after, None));
+        };
+        match token.kind {
+            // Parentheses and brackets are not TeX groups, but `x^(n+1)` means what it says.
+            K::LBrace | K::LParen | K::LBracket => self.group(),
+            K::Number => {
+                if self.text(token).starts_with(|c: char| c.is_ascii_digit()) {
+                    self.split(1);
+                }
+                let digit = self.bump();
+                let value = number_value(self.text(digit), digit.span)?;
+                Ok(leaf(ExprKind::Number(value), digit.span))
+            }
+            K::Word => {
+                let (name, span) = self.letter();
+                Ok(leaf(ExprKind::Var(name), span))
+            }
+            // `x^-1` is not valid TeX, but its meaning is plain.
+            K::Minus => {
+                self.bump();
+                let operand = self.tex_argument(what, token.span)?;
+                let span = token.span.to(operand.expr.span);
+                self.unary(ExprKind::Neg, operand, span)
+            }
+            _ if self.starts_operand(token) => self.primary(),
+            _ => fail(self.expected(what, after, Some(token))),
+        }
+    }
+
+    /// The exponent after `^` or `.^`: `T`, `\top`, `⊤` make a transpose.
+    fn exponent(&mut self, caret: Token, op: BinOp) -> Result<Power> {
+        if op == BinOp::Pow {
+            if let Some(top) = self.peek().filter(|t| t.kind == K::Top) {
+                self.bump();
+                return Ok(Power::Transpose(top.span));
+            }
+            if self.at(K::LBrace) && self.nth_kind(1) == Some(K::Top) && self.nth_kind(2) == Some(K::RBrace) {
+                self.bump();
+                self.bump();
+                return Ok(Power::Transpose(self.bump().span));
+            }
+        }
+        let what = format!("an exponent after `{}`", self.text(caret));
+        let node = match self.mode {
+            Mode::Latex => self.tex_argument(&what, caret.span)?,
+            Mode::Ascii => self.ascii_exponent(&what, caret.span)?,
+        };
+        if op == BinOp::Pow && matches!(&node.expr.kind, ExprKind::Var(name) if name == "T") {
+            return Ok(Power::Transpose(node.expr.span));
+        }
+        // `^{-1}`, `^-1` and `⁻¹` are all the number -1.
+        if let ExprKind::Neg(inner) = &node.expr.kind {
+            if let ExprKind::Number(value) = inner.kind {
+                return Ok(Power::Exponent(leaf(ExprKind::Number(-value), node.expr.span)));
+            }
+        }
+        Ok(Power::Exponent(node))
+    }
+
+    /// An ASCII exponent: signs, then one operand with its postfix forms (`2^-1`, `x^(n+1)`).
+    fn ascii_exponent(&mut self, what: &str, after: Span) -> Result<Node> {
+        self.nested(|parser| match parser.peek() {
+            Some(minus) if minus.kind == K::Minus => {
+                parser.bump();
+                let operand = parser.ascii_exponent(what, minus.span)?;
+                let span = minus.span.to(operand.expr.span);
+                parser.unary(ExprKind::Neg, operand, span)
+            }
+            Some(plus) if plus.kind == K::Plus => {
+                parser.bump();
+                parser.ascii_exponent(what, plus.span)
+            }
+            Some(token) if parser.starts_operand(token) => parser.postfix(),
+            found => fail(parser.expected(what, after, found)),
+        })
+    }
+}
+
+fn is_postfix(kind: K) -> bool {
+    matches!(kind, K::Prime | K::SupT | K::SupNumber | K::SupLetters)
+}
+
+fn greek_name(text: &str) -> &'static str {
+    text.chars().next().and_then(names::greek_char).unwrap_or("greek")
+}
+
+fn number_value(text: &str, span: Span) -> std::result::Result<f64, Diagnostic> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() => Ok(value),
+        Ok(_) => Err(Diagnostic::new(span, "number too large")
+            .with_hint("the largest number is about 1.8e308")),
+        Err(_) => Err(Diagnostic::new(span, format!("invalid number `{text}`"))),
+    }
+}
+
+fn positive_size(text: &str, span: Span) -> std::result::Result<u64, Diagnostic> {
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Diagnostic::new(span, format!("a size must be a whole number, not `{text}`"))
+            .with_hint(SIZE_HINT));
+    }
+    match text.parse::<u64>() {
+        Ok(0) => Err(Diagnostic::new(span, "a size must be positive").with_hint(SIZE_HINT)),
+        Ok(size) => Ok(size),
+        Err(_) => Err(Diagnostic::new(span, "size too large")),
+    }
+}
+
+/// `ℝ^n` is a vector, `ℝ^{m×n}` a matrix (also `ℝ^{K×1}`: shapes are as written).
+fn space_type(sizes: Vec<DimSpec>) -> TypeSpec {
+    let mut sizes = sizes.into_iter();
+    match (sizes.next(), sizes.next()) {
+        (Some(rows), Some(columns)) => TypeSpec::Matrix(rows, columns),
+        (Some(length), None) => TypeSpec::Vector(length),
+        _ => TypeSpec::Scalar,
+    }
+}
+
+fn unknown_type(word: &str, span: Span) -> Diagnostic {
+    let diagnostic = Diagnostic::new(span, format!("unknown type `{word}`"));
+    let nearest = ["scalar", "vector", "matrix", "real"]
+        .into_iter()
+        .map(|known| (strsim::damerau_levenshtein(&word.to_ascii_lowercase(), known), known))
+        .min();
+    match nearest {
+        Some((distance, known)) if distance <= 2 => diagnostic.with_hint(format!("did you mean `{known}`?")),
+        _ => diagnostic.with_hint(TYPE_HINT),
+    }
+}

@@ -1,0 +1,673 @@
+//! Data-driven tests: each case is one input and its expected S-expression (spans
+//! ignored), or its expected error message and span.
+
+use super::*;
+
+/// The program as S-expressions, statements separated by `; `:
+/// `(= y (* A x))`, `(: A B (matrix m n))`, `(neg x)`, `(' A)`, `(sigmoid y)`.
+fn sexpr(program: &Program) -> String {
+    program.items.iter().map(item).collect::<Vec<_>>().join("; ")
+}
+
+fn item(item: &Item) -> String {
+    match item {
+        Item::Assign { name, value, .. } => format!("(= {} {})", name.text, expr(value)),
+        Item::Declare { names, ty, .. } => {
+            let names: Vec<&str> = names.iter().map(|n| n.text.as_str()).collect();
+            format!("(: {} {})", names.join(" "), type_spec(ty))
+        }
+    }
+}
+
+fn type_spec(ty: &TypeSpec) -> String {
+    match ty {
+        TypeSpec::Scalar => "scalar".to_string(),
+        TypeSpec::Vector(n) => format!("(vector {})", dim(n)),
+        TypeSpec::Matrix(m, n) => format!("(matrix {} {})", dim(m), dim(n)),
+    }
+}
+
+fn dim(dim: &DimSpec) -> String {
+    match &dim.kind {
+        DimSpecKind::Symbol(name) => name.clone(),
+        DimSpecKind::Number(n) => n.to_string(),
+    }
+}
+
+fn expr(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Number(value) => value.to_string(),
+        ExprKind::Var(name) => name.clone(),
+        ExprKind::Neg(x) => format!("(neg {})", expr(x)),
+        ExprKind::Binary(op, a, b) => format!("({} {} {})", op.ascii(), expr(a), expr(b)),
+        ExprKind::Transpose(x) => format!("(' {})", expr(x)),
+        ExprKind::Call { name, args, .. } => {
+            let args: Vec<String> = args.iter().map(expr).collect();
+            format!("({} {})", name, args.join(" "))
+        }
+    }
+}
+
+#[track_caller]
+fn check(input: &str, expected: &str) {
+    match parse(input) {
+        Ok(program) => assert_eq!(sexpr(&program), expected, "input: {input:?}"),
+        Err(e) => panic!("input {input:?} failed: {} at {:?} (hint: {:?})", e.message, e.span, e.hint),
+    }
+}
+
+
+/// Checks each `(input, expected)` row.
+#[track_caller]
+fn check_all(rows: &[(&str, &str)]) {
+    for (input, expected) in rows {
+        check(input, expected);
+    }
+}
+
+/// Checks a document: its items, and the text of what it ignored.
+#[track_caller]
+fn check_document(input: &str, expected: &str, ignored: &[&str]) {
+    check(input, expected);
+    let program = parse(input).expect("checked above");
+    let texts: Vec<&str> = program.ignored.iter().map(|span| &input[span.range()]).collect();
+    assert_eq!(texts, ignored, "ignored text of {input:?}");
+}
+
+/// Checks that `input` fails with `message`, pointing at `spanned` (the text under the
+/// span, which must be the first occurrence of that text at or after byte `from`).
+#[track_caller]
+fn check_error(input: &str, message: &str, span: (usize, usize)) {
+    match parse(input) {
+        Ok(program) => panic!("input {input:?} parsed as {}", sexpr(&program)),
+        Err(e) => {
+            assert_eq!(e.message, message, "message for {input:?}");
+            assert_eq!((e.span.start, e.span.end), span, "span for {input:?}");
+        }
+    }
+}
+
+const MOTIVATING_SEXPR: &str = "(= y (* A x)); (= u (sigmoid y)); (= v (* B x)); \
+    (= z (* A (.* u v))); (= w (* A z)); (= L (^ (norm2 w) 2))";
+
+#[test]
+fn motivating_example_in_three_spellings() {
+    check("y = A*x; u = sigmoid(y); v = B*x; z = A*(u.*v); w = A*z; L = norm2(w)^2", MOTIVATING_SEXPR);
+    check("y = A x\nu = σ(y)\nv = B x\nz = A (u ⊙ v)\nw = A z\nL = ‖w‖²", MOTIVATING_SEXPR);
+    check(
+        r"$$y = Ax$$ $$u = \sigma (y)$$ $$v = Bx$$ $$z = A (u * v)$$ $$w = Az$$ $$ L = ||w||^2$$",
+        MOTIVATING_SEXPR,
+    );
+    // LaTeX statements outside a document, one per line.
+    check("y = Ax \\\\ u = \\sigma(y)\nv = Bx; z = A (u \\odot v)\nw = Az\nL = \\|w\\|^2", MOTIVATING_SEXPR);
+}
+
+#[test]
+fn the_questions_text() {
+    let question = r"Let $x \in \mathbb{R^k}$ and let $A, B$ be $k \times k$ matrices.
+$$y = Ax$$ $$u = \sigma (y)$$ $$v = Bx$$ $$z = A (u * v)$$ $$w = Az$$ $$ L = ||w||^2$$
+How do I find $\frac{\partial L}{\partial x}$?";
+    check_document(
+        question,
+        &format!("(: x (vector k)); {MOTIVATING_SEXPR}"),
+        &[
+            "Let",
+            r"and let $A, B$ be $k \times k$ matrices.",
+            r"How do I find $\frac{\partial L}{\partial x}$?",
+        ],
+    );
+    check(r"$x \in \mathbb{R^k}$", "(: x (vector k))");
+}
+
+#[test]
+fn ascii_operators_and_precedence() {
+    check_all(&[
+        ("y = a + b - c", "(= y (- (+ a b) c))"),
+        ("y = a - b - c", "(= y (- (- a b) c))"),
+        ("y = a + b*c", "(= y (+ a (* b c)))"),
+        ("y = A*x", "(= y (* A x))"),
+        ("y = u.*v", "(= y (.* u v))"),
+        ("y = u./v", "(= y (./ u v))"),
+        ("y = u/2", "(= y (/ u 2))"),
+        ("y = x^2", "(= y (^ x 2))"),
+        ("y = x.^2", "(= y (.^ x 2))"),
+        ("y = A'", "(= y (' A))"),
+        ("y = A.'", "(= y (' A))"),
+        ("y = A''", "(= y (' (' A)))"),
+        ("y = A'*x", "(= y (* (' A) x))"),
+        ("y = (A+B)'", "(= y (' (+ A B)))"),
+        ("y = a*b/c.*d./e", "(= y (./ (.* (/ (* a b) c) d) e))"),
+        // Powers are left-associative, as in MATLAB.
+        ("y = 2^3^2", "(= y (^ (^ 2 3) 2))"),
+        ("y = x.^2.^3", "(= y (.^ (.^ x 2) 3))"),
+        // Unary minus binds looser than powers, tighter than products.
+        ("y = -s^2", "(= y (neg (^ s 2)))"),
+        ("y = -a*b", "(= y (* (neg a) b))"),
+        ("y = a*-b", "(= y (* a (neg b)))"),
+        ("y = --x", "(= y (neg (neg x)))"),
+        ("y = +x", "(= y x)"),
+        ("y = -x'", "(= y (neg (' x)))"),
+        ("y = a - -b", "(= y (- a (neg b)))"),
+        ("y = 2^-1", "(= y (^ 2 -1))"),
+        ("y = x^-1^2", "(= y (^ (^ x -1) 2))"),
+        ("y = x^(-1)", "(= y (^ x -1))"),
+        ("y = x^-n", "(= y (^ x (neg n)))"),
+        ("y = x^(n+1)", "(= y (^ x (+ n 1)))"),
+        // Postfix binds tighter than `^`.
+        ("y = x^2'", "(= y (^ x (' 2)))"),
+        ("y = A^T", "(= y (' A))"),
+        ("y = A^T x", "(= y (* (' A) x))"),
+        // Numbers.
+        ("y = 2 + 0.5 + .5 + 1e-3 + 2E+3", "(= y (+ (+ (+ (+ 2 0.5) 0.5) 0.001) 2000))"),
+        ("y = 1.*x", "(= y (.* 1 x))"),
+        // Juxtaposition is a product at the level of `*`.
+        ("y = A x", "(= y (* A x))"),
+        ("y = 2 x", "(= y (* 2 x))"),
+        ("y = 2x", "(= y (* 2 x))"),
+        ("y = A (u .* v)", "(= y (* A (.* u v)))"),
+        ("y = (A+B) x", "(= y (* (+ A B) x))"),
+        ("y = 2 A x", "(= y (* (* 2 A) x))"),
+        ("y = a b^2", "(= y (* a (^ b 2)))"),
+        ("y = a -b", "(= y (- a b))"),
+        ("y = a b + c d", "(= y (+ (* a b) (* c d)))"),
+        ("y = [a + b] {c}", "(= y (* (+ a b) c))"),
+        // Calls: a name touching `(`, or a known function before `(`.
+        ("y = A(x)", "(= y (A x))"),
+        ("y = f(a, b)", "(= y (f a b))"),
+        ("y = f()", "(= y (f ))"),
+        ("y = A (x)", "(= y (* A x))"),
+        ("y = sigmoid (y)", "(= y (sigmoid y))"),
+        ("y = norm2(w)^2", "(= y (^ (norm2 w) 2))"),
+        ("y = exp x", "(= y (exp x))"),
+        ("y = log x^2", "(= y (log (^ x 2)))"),
+        ("y = sum(x)'", "(= y (' (sum x)))"),
+        ("y = sum", "(= y sum)"),
+        ("y = |x| + ||x||", "(= y (+ (abs x) (norm2 x)))"),
+        ("y = ||x||_1 + ||X||_F", "(= y (+ (norm1 x) (norm2 X)))"),
+        // Names.
+        ("W1 = W_1 + x0 + beta + W_1x", "(= W1 (+ (+ (+ W_1 x0) beta) W_1x))"),
+        ("y = W_{1} + b_{out}", "(= y (+ W_1 b_out))"),
+        ("y = W_1 x", "(= y (* W_1 x))"),
+    ]);
+}
+
+#[test]
+fn unicode_spelling() {
+    check_all(&[
+        ("z = A (u ⊙ v)", "(= z (* A (.* u v)))"),
+        ("z = u ∘ v", "(= z (.* u v))"),
+        ("z = A·x + A⋅x + A × x", "(= z (+ (+ (* A x) (* A x)) (* A x)))"),
+        ("z = a − b", "(= z (- a b))"),
+        ("z = −a", "(= z (neg a))"),
+        ("u = σ(y)", "(= u (sigmoid y))"),
+        ("u = σ (y)", "(= u (sigmoid y))"),
+        ("u = σ y", "(= u (* sigma y))"),
+        ("u = σ", "(= u sigma)"),
+        ("L = ‖w‖²", "(= L (^ (norm2 w) 2))"),
+        ("L = ‖w‖₁ + ‖w‖_1 + ‖w‖₂ + ‖w‖_2 + ‖W‖_F", "(= L (+ (+ (+ (+ (norm1 w) (norm1 w)) (norm2 w)) (norm2 w)) (norm2 W)))"),
+        ("L = ∥w∥", "(= L (norm2 w))"),
+        ("y = |x|", "(= y (abs x))"),
+        ("y = Aᵀ", "(= y (' A))"),
+        ("y = A′", "(= y (' A))"),
+        ("y = A⁻¹", "(= y (^ A -1))"),
+        ("y = A⁻¹ᵀ", "(= y (' (^ A -1)))"),
+        ("y = x² + x³ + x⁻² + x¹⁰", "(= y (+ (+ (+ (^ x 2) (^ x 3)) (^ x -2)) (^ x 10)))"),
+        ("y = -x²", "(= y (neg (^ x 2)))"),
+        ("y = 2x²", "(= y (* 2 (^ x 2)))"),
+        ("y = xⁿ", "(= y (^ x n))"),
+        ("y = A^⊤", "(= y (' A))"),
+        ("y = √(x) + √x", "(= y (+ (sqrt x) (sqrt x)))"),
+        ("y = √x²", "(= y (sqrt (^ x 2)))"),
+        ("θ = α x + β + λ + μ + Σ", "(= theta (+ (+ (+ (+ (* alpha x) beta) lambda) mu) Sigma))"),
+        ("y = ϵ + ε + φ + ϕ", "(= y (+ (+ (+ epsilon epsilon) phi) phi))"),
+        ("y = W₁ x + α_1", "(= y (+ (* W_1 x) alpha_1))"),
+        ("y = 2α", "(= y (* 2 alpha))"),
+        ("y = ‖|a|‖", "(= y (norm2 (abs a)))"),
+        ("y = |a| |b|", "(= y (* (abs a) (abs b)))"),
+        ("y = |a||b|", "(= y (* (abs a) (abs b)))"),
+        ("y = ‖x - ‖y‖ z‖", "(= y (norm2 (- x (* (norm2 y) z))))"),
+        ("y = |a|‖b‖", "(= y (* (abs a) (norm2 b)))"),
+    ]);
+}
+
+#[test]
+fn latex_spelling() {
+    check_all(&[
+        // One-letter names and juxtaposition.
+        (r"$$y = Ax$$", "(= y (* A x))"),
+        (r"$$y = 2Ax$$", "(= y (* (* 2 A) x))"),
+        (r"$$y = A (u * v)$$", "(= y (* A (.* u v)))"),
+        (r"$$y = A(x + b)$$", "(= y (* A (+ x b)))"),
+        (r"$$y = W_1 x + W_{1} x + W_{12} + W_12 + b_{out} + x_i$$",
+         "(= y (+ (+ (+ (+ (+ (* W_1 x) (* W_1 x)) W_12) W_12) b_out) x_i))"),
+        (r"$$y = x_ij$$", "(= y (* x_i j))"),
+        (r"$$y = W_1x$$", "(= y (* W_1 x))"),
+        (r"$$y = \alpha x + \beta \lambda + \theta + \mu + \eta + \Sigma + \Lambda + \varepsilon$$",
+         "(= y (+ (+ (+ (+ (+ (+ (* alpha x) (* beta lambda)) theta) mu) eta) Sigma) Lambda) epsilon))"),
+        (r"$$y = \sigma(x) + \sigma (x) + \sigma\left(x\right) + \sigma x + \sigma^2$$",
+         "(= y (+ (+ (+ (+ (sigmoid x) (sigmoid x)) (sigmoid x)) (* sigma x)) (^ sigma 2)))"),
+        (r"$$y = \alpha_1 + \mathbf{W}_1 + W_{\text{out}}$$", "(= y (+ (+ alpha_1 W_1) W_out))"),
+        // Wrappers and accents.
+        (r"$$y = \mathbf{W} \boldsymbol{x} + \bm{b} + \vec{v} + \mathrm{x} + \mathbf x$$",
+         "(= y (+ (+ (+ (+ (* W x) b) v) x) x))"),
+        (r"$$y = \hat{y} + \tilde{x} + \bar{x} + \hat y + \hat{\mathbf{y}}$$",
+         "(= y (+ (+ (+ (+ yhat xtilde) xbar) yhat) yhat))"),
+        (r"$$\hat{y}_1 = \hat{y_1}$$", "(= yhat_1 yhat_1)"),
+        (r"$$\mathrm{loss} = x$$", "(= loss x)"),
+        (r"$$y = \mathbf{Wx}$$", "(= y (* W x))"),
+        // Products.
+        (r"$$y = A \cdot x + A \times x$$", "(= y (+ (* A x) (* A x)))"),
+        (r"$$y = u * v + u \odot v + u \circ v + u \ast v$$", "(= y (+ (+ (+ (.* u v) (.* u v)) (.* u v)) (.* u v)))"),
+        (r"$$y = a / b + \frac{a}{b} + \dfrac{a+b}{2} + \frac12$$",
+         "(= y (+ (+ (+ (/ a b) (/ a b)) (/ (+ a b) 2)) (/ 1 2)))"),
+        (r"$$y = \frac{1}{2} x^2$$", "(= y (* (/ 1 2) (^ x 2)))"),
+        // Norms and absolute values.
+        (r"$$y = \|w\| + ||w|| + \lVert w \rVert + \left\| w \right\| + \Vert w\Vert$$",
+         "(= y (+ (+ (+ (+ (norm2 w) (norm2 w)) (norm2 w)) (norm2 w)) (norm2 w)))"),
+        (r"$$y = \|w\|_1 + \|w\|_2 + \|W\|_F + \|W\|_{F} + \|w\|_{1}$$",
+         "(= y (+ (+ (+ (+ (norm1 w) (norm2 w)) (norm2 W)) (norm2 W)) (norm1 w)))"),
+        (r"$$y = |x| + \lvert x\rvert + \left| x \right| + \vert x \vert$$",
+         "(= y (+ (+ (+ (abs x) (abs x)) (abs x)) (abs x)))"),
+        (r"$$L = \frac12 \|Ax - b\|_2^2$$", "(= L (* (/ 1 2) (^ (norm2 (- (* A x) b)) 2)))"),
+        (r"$$y = \left\| \left| x \right| \right\|$$", "(= y (norm2 (abs x)))"),
+        // Powers and transposes.
+        (r"$$y = x^2 + x^{2} + x^{10} + x^23$$", "(= y (+ (+ (+ (^ x 2) (^ x 2)) (^ x 10)) (* (^ x 2) 3)))"),
+        (r"$$y = A^{-1} + A^-1 + A^{-1}x$$", "(= y (+ (+ (^ A -1) (^ A -1)) (* (^ A -1) x)))"),
+        (r"$$y = A^\top + A^{\top} + A^T + A^{T} + A^\intercal + A^{\mathsf{T}} + A' + A^{\intercal}$$",
+         "(= y (+ (+ (+ (+ (+ (+ (+ (' A) (' A)) (' A)) (' A)) (' A)) (' A)) (' A)) (' A)))"),
+        (r"$$y = A^Tx$$", "(= y (* (' A) x))"),
+        (r"$$y = x^\alpha + x^n + x^{n+1}$$", "(= y (+ (+ (^ x alpha) (^ x n)) (^ x (+ n 1))))"),
+        (r"$$y = x^2'$$", "(= y (' (^ x 2)))"),
+        (r"$$y = -x^2$$", "(= y (neg (^ x 2)))"),
+        // Functions.
+        (r"$$y = \tanh(x) + \exp(x) + \log x + \ln x + \sin x + \cos x + \tan x$$",
+         "(= y (+ (+ (+ (+ (+ (+ (tanh x) (exp x)) (log x)) (log x)) (sin x)) (cos x)) (tan x)))"),
+        (r"$$y = \sqrt{x} + \sqrt x + \sqrt{x+1}$$", "(= y (+ (+ (sqrt x) (sqrt x)) (sqrt (+ x 1))))"),
+        (r"$$y = \det X + \det X^{-1} + \det(X)$$", "(= y (+ (+ (det X) (det (^ X -1))) (det X)))"),
+        (r"$$y = \operatorname{tr} X + \mathrm{tr}(X) + \text{tr} X + \operatorname{Tr} X + \mathrm{Tr}(X) + \tr X + tr(X)$$",
+         "(= y (+ (+ (+ (+ (+ (+ (tr X) (tr X)) (tr X)) (tr X)) (tr X)) (tr X)) (tr X)))"),
+        (r"$$y = \operatorname{diag}(x) + \mathrm{diag}(x) + \operatorname{softmax}(x) + \mathrm{softmax}(x)$$",
+         "(= y (+ (+ (+ (diag x) (diag x)) (softmax x)) (softmax x)))"),
+        (r"$$y = \operatorname{relu}(x) + ReLU(x) + \operatorname{ReLU}(x) + \operatorname{logsumexp}(x)$$",
+         "(= y (+ (+ (+ (relu x) (relu x)) (relu x)) (logsumexp x)))"),
+        (r"$$y = \log\det X + \log \det(X)$$", "(= y (+ (logdet X) (logdet X)))"),
+        (r"$$y = \exp\left(x\right) + \exp{x} + \exp\bigl(x\bigr)$$", "(= y (+ (+ (exp x) (exp x)) (exp x)))"),
+        (r"$$y = \log x y$$", "(= y (* (log x) y))"),
+        (r"$$y = \exp(x)^2$$", "(= y (^ (exp x) 2))"),
+        (r"$$y = \sin^2 x$$", "(= y (^ (sin x) 2))"),
+        (r"$$f = \operatorname{foo}(x, y)$$", "(= f (foo x y))"),
+        (r"$$y = \sigma(Wx + b)$$", "(= y (sigmoid (+ (* W x) b)))"),
+        // Brackets.
+        (r"$$y = \left(A + B\right) x + \big(x\big) + \Big[x\Big] + \left\{ x \right\}$$",
+         "(= y (+ (+ (+ (* (+ A B) x) x) x) x))"),
+        (r"$$y = \left. x \right.$$", "(= y x)"),
+        // Spacing and punctuation.
+        (r"$$y = A\,x\;b\!c\quad d\qquad e~f \: g\ h.$$", "(= y (* (* (* (* (* (* (* A x) b) c) d) e) f) g) h))"),
+        (r"$$y = Ax,$$", "(= y (* A x))"),
+        (r"$$y \coloneqq Ax$$", "(= y (* A x))"),
+        (r"$$y := Ax$$", "(= y (* A x))"),
+        (r"$$\displaystyle y = \frac{1}{2}x$$", "(= y (* (/ 1 2) x))"),
+        // `%` comments.
+        ("$$y = Ax % the linear layer\n$$", "(= y (* A x))"),
+    ]);
+}
+
+#[test]
+fn declarations_in_each_spelling() {
+    check_all(&[
+        ("x: vector(n)", "(: x (vector n))"),
+        ("A, B: matrix(m, n)", "(: A B (matrix m n))"),
+        ("c: scalar", "(: c scalar)"),
+        ("c, d: scalar", "(: c d scalar)"),
+        ("c: real", "(: c scalar)"),
+        ("M: matrix(3, K)", "(: M (matrix 3 K))"),
+        ("x: vector(d_model)", "(: x (vector d_model))"),
+        ("x: vector(n), A: matrix(n, n)", "(: x (vector n)); (: A (matrix n n))"),
+        ("x: ℝ^n", "(: x (vector n))"),
+        ("sum: scalar", "(: sum scalar)"),
+        ("x ∈ ℝ^K", "(: x (vector K))"),
+        ("x ∈ ℝᴷ", "(: x (vector K))"),
+        ("x ∈ ℝⁿ", "(: x (vector n))"),
+        ("x ∈ ℝ³", "(: x (vector 3))"),
+        ("A ∈ ℝᵐˣⁿ", "(: A (matrix m n))"),
+        ("A ∈ ℝ³ˣ³", "(: A (matrix 3 3))"),
+        ("A, B ∈ ℝ^{K×K}", "(: A B (matrix K K))"),
+        ("A ∈ ℝ^(m×n)", "(: A (matrix m n))"),
+        ("A ∈ ℝ^{m x n}", "(: A (matrix m n))"),
+        ("A ∈ ℝ^{m, n}", "(: A (matrix m n))"),
+        ("A ∈ ℝ^{K×1}", "(: A (matrix K 1))"),
+        ("c ∈ ℝ", "(: c scalar)"),
+        ("x ∈ R^n", "(: x (vector n))"),
+        ("x ∈ ℝ^K, A, B ∈ ℝ^{K×K}", "(: x (vector K)); (: A B (matrix K K))"),
+        ("θ ∈ ℝ^d", "(: theta (vector d))"),
+        (r"x \in \mathbb{R}^k", "(: x (vector k))"),
+        (r"x \in \mathbb{R^k}", "(: x (vector k))"),
+        (r"A, B \in \mathbb{R}^{K \times K}", "(: A B (matrix K K))"),
+        (r"A \in \mathbb R^{m\times n}", "(: A (matrix m n))"),
+        (r"A \in \mathbb{R}^{mxn}", "(: A (matrix m n))"),
+        (r"A \in \mathbb{R}^{m \times n}, b \in \mathbb{R}^{m}", "(: A (matrix m n)); (: b (vector m))"),
+        (r"x \in \R^n", "(: x (vector n))"),
+        (r"x \in \mathbb{R}^{n}", "(: x (vector n))"),
+        (r"x \in \mathbb{R}^{10}", "(: x (vector 10))"),
+        (r"c \in \mathbb{R}", "(: c scalar)"),
+        (r"\mathbf{W}_1 \in \mathbb{R}^{d_{out} \times d_{in}}", "(: W_1 (matrix d_out d_in))"),
+        (r"\theta \in \mathbb{R}^d", "(: theta (vector d))"),
+        (r"$x \in \mathbb{R}^k$, $A, B\in\mathbb{R}^{k\times k}$", "(: x (vector k)); (: A B (matrix k k))"),
+    ]);
+}
+
+#[test]
+fn statements_lines_and_continuations() {
+    check_all(&[
+        ("y = a; ; z = b;", "(= y a); (= z b)"),
+        ("y = a\n\n  \nz = b", "(= y a); (= z b)"),
+        ("y = a +\n  b", "(= y (+ a b))"),
+        ("y = a\n  + b", "(= y (+ a b))"),
+        ("y = a *\n\n b", "(= y (* a b))"),
+        ("y = f(a,\n  b)", "(= y (f a b))"),
+        ("y = (a\n + b)", "(= y (+ a b))"),
+        ("y = a # comment $x$\nz = b % another", "(= y a); (= z b)"),
+        ("x: vector(n)\ny = \\sigma(Ax) + 2\nz = A x", "(: x (vector n)); (= y (+ (sigmoid (* A x)) 2)); (= z (* A x))"),
+        ("\u{feff}y\u{a0}=\u{2009}a", "(= y a)"),
+        (r"y = Ax \\ z = Bx", "(= y (* A x)); (= z (* B x))"),
+    ]);
+}
+
+#[test]
+fn documents() {
+    check_document(
+        "We have\n\\[ y = Ax \\]\nand then $$u = \\sigma(y)$$ done.",
+        "(= y (* A x)); (= u (sigmoid y))",
+        &["We have", "and then", "done."],
+    );
+    check_document(
+        r"\begin{align}
+y &= Ax \\
+u &= \sigma(y) \label{eq:u} \\
+v &= Bx \nonumber \\
+L &= \|u\|^2 \notag \tag{4} \\
+  &\quad + \|v\|^2
+\end{align}",
+        "(= y (* A x)); (= u (sigmoid y)); (= v (* B x)); (= L (+ (^ (norm2 u) 2) (^ (norm2 v) 2)))",
+        &[],
+    );
+    for environment in ["align*", "equation", "equation*", "gather", "gather*", "aligned"] {
+        check_document(
+            &format!("Model: \\begin{{{environment}}} y = Ax \\end{{{environment}}}"),
+            "(= y (* A x))",
+            &["Model:"],
+        );
+    }
+    check_document(
+        r"$$\begin{aligned} y &= Ax \\ z &= By \end{aligned}$$",
+        "(= y (* A x)); (= z (* B y))",
+        &[],
+    );
+    check_document(
+        r"$$\begin{equation} y = Ax \end{equation}$$",
+        "(= y (* A x))",
+        &[],
+    );
+    // Inline math that declares over the reals is used; other inline math is prose.
+    check_document(
+        r"Let $x \in \mathbb{R}^n$ be given and $i \in S$, $y = 3$. Then $$y = Ax.$$",
+        "(: x (vector n)); (= y (* A x))",
+        &["Let", r"be given and $i \in S$, $y = 3$. Then"],
+    );
+    // Display math that is neither an assignment nor a declaration is recorded as ignored.
+    check_document(
+        r"Find $$\frac{\partial L}{\partial W}$$ where $$L = \|Wx\|^2$$",
+        "(= L (^ (norm2 (* W x)) 2))",
+        &["Find", r"\frac{\partial L}{\partial W}", "where"],
+    );
+    check_document(r"$$x \in \mathbb{R}^n; y = Ax$$", "(: x (vector n)); (= y (* A x))", &[]);
+    check_document(r"\(x \in \mathbb{R}^n\) and $$y = Ax$$", "(: x (vector n)); (= y (* A x))", &["and"]);
+    check_document(r"It costs \$5. $$y = Ax$$", "(= y (* A x))", &[r"It costs \$5."]);
+    check_document("Price: $5 and $$y = Ax$$", "(= y (* A x))", &["Price: $5 and"]);
+    // Newlines inside display math are spaces.
+    check_document("$$\ny = A\n  x\n$$", "(= y (* A x))", &[]);
+}
+
+#[test]
+fn spans_point_into_the_original_text() {
+    let source = "Text $$y = Ax$$";
+    let program = parse(source).expect("parses");
+    let Item::Assign { name, value, span } = &program.items[0] else { panic!("not an assignment") };
+    assert_eq!(&source[name.span.range()], "y");
+    assert_eq!(&source[span.range()], "y = Ax");
+    assert_eq!(&source[value.span.range()], "Ax");
+    let ExprKind::Binary(_, a, x) = &value.kind else { panic!("not a product") };
+    assert_eq!((&source[a.span.range()], &source[x.span.range()]), ("A", "x"));
+    assert_eq!(&source[program.ignored[0].range()], "Text");
+
+    let source = "u = sigmoid(y) + ‖w‖₁";
+    let program = parse(source).expect("parses");
+    let Item::Assign { value, .. } = &program.items[0] else { panic!("not an assignment") };
+    let ExprKind::Binary(_, call, norm) = &value.kind else { panic!("not a sum") };
+    let ExprKind::Call { name_span, .. } = &call.kind else { panic!("not a call") };
+    assert_eq!(&source[name_span.range()], "sigmoid");
+    assert_eq!(&source[call.span.range()], "sigmoid(y)");
+    assert_eq!(&source[norm.span.range()], "‖w‖₁");
+
+    let source = "A, B: matrix(m, 3)";
+    let program = parse(source).expect("parses");
+    let Item::Declare { names, ty: TypeSpec::Matrix(m, three), span } = &program.items[0] else {
+        panic!("not a matrix declaration")
+    };
+    assert_eq!(&source[span.range()], source);
+    assert_eq!(&source[names[1].span.range()], "B");
+    assert_eq!((&source[m.span.range()], &source[three.span.range()]), ("m", "3"));
+}
+
+#[test]
+fn errors() {
+    let rows: &[(&str, &str, (usize, usize))] = &[
+        // The examples of the specification.
+        ("y = A*", "expected an expression after `*`, found end of line", (5, 6)),
+        ("y = (A*x", "unclosed `(`", (4, 5)),
+        ("= A*x", "expected a name before `=`", (0, 1)),
+        ("y = A @ x", "unexpected character `@`", (6, 7)),
+        ("2 = x", "can only assign to a name", (0, 1)),
+        (r"$$y = \foo x$$", r"unknown LaTeX command `\foo`", (6, 10)),
+        ("x: vektor(n)", "unknown type `vektor`", (3, 9)),
+        ("x: matrix(n)", "matrix takes two sizes (rows, columns)", (3, 12)),
+        ("y = 1e999", "number too large", (4, 9)),
+        // Empty programs.
+        ("", "empty program: no statements", (0, 0)),
+        ("  \n # just a comment\n", "empty program: no statements", (0, 0)),
+        ("Some prose with $5 in it.", "empty program: no statements", (0, 0)),
+        ("hello world", "empty program: no statements", (0, 11)),
+        // Expressions.
+        ("y = A +", "expected an expression after `+`, found end of line", (6, 7)),
+        ("y = A*; z = 1", "expected an expression after `*`, found `;`", (5, 6)),
+        ("y = )", "expected an expression after `=`, found `)`", (4, 5)),
+        ("y = A**x", "expected an expression after `*`, found `*`", (6, 7)),
+        ("y = A)", "unmatched `)`", (5, 6)),
+        ("y = (A]", "expected `)` to close `(`, found `]`", (6, 7)),
+        ("y = |x", "unclosed `|`", (4, 5)),
+        ("y = ‖x", "unclosed `‖`", (4, 7)),
+        ("y = ‖x + ‖", "expected an expression after `+`, found `‖`", (9, 12)),
+        ("y = A^", "expected an exponent after `^`, found end of line", (5, 6)),
+        ("y = f(a,", "unclosed `(`", (5, 6)),
+        ("y = x.", "unexpected `.`", (5, 6)),
+        ("y = a ≤ b", "unexpected character `≤`", (6, 9)),
+        ("y = A x = 3", "unexpected `=`: a statement assigns one name", (8, 9)),
+        ("y = A +\nz = 3", "unexpected `=`: a statement assigns one name", (10, 11)),
+        ("y = (A*x\nz = B", "unclosed `(`", (4, 5)),
+        ("y", "empty program: no statements", (0, 0 + 1)),
+        ("x = 1\nA*x", "expected a statement, found an expression", (6, 9)),
+        ("x = 1\ny", "expected `=` after `y`", (6, 7)),
+        ("f(x) = 2", "can only assign to a name", (0, 4)),
+        ("y = ‖x‖_3", "unsupported norm `‖·‖_3`", (12, 13)),
+        ("y = x & z", "unexpected `&`", (6, 7)),
+        ("y = ²", "expected an expression after `=`, found `²`", (4, 6)),
+        ("y = ⊤", "`⊤` marks a transpose and only follows `^`", (4, 7)),
+        // Declarations.
+        ("x: vector(0)", "a size must be positive", (10, 11)),
+        ("x: vector(2.5)", "a size must be a whole number, not `2.5`", (10, 13)),
+        ("x: vector(m, n)", "vector takes one size (its length)", (3, 15)),
+        ("x: vector", "expected `(` after `vector`, found end of line", (3, 9)),
+        ("x: vector(n", "unclosed `(`", (9, 10)),
+        ("x: scalar(3)", "`scalar` takes no size", (3, 9)),
+        ("x:", "expected a type after `:`, found end of line", (1, 2)),
+        ("x, : vector(n)", "expected a name after `,`, found `:`", (3, 4)),
+        (": vector(n)", "expected a name before `:`", (0, 1)),
+        ("x ∈ S", "unknown type `S`", (6, 7)),
+        ("x ∈ ℝ^", "expected a size after `^`, found end of line", (9, 10)),
+        ("x ∈ ℝ^{K×K", "unclosed `{`", (10, 11)),
+        ("A ∈ ℝ^{a×b×c}", "a space has at most two sizes (rows × columns)", (9, 22)),
+        ("x ∈ ℝ^K y", "unexpected `y`", (12, 13)),
+        (r"x \in \mathbb{Z}^n", "expected `R` after `\\mathbb`, found `Z`", (14, 15)),
+        ("2 ∈ ℝ", "expected a name to declare", (0, 1)),
+        // LaTeX.
+        (r"$$y = \frac{a}$$", r"expected a denominator after `\frac{…}`, found `$$`", (11, 14)),
+        (r"$$y = \exp$$", r"expected an argument after `\exp`, found `$$`", (6, 10)),
+        (r"$$y = \sqrt[3]{x}$$", r"`\sqrt[n]{…}` (an n-th root) is not supported", (11, 12)),
+        (r"$$y = \fracc{a}{b}$$", r"unknown LaTeX command `\fracc`", (6, 12)),
+        (r"$$y = \sum x$$", r"unknown LaTeX command `\sum`", (6, 10)),
+        (r"$$y = \$ x$$", r"unknown LaTeX command `\$`", (6, 8)),
+        (r"$$A = \begin{bmatrix} 1 & 2 \end{bmatrix}$$", "unsupported LaTeX environment `bmatrix`", (6, 21)),
+        (r"$$y = \hat{a+b}$$", r"`\hat` must be put on a single name, as in `\hat{y}`", (10, 15)),
+        (r"$$y = \mathbb{R}$$", r"`\mathbb` only appears in a type, as in `x \in \mathbb{R}^n`", (6, 13)),
+        (r"$$y = \operatorname{}x$$", r"expected a name inside `\operatorname{…}`", (6, 21)),
+        (r"$$y = W_{}$$", "empty subscript", (8, 10)),
+        (r"$$y = A \\ = B$$", "expected a name before `=`", (11, 12)),
+        (r"$$y = Ax \\ z = By = C$$", "unexpected `=`: a statement assigns one name", (19, 20)),
+        // Documents.
+        ("$$y = Ax", "unterminated `$$`", (0, 2)),
+        (r"Text \[ y = Ax", r"unterminated `\[`", (5, 7)),
+        (r"\begin{align} y = Ax", r"unterminated `\begin{align}`", (0, 13)),
+        ("$$y = A @ x$$", "unexpected character `@`", (8, 9)),
+    ];
+    for (input, message, span) in rows {
+        check_error(input, message, *span);
+    }
+}
+
+#[test]
+fn hints() {
+    let hint = |input: &str| parse(input).err().and_then(|e| e.hint).unwrap_or_default();
+    assert_eq!(hint("y = (A*x"), "add `)`");
+    assert_eq!(hint("x: vektor(n)"), "did you mean `vector`?");
+    assert_eq!(hint(r"$$y = \fracc{a}{b}$$"), r"did you mean `\frac`?");
+    assert_eq!(hint(r"$$y = \sigam(x)$$"), r"did you mean `\sigma`?");
+    assert!(hint(r"$$y = \foo x$$").contains(r"`\frac`"));
+    assert_eq!(hint("y = A**x"), "write powers with `^`, as in `x^2`");
+    assert_eq!(hint("$$y = Ax"), "add a closing `$$`");
+    assert!(hint("").contains("y = A*x"));
+    assert!(hint("y = A +\nz = 3").contains("continues"));
+}
+
+/// A small deterministic generator (xorshift), so the random tests need no dependency and
+/// fail the same way every time.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Parsing and printing must not panic; a successful parse must give spans inside the text.
+fn survives(input: &str) {
+    if let Ok(program) = parse(input) {
+        let _ = sexpr(&program);
+        for span in &program.ignored {
+            assert!(input.get(span.range()).is_some(), "bad ignored span {span:?} in {input:?}");
+        }
+        for item in &program.items {
+            let span = match item {
+                Item::Assign { span, .. } | Item::Declare { span, .. } => span,
+            };
+            assert!(input.get(span.range()).is_some(), "bad span {span:?} in {input:?}");
+        }
+    }
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..20_000 {
+        let length = random.below(48);
+        let bytes: Vec<u8> = (0..length).map(|_| random.next() as u8).collect();
+        survives(&String::from_utf8_lossy(&bytes));
+    }
+}
+
+#[test]
+fn random_token_soups_never_panic() {
+    const PIECES: &[&str] = &[
+        "y", "x", "A", "Ax", "W_1", "x_", "=", "*", ".*", "./", "/", "^", ".^", "+", "-", "−",
+        "'", "(", ")", "[", "]", "{", "}", "|", "||", "‖", ",", ";", ":", "\n", " ", "2", ".5",
+        "1e999", "23", "sigmoid", "exp", "tr", "ReLU", "vector", "matrix", "scalar", "(n)",
+        "(m, n)", "∈", "ℝ", "R", "^{K×K}", "ᵀ", "²", "⁻¹", "ⁿ", "₁", "σ", "α", "√", "⊙", "·",
+        "×", "⊤", "$", "$$", r"\[", r"\]", r"\begin{align}", r"\end{align}", r"\begin{", "&",
+        "&=", r"\\", r"\frac", r"\sqrt", r"\sigma", r"\alpha", r"\left(", r"\right)", r"\left",
+        r"\|", r"\|_2", r"\lVert", r"\mathbb{R}", r"\mathbb{R^k}", r"\mathbb", r"\in", r"\top",
+        r"\hat", r"\mathbf", r"\operatorname", r"\mathrm{tr}", r"\text{", r"\log\det", r"\cdot",
+        r"\,", r"\quad", r"\label{", r"\foo", "\\", "_", "_{", "#", "%", "@", "~", ".",
+    ];
+    let mut random = Random(0x2545_f491_4f6c_dd1d);
+    for _ in 0..20_000 {
+        let count = random.below(24);
+        let input: String = (0..count).map(|_| PIECES[random.below(PIECES.len())]).collect();
+        survives(&input);
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let deep = |open: &str, middle: &str, close: &str, n: usize| {
+        format!("y = {}{middle}{}", open.repeat(n), close.repeat(n))
+    };
+    let message = |input: &str| parse(input).err().map(|e| e.message).unwrap_or_default();
+    let too_deep = format!("expression nested too deeply (more than {MAX_DEPTH} levels)");
+    for input in [
+        deep("(", "x", ")", 100_000),
+        deep("(", "", "", 100_000),
+        deep("[", "x", "]", 100_000),
+        deep("{", "x", "}", 100_000),
+        deep("-", "x", "", 100_000),
+        deep("‖", "x", "‖", 100_000),
+        deep("sigmoid(", "x", ")", 100_000),
+        deep("exp ", "x", "", 100_000),
+        deep("√", "x", "", 100_000),
+        deep("x^-", "1", "", 100_000),
+        deep("", "x", "'", 100_000),
+        deep("", "x", "²", 100_000),
+        deep("x+", "x", "", 100_000),
+        deep("x ", "x", "", 100_000),
+        deep(r"\hat", "x", "", 100_000),
+        deep(r"\sqrt{", "x", "}", 100_000),
+        deep(r"\frac", "12", "", 100_000),
+        deep(r"\frac{", "1", "}{2}", 100_000),
+        deep(r"\exp ", "x", "", 100_000),
+        deep(r"x^", "1", "", 100_000),
+        format!("$$y = {}x$$", r"\mathbf{".repeat(100_000)),
+    ] {
+        assert_eq!(message(&input), too_deep, "input starting {:?}", &input[..20]);
+    }
+    // Just inside the limit is fine.
+    check(&deep("(", "x", ")", MAX_DEPTH - 2), "(= y x)");
+    assert!(parse(&format!("y = x{}", "+x".repeat(MAX_DEPTH - 1))).is_ok());
+}
+
+#[test]
+fn long_inputs_stay_fast() {
+    // Splitting a long LaTeX word letter by letter must not be quadratic.
+    let word = "a".repeat(200_000);
+    let input = format!("y = \\alpha + {word}");
+    assert_eq!(
+        parse(&input).err().map(|e| e.message),
+        Some(format!("expression nested too deeply (more than {MAX_DEPTH} levels)"))
+    );
+    let statements = "y = a b c d e f\n".repeat(20_000);
+    assert_eq!(parse(&statements).map(|p| p.items.len()), Ok(20_000));
+}

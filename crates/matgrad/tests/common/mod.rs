@@ -1,0 +1,146 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use matgrad::eval::{evaluate, Sizes};
+use matgrad::ir::{Graph, NodeId, Op};
+use matgrad::{Array, Program};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Parses `source`, failing the test with the rendered diagnostic.
+pub fn parse(source: &str) -> Program {
+    match Program::parse(source) {
+        Ok(program) => program,
+        Err(diagnostic) => panic!("{}", diagnostic.render("test.mg", source)),
+    }
+}
+
+/// The rendered error for a program that must not parse.
+pub fn error(source: &str) -> String {
+    match Program::parse(source) {
+        Ok(_) => panic!("expected an error for:\n{source}"),
+        Err(diagnostic) => diagnostic.render("test.mg", source),
+    }
+}
+
+/// Every dimension symbol of the graph at `size`.
+pub fn sizes(graph: &Graph, size: usize) -> Sizes {
+    let pairs: Vec<(String, usize)> = graph.dims.symbols().map(|(_, n)| (n.to_string(), size)).collect();
+    let pairs: Vec<(&str, usize)> = pairs.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+    Sizes::from_pairs(&pairs)
+}
+
+/// Standard normal values for every input of the graph.
+pub fn random_inputs(graph: &Graph, sizes: &Sizes, seed: u64) -> HashMap<String, Array> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    graph
+        .inputs()
+        .iter()
+        .map(|input| {
+            let (rows, cols) = sizes.shape(graph, input.shape).expect("every dimension sized");
+            let array = Array::from_fn(rows, cols, |_, _| StandardNormal.sample(&mut rng));
+            (input.name.clone(), array)
+        })
+        .collect()
+}
+
+pub fn eval1(graph: &Graph, sizes: &Sizes, inputs: &HashMap<String, Array>, node: NodeId) -> Array {
+    evaluate(graph, sizes, inputs, &[node]).expect("evaluates").remove(0)
+}
+
+/// The structure of `id` as an S-expression, with inputs by name and shapes resolved, so
+/// that graphs built in different orders can be compared.
+pub fn structure(graph: &Graph, id: NodeId) -> String {
+    let shape = graph.dims.show_shape(graph.shape(id));
+    let op = graph.op(id);
+    let children: Vec<String> = op.children().into_iter().map(|c| structure(graph, c)).collect();
+    let head = match op {
+        Op::Input(i) => return format!("{}:{shape}", graph.input(i).name),
+        Op::Const(c) => return format!("{}", c.0),
+        Op::Eye(n) => format!("eye {}", graph.dims.show(n)),
+        Op::Fill(c, _) => format!("fill {}", c.0),
+        Op::Map(f, _) => f.name().to_string(),
+        Op::MatPow(_, k) => format!("matpow {k}"),
+        other => format!("{other:?}").split('(').next().unwrap_or("").to_string(),
+    };
+    format!("({head}:{shape} {})", children.join(" "))
+}
+
+/// The structure of every statement of a program, one per line.
+pub fn program_structure(program: &Program) -> String {
+    program.statements.iter().map(|s| format!("{} = {}\n", s.name, structure(&program.graph, s.node))).collect()
+}
+
+/// Cases in a data file: blocks that start with a line `=== name`.
+pub fn cases(text: &str) -> Vec<(String, String)> {
+    let mut cases = Vec::new();
+    for block in text.split("\n=== ").map(|b| b.trim_start_matches("=== ")) {
+        let (name, body) = block.split_once('\n').unwrap_or((block, ""));
+        if !name.trim().is_empty() && !name.starts_with('#') {
+            cases.push((name.trim().to_string(), body.trim_end().to_string()));
+        }
+    }
+    cases
+}
+
+/// A random well-typed program in canonical ASCII, from a seed.
+pub fn random_program(seed: u64, statements: usize) -> String {
+    let mut rng = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = move |n: usize| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % n as u64) as usize
+    };
+    let mut pool = vec![
+        ("x".to_string(), 'v'),
+        ("y".to_string(), 'v'),
+        ("A".to_string(), 'm'),
+        ("B".to_string(), 'm'),
+        ("c".to_string(), 's'),
+    ];
+    let mut lines = vec!["x, y: vector(n)".to_string(), "A, B: matrix(n, n)".to_string(), "c: scalar".to_string()];
+    fn pick(pool: &[(String, char)], kind: char, r: usize) -> String {
+        let of_kind: Vec<&String> = pool.iter().filter(|(_, k)| *k == kind).map(|(n, _)| n).collect();
+        of_kind[r % of_kind.len()].clone()
+    }
+    for i in 0..statements {
+        let kind = ['s', 'v', 'm'][next(3)];
+        let (s, v, m) = (pick(&pool, 's', next(99)), pick(&pool, 'v', next(99)), pick(&pool, 'm', next(99)));
+        let (v2, m2) = (pick(&pool, 'v', next(99)), pick(&pool, 'm', next(99)));
+        let expr = match (kind, next(6)) {
+            ('s', 0) => format!("{v}'*{v2} + {s}"),
+            ('s', 1) => format!("sum(sigmoid({v})) * {s}"),
+            ('s', 2) => format!("norm2({v})^2 - tr({m})"),
+            ('s', 3) => format!("logsumexp({v}) / (1 + {s}^2)"),
+            ('s', 4) => format!("-{s}^2 + {v}'*{m}*{v2}"),
+            ('s', _) => format!("norm1({m}) + exp(-{s})"),
+            ('v', 0) => format!("{m}*{v} + {s}*{v2}"),
+            ('v', 1) => format!("tanh({v}).*{v2}"),
+            ('v', 2) => format!("softmax({v}) - {v2}./(1 + {v}.^2)"),
+            ('v', 3) => format!("diag({m}) + {m}'*{v}"),
+            ('v', 4) => format!("-{v} + sin({v2})"),
+            ('v', _) => format!("({m} + {m2})*({v} - {s})"),
+            (_, 0) => format!("{m}*{m2} - {m}'"),
+            (_, 1) => format!("{v}*{v2}' + {s}*{m}"),
+            (_, 2) => format!("{m}.*{m2} + diag({v})"),
+            (_, 3) => format!("{m}^2 / (2 + {s}^2)"),
+            (_, 4) => format!("tanh({m}) + eye(n)"),
+            (_, _) => format!("-({m} + {m2}')"),
+        };
+        let name = format!("t{i}");
+        lines.push(format!("{name} = {expr}"));
+        pool.push((name, kind));
+    }
+    let last: Vec<String> = pool.iter().skip(5).map(|(n, k)| match k {
+        's' => n.clone(),
+        'v' => format!("sum({n})"),
+        _ => format!("tr({n})"),
+    }).collect();
+    lines.push(format!("L = {}", if last.is_empty() { "c".to_string() } else { last.join(" + ") }));
+    lines.join("\n")
+}
+

@@ -1,0 +1,320 @@
+//! Gradients: the motivating example against its hand derivation, every derivative rule
+//! against finite differences at first and second order, Matrix Cookbook identities, the
+//! simplification rules, and random programs.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{eval1, parse, random_inputs, random_program, sizes};
+use matgrad::check::{check_gradients, relative_error};
+use matgrad::diff::grad;
+use matgrad::eval::Sizes;
+use matgrad::gradient::Gradient;
+use matgrad::ir::{Graph, NodeId, Op};
+use matgrad::print::Notation;
+use matgrad::simplify::RULES;
+use matgrad::{Array, Program};
+
+const TOLERANCE: f64 = 1e-6;
+
+fn example(name: &str) -> String {
+    let path = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Every gradient of `source`'s output, printed in Unicode, with the definitions.
+fn closed_forms(gradient: &Gradient) -> String {
+    let mut out = String::new();
+    for wrt in &gradient.wrt {
+        out.push_str(&format!("∂L/∂{} = {}\n", wrt.name, gradient.closed_form(wrt, Notation::Unicode)));
+    }
+    for (id, name) in &gradient.definitions {
+        out.push_str(&format!("  {name} = {}\n", gradient.expression(*id, Notation::Unicode)));
+    }
+    out
+}
+
+/// Checks the gradient of `program`'s output with respect to every input against finite
+/// differences at `points` random points; returns the gradient for further checks.
+fn check_first_order(source: &str, size: usize, points: u64) -> Gradient {
+    let gradient = parse(source).gradient(&[]).expect("a scalar output");
+    let graph = &gradient.program.graph;
+    let sizes = sizes(graph, size);
+    let pairs: Vec<(NodeId, NodeId)> = gradient.wrt.iter().map(|w| (w.node, w.gradient)).collect();
+    for seed in 0..points {
+        let inputs = random_inputs(graph, &sizes, seed);
+        let errors = check_gradients(graph, gradient.program.output_node(), &pairs, &sizes, &inputs).expect("evaluates");
+        for (name, error) in errors {
+            assert!(error <= TOLERANCE, "{source}\n∂/∂{name}: relative error {error:e} at seed {seed}\n{}", closed_forms(&gradient));
+        }
+    }
+    gradient
+}
+
+/// Second order: for each input x, differentiates s = sum(c ⊙ ∂L/∂x) (c a random probe) again
+/// with respect to every input, and checks that against finite differences of s.
+fn check_second_order(source: &str, size: usize, points: u64) {
+    let first = parse(source).gradient(&[]).expect("a scalar output");
+    let mut graph = first.program.graph.clone();
+    let inputs: Vec<NodeId> = first.wrt.iter().map(|w| w.node).collect();
+    for wrt in &first.wrt {
+        let shape = graph.shape(wrt.node);
+        let probe = graph.add_input(&format!("probe_{}", wrt.name), shape);
+        let product = graph.add(Op::Mul(probe, wrt.gradient)).expect("same shape");
+        let s = graph.add(Op::Sum(product)).expect("a sum");
+        let second = grad(&mut graph, s, &inputs).expect("s is a scalar");
+        let sizes = sizes(&graph, size);
+        for seed in 0..points {
+            let values = random_inputs(&graph, &sizes, 100 + seed);
+            let errors = check_gradients(&graph, s, &second.gradients, &sizes, &values).expect("evaluates");
+            for (name, error) in errors {
+                assert!(error <= 1e-5, "{source}\n∂²L/∂{name}∂{}: relative error {error:e} at seed {seed}", wrt.name);
+            }
+        }
+    }
+}
+
+/// One row per op (and per elementwise function), each read as a program over declared
+/// inputs, including ops used more than once and results fed to several others.
+const RULE_TABLE: &[(&str, &str)] = &[
+    ("neg", "x, y: vector(n)\nL = sum(-x.*y)"),
+    ("add with a broadcast scalar", "x, y: vector(n)\nc: scalar\nL = sum((x + c).*y)"),
+    ("elementwise product and scaling", "x, y: vector(n)\nc: scalar\nL = sum(c*x.*y.*x)"),
+    ("division", "x, y: vector(n)\nc: scalar\nL = sum(x./(2 + y.^2)) + sum(y/(1 + c^2)) + c/(2 + x'*x)"),
+    ("elementwise power", "x: vector(n)\nc: scalar\nL = sum((1 + x.^2).^c) + sum(x.^3)"),
+    ("scalar power", "x, y: vector(n)\nc: scalar\nL = (1 + c^2)^(x'*y/10) + c^4"),
+    ("matrix product", "x, y: vector(n)\nA, B: matrix(n, n)\nL = x'*A*B*y"),
+    ("transpose", "x, y: vector(n)\nA: matrix(n, n)\nL = sum((A'*x).*y)"),
+    ("sigmoid", "x, y: vector(n)\nL = sum(sigmoid(x).*y)"),
+    ("tanh", "x, y: vector(n)\nL = sum(tanh(x).*y)"),
+    ("exp", "x, y: vector(n)\nL = sum(exp(x).*y)"),
+    ("log", "x, y: vector(n)\nL = sum(log(1 + x.^2).*y)"),
+    ("sin", "x, y: vector(n)\nL = sum(sin(x).*y)"),
+    ("cos", "x, y: vector(n)\nL = sum(cos(x).*y)"),
+    ("tan", "x, y: vector(n)\nL = sum(tan(x/4).*y)"),
+    ("sqrt", "x, y: vector(n)\nL = sum(sqrt(1 + x.^2).*y)"),
+    ("abs", "x, y: vector(n)\nL = sum(abs(x).*y)"),
+    ("sign", "x, y: vector(n)\nL = sum(sign(x).*y) + x'*y"),
+    ("relu", "x, y: vector(n)\nL = sum(relu(x).*y)"),
+    ("softplus", "x, y: vector(n)\nL = sum(softplus(x).*y)"),
+    ("step", "x, y: vector(n)\nL = sum(step(x).*y) + sum(x.*y)"),
+    ("matrix power", "x: vector(n)\nA: matrix(n, n)\nL = sum(A^3*x) + tr(A^2)"),
+    ("inverse power", "x: vector(n)\nA: matrix(n, n)\nB = A*A' + eye(n)\nL = x'*B^-2*x"),
+    ("sum", "A: matrix(n, n)\nL = sum(A.*A)"),
+    ("norm1", "x: vector(n)\nA: matrix(n, n)\nL = norm1(A*x)"),
+    ("norm2", "x: vector(n)\nA: matrix(n, n)\nL = norm2(A*x) + norm2(A)"),
+    ("trace", "A, B: matrix(n, n)\nL = tr(A*B)"),
+    ("det", "A: matrix(n, n)\nL = det(A)"),
+    ("logdet", "A: matrix(n, n)\nL = logdet(A*A' + eye(n))"),
+    ("logdet of an indefinite matrix", "A: matrix(n, n)\nL = logdet(A)"),
+    ("inverse", "x, y: vector(n)\nA: matrix(n, n)\nL = x'*inv(A*A' + eye(n))*y"),
+    ("diag of a vector", "x, y: vector(n)\nA: matrix(n, n)\nL = sum(A.*diag(x))"),
+    ("diag of a matrix", "x, y: vector(n)\nA: matrix(n, n)\nL = diag(A)'*y"),
+    ("softmax", "x, y: vector(n)\nL = softmax(x)'*y"),
+    ("logsumexp", "x: vector(n)\nL = logsumexp(x)"),
+    ("ones and zeros", "x: vector(n)\nL = ones(n)'*x + sum(zeros(n).*x)"),
+    ("identity", "A: matrix(n, n)\nL = sum((A + eye(n)).^2)"),
+    ("a node used three times", "x: vector(n)\nA: matrix(n, n)\ny = A*x\nL = y'*y + sum(sigmoid(y)) + norm2(y)"),
+    ("a result fed to several", "x: vector(n)\nA: matrix(n, n)\nz = tanh(A*x)\nw = A*z\nL = z'*w + sum(z)"),
+];
+
+#[test]
+fn every_rule_agrees_with_finite_differences_at_first_order() {
+    for (name, source) in RULE_TABLE {
+        eprintln!("first order: {name}");
+        check_first_order(source, 3, 3);
+    }
+}
+
+#[test]
+fn every_rule_agrees_with_finite_differences_at_second_order() {
+    for (name, source) in RULE_TABLE {
+        eprintln!("second order: {name}");
+        check_second_order(source, 3, 2);
+    }
+}
+
+#[test]
+fn the_backprop_example_has_the_hand_derived_closed_form() {
+    let ascii = check_first_order(&example("backprop.mg"), 4, 3);
+    insta::assert_snapshot!(closed_forms(&ascii));
+    for other in ["backprop.unicode.mg", "backprop.tex"] {
+        let gradient = parse(&example(other)).gradient(&[]).expect("scalar");
+        assert_eq!(closed_forms(&gradient), closed_forms(&ascii), "{other}");
+    }
+}
+
+/// Small dense helpers for the hand derivation.
+fn mat(a: &Array, b: &Array) -> Array {
+    Array::from_fn(a.rows, b.cols, |i, j| (0..a.cols).map(|k| a.get(i, k) * b.get(k, j)).sum())
+}
+fn t(a: &Array) -> Array {
+    Array::from_fn(a.cols, a.rows, |i, j| a.get(j, i))
+}
+fn diag(v: &Array) -> Array {
+    Array::from_fn(v.rows, v.rows, |i, j| if i == j { v.data[i] } else { 0.0 })
+}
+fn scale(a: f64, x: &Array) -> Array {
+    Array::from_fn(x.rows, x.cols, |i, j| a * x.get(i, j))
+}
+fn lin(a: f64, x: &Array, b: f64, y: &Array) -> Array {
+    Array::from_fn(x.rows, x.cols, |i, j| a * x.get(i, j) + b * y.get(i, j))
+}
+
+#[test]
+fn the_backprop_gradients_equal_the_briefs_formula() {
+    for file in ["backprop.mg", "backprop.unicode.mg", "backprop.tex"] {
+        let gradient = parse(&example(file)).gradient(&["A", "B", "x"]).expect("scalar");
+        let graph = &gradient.program.graph;
+        for (size, seed) in [(4, 1), (7, 2), (16, 3)] {
+            let sizes = sizes(graph, size);
+            let inputs = random_inputs(graph, &sizes, seed);
+            let node = |name: &str| gradient.program.lookup(name).expect("a variable");
+            let value = |name: &str| eval1(graph, &sizes, &inputs, node(name));
+            let (a, b, x) = (&inputs["A"], &inputs["B"], &inputs["x"]);
+            let (u, v, z, w) = (value("u"), value("v"), value("z"), value("w"));
+            let (du, dv) = (diag(&u), diag(&v));
+            // P = w zᵀ + Aᵀ w uᵀ V, q = V Aᵀ Aᵀ w, r = U Aᵀ Aᵀ w
+            let atatw = mat(&t(a), &mat(&t(a), &w));
+            let p = lin(1.0, &mat(&w, &t(&z)), 1.0, &mat(&mat(&mat(&t(a), &w), &t(&u)), &dv));
+            let q = mat(&dv, &atatw);
+            let r = mat(&du, &atatw);
+            let u_minus_u2 = lin(1.0, &du, -1.0, &mat(&du, &du));
+            let expected_a = lin(2.0, &p, 2.0, &mat(&mat(&u_minus_u2, &q), &t(x)));
+            let expected_b = scale(2.0, &mat(&r, &t(x)));
+            let expected_x = lin(2.0, &mat(&t(b), &r), 2.0, &mat(&mat(&t(a), &u_minus_u2), &q));
+            for (name, expected) in [("A", expected_a), ("B", expected_b), ("x", expected_x)] {
+                let wrt = gradient.wrt.iter().find(|w| w.name == name).expect("requested");
+                let got = eval1(graph, &sizes, &inputs, wrt.gradient);
+                let error = relative_error(&got, &expected, 0.0);
+                assert!(error <= 1e-10, "{file} K={size}: ∂L/∂{name} relative error {error:e}");
+            }
+        }
+    }
+}
+
+/// Matrix Cookbook identities: the printed gradient, and a numerical check of each.
+const COOKBOOK: &[(&str, &str, &str)] = &[
+    ("∂tr(AXB)/∂X = AᵀBᵀ", "A, X, B: matrix(n, n)\nL = tr(A*X*B)", "X"),
+    ("∂xᵀAx/∂x = (A + Aᵀ)x", "x: vector(n)\nA: matrix(n, n)\nL = x'*A*x", "x"),
+    ("∂aᵀXb/∂X = abᵀ", "a, b: vector(n)\nX: matrix(n, n)\nL = a'*X*b", "X"),
+    ("∂log|det X|/∂X = X⁻ᵀ", "X: matrix(n, n)\nL = logdet(X)", "X"),
+    ("∂det X/∂X = det(X) X⁻ᵀ", "X: matrix(n, n)\nL = det(X)", "X"),
+    ("∂‖Ax − b‖²/∂x = 2Aᵀ(Ax − b)", "A: matrix(m, n)\nx: vector(n)\nb: vector(m)\nL = norm2(A*x - b)^2", "x"),
+    ("∂aᵀX⁻¹b/∂X = −X⁻ᵀabᵀX⁻ᵀ", "a, b: vector(n)\nX: matrix(n, n)\nL = a'*inv(X)*b", "X"),
+    ("∂tr(XᵀX)/∂X = 2X", "X: matrix(m, n)\nL = tr(X'*X)", "X"),
+    ("∂tr(X²)/∂X = 2Xᵀ", "X: matrix(n, n)\nL = tr(X^2)", "X"),
+    ("∂‖X‖_F²/∂X = 2X", "X: matrix(m, n)\nL = norm2(X)^2", "X"),
+    ("∂sum(x)/∂x = 𝟙", "x: vector(n)\nL = sum(x)", "x"),
+    ("∂(logsumexp(s) − tᵀs)/∂s = softmax(s) − t", "s, t: vector(n)\nL = logsumexp(s) - t'*s", "s"),
+    ("∂‖x‖/∂x = x/‖x‖", "x: vector(n)\nL = norm2(x)", "x"),
+    ("∂tr(AX⁻¹B)/∂X = −X⁻ᵀAᵀBᵀX⁻ᵀ", "A, X, B: matrix(n, n)\nL = tr(A*inv(X)*B)", "X"),
+];
+
+#[test]
+fn matrix_cookbook_identities() {
+    let mut out = String::new();
+    for (identity, source, wrt) in COOKBOOK {
+        check_first_order(source, 3, 2);
+        let gradient = parse(source).gradient(&[wrt]).expect("scalar");
+        out.push_str(&format!("{identity}\n  matgrad: {}", closed_forms(&gradient)));
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn examples_have_checked_gradients() {
+    let mut out = String::new();
+    for file in ["logistic_regression.mg", "softmax_cross_entropy.mg", "mlp.mg", "least_squares.mg"] {
+        let source = example(file);
+        let gradient = check_first_order(&source, 3, 2);
+        out.push_str(&format!("=== {file}\n{}", closed_forms(&gradient)));
+    }
+    insta::assert_snapshot!(out);
+}
+
+/// For each simplification rule, a node it rewrites; the rewrite must keep the value.
+fn rule_example(name: &str) -> (&'static str, fn(&mut Graph, &Program) -> NodeId) {
+    fn node(_: &Graph, program: &Program, name: &str) -> NodeId {
+        program.lookup(name).expect("defined")
+    }
+    fn add(graph: &mut Graph, op: Op) -> NodeId {
+        graph.add(op).expect("well shaped")
+    }
+    match name {
+        "fold-constants" => ("E = 2 + 3*x", |g, _| {
+            let (two, three) = (g.constant(2.0), g.constant(3.0));
+            add(g, Op::Add(two, three))
+        }),
+        "zeros-and-ones" => ("E = x + zeros(n)", |g, p| node(g, p, "E")),
+        "negate-twice" => ("E = -(-x)", |g, p| node(g, p, "E")),
+        "transpose-trivial" => ("E = A''", |g, p| node(g, p, "E")),
+        "transpose-product" => ("E = (A'*B)'", |g, p| node(g, p, "E")),
+        "transpose-scaled" => ("E = (c*A)'", |g, p| node(g, p, "E")),
+        "transpose-sum" => ("E = A' + B'", |g, p| node(g, p, "E")),
+        "product-with-scalar" => ("s = x'*y\nE = x'", |g, p| {
+            let (s, xt) = (node(g, p, "s"), node(g, p, "E"));
+            add(g, Op::MatMul(s, xt))
+        }),
+        "product-with-identity" => ("E = eye(n)*A", |g, p| node(g, p, "E")),
+        "diag-times-vector" => ("E = diag(x)*y", |g, p| node(g, p, "E")),
+        "scalars-out-of-products" => ("E = (2*A)*(c*B)", |g, p| node(g, p, "E")),
+        "transpose-elementwise" => ("E = x'.*y'", |g, p| node(g, p, "E")),
+        "scalars-out-of-reductions" => ("E = sum(c*A)", |g, p| node(g, p, "E")),
+        "sum-of-transpose" => ("E = sum(A')", |g, p| node(g, p, "E")),
+        "sum-of-elementwise-product" => ("E = sum(x.*y)", |g, p| node(g, p, "E")),
+        "negate-difference" => ("E = -(x - y)", |g, p| node(g, p, "E")),
+        "negative-last" => ("E = -x + y", |g, p| node(g, p, "E")),
+        "canonical-scaling" => ("E = (2*c)*(x/c)", |g, p| node(g, p, "E")),
+        "elementwise-order" => ("E = y.*x", |g, p| node(g, p, "E")),
+        "collect-like-terms" => ("E = 2*x + 3*x", |g, p| node(g, p, "E")),
+        "common-scalar-factor" => ("E = c*x + c*y", |g, p| node(g, p, "E")),
+        "common-matrix-factor" => ("E = A*x + A*y", |g, p| node(g, p, "E")),
+        other => panic!("rule `{other}` has no example: add one"),
+    }
+}
+
+#[test]
+fn every_simplification_rule_fires_on_its_example_and_keeps_the_value() {
+    for rule in RULES {
+        let (statements, make) = rule_example(rule.name);
+        let source = format!("x, y: vector(n)\nA, B: matrix(n, n)\nc: scalar\n{statements}");
+        let program = parse(&source);
+        let mut graph = program.graph.clone();
+        let before = make(&mut graph, &program);
+        let after = (rule.apply)(&mut graph, before).unwrap_or_else(|| panic!("{} did not fire on {statements}", rule.name));
+        assert_ne!(after, before, "{}", rule.name);
+        let sizes = sizes(&graph, 4);
+        for seed in 0..3 {
+            let inputs = random_inputs(&graph, &sizes, seed);
+            let (b, a) = (eval1(&graph, &sizes, &inputs, before), eval1(&graph, &sizes, &inputs, after));
+            assert!(relative_error(&a, &b, 1e-12) <= 1e-12, "{} changed the value of {statements}", rule.name);
+        }
+    }
+}
+
+#[test]
+fn random_programs_have_gradients_that_agree_with_finite_differences() {
+    let mut checked = 0;
+    for seed in 0..48u64 {
+        let source = random_program(seed, 1 + (seed % 8) as usize);
+        let program = parse(&source);
+        let gradient = program.gradient(&[]).expect("scalar");
+        let graph = &gradient.program.graph;
+        let sizes: Sizes = sizes(graph, 3);
+        let inputs: HashMap<String, Array> = random_inputs(graph, &sizes, seed);
+        let value = eval1(graph, &sizes, &inputs, gradient.program.output_node()).data[0];
+        // A random composition can overflow; such a point says nothing about derivatives.
+        if !value.is_finite() || value.abs() > 1e8 {
+            continue;
+        }
+        checked += 1;
+        let pairs: Vec<(NodeId, NodeId)> = gradient.wrt.iter().map(|w| (w.node, w.gradient)).collect();
+        let errors = check_gradients(graph, gradient.program.output_node(), &pairs, &sizes, &inputs).expect("evaluates");
+        for (name, error) in errors {
+            assert!(error <= 1e-5, "seed {seed}: ∂L/∂{name} relative error {error:e}\n{source}\n{}", closed_forms(&gradient));
+        }
+    }
+    assert!(checked >= 40, "only {checked} of 48 random programs had a finite value");
+}
