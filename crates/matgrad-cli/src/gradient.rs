@@ -14,8 +14,20 @@ use serde_json::{json, Map, Value};
 use crate::output::{array_json, point_header, show};
 use crate::{Failure, Point};
 
-/// The values, and the check's errors when asked for.
-pub type Numbers = (Point, HashMap<NodeId, Array>, Option<Vec<(String, f64)>>);
+/// The check's largest relative error per variable, and the tolerance they must meet.
+pub struct Checked {
+    pub errors: Vec<(String, f64)>,
+    pub tolerance: f64,
+}
+
+impl Checked {
+    pub fn passed(&self) -> bool {
+        self.errors.iter().all(|&(_, error)| error <= self.tolerance)
+    }
+}
+
+/// The values, and the check when asked for.
+pub type Numbers = (Point, HashMap<NodeId, Array>, Option<Checked>);
 
 /// The output, every gradient and every definition, evaluated at `point`.
 pub fn values(gradient: &Gradient, point: &Point) -> Result<HashMap<NodeId, Array>, Failure> {
@@ -65,10 +77,14 @@ pub fn text(gradient: &Gradient, numbers: Option<&Numbers>) -> String {
     for wrt in &gradient.wrt {
         let _ = writeln!(out, "{}", show(&partial(gradient, &wrt.name), &values[&wrt.gradient]));
     }
-    if let Some(errors) = errors {
-        out.push_str("\n# finite-difference check (central differences; largest relative error per variable)\n");
-        for (name, error) in errors {
-            let _ = writeln!(out, "{} {name}: {error:.1e}", if error.is_finite() && *error <= 1e-6 { "✓" } else { "✗" });
+    if let Some(checked) = errors {
+        let _ = writeln!(
+            out,
+            "\n# finite-difference check: largest relative error per variable (central differences, tolerance {:e})",
+            checked.tolerance
+        );
+        for (name, error) in &checked.errors {
+            let _ = writeln!(out, "{} {name}: {error:.1e}", if *error <= checked.tolerance { "✓" } else { "✗" });
         }
     }
     out
@@ -146,9 +162,12 @@ pub fn json(gradient: &Gradient, numbers: Option<&Numbers>) -> String {
         document.insert("sizes".into(), Value::Object(sizes));
         document.insert("random_inputs".into(), json!(point.random));
         document.insert("seed".into(), json!(point.seed));
-        if let Some(errors) = errors {
-            let errors: Map<String, Value> = errors.iter().map(|(n, e)| (n.clone(), json!(e))).collect();
-            document.insert("check".into(), Value::Object(errors));
+        if let Some(checked) = errors {
+            let errors: Map<String, Value> = checked.errors.iter().map(|(n, e)| (n.clone(), json!(e))).collect();
+            document.insert(
+                "check".into(),
+                json!({"tolerance": checked.tolerance, "passed": checked.passed(), "errors": errors}),
+            );
         }
     }
     format!("{}\n", serde_json::to_string_pretty(&Value::Object(document)).unwrap_or_default())

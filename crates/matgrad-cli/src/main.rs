@@ -17,7 +17,11 @@ use matgrad::eval::{self, Sizes};
 use matgrad::{Diagnostic, Program};
 
 #[derive(Parser)]
-#[command(name = "matgrad", version, about = "Matrix calculus and backpropagation: derivatives as numbers, closed forms and derivations")]
+#[command(
+    name = "matgrad",
+    version,
+    about = "Matrix calculus and backpropagation: derivatives as numbers, closed forms and derivations"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -73,7 +77,7 @@ enum GradFormat {
 impl PointArgs {
     /// Whether the user said anything about where to evaluate.
     fn is_given(&self) -> bool {
-        !self.inputs.is_empty() || self.dims.is_some() || self.seed.is_some()
+        !self.inputs.is_empty() || !self.dims.is_empty() || self.seed.is_some()
     }
 }
 
@@ -83,9 +87,9 @@ struct PointArgs {
     /// Input values: `values.json`, `arrays.npz`, or `NAME=array.npy`; may be repeated.
     #[arg(long, value_name = "FILE")]
     inputs: Vec<String>,
-    /// Sizes of dimension symbols, e.g. `--dims K=4,n=3`.
+    /// Sizes of dimension symbols, e.g. `--dims K=4,n=3`; may be repeated.
     #[arg(long, value_name = "SYM=N,…", value_parser = parse_dims)]
-    dims: Option<Vec<(String, usize)>>,
+    dims: Vec<DimSizes>,
     /// Seed for the inputs not given, drawn from N(0, 1) [default: 0].
     #[arg(long)]
     seed: Option<u64>,
@@ -103,17 +107,20 @@ enum Format {
 /// The size a dimension takes when neither `--dims` nor an input gives one.
 const DEFAULT_SIZE: usize = 4;
 
-fn parse_dims(text: &str) -> Result<Vec<(String, usize)>, String> {
+/// One `--dims` argument: `K=4,n=3`.
+#[derive(Clone, Debug)]
+struct DimSizes(Vec<(String, usize)>);
+
+fn parse_dims(text: &str) -> Result<DimSizes, String> {
     text.split(',')
         .filter(|part| !part.trim().is_empty())
         .map(|part| {
-            let (name, size) = part
-                .split_once('=')
-                .ok_or_else(|| format!("`{part}` should look like K=4"))?;
+            let (name, size) = part.split_once('=').ok_or_else(|| format!("`{part}` should look like K=4"))?;
             let size = size.trim().parse::<usize>().map_err(|_| format!("`{size}` is not a whole number"))?;
             Ok((name.trim().to_string(), size))
         })
-        .collect()
+        .collect::<Result<_, _>>()
+        .map(DimSizes)
 }
 
 /// Why the command failed, and which exit code that means.
@@ -213,7 +220,11 @@ fn run(cli: Cli) -> Result<String, Failure> {
             let numbers = if evaluate {
                 let at = bind_point(&gradient.program, &point)?;
                 let values = gradient::values(&gradient, &at)?;
-                let errors = if check { Some(gradient::check(&gradient, &at)?) } else { None };
+                let errors = if check {
+                    Some(gradient::Checked { errors: gradient::check(&gradient, &at)?, tolerance: tol })
+                } else {
+                    None
+                };
                 Some((at, values, errors))
             } else {
                 None
@@ -223,8 +234,8 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 GradFormat::Latex => gradient::latex(&gradient),
                 GradFormat::Json => gradient::json(&gradient, numbers.as_ref()),
             };
-            if let Some((_, _, Some(errors))) = &numbers {
-                if errors.iter().any(|(_, error)| !(*error <= tol)) {
+            if let Some((_, _, Some(checked))) = &numbers {
+                if !checked.passed() {
                     print!("{text}");
                     return Err(Failure {
                         message: format!("the finite-difference check failed: a relative error exceeds {tol:e}"),
@@ -271,7 +282,7 @@ pub struct Point {
 
 fn bind_point(program: &Program, args: &PointArgs) -> Result<Point, Failure> {
     let mut inputs = inputs::load(&args.inputs)?;
-    let given = args.dims.clone().unwrap_or_default();
+    let given: Vec<(String, usize)> = args.dims.iter().flat_map(|d| d.0.iter().cloned()).collect();
     let sizes = Sizes::bind(&program.graph, &given, &inputs, Some(DEFAULT_SIZE))?;
     let seed = args.seed.unwrap_or(0);
     let random = inputs::fill_random(program, &sizes, &mut inputs, seed);

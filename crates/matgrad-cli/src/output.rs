@@ -47,12 +47,16 @@ pub fn show(name: &str, array: &Array) -> String {
     if array.is_scalar() {
         return format!("{name} = {}", number(array.data[0]));
     }
+    let shown_cols = array.cols.min(MAX);
+    let cells: Vec<Vec<String>> =
+        (0..array.rows.min(MAX)).map(|i| (0..shown_cols).map(|j| number(array.get(i, j))).collect()).collect();
+    let width = cells.iter().flatten().map(|c| c.chars().count()).max().unwrap_or(1);
     let row = |i: usize| {
-        let mut cells: Vec<String> = (0..array.cols.min(MAX)).map(|j| format!("{:>10}", number(array.get(i, j)))).collect();
+        let mut line: Vec<String> = cells[i].iter().map(|c| format!("{c:>width$}")).collect();
         if array.cols > MAX {
-            cells.push("…".to_string());
+            line.push("…".to_string());
         }
-        cells.join(" ")
+        line.join("  ")
     };
     let more = if array.rows > MAX || array.cols > MAX {
         format!("  # {}×{}, first {MAX}×{MAX} shown; --format json has every entry", array.rows, array.cols)
@@ -68,7 +72,7 @@ pub fn show(name: &str, array: &Array) -> String {
     }
     let mut text = format!("{name} ={more}\n");
     for i in 0..array.rows.min(MAX) {
-        let _ = writeln!(text, "  [{} ]", row(i));
+        let _ = writeln!(text, "  [ {} ]", row(i));
     }
     if array.rows > MAX {
         text.push_str("  …\n");
@@ -81,7 +85,11 @@ fn number(value: f64) -> String {
     if value == 0.0 || (1e-4..1e6).contains(&value.abs()) {
         let text = format!("{value:.6}");
         let text = text.trim_end_matches('0').trim_end_matches('.');
-        if text == "-0" { "0".to_string() } else { text.to_string() }
+        if text == "-0" {
+            "0".to_string()
+        } else {
+            text.to_string()
+        }
     } else {
         format!("{value:.5e}")
     }
@@ -118,6 +126,8 @@ pub fn array_json(array: &Array) -> Value {
     } else if array.cols == 1 {
         Value::Array(array.data.iter().map(|&v| number(v)).collect())
     } else {
-        Value::Array(array.to_rows().into_iter().map(|row| Value::Array(row.into_iter().map(number).collect())).collect())
+        Value::Array(
+            array.to_rows().into_iter().map(|row| Value::Array(row.into_iter().map(number).collect())).collect(),
+        )
     }
 }

@@ -5,11 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 fn matgrad(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_matgrad"))
-        .args(args)
-        .current_dir(workspace())
-        .output()
-        .expect("runs")
+    Command::new(env!("CARGO_BIN_EXE_matgrad")).args(args).current_dir(workspace()).output().expect("runs")
 }
 
 fn matgrad_stdin(args: &[&str], input: &[u8]) -> Output {
@@ -125,7 +121,8 @@ fn eval_reads_npy_files() {
     std::fs::write(&a, npy(&[2, 2], &[1.0, 2.0, 3.0, 4.0])).expect("writes");
     std::fs::write(&x, npy(&[2], &[1.0, -1.0])).expect("writes");
     let (a_arg, x_arg) = (format!("A={}", a.display()), format!("x={}", x.display()));
-    let output = matgrad_stdin(&["eval", "-", "--inputs", &a_arg, "--inputs", &x_arg, "--format", "json"], b"y = A'*x\n");
+    let output =
+        matgrad_stdin(&["eval", "-", "--inputs", &a_arg, "--inputs", &x_arg, "--format", "json"], b"y = A'*x\n");
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(json["inputs"]["A"], serde_json::json!([[1.0, 2.0], [3.0, 4.0]]));

@@ -17,10 +17,8 @@ pub fn finite_difference(
     x: &str,
 ) -> Result<Array, InputError> {
     let mut point = inputs.clone();
-    let base = point.get(x).cloned().ok_or_else(|| InputError {
-        message: format!("no value for input `{x}`"),
-        hint: None,
-    })?;
+    let base =
+        point.get(x).cloned().ok_or_else(|| InputError { message: format!("no value for input `{x}`"), hint: None })?;
     let mut gradient = Array::zeros(base.rows, base.cols);
     for k in 0..base.data.len() {
         let h = 6e-6 * base.data[k].abs().max(1.0);

@@ -70,12 +70,11 @@ impl Program {
         }
         let output = self.output_node();
         let sweep = diff::grad(&mut self.graph, output, &nodes).map_err(|error| match error {
-            DiffError::NotScalar(shape) => GradientError {
-                message: format!(
-                    "the output `{}` is {shape}, not a scalar: a gradient is of a scalar",
-                    self.output_statement().name
+            DiffError::NotScalar(what) => GradientError {
+                message: format!("the output `{}` {what}, but a gradient is of a scalar", self.output_statement().name),
+                hint: Some(
+                    "choose a scalar output with --of, or reduce it, e.g. `L = sum(…)` or `L = norm2(…)^2`".to_string(),
                 ),
-                hint: Some("choose a scalar output with --of, or reduce it, e.g. `L = sum(…)` or `L = norm2(…)^2`".to_string()),
             },
         })?;
         let wrt: Vec<Wrt> = names
@@ -118,9 +117,11 @@ impl Gradient {
     }
 
     /// A gradient's closed form; a gradient that is one of the user's own values (∂L/∂y = w,
-    /// say) is written as that name.
+    /// say) or an introduced definition is written as that name.
     pub fn closed_form(&self, wrt: &Wrt, notation: Notation) -> String {
-        match self.program.graph.name(wrt.gradient) {
+        // A gradient that is also an introduced definition (the δ of a layer) is its name.
+        let definition = self.definitions.iter().find(|(id, _)| *id == wrt.gradient).map(|(_, name)| name.as_str());
+        match self.program.graph.name(wrt.gradient).or(definition) {
             Some(name) => match notation {
                 Notation::Ascii => name.to_string(),
                 Notation::Unicode => unicode_name(name),

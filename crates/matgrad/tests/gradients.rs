@@ -44,9 +44,14 @@ fn check_first_order(source: &str, size: usize, points: u64) -> Gradient {
     let pairs: Vec<(NodeId, NodeId)> = gradient.wrt.iter().map(|w| (w.node, w.gradient)).collect();
     for seed in 0..points {
         let inputs = random_inputs(graph, &sizes, seed);
-        let errors = check_gradients(graph, gradient.program.output_node(), &pairs, &sizes, &inputs).expect("evaluates");
+        let errors =
+            check_gradients(graph, gradient.program.output_node(), &pairs, &sizes, &inputs).expect("evaluates");
         for (name, error) in errors {
-            assert!(error <= TOLERANCE, "{source}\n∂/∂{name}: relative error {error:e} at seed {seed}\n{}", closed_forms(&gradient));
+            assert!(
+                error <= TOLERANCE,
+                "{source}\n∂/∂{name}: relative error {error:e} at seed {seed}\n{}",
+                closed_forms(&gradient)
+            );
         }
     }
     gradient
@@ -283,7 +288,8 @@ fn every_simplification_rule_fires_on_its_example_and_keeps_the_value() {
         let program = parse(&source);
         let mut graph = program.graph.clone();
         let before = make(&mut graph, &program);
-        let after = (rule.apply)(&mut graph, before).unwrap_or_else(|| panic!("{} did not fire on {statements}", rule.name));
+        let after =
+            (rule.apply)(&mut graph, before).unwrap_or_else(|| panic!("{} did not fire on {statements}", rule.name));
         assert_ne!(after, before, "{}", rule.name);
         let sizes = sizes(&graph, 4);
         for seed in 0..3 {
@@ -311,9 +317,14 @@ fn random_programs_have_gradients_that_agree_with_finite_differences() {
         }
         checked += 1;
         let pairs: Vec<(NodeId, NodeId)> = gradient.wrt.iter().map(|w| (w.node, w.gradient)).collect();
-        let errors = check_gradients(graph, gradient.program.output_node(), &pairs, &sizes, &inputs).expect("evaluates");
+        let errors =
+            check_gradients(graph, gradient.program.output_node(), &pairs, &sizes, &inputs).expect("evaluates");
         for (name, error) in errors {
-            assert!(error <= 1e-5, "seed {seed}: ∂L/∂{name} relative error {error:e}\n{source}\n{}", closed_forms(&gradient));
+            assert!(
+                error <= 1e-5,
+                "seed {seed}: ∂L/∂{name} relative error {error:e}\n{source}\n{}",
+                closed_forms(&gradient)
+            );
         }
     }
     assert!(checked >= 40, "only {checked} of 48 random programs had a finite value");

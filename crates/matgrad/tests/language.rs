@@ -85,12 +85,8 @@ fn evaluation_matches_values_computed_by_hand() {
     assert_eq!(v["y"].data, vec![-1.0, -1.0]); // [1-2, 3-4]
     assert_eq!(v["s"].data, vec![0.0]); // 1·(-1) + (-1)·(-1)
     assert!((v["t"].data[0] - (5.0 - 2.0)).abs() < 1e-12); // tr 5, det 4 - 6 = -2
-    let inverse = [[-2.0, 1.0], [1.5, -0.5]];
-    for i in 0..2 {
-        for j in 0..2 {
-            assert!((v["I2"].get(i, j) - inverse[i][j]).abs() < 1e-12);
-        }
-    }
+    let inverse = Array::from_rows(&[vec![-2.0, 1.0], vec![1.5, -0.5]]).expect("rectangular");
+    assert!(v["I2"].data.iter().zip(&inverse.data).all(|(a, b)| (a - b).abs() < 1e-12), "{:?}", v["I2"]);
     assert_eq!(v["P"].to_rows(), vec![vec![7.0, 10.0], vec![15.0, 22.0]]);
     assert_eq!(v["n"].data, vec![2.0 + 2.0]);
     assert_eq!(v["d"].data, vec![1.0, 4.0]);
@@ -108,7 +104,16 @@ fn elementwise_functions_match_their_definitions() {
         let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         close(v["s"].data[i], 1.0 / (1.0 + (-xi).exp()));
         close(v["r"].data[i], xi.max(0.0));
-        close(v["g"].data[i], if xi > 0.0 { 1.0 } else if xi < 0.0 { -1.0 } else { 0.0 });
+        close(
+            v["g"].data[i],
+            if xi > 0.0 {
+                1.0
+            } else if xi < 0.0 {
+                -1.0
+            } else {
+                0.0
+            },
+        );
         close(v["p"].data[i], (1.0 + xi.exp()).ln());
         let total: f64 = x.data.iter().map(|t| t.exp()).sum();
         close(v["m"].data[i], xi.exp() / total);
@@ -126,7 +131,8 @@ fn the_backprop_example_evaluates_as_its_formula() {
     let l = eval1(&program.graph, &sizes, &inputs, program.output_node()).data[0];
     // By hand: y = A x, u = σ(y), v = B x, z = A (u ⊙ v), w = A z, L = ‖w‖².
     let (a, b, x) = (&inputs["A"], &inputs["B"], &inputs["x"]);
-    let matvec = |m: &Array, v: &[f64]| (0..m.rows).map(|i| (0..m.cols).map(|j| m.get(i, j) * v[j]).sum()).collect::<Vec<f64>>();
+    let matvec =
+        |m: &Array, v: &[f64]| (0..m.rows).map(|i| (0..m.cols).map(|j| m.get(i, j) * v[j]).sum()).collect::<Vec<f64>>();
     let y = matvec(a, &x.data);
     let v = matvec(b, &x.data);
     let uv: Vec<f64> = y.iter().zip(&v).map(|(y, v)| v / (1.0 + (-y).exp())).collect();
@@ -142,7 +148,7 @@ fn wrong_input_shapes_name_the_input_and_both_shapes() {
     let given: HashMap<String, Array> =
         [("A".to_string(), Array::zeros(3, 3)), ("x".to_string(), Array::vector(vec![1.0, 2.0]))].into();
     let error = Sizes::bind(&program.graph, &[], &given, None).expect_err("mismatch");
-    insta::assert_snapshot!(error.message, @"input `x` should be a vector of length K (K = 3 from input `A`), but the given array is a vector of length 2");
+    insta::assert_snapshot!(error.message, @"input `A` should be a K×K matrix (K = 2 from input `x`), but the given array is 3×3");
 }
 
 proptest! {

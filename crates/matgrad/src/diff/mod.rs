@@ -38,14 +38,14 @@ pub struct Gradients {
 /// Why a gradient cannot be taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DiffError {
-    /// Gradients are of scalars; the output has this shape (shown `K×K`).
+    /// Gradients are of scalars; this says what the output is instead (`has length n`).
     NotScalar(String),
 }
 
 /// The gradient of the scalar `output` with respect to each of `wrt`.
 pub fn grad(graph: &mut Graph, output: NodeId, wrt: &[NodeId]) -> Result<Gradients, DiffError> {
     if !graph.is_scalar(output) {
-        return Err(DiffError::NotScalar(graph.dims.show_shape(graph.shape(output))));
+        return Err(DiffError::NotScalar(graph.dims.describe(graph.shape(output))));
     }
     let needed = depends_on(graph, output, wrt);
     let mut adjoints = Adjoints { terms: vec![None; output.index() + 1], steps: Vec::new() };

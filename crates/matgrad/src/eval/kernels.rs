@@ -32,17 +32,13 @@ fn node(
     values: &[Option<Mat<f64>>],
 ) -> Result<Mat<f64>, InputError> {
     let value = |child: NodeId| values[child.index()].as_ref().expect("children come first");
-    let no_size = || InputError {
-        message: format!("a dimension of node {} has no size", id.0),
-        hint: None,
-    };
+    let no_size = || InputError { message: format!("a dimension of node {} has no size", id.0), hint: None };
     Ok(match graph.op(id) {
         Op::Input(i) => {
             let input = graph.input(i);
-            let array = inputs.get(&input.name).ok_or_else(|| InputError {
-                message: format!("no value for input `{}`", input.name),
-                hint: None,
-            })?;
+            let array = inputs
+                .get(&input.name)
+                .ok_or_else(|| InputError { message: format!("no value for input `{}`", input.name), hint: None })?;
             let expected = sizes.shape(graph, graph.shape(id)).ok_or_else(no_size)?;
             if (array.rows, array.cols) != expected {
                 return Err(InputError {

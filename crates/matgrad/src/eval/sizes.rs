@@ -64,6 +64,12 @@ impl Sizes {
             if *size == 0 {
                 return Err(InputError::new(format!("dimension `{name}` must be at least 1")));
             }
+            if sizes.by_symbol.get(name).is_some_and(|&earlier| earlier != *size) {
+                return Err(InputError::new(format!(
+                    "dimension `{name}` is given twice, as {} and {size}",
+                    sizes.by_symbol[name]
+                )));
+            }
             sizes.by_symbol.insert(name.clone(), *size);
             source.insert(name.clone(), "from --dims".to_string());
         }
@@ -133,10 +139,7 @@ impl Sizes {
 
     /// Sizes given directly, for the library API and tests.
     pub fn from_pairs(pairs: &[(&str, usize)]) -> Sizes {
-        Sizes {
-            by_symbol: pairs.iter().map(|&(name, size)| (name.to_string(), size)).collect(),
-            defaulted: Vec::new(),
-        }
+        Sizes { by_symbol: pairs.iter().map(|&(name, size)| (name.to_string(), size)).collect(), defaulted: Vec::new() }
     }
 
     pub fn get(&self, symbol: &str) -> Option<usize> {

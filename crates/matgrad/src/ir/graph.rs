@@ -52,11 +52,8 @@ impl Graph {
             return Ok(id);
         }
         let (nodes, inputs) = (&self.nodes, &self.inputs);
-        let shape = op.infer_shape(
-            &mut self.dims,
-            |child| nodes[child.index()].shape,
-            |input| inputs[input as usize].shape,
-        )?;
+        let shape =
+            op.infer_shape(&mut self.dims, |child| nodes[child.index()].shape, |input| inputs[input as usize].shape)?;
         let id = NodeId(self.nodes.len() as u32);
         self.nodes.push(Node { op, shape });
         self.memo.insert(op, id);

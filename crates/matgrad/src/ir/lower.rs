@@ -74,9 +74,32 @@ pub fn builtin(name: &str) -> Option<Builtin> {
 
 /// Greek letter names: undeclared, they are scalars.
 const GREEK: &[&str] = &[
-    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
-    "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau",
-    "upsilon", "phi", "varphi", "chi", "psi", "omega",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "varepsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "vartheta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "pi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "varphi",
+    "chi",
+    "psi",
+    "omega",
 ];
 
 pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
@@ -295,12 +318,15 @@ impl Lowerer<'_> {
             BinOp::ElemMul => self.add(Op::Mul(a, b), whole, &operands),
             BinOp::ElemDiv => self.add(Op::Div(a, b), whole, &operands),
             BinOp::Div if self.graph.is_scalar(b) => self.add(Op::Div(a, b), whole, &operands),
-            BinOp::Div => Err(Diagnostic::new(whole.span, format!(
-                "`{}`: `/` divides by a scalar, but `{}` {}",
-                self.text(whole.span),
-                self.text(right.span),
-                self.graph.dims.describe(self.graph.shape(b))
-            ))
+            BinOp::Div => Err(Diagnostic::new(
+                whole.span,
+                format!(
+                    "`{}`: `/` divides by a scalar, but `{}` {}",
+                    self.text(whole.span),
+                    self.text(right.span),
+                    self.graph.dims.describe(self.graph.shape(b))
+                ),
+            )
             .with_hint("use `./` for elementwise division, or `inv(…)` for a matrix inverse")),
             BinOp::ElemPow => self.add(Op::Pow(a, b), whole, &operands),
             BinOp::Pow => unreachable!("handled above"),
@@ -315,12 +341,15 @@ impl Lowerer<'_> {
         if self.graph.is_scalar(a) {
             let b = self.expr(exponent)?;
             if !self.graph.is_scalar(b) {
-                return Err(Diagnostic::new(whole.span, format!(
-                    "`{}`: the exponent of `^` must be a scalar, but `{}` {}",
-                    self.text(whole.span),
-                    self.text(exponent.span),
-                    self.graph.dims.describe(self.graph.shape(b))
-                ))
+                return Err(Diagnostic::new(
+                    whole.span,
+                    format!(
+                        "`{}`: the exponent of `^` must be a scalar, but `{}` {}",
+                        self.text(whole.span),
+                        self.text(exponent.span),
+                        self.graph.dims.describe(self.graph.shape(b))
+                    ),
+                )
                 .with_hint("use `.^` for an elementwise power"));
             }
             return self.add(Op::Pow(a, b), whole, &[base, exponent]);
@@ -328,14 +357,12 @@ impl Lowerer<'_> {
         let is_vector = self.graph.dims.is_vector(shape);
         if is_vector || !self.graph.dims.unify(shape.rows, shape.cols) {
             let dims = &self.graph.dims;
-            let what = if is_vector { "a vector" } else { "not square" };
-            return Err(Diagnostic::new(whole.span, format!(
-                "`{}`: `^` is a matrix power, but `{}` is {} ({})",
-                self.text(whole.span),
-                self.text(base.span),
-                what,
-                dims.show_shape(shape)
-            ))
+            let what =
+                if is_vector { "is a vector".to_string() } else { format!("{}, not square", dims.describe(shape)) };
+            return Err(Diagnostic::new(
+                whole.span,
+                format!("`{}`: `^` is a matrix power, but `{}` {what}", self.text(whole.span), self.text(base.span),),
+            )
             .with_hint(format!(
                 "use `{}.^{}` for the elementwise power{}",
                 self.text(base.span),
@@ -347,9 +374,10 @@ impl Lowerer<'_> {
             return Err(Diagnostic::new(exponent.span, "a matrix power needs an integer exponent")
                 .with_hint(format!("use `{}.^…` for an elementwise power", self.text(base.span))));
         };
-        let magnitude = u32::try_from(k.unsigned_abs()).ok().filter(|&m| m <= 1 << 16).ok_or_else(|| {
-            Diagnostic::new(exponent.span, "this matrix power is too large (at most 65536)")
-        })?;
+        let magnitude = u32::try_from(k.unsigned_abs())
+            .ok()
+            .filter(|&m| m <= 1 << 16)
+            .ok_or_else(|| Diagnostic::new(exponent.span, "this matrix power is too large (at most 65536)"))?;
         let matrix = if k < 0 { self.add(Op::Inv(a), whole, &[base])? } else { a };
         match magnitude {
             0 => {
@@ -369,10 +397,10 @@ impl Lowerer<'_> {
             return self.sized(name, function, args, whole);
         }
         if args.len() != 1 {
-            return Err(Diagnostic::new(whole.span, format!(
-                "`{name}` takes 1 argument, but {} given",
-                given(args.len())
-            )));
+            return Err(Diagnostic::new(
+                whole.span,
+                format!("`{name}` takes 1 argument, but {} given", given(args.len())),
+            ));
         }
         let arg = &args[0];
         let a = self.expr(arg)?;
@@ -400,8 +428,11 @@ impl Lowerer<'_> {
         let arity = if function == Builtin::Eye { 1..=1 } else { 1..=2 };
         if !arity.contains(&args.len()) {
             let expected = if function == Builtin::Eye { "1 argument" } else { "1 or 2 arguments" };
-            return Err(Diagnostic::new(whole.span, format!("`{name}` takes {expected}, but {} given", given(args.len())))
-                .with_hint(format!("e.g. `{name}(3)` or `{name}(K)`")));
+            return Err(Diagnostic::new(
+                whole.span,
+                format!("`{name}` takes {expected}, but {} given", given(args.len())),
+            )
+            .with_hint(format!("e.g. `{name}(3)` or `{name}(K)`")));
         }
         let mut sizes = Vec::new();
         for arg in args {
@@ -409,8 +440,11 @@ impl Lowerer<'_> {
                 ExprKind::Number(n) if *n >= 1.0 && n.fract() == 0.0 && *n <= 1e9 => Dim::Number(*n as u64),
                 ExprKind::Var(symbol) => self.graph.dims.symbol(symbol),
                 _ => {
-                    return Err(Diagnostic::new(arg.span, format!("`{name}` takes sizes: positive whole numbers or dimension names"))
-                        .with_hint(format!("e.g. `{name}(3)` or `{name}(K)`")))
+                    return Err(Diagnostic::new(
+                        arg.span,
+                        format!("`{name}` takes sizes: positive whole numbers or dimension names"),
+                    )
+                    .with_hint(format!("e.g. `{name}(3)` or `{name}(K)`")))
                 }
             });
         }
@@ -429,7 +463,13 @@ impl Lowerer<'_> {
     }
 
     /// `A(x)` is a product when `A` is a variable; otherwise `name` is an unknown function.
-    fn product_or_unknown(&mut self, name: &str, name_span: Span, args: &[Expr], whole: &Expr) -> Result<NodeId, Diagnostic> {
+    fn product_or_unknown(
+        &mut self,
+        name: &str,
+        name_span: Span,
+        args: &[Expr],
+        whole: &Expr,
+    ) -> Result<NodeId, Diagnostic> {
         let is_variable = self.bindings.contains_key(name)
             || self.declared.contains_key(name)
             || is_single_letter_name(name)
@@ -486,21 +526,18 @@ impl Lowerer<'_> {
                     Op::MatMul(..) => diagnostic.with_hint(
                         "a matrix product needs the columns of the left operand to match the rows of the right",
                     ),
-                    _ => diagnostic.with_hint("elementwise operations need operands of one shape (only scalars broadcast)"),
+                    _ => diagnostic
+                        .with_hint("elementwise operations need operands of one shape (only scalars broadcast)"),
                 }
             }
-            ShapeError::NotSquare(shape) => Diagnostic::new(whole.span, format!(
-                "`{}` needs a square matrix, but `{}` {}",
-                op_name(op),
-                text(0),
-                dims.describe(shape)
-            )),
-            ShapeError::NotVector(shape) => Diagnostic::new(whole.span, format!(
-                "`{}` needs a vector, but `{}` {}",
-                op_name(op),
-                text(0),
-                dims.describe(shape)
-            )),
+            ShapeError::NotSquare(shape) => Diagnostic::new(
+                whole.span,
+                format!("`{}` needs a square matrix, but `{}` {}", op_name(op), text(0), dims.describe(shape)),
+            ),
+            ShapeError::NotVector(shape) => Diagnostic::new(
+                whole.span,
+                format!("`{}` needs a vector, but `{}` {}", op_name(op), text(0), dims.describe(shape)),
+            ),
         }
     }
 

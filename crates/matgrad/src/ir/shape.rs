@@ -128,10 +128,7 @@ impl Dims {
         });
         for i in 0..self.unknowns.len() {
             if let Dim::Unknown(root) = self.resolve(Dim::Unknown(i as u32)) {
-                let name = fresh
-                    .by_ref()
-                    .find(|n| !self.symbols.contains(n))
-                    .expect("an endless supply of names");
+                let name = fresh.by_ref().find(|n| !self.symbols.contains(n)).expect("an endless supply of names");
                 let symbol = self.symbol(&name);
                 self.unknowns[root as usize] = Some(symbol);
             }
@@ -174,11 +171,19 @@ impl Dims {
     }
 
     /// How an operand is described in a shape error: `is K×K`, `has length n`, `is a scalar`.
+    /// An operand whose sizes are still unknown is just "a vector" or "a matrix".
     pub fn describe(&self, shape: Shape) -> String {
+        let unknown = |d: Dim| matches!(self.resolve(d), Dim::Unknown(_));
         if self.is_scalar(shape) {
             "is a scalar".to_string()
         } else if self.resolve(shape.cols) == ONE {
-            format!("has length {}", self.show(shape.rows))
+            if unknown(shape.rows) {
+                "is a vector".to_string()
+            } else {
+                format!("has length {}", self.show(shape.rows))
+            }
+        } else if unknown(shape.rows) && unknown(shape.cols) {
+            "is a matrix".to_string()
         } else {
             format!("is {}", self.show_shape(shape))
         }

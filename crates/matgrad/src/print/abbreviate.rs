@@ -60,12 +60,14 @@ pub fn abbreviations(graph: &Graph, roots: &[NodeId], taken: &HashSet<String>) -
 }
 
 /// Whether naming `id` would save the reader nothing: one operation on atoms or on
-/// transposed atoms, such as `Aᵀ w`, `u ⊙ v`, `2 w`, `−u`.
+/// transposed or inverted atoms, such as `Aᵀ w`, `u ⊙ v`, `2 w`, `−u`, `X⁻ᵀ`.
 fn is_slight(graph: &Graph, id: NodeId, is_atom: &dyn Fn(NodeId) -> bool) -> bool {
     let simple = |c: NodeId| {
         is_atom(c)
             || match graph.op(c) {
-                Op::Transpose(a) | Op::Neg(a) => is_atom(a),
+                Op::Transpose(a) | Op::Neg(a) | Op::Inv(a) => {
+                    is_atom(a) || matches!(graph.op(a), Op::Inv(x) | Op::Transpose(x) if is_atom(x))
+                }
                 _ => false,
             }
     };

@@ -106,7 +106,13 @@ impl Printer<'_> {
             Op::Div(a, b) => self.division(a, b),
             Op::Pow(a, b) => self.power(a, b),
             Op::MatPow(a, k) => self.superscript(a, &k.to_string(), &format!("^{k}")),
-            Op::Transpose(a) => self.postfix(a, "'", "ᵀ", "^\\top"),
+            Op::Transpose(a) => match self.graph.op(a) {
+                // (X⁻¹)ᵀ is written X⁻ᵀ, as in the Matrix Cookbook.
+                Op::Inv(x) if self.notation != Notation::Ascii && (self.namer)(a).is_none() => {
+                    self.postfix(x, "", "⁻ᵀ", "^{-\\top}")
+                }
+                _ => self.postfix(a, "'", "ᵀ", "^\\top"),
+            },
             Op::Inv(a) => match self.notation {
                 Notation::Ascii => self.call("inv", a),
                 Notation::Unicode | Notation::Latex => self.postfix(a, "", "⁻¹", "^{-1}"),
@@ -354,11 +360,17 @@ impl Printer<'_> {
                 return Printed::new(format!("\\sqrt{{{}}}", self.node(a, false).text), ATOM)
             }
             (Notation::Latex, Func::Abs) => return self.fenced(a, "abs", ("", ""), ("\\lvert ", " \\rvert")),
-            (Notation::Latex, Func::Sigmoid | Func::Tanh | Func::Exp | Func::Log | Func::Sin | Func::Cos | Func::Tan) => {
-                format!("\\{}", match f {
-                    Func::Sigmoid => "sigma",
-                    other => other.name(),
-                })
+            (
+                Notation::Latex,
+                Func::Sigmoid | Func::Tanh | Func::Exp | Func::Log | Func::Sin | Func::Cos | Func::Tan,
+            ) => {
+                format!(
+                    "\\{}",
+                    match f {
+                        Func::Sigmoid => "sigma",
+                        other => other.name(),
+                    }
+                )
             }
             (Notation::Latex, Func::Sign | Func::Relu | Func::Softplus | Func::Step) => {
                 format!("\\operatorname{{{}}}", f.name())

@@ -15,11 +15,8 @@ pub fn listing(program: &Program, source: &str) -> String {
     let namer = |id: NodeId| graph.name(id).map(str::to_string);
     let mut out = String::new();
     out.push_str("# inputs\n");
-    let declarations: Vec<String> = program
-        .inputs
-        .iter()
-        .map(|v| format!("{}: {}", v.name, graph.dims.show_type(graph.shape(v.node))))
-        .collect();
+    let declarations: Vec<String> =
+        program.inputs.iter().map(|v| format!("{}: {}", v.name, graph.dims.show_type(graph.shape(v.node)))).collect();
     let width = declarations.iter().map(|d| d.chars().count()).max().unwrap_or(0);
     for (declaration, variable) in declarations.iter().zip(&program.inputs) {
         if variable.declared {
@@ -51,10 +48,13 @@ pub fn listing(program: &Program, source: &str) -> String {
         for span in &program.ignored {
             let (line, column) = line_column(source, span.start);
             let text: String = source.get(span.range()).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
-            let text = if text.chars().count() > 60 { format!("{}…", text.chars().take(59).collect::<String>()) } else { text };
+            let text = if text.chars().count() > 60 {
+                format!("{}…", text.chars().take(59).collect::<String>())
+            } else {
+                text
+            };
             let _ = writeln!(out, "#   {line}:{column}  {text}");
         }
     }
     out
 }
-

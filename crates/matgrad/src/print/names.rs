@@ -1,11 +1,32 @@
 //! How a variable's canonical name (`W_1`, `alpha`) is shown in Unicode and LaTeX.
 
 const GREEK: &[(&str, &str)] = &[
-    ("alpha", "α"), ("beta", "β"), ("gamma", "γ"), ("delta", "δ"), ("epsilon", "ε"),
-    ("varepsilon", "ε"), ("zeta", "ζ"), ("eta", "η"), ("theta", "θ"), ("vartheta", "ϑ"),
-    ("iota", "ι"), ("kappa", "κ"), ("lambda", "λ"), ("mu", "μ"), ("nu", "ν"), ("xi", "ξ"),
-    ("pi", "π"), ("rho", "ρ"), ("sigma", "σ"), ("tau", "τ"), ("upsilon", "υ"), ("phi", "φ"),
-    ("varphi", "φ"), ("chi", "χ"), ("psi", "ψ"), ("omega", "ω"),
+    ("alpha", "α"),
+    ("beta", "β"),
+    ("gamma", "γ"),
+    ("delta", "δ"),
+    ("epsilon", "ε"),
+    ("varepsilon", "ε"),
+    ("zeta", "ζ"),
+    ("eta", "η"),
+    ("theta", "θ"),
+    ("vartheta", "ϑ"),
+    ("iota", "ι"),
+    ("kappa", "κ"),
+    ("lambda", "λ"),
+    ("mu", "μ"),
+    ("nu", "ν"),
+    ("xi", "ξ"),
+    ("pi", "π"),
+    ("rho", "ρ"),
+    ("sigma", "σ"),
+    ("tau", "τ"),
+    ("upsilon", "υ"),
+    ("phi", "φ"),
+    ("varphi", "φ"),
+    ("chi", "χ"),
+    ("psi", "ψ"),
+    ("omega", "ω"),
 ];
 
 /// `alpha` → `α`, `W_1` → `W₁`; other names unchanged.
@@ -14,7 +35,10 @@ pub fn unicode_name(name: &str) -> String {
     let base = GREEK.iter().find(|(n, _)| *n == base).map_or(base.to_string(), |(_, g)| g.to_string());
     match subscript {
         Some(sub) if sub.chars().all(|c| c.is_ascii_digit()) => {
-            base + &sub.chars().map(|c| char::from_u32(0x2080 + c.to_digit(10).unwrap_or(0)).unwrap_or(c)).collect::<String>()
+            base + &sub
+                .chars()
+                .map(|c| char::from_u32(0x2080 + c.to_digit(10).unwrap_or(0)).unwrap_or(c))
+                .collect::<String>()
         }
         Some(sub) => format!("{base}_{sub}"),
         None => base,

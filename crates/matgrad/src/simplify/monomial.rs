@@ -127,10 +127,11 @@ impl Monomial {
     /// Builds the canonical node: `−(c · s₁ s₂ · core / (d₁ d₂))`, with parts left out when
     /// trivial. Uses `Graph::add` directly: every part is already simplified.
     pub fn build(&self, graph: &mut Graph) -> NodeId {
-        let add = |graph: &mut Graph, op: Op| graph.add(op).expect("a monomial rebuilds with the shapes it was read with");
+        let add =
+            |graph: &mut Graph, op: Op| graph.add(op).expect("a monomial rebuilds with the shapes it was read with");
         let magnitude = self.coefficient.abs();
-        let mut top: Option<NodeId> = (magnitude != 1.0 || self.numerator.is_empty() && self.core.is_none())
-            .then(|| graph.constant(magnitude));
+        let mut top: Option<NodeId> =
+            (magnitude != 1.0 || self.numerator.is_empty() && self.core.is_none()).then(|| graph.constant(magnitude));
         for &factor in self.numerator.iter().chain(self.core.iter()) {
             top = Some(match top {
                 None => factor,
@@ -151,4 +152,3 @@ impl Monomial {
         top
     }
 }
-

@@ -16,27 +16,65 @@ pub struct Rule {
 
 pub const RULES: &[Rule] = &[
     Rule { name: "fold-constants", identity: "2 + 3 = 5, exp(0) = 1", apply: fold_constants },
-    Rule { name: "zeros-and-ones", identity: "a + 0 = a, 1 a = a, 0 a = 0, a / 1 = a, a¹ = a, sum(0) = 0", apply: zeros_and_ones },
+    Rule {
+        name: "zeros-and-ones",
+        identity: "a + 0 = a, 1 a = a, 0 a = 0, a / 1 = a, a¹ = a, sum(0) = 0",
+        apply: zeros_and_ones,
+    },
     Rule { name: "negate-twice", identity: "−(−a) = a", apply: negate_twice },
-    Rule { name: "transpose-trivial", identity: "(Aᵀ)ᵀ = A, sᵀ = s, Iᵀ = I, Diag(u)ᵀ = Diag(u)", apply: transpose_trivial },
-    Rule { name: "transpose-product", identity: "(A B)ᵀ = Bᵀ Aᵀ, where that has fewer transposes", apply: transpose_product },
+    Rule {
+        name: "transpose-trivial",
+        identity: "(Aᵀ)ᵀ = A, sᵀ = s, Iᵀ = I, Diag(u)ᵀ = Diag(u)",
+        apply: transpose_trivial,
+    },
+    Rule {
+        name: "transpose-product",
+        identity: "(A B)ᵀ = Bᵀ Aᵀ, where that has fewer transposes",
+        apply: transpose_product,
+    },
     Rule { name: "transpose-scaled", identity: "(s A)ᵀ = s Aᵀ", apply: transpose_scaled },
     Rule { name: "transpose-sum", identity: "Aᵀ + Bᵀ = (A + B)ᵀ", apply: transpose_sum },
     Rule { name: "product-with-scalar", identity: "A B = s B when A = s is 1×1", apply: product_with_scalar },
     Rule { name: "product-with-identity", identity: "I A = A = A I", apply: product_with_identity },
-    Rule { name: "diag-times-vector", identity: "Diag(u) v = u ⊙ v, vᵀ Diag(u) = (u ⊙ v)ᵀ", apply: diag_times_vector },
-    Rule { name: "scalars-out-of-products", identity: "(s A)(t B) = s t (A B), (s a) ⊙ (t b) = s t (a ⊙ b), (s a) ⊘ (t b) = (s/t)(a ⊘ b)", apply: scalars_out_of_products },
+    Rule {
+        name: "diag-times-vector", identity: "Diag(u) v = u ⊙ v, vᵀ Diag(u) = (u ⊙ v)ᵀ", apply: diag_times_vector
+    },
+    Rule {
+        name: "scalars-out-of-products",
+        identity: "(s A)(t B) = s t (A B), (s a) ⊙ (t b) = s t (a ⊙ b), (s a) ⊘ (t b) = (s/t)(a ⊘ b)",
+        apply: scalars_out_of_products,
+    },
     Rule { name: "transpose-elementwise", identity: "aᵀ ⊙ bᵀ = (a ⊙ b)ᵀ", apply: transpose_elementwise },
-    Rule { name: "scalars-out-of-reductions", identity: "sum(s A) = s sum(A), tr(s A) = s tr(A)", apply: scalars_out_of_reductions },
+    Rule {
+        name: "scalars-out-of-reductions",
+        identity: "sum(s A) = s sum(A), tr(s A) = s tr(A)",
+        apply: scalars_out_of_reductions,
+    },
     Rule { name: "sum-of-transpose", identity: "sum(Aᵀ) = sum(A)", apply: sum_of_transpose },
-    Rule { name: "sum-of-elementwise-product", identity: "sum(u ⊙ v) = uᵀ v for named vectors", apply: sum_of_elementwise_product },
+    Rule {
+        name: "sum-of-elementwise-product",
+        identity: "sum(u ⊙ v) = uᵀ v for named vectors",
+        apply: sum_of_elementwise_product,
+    },
     Rule { name: "negate-difference", identity: "−(a − b) = b − a", apply: negate_difference },
     Rule { name: "canonical-scaling", identity: "(2 n)(w / n) = 2 w, −(−2 a) = 2 a", apply: canonical_scaling },
-    Rule { name: "elementwise-order", identity: "a ⊙ b = b ⊙ a, factors in definition order", apply: elementwise_order },
+    Rule {
+        name: "elementwise-order",
+        identity: "a ⊙ b = b ⊙ a, factors in definition order",
+        apply: elementwise_order,
+    },
     Rule { name: "negative-last", identity: "−a + b = b − a", apply: negative_last },
     Rule { name: "collect-like-terms", identity: "2 a + 3 a = 5 a, a − a = 0", apply: collect_like_terms },
-    Rule { name: "common-scalar-factor", identity: "2 s a + 2 b = 2 (s a + b), −a − b = −(a + b)", apply: common_scalar_factor },
-    Rule { name: "common-matrix-factor", identity: "A X + A Y = A (X + Y), X B + Y B = (X + Y) B", apply: common_matrix_factor },
+    Rule {
+        name: "common-scalar-factor",
+        identity: "2 s a + 2 b = 2 (s a + b), −a − b = −(a + b)",
+        apply: common_scalar_factor,
+    },
+    Rule {
+        name: "common-matrix-factor",
+        identity: "A X + A Y = A (X + Y), X B + Y B = (X + Y) B",
+        apply: common_matrix_factor,
+    },
 ];
 
 fn constant(graph: &Graph, id: NodeId) -> Option<f64> {
@@ -227,7 +265,9 @@ fn scalars_out_of_products(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
 fn transpose_elementwise(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     let Op::Mul(a, b) = graph.op(id) else { return None };
     match (graph.op(a), graph.op(b)) {
-        (Op::Transpose(x), Op::Transpose(y)) if is_transpose(graph, a) && is_transpose(graph, b) && !graph.is_scalar(x) && !graph.is_scalar(y) => {
+        (Op::Transpose(x), Op::Transpose(y))
+            if is_transpose(graph, a) && is_transpose(graph, b) && !graph.is_scalar(x) && !graph.is_scalar(y) =>
+        {
             let product = build(graph, Op::Mul(x, y));
             Some(build(graph, Op::Transpose(product)))
         }

@@ -71,7 +71,11 @@ pub enum ExprKind {
     Transpose(Box<Expr>),
     /// `f(a, b)`; also what norms, `σ(·)`, `\sqrt{·}` and `\frac`-free LaTeX functions become.
     /// `name_span` covers the function's name, for "unknown function" errors.
-    Call { name: String, name_span: Span, args: Vec<Expr> },
+    Call {
+        name: String,
+        name_span: Span,
+        args: Vec<Expr>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

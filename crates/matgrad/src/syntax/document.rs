@@ -17,8 +17,21 @@ use crate::diagnostic::{Diagnostic, Span};
 
 /// Environments whose body is display math.
 pub const DISPLAY_ENVIRONMENTS: &[&str] = &[
-    "align", "align*", "equation", "equation*", "gather", "gather*", "aligned", "multline",
-    "multline*", "eqnarray", "eqnarray*", "flalign", "flalign*", "alignat", "alignat*",
+    "align",
+    "align*",
+    "equation",
+    "equation*",
+    "gather",
+    "gather*",
+    "aligned",
+    "multline",
+    "multline*",
+    "eqnarray",
+    "eqnarray*",
+    "flalign",
+    "flalign*",
+    "alignat",
+    "alignat*",
 ];
 
 /// Whether the text is a document (prose with math) rather than a program: it has `$`,
@@ -117,7 +130,8 @@ fn find_blocks(source: &str) -> Result<Vec<Block>, Diagnostic> {
             i = block.outer.end;
             blocks.push(block);
         } else if rest.starts_with(b"$") {
-            match find_unescaped(source, i + 1, "$") {
+            // A `$` whose partner is the start of a `$$` is prose ("costs $5 and $$y = Ax$$").
+            match find_unescaped(source, i + 1, "$").filter(|&close| !source[close..].starts_with("$$")) {
                 Some(close) => {
                     blocks.push(Block {
                         display: false,

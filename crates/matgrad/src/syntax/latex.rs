@@ -44,9 +44,7 @@ pub fn command(name: &str) -> Option<Command> {
         "sqrt" => Sqrt,
         "frac" | "dfrac" | "tfrac" => Frac,
         "operatorname" => Operator,
-        "mathrm" | "text" | "textrm" | "mathit" | "textit" | "mathsf" | "textsf" | "mathtt" => {
-            Upright
-        }
+        "mathrm" | "text" | "textrm" | "mathit" | "textit" | "mathsf" | "textsf" | "mathtt" => Upright,
         "mathbf" | "boldsymbol" | "bm" | "vec" | "mathbfit" | "pmb" | "textbf" | "mathcal" => Bold,
         "hat" | "widehat" => Accent("hat"),
         "tilde" | "widetilde" => Accent("tilde"),
@@ -75,12 +73,12 @@ fn rewrite(text: &str) -> Option<Rewrite> {
     use Rewrite::*;
     use TokenKind as K;
     Some(match text {
-        r"\," | r"\;" | r"\:" | r"\!" | r"\>" | r"\ " | "\\\t" | "\\\n" | "\\\r" | r"\quad"
-        | r"\qquad" | r"\displaystyle" | r"\textstyle" | r"\scriptstyle" | r"\nonumber"
-        | r"\notag" | r"\limits" | r"\nolimits" => Drop,
-        r"\left" | r"\right" | r"\middle" | r"\big" | r"\Big" | r"\bigg" | r"\Bigg" | r"\bigl"
-        | r"\bigr" | r"\Bigl" | r"\Bigr" | r"\biggl" | r"\biggr" | r"\Biggl" | r"\Biggr"
-        | r"\bigm" | r"\Bigm" => DelimiterSize,
+        r"\," | r"\;" | r"\:" | r"\!" | r"\>" | r"\ " | "\\\t" | "\\\n" | "\\\r" | r"\quad" | r"\qquad"
+        | r"\displaystyle" | r"\textstyle" | r"\scriptstyle" | r"\nonumber" | r"\notag" | r"\limits" | r"\nolimits" => {
+            Drop
+        }
+        r"\left" | r"\right" | r"\middle" | r"\big" | r"\Big" | r"\bigg" | r"\Bigg" | r"\bigl" | r"\bigr"
+        | r"\Bigl" | r"\Bigr" | r"\biggl" | r"\biggr" | r"\Biggl" | r"\Biggr" | r"\bigm" | r"\Bigm" => DelimiterSize,
         r"\label" | r"\tag" => DropWithArgument,
         r"\begin" | r"\end" => Environment,
         r"\cdot" | r"\times" => As(K::Times),
@@ -102,8 +100,22 @@ fn rewrite(text: &str) -> Option<Rewrite> {
 
 /// Environments whose `\begin`/`\end` only arrange statements on the page.
 const ENVIRONMENTS: &[&str] = &[
-    "aligned", "align", "align*", "alignat", "alignat*", "equation", "equation*", "gather",
-    "gather*", "gathered", "split", "multline", "multline*", "eqnarray", "eqnarray*", "flalign",
+    "aligned",
+    "align",
+    "align*",
+    "alignat",
+    "alignat*",
+    "equation",
+    "equation*",
+    "gather",
+    "gather*",
+    "gathered",
+    "split",
+    "multline",
+    "multline*",
+    "eqnarray",
+    "eqnarray*",
+    "flalign",
     "flalign*",
 ];
 
@@ -217,18 +229,66 @@ fn environment_name(
 /// Every command name the parser accepts, for suggestions.
 fn known_commands() -> impl Iterator<Item = String> {
     const OTHERS: &[&str] = &[
-        "sqrt", "frac", "dfrac", "tfrac", "operatorname", "mathrm", "text", "mathit", "mathsf",
-        "mathbf", "boldsymbol", "bm", "vec", "hat", "widehat", "tilde", "widetilde", "bar",
-        "overline", "dot", "mathbb", "exp", "log", "ln", "sin", "cos", "tan", "tanh", "det",
-        "quad", "qquad", "left", "right", "big", "Big", "bigg", "Bigg", "label", "tag",
-        "nonumber", "notag", "begin", "end", "cdot", "times", "odot", "circ", "in", "top",
-        "intercal", "R", "Vert", "lVert", "rVert", "vert", "lvert", "rvert", "displaystyle",
+        "sqrt",
+        "frac",
+        "dfrac",
+        "tfrac",
+        "operatorname",
+        "mathrm",
+        "text",
+        "mathit",
+        "mathsf",
+        "mathbf",
+        "boldsymbol",
+        "bm",
+        "vec",
+        "hat",
+        "widehat",
+        "tilde",
+        "widetilde",
+        "bar",
+        "overline",
+        "dot",
+        "mathbb",
+        "exp",
+        "log",
+        "ln",
+        "sin",
+        "cos",
+        "tan",
+        "tanh",
+        "det",
+        "quad",
+        "qquad",
+        "left",
+        "right",
+        "big",
+        "Big",
+        "bigg",
+        "Bigg",
+        "label",
+        "tag",
+        "nonumber",
+        "notag",
+        "begin",
+        "end",
+        "cdot",
+        "times",
+        "odot",
+        "circ",
+        "in",
+        "top",
+        "intercal",
+        "R",
+        "Vert",
+        "lVert",
+        "rVert",
+        "vert",
+        "lvert",
+        "rvert",
+        "displaystyle",
     ];
-    OTHERS
-        .iter()
-        .copied()
-        .chain(names::greek_commands())
-        .map(str::to_string)
+    OTHERS.iter().copied().chain(names::greek_commands()).map(str::to_string)
 }
 
 /// "unknown LaTeX command `\foo`", with the nearest known command when one is close.

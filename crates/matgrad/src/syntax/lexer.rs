@@ -153,8 +153,7 @@ const SUBSCRIPTS: &str = "₀₁₂₃₄₅₆₇₈₉ₐₑₒₓₕₖₗₘ
 
 /// Extends the current token over the characters of `class` that follow it.
 fn extend(lexer: &mut logos::Lexer<TokenKind>, class: &str) {
-    let length: usize =
-        lexer.remainder().chars().take_while(|c| class.contains(*c)).map(char::len_utf8).sum();
+    let length: usize = lexer.remainder().chars().take_while(|c| class.contains(*c)).map(char::len_utf8).sum();
     lexer.bump(length);
 }
 
@@ -198,10 +197,7 @@ pub fn lex(source: &str, range: Span) -> Vec<Token> {
             Err(()) => {
                 // Report whole characters: `Unknown` spans are shown to the user, and a
                 // multi-byte character must not be cut.
-                let end = text[local.start..]
-                    .chars()
-                    .next()
-                    .map_or(local.end, |c| local.start + c.len_utf8());
+                let end = text[local.start..].chars().next().map_or(local.end, |c| local.start + c.len_utf8());
                 if end > local.end {
                     lexer.bump(end - local.end);
                 }
@@ -224,18 +220,89 @@ pub fn small_script_text(text: &str) -> String {
 }
 
 const SMALL_SCRIPTS: &[(char, char)] = &[
-    ('⁰', '0'), ('¹', '1'), ('²', '2'), ('³', '3'), ('⁴', '4'), ('⁵', '5'), ('⁶', '6'),
-    ('⁷', '7'), ('⁸', '8'), ('⁹', '9'), ('⁻', '-'), ('⁺', '+'), ('ᵃ', 'a'), ('ᵇ', 'b'),
-    ('ᶜ', 'c'), ('ᵈ', 'd'), ('ᵉ', 'e'), ('ᶠ', 'f'), ('ᵍ', 'g'), ('ʰ', 'h'), ('ⁱ', 'i'),
-    ('ʲ', 'j'), ('ᵏ', 'k'), ('ˡ', 'l'), ('ᵐ', 'm'), ('ⁿ', 'n'), ('ᵒ', 'o'), ('ᵖ', 'p'),
-    ('ʳ', 'r'), ('ˢ', 's'), ('ᵗ', 't'), ('ᵘ', 'u'), ('ᵛ', 'v'), ('ʷ', 'w'), ('ˣ', 'x'),
-    ('ʸ', 'y'), ('ᶻ', 'z'), ('ᴬ', 'A'), ('ᴮ', 'B'), ('ᴰ', 'D'), ('ᴱ', 'E'), ('ᴳ', 'G'),
-    ('ᴴ', 'H'), ('ᴵ', 'I'), ('ᴶ', 'J'), ('ᴷ', 'K'), ('ᴸ', 'L'), ('ᴹ', 'M'), ('ᴺ', 'N'),
-    ('ᴼ', 'O'), ('ᴾ', 'P'), ('ᴿ', 'R'), ('ᵀ', 'T'), ('ᵁ', 'U'), ('ⱽ', 'V'), ('ᵂ', 'W'),
-    ('₀', '0'), ('₁', '1'), ('₂', '2'), ('₃', '3'), ('₄', '4'), ('₅', '5'), ('₆', '6'),
-    ('₇', '7'), ('₈', '8'), ('₉', '9'), ('ₐ', 'a'), ('ₑ', 'e'), ('ₒ', 'o'), ('ₓ', 'x'),
-    ('ₕ', 'h'), ('ₖ', 'k'), ('ₗ', 'l'), ('ₘ', 'm'), ('ₙ', 'n'), ('ₚ', 'p'), ('ₛ', 's'),
-    ('ₜ', 't'), ('ᵢ', 'i'), ('ⱼ', 'j'), ('ᵣ', 'r'), ('ᵤ', 'u'), ('ᵥ', 'v'),
+    ('⁰', '0'),
+    ('¹', '1'),
+    ('²', '2'),
+    ('³', '3'),
+    ('⁴', '4'),
+    ('⁵', '5'),
+    ('⁶', '6'),
+    ('⁷', '7'),
+    ('⁸', '8'),
+    ('⁹', '9'),
+    ('⁻', '-'),
+    ('⁺', '+'),
+    ('ᵃ', 'a'),
+    ('ᵇ', 'b'),
+    ('ᶜ', 'c'),
+    ('ᵈ', 'd'),
+    ('ᵉ', 'e'),
+    ('ᶠ', 'f'),
+    ('ᵍ', 'g'),
+    ('ʰ', 'h'),
+    ('ⁱ', 'i'),
+    ('ʲ', 'j'),
+    ('ᵏ', 'k'),
+    ('ˡ', 'l'),
+    ('ᵐ', 'm'),
+    ('ⁿ', 'n'),
+    ('ᵒ', 'o'),
+    ('ᵖ', 'p'),
+    ('ʳ', 'r'),
+    ('ˢ', 's'),
+    ('ᵗ', 't'),
+    ('ᵘ', 'u'),
+    ('ᵛ', 'v'),
+    ('ʷ', 'w'),
+    ('ˣ', 'x'),
+    ('ʸ', 'y'),
+    ('ᶻ', 'z'),
+    ('ᴬ', 'A'),
+    ('ᴮ', 'B'),
+    ('ᴰ', 'D'),
+    ('ᴱ', 'E'),
+    ('ᴳ', 'G'),
+    ('ᴴ', 'H'),
+    ('ᴵ', 'I'),
+    ('ᴶ', 'J'),
+    ('ᴷ', 'K'),
+    ('ᴸ', 'L'),
+    ('ᴹ', 'M'),
+    ('ᴺ', 'N'),
+    ('ᴼ', 'O'),
+    ('ᴾ', 'P'),
+    ('ᴿ', 'R'),
+    ('ᵀ', 'T'),
+    ('ᵁ', 'U'),
+    ('ⱽ', 'V'),
+    ('ᵂ', 'W'),
+    ('₀', '0'),
+    ('₁', '1'),
+    ('₂', '2'),
+    ('₃', '3'),
+    ('₄', '4'),
+    ('₅', '5'),
+    ('₆', '6'),
+    ('₇', '7'),
+    ('₈', '8'),
+    ('₉', '9'),
+    ('ₐ', 'a'),
+    ('ₑ', 'e'),
+    ('ₒ', 'o'),
+    ('ₓ', 'x'),
+    ('ₕ', 'h'),
+    ('ₖ', 'k'),
+    ('ₗ', 'l'),
+    ('ₘ', 'm'),
+    ('ₙ', 'n'),
+    ('ₚ', 'p'),
+    ('ₛ', 's'),
+    ('ₜ', 't'),
+    ('ᵢ', 'i'),
+    ('ⱼ', 'j'),
+    ('ᵣ', 'r'),
+    ('ᵤ', 'u'),
+    ('ᵥ', 'v'),
 ];
 
 #[cfg(test)]
@@ -243,10 +310,7 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<(TokenKind, &str)> {
-        lex(text, Span::new(0, text.len()))
-            .into_iter()
-            .map(|t| (t.kind, &text[t.span.range()]))
-            .collect()
+        lex(text, Span::new(0, text.len())).into_iter().map(|t| (t.kind, &text[t.span.range()])).collect()
     }
 
     #[test]
@@ -257,10 +321,10 @@ mod tests {
             [(Word, "y"), (Equals, "="), (Word, "A"), (DotStar, ".*"), (Word, "x"), (Prime, "'")]
         );
         assert_eq!(kinds("‖w‖²"), [(NormBar, "‖"), (Word, "w"), (NormBar, "‖"), (SupNumber, "²")]);
-        assert_eq!(kinds(r"\|w\|_2 \\"), [
-            (Escape, r"\|"), (Word, "w"), (Escape, r"\|"), (Underscore, "_"), (Number, "2"),
-            (LineBreak, r"\\"),
-        ]);
+        assert_eq!(
+            kinds(r"\|w\|_2 \\"),
+            [(Escape, r"\|"), (Word, "w"), (Escape, r"\|"), (Underscore, "_"), (Number, "2"), (LineBreak, r"\\"),]
+        );
         assert_eq!(kinds("1.*x"), [(Number, "1"), (DotStar, ".*"), (Word, "x")]);
         assert_eq!(kinds("a@≤"), [(Word, "a"), (Unknown, "@"), (Unknown, "≤")]);
         assert_eq!(kinds("\\"), [(Unknown, "\\")]);

@@ -16,7 +16,7 @@
 //!   around it is recorded in [`Program::ignored`].
 //! - Otherwise it is a **program**: statements are separated by newlines, `;` or `\\`,
 //!   and each statement is read on its own. A statement that contains a LaTeX command (a
-//!   backslash) is read as **LaTeX**: single letters are variables (`Ax` is `A·x`), `*` is
+//!   backslash) or is next to a `\\` is read as **LaTeX**: single letters are variables (`Ax` is `A·x`), `*` is
 //!   the elementwise product, `^2` takes one character. Any other statement is read as
 //!   **ASCII/Unicode**: names have several letters (`W1`, `beta`), `*` is the matrix
 //!   product, `^` takes an operand (`x^10`, `2^-1`). Unicode symbols (`⊙`, `‖`, `²`, `ℝ`,
@@ -80,14 +80,16 @@ fn parse_program(source: &str) -> Result<Program, Diagnostic> {
             (Some(a), Some(b)) => a.span.to(b.span),
             _ => Span::new(0, 0),
         };
-        return Err(Diagnostic::new(span, "empty program: no statements").with_hint(
-            "no line assigns (`y = A*x`) or declares (`x: vector(n)`, `x ∈ ℝ^n`) anything",
-        ));
+        return Err(Diagnostic::new(span, "empty program: no statements")
+            .with_hint("no line assigns (`y = A*x`) or declares (`x: vector(n)`, `x ∈ ℝ^n`) anything"));
     }
     let mut items = Vec::new();
+    let mut after_line_break = false;
     for piece in pieces {
-        let is_latex = piece.tokens.iter().any(|t| matches!(t.kind, TokenKind::Command | TokenKind::Escape));
-        let mode = if is_latex { Mode::Latex } else { Mode::Ascii };
+        let has_command = piece.tokens.iter().any(|t| matches!(t.kind, TokenKind::Command | TokenKind::Escape));
+        let before_line_break = piece.separator.is_some_and(|t| t.kind == TokenKind::LineBreak);
+        let mode = if has_command || before_line_break || after_line_break { Mode::Latex } else { Mode::Ascii };
+        after_line_break = before_line_break;
         let end = match piece.separator {
             Some(separator) if separator.kind != TokenKind::Newline => {
                 format!("`{}`", &source[separator.span.range()])

@@ -7,9 +7,29 @@
 /// call (`sigmoid (y)`), where another name would be a product (`A (x)`); in LaTeX, a
 /// command or a bare word naming one of these is a function (`\exp`, `\tr`, `ReLU`).
 pub const FUNCTIONS: &[&str] = &[
-    "sigmoid", "tanh", "exp", "log", "sin", "cos", "tan", "sqrt", "abs", "sign", "relu",
-    "softplus", "sum", "norm1", "norm2", "tr", "det", "logdet", "inv", "diag", "softmax",
-    "logsumexp", "eye",
+    "sigmoid",
+    "tanh",
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tan",
+    "sqrt",
+    "abs",
+    "sign",
+    "relu",
+    "softplus",
+    "sum",
+    "norm1",
+    "norm2",
+    "tr",
+    "det",
+    "logdet",
+    "inv",
+    "diag",
+    "softmax",
+    "logsumexp",
+    "eye",
 ];
 
 /// The canonical function an ASCII identifier names, matched exactly (`Tr` could be a
@@ -19,12 +39,13 @@ pub fn ascii_function(name: &str) -> Option<&'static str> {
 }
 
 /// The canonical function a LaTeX name (`\ln`, `\operatorname{Tr}`, `ReLU`) stands for:
-/// case-insensitive, with the aliases `ln` and `trace`.
+/// case-insensitive, with the aliases `ln`, `trace` and `norm` (the usual `\norm{x}` macro).
 pub fn latex_function(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
     match lower.as_str() {
         "ln" => Some("log"),
         "trace" => Some("tr"),
+        "norm" => Some("norm2"),
         _ => FUNCTIONS.iter().copied().find(|f| *f == lower),
     }
 }
@@ -96,10 +117,7 @@ pub fn greek_char(c: char) -> Option<&'static str> {
 
 /// The name of a Greek LaTeX command (without the backslash): `varepsilon` is `epsilon`.
 pub fn greek_command(command: &str) -> Option<&'static str> {
-    GREEK
-        .iter()
-        .find(|(_, latex, _)| !latex.is_empty() && *latex == command)
-        .map(|(_, _, name)| *name)
+    GREEK.iter().find(|(_, latex, _)| !latex.is_empty() && *latex == command).map(|(_, _, name)| *name)
 }
 
 /// Every Greek LaTeX command, for "did you mean" suggestions.

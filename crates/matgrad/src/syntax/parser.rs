@@ -69,9 +69,7 @@ pub fn statement_kind(source: &str, tokens: &[Token]) -> StatementKind {
             _ if depth > 0 => {}
             K::Equals => return StatementKind::Assign,
             K::Colon | K::In => declares = true,
-            K::Command if latex::means(&source[token.span.range()], K::Equals) => {
-                return StatementKind::Assign
-            }
+            K::Command if latex::means(&source[token.span.range()], K::Equals) => return StatementKind::Assign,
             K::Command if latex::means(&source[token.span.range()], K::In) => declares = true,
             _ => {}
         }
@@ -90,10 +88,8 @@ pub fn is_real_declaration(source: &str, tokens: &[Token]) -> bool {
         return false;
     }
     let text = |t: &Token| &source[t.span.range()];
-    let significant: Vec<&Token> = tokens
-        .iter()
-        .filter(|t| !(matches!(t.kind, K::Command | K::Escape) && latex::is_spacing(text(t))))
-        .collect();
+    let significant: Vec<&Token> =
+        tokens.iter().filter(|t| !(matches!(t.kind, K::Command | K::Escape) && latex::is_spacing(text(t)))).collect();
     significant.windows(2).any(|pair| {
         let is_in = pair[0].kind == K::In || (pair[0].kind == K::Command && latex::means(text(pair[0]), K::In));
         let reals = match pair[1].kind {
@@ -174,8 +170,16 @@ pub fn split_statements(source: &str, tokens: &[Token], newlines: Newlines) -> V
 
 fn is_binary_operator(source: &str, token: &Token) -> bool {
     match token.kind {
-        K::Plus | K::Minus | K::Star | K::Slash | K::DotStar | K::DotSlash | K::Caret
-        | K::DotCaret | K::Times | K::Circle => true,
+        K::Plus
+        | K::Minus
+        | K::Star
+        | K::Slash
+        | K::DotStar
+        | K::DotSlash
+        | K::Caret
+        | K::DotCaret
+        | K::Times
+        | K::Circle => true,
         K::Command => latex::is_operator(&source[token.span.range()]),
         _ => false,
     }
@@ -213,7 +217,7 @@ pub fn parse_statement(
 ) -> std::result::Result<Vec<Item>, Diagnostic> {
     if let Some(token) = tokens.iter().find(|t| t.kind == K::Unknown) {
         let text = &source[token.span.range()];
-        let mut diagnostic = Diagnostic::new(token.span, format!("unexpected character `{}`", text.escape_debug()));
+        let mut diagnostic = Diagnostic::new(token.span, format!("unexpected character `{}`", printable(text)));
         if text == "$" {
             diagnostic = diagnostic.with_hint("LaTeX math goes between `$$ … $$` or `$ … $`");
         }
@@ -264,10 +268,22 @@ struct Open {
     token: Token,
 }
 
+#[derive(Debug, Clone, Copy)]
 enum Infix {
     Op(BinOp),
     /// Two operands side by side: `2x`, `A (u ⊙ v)`.
     Juxtapose,
+}
+
+impl Infix {
+    /// (left, right) binding powers: a higher number binds tighter.
+    fn binding_power(self) -> (u8, u8) {
+        match self {
+            Infix::Op(BinOp::Add | BinOp::Sub) => SUM,
+            Infix::Op(BinOp::Pow | BinOp::ElemPow) => (POWER, POWER + 1),
+            _ => PRODUCT,
+        }
+    }
 }
 
 /// Binding powers, (left, right): a higher number binds tighter.
@@ -278,8 +294,7 @@ const PREFIX_OPERAND: u8 = 5;
 /// `^` and `.^`; also the level of an unbracketed function argument (`\log x^2`).
 const POWER: u8 = 7;
 
-const TYPE_HINT: &str =
-    "types are `scalar`, `vector(n)` and `matrix(m, n)`, or `ℝ`, `ℝ^n` and `ℝ^{m×n}`";
+const TYPE_HINT: &str = "types are `scalar`, `vector(n)` and `matrix(m, n)`, or `ℝ`, `ℝ^n` and `ℝ^{m×n}`";
 const SIZE_HINT: &str = "a size is a name like `n` or a positive whole number like `3`";
 
 struct Parser<'a> {
@@ -307,11 +322,8 @@ impl<'a> Parser<'a> {
 
     fn nth_kind(&self, n: usize) -> Option<K> {
         let pending = self.pending.len();
-        let token = if n < pending {
-            self.pending.get(pending - 1 - n)
-        } else {
-            self.tokens.get(self.pos + n - pending)
-        };
+        let token =
+            if n < pending { self.pending.get(pending - 1 - n) } else { self.tokens.get(self.pos + n - pending) };
         token.map(|t| t.kind)
     }
 
@@ -373,7 +385,7 @@ impl<'a> Parser<'a> {
         match text.char_indices().nth(40) {
             Some((cut, _)) => format!("`{}…`", &text[..cut]),
             None if token.kind == K::Newline => "end of line".to_string(),
-            None => format!("`{}`", text.escape_debug()),
+            None => format!("`{}`", printable(text)),
         }
     }
 
@@ -389,18 +401,25 @@ impl<'a> Parser<'a> {
                 None => Diagnostic::new(after, format!("expected {what}, found {}", self.end)),
             },
             Some(token) => {
-                let diagnostic = Diagnostic::new(
-                    token.span,
-                    format!("expected {what}, found {}", self.describe(Some(token))),
-                );
+                let diagnostic =
+                    Diagnostic::new(token.span, format!("expected {what}, found {}", self.describe(Some(token))));
                 let after_text = self.source.get(after.range()).unwrap_or("");
-                if after_text == "*" && token.kind == K::Star {
-                    diagnostic.with_hint("write powers with `^`, as in `x^2`")
-                } else {
-                    diagnostic
+                match token.kind {
+                    K::Star if after_text == "*" => diagnostic.with_hint("write powers with `^`, as in `x^2`"),
+                    K::Top => diagnostic.with_hint(format!(
+                        "`{}` marks a transpose and only follows `^`, as in `A^{}`",
+                        self.text(token),
+                        self.text(token)
+                    )),
+                    _ => diagnostic,
                 }
             }
         }
+    }
+
+    /// "expected {what} after `{after}`, found …".
+    fn expected_after(&self, what: &str, after: Token, found: Option<Token>) -> Diagnostic {
+        self.expected(&format!("{what} after `{}`", self.text(after)), after.span, found)
     }
 
     fn unclosed(&self, open: Open) -> Diagnostic {
@@ -446,15 +465,11 @@ impl<'a> Parser<'a> {
             K::Equals => {
                 let start = self.tokens.first().map_or(0, |t| t.span.start);
                 let continued = self.source.get(start..token.span.start).is_some_and(|s| s.contains('\n'));
-                Diagnostic::new(token.span, "unexpected `=`: a statement assigns one name").with_hint(
-                    match self.mode {
-                        Mode::Ascii if continued => {
-                            "the line before ends with an operator, so this line continues it"
-                        }
-                        Mode::Ascii => "put each statement on its own line, or separate them with `;`",
-                        Mode::Latex => r"separate statements with `\\` or `;`",
-                    },
-                )
+                Diagnostic::new(token.span, "unexpected `=`: a statement assigns one name").with_hint(match self.mode {
+                    Mode::Ascii if continued => "the line before ends with an operator, so this line continues it",
+                    Mode::Ascii => "put each statement on its own line, or separate them with `;`",
+                    Mode::Latex => r"separate statements with `\\` or `;`",
+                })
             }
             K::Dot if self.mode == Mode::Ascii => Diagnostic::new(token.span, "unexpected `.`")
                 .with_hint("elementwise operators are written `.*`, `./` and `.^`"),
@@ -494,16 +509,16 @@ impl<'a> Parser<'a> {
         self.build(ExprKind::Call { name: name.to_string(), name_span, args }, span, depth)
     }
 
-    /// Runs `parse` one recursion level deeper, refusing past [`MAX_DEPTH`].
-    fn nested<T>(&mut self, parse: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+    /// Enters one more recursion level, refusing past [`MAX_DEPTH`]; the caller leaves it
+    /// (`self.depth -= 1`) when done. (Not a closure-taking helper: in debug builds every
+    /// frame on the recursive path counts.)
+    fn enter(&mut self) -> Result<()> {
         if self.depth >= MAX_DEPTH {
             let span = self.peek().map_or(self.end_span(), |t| t.span);
             return fail(self.too_deep(span));
         }
         self.depth += 1;
-        let result = parse(self);
-        self.depth -= 1;
-        result
+        Ok(())
     }
 
     // ---- statements ----
@@ -516,8 +531,7 @@ impl<'a> Parser<'a> {
                     K::Equals => "write `name = expression`, as in `y = A*x`",
                     _ => "write `name: type`, as in `x: vector(n)`",
                 };
-                return fail(Diagnostic::new(first.span, format!("expected a name before `{text}`"))
-                    .with_hint(hint));
+                return fail(Diagnostic::new(first.span, format!("expected a name before `{text}`")).with_hint(hint));
             }
         }
         match kind {
@@ -534,13 +548,15 @@ impl<'a> Parser<'a> {
             Some(token) => return fail(self.unexpected(token)),
             None => return fail(self.expected("`=`", target.expr.span, None)),
         };
-        let ExprKind::Var(name) = (*target.expr).kind else {
-            return fail(Diagnostic::new(target.expr.span, "can only assign to a name")
-                .with_hint("the left side of `=` must be a single name, as in `y = A*x`"));
+        let ExprKind::Var(name) = target.expr.kind else {
+            return fail(
+                Diagnostic::new(target.expr.span, "can only assign to a name")
+                    .with_hint("the left side of `=` must be a single name, as in `y = A*x`"),
+            );
         };
         let name = Name { text: name, span: target.expr.span };
         self.bump();
-        let value = self.operand_after(0, equals.span)?;
+        let value = self.operand_after(0, equals)?;
         self.expect_end()?;
         Ok(Item::Assign { span: name.span.to(value.expr.span), name, value: *value.expr })
     }
@@ -601,16 +617,18 @@ impl<'a> Parser<'a> {
         let mut comma: Option<Token> = None;
         loop {
             match self.peek() {
-                Some(token) if self.starts_operand(token) => {}
+                Some(token) if self.opens_operand(token) => {}
                 found => {
                     let after = comma.map_or(self.end_span(), |c| c.span);
                     return fail(self.expected("a name after `,`", after, found));
                 }
             }
             let node = self.primary()?;
-            let ExprKind::Var(text) = (*node.expr).kind else {
-                return fail(Diagnostic::new(node.expr.span, "expected a name to declare")
-                    .with_hint("write `x: vector(n)` or `x ∈ ℝ^n`"));
+            let ExprKind::Var(text) = node.expr.kind else {
+                return fail(
+                    Diagnostic::new(node.expr.span, "expected a name to declare")
+                        .with_hint("write `x: vector(n)` or `x ∈ ℝ^n`"),
+                );
             };
             names.push(Name { text, span: node.expr.span });
             match self.peek() {
@@ -633,12 +651,7 @@ impl<'a> Parser<'a> {
                 self.bump();
                 self.real_space(token.span)
             }
-            K::Command
-                if matches!(
-                    latex::command(&text[1..]),
-                    Some(Command::Blackboard | Command::Bold)
-                ) =>
-            {
+            K::Command if matches!(latex::command(&text[1..]), Some(Command::Blackboard | Command::Bold)) => {
                 self.bump();
                 self.blackboard(token)
             }
@@ -650,8 +663,10 @@ impl<'a> Parser<'a> {
                 "scalar" | "real" => {
                     self.bump();
                     if self.at(K::LParen) {
-                        return fail(Diagnostic::new(token.span, format!("`{text}` takes no size"))
-                            .with_hint("write `x: scalar`, or `x: vector(n)` for a vector"));
+                        return fail(
+                            Diagnostic::new(token.span, format!("`{text}` takes no size"))
+                                .with_hint("write `x: scalar`, or `x: vector(n)` for a vector"),
+                        );
                     }
                     Ok((TypeSpec::Scalar, token.span))
                 }
@@ -672,9 +687,10 @@ impl<'a> Parser<'a> {
         let open = match self.peek() {
             Some(token) if token.kind == K::LParen => self.bump(),
             found => {
-                return fail(self
-                    .expected(&format!("`(` after `{name}`"), keyword.span, found)
-                    .with_hint(format!("write `{example}`")))
+                return fail(
+                    self.expected(&format!("`(` after `{name}`"), keyword.span, found)
+                        .with_hint(format!("write `{example}`")),
+                )
             }
         };
         self.open.push(Open { delim: Delim::Paren, token: open });
@@ -689,13 +705,15 @@ impl<'a> Parser<'a> {
         let mut sizes = sizes.into_iter();
         match (name, sizes.next(), sizes.next()) {
             ("vector", Some(length), None) => Ok((TypeSpec::Vector(length), span)),
-            ("matrix", Some(rows), Some(columns)) if count == 2 => {
-                Ok((TypeSpec::Matrix(rows, columns), span))
-            }
-            ("vector", ..) => fail(Diagnostic::new(span, "vector takes one size (its length)")
-                .with_hint("write `vector(n)`, or `matrix(m, n)` for a matrix")),
-            _ => fail(Diagnostic::new(span, "matrix takes two sizes (rows, columns)")
-                .with_hint("write `matrix(m, n)`, or `vector(n)` for a vector")),
+            ("matrix", Some(rows), Some(columns)) if count == 2 => Ok((TypeSpec::Matrix(rows, columns), span)),
+            ("vector", ..) => fail(
+                Diagnostic::new(span, "vector takes one size (its length)")
+                    .with_hint("write `vector(n)`, or `matrix(m, n)` for a matrix"),
+            ),
+            _ => fail(
+                Diagnostic::new(span, "matrix takes two sizes (rows, columns)")
+                    .with_hint("write `matrix(m, n)`, or `vector(n)` for a vector"),
+            ),
         }
     }
 
@@ -706,9 +724,7 @@ impl<'a> Parser<'a> {
                 let caret = self.bump();
                 self.sizes(caret)?
             }
-            Some(token) if matches!(token.kind, K::SupNumber | K::SupLetters | K::SupT) => {
-                self.superscript_sizes()?
-            }
+            Some(token) if matches!(token.kind, K::SupNumber | K::SupLetters | K::SupT) => self.superscript_sizes()?,
             _ => return Ok((TypeSpec::Scalar, start)),
         };
         Ok((space_type(sizes), start.to(span)))
@@ -739,9 +755,10 @@ impl<'a> Parser<'a> {
                 self.reals_letter(command)?;
                 self.real_space(command.span.to(token.span))
             }
-            found => fail(self
-                .expected(&format!("`{{R}}` after `{}`", self.text(command)), command.span, found)
-                .with_hint(r"write `\mathbb{R}^n`")),
+            found => fail(
+                self.expected(&format!("`{{R}}` after `{}`", self.text(command)), command.span, found)
+                    .with_hint(r"write `\mathbb{R}^n`"),
+            ),
         }
     }
 
@@ -751,9 +768,10 @@ impl<'a> Parser<'a> {
                 self.bump();
                 Ok(())
             }
-            found => fail(self
-                .expected(&format!("`R` after `{}`", self.text(command)), command.span, found)
-                .with_hint(r"matgrad works over the real numbers: write `\mathbb{R}^n`")),
+            found => fail(
+                self.expected(&format!("`R` after `{}`", self.text(command)), command.span, found)
+                    .with_hint(r"matgrad works over the real numbers: write `\mathbb{R}^n`"),
+            ),
         }
     }
 
@@ -813,10 +831,7 @@ impl<'a> Parser<'a> {
             text.push_str(&small_script_text(self.text(token)));
             span = span.to(token.span);
         }
-        let cut = text
-            .char_indices()
-            .find(|&(i, c)| c == 'x' && i > 0 && i + 1 < text.len())
-            .map(|(i, _)| i);
+        let cut = text.char_indices().find(|&(i, c)| c == 'x' && i > 0 && i + 1 < text.len()).map(|(i, _)| i);
         let parts = match cut {
             Some(i) => vec![&text[..i], &text[i + 1..]],
             None => vec![text.as_str()],
@@ -840,9 +855,9 @@ impl<'a> Parser<'a> {
     /// One size: a name (`n`, `K`, `d_{model}`) or a positive whole number.
     fn dim(&mut self, after: Token) -> Result<DimSpec> {
         let Some(token) = self.peek() else {
-            return fail(self
-                .expected(&format!("a size after `{}`", self.text(after)), after.span, None)
-                .with_hint(SIZE_HINT));
+            return fail(
+                self.expected(&format!("a size after `{}`", self.text(after)), after.span, None).with_hint(SIZE_HINT),
+            );
         };
         let text = self.text(token);
         let (kind, span) = match token.kind {
@@ -874,9 +889,10 @@ impl<'a> Parser<'a> {
                 (DimSpecKind::Symbol(name.to_string()), token.span)
             }
             _ => {
-                return fail(self
-                    .expected(&format!("a size after `{}`", self.text(after)), after.span, Some(token))
-                    .with_hint(SIZE_HINT))
+                return fail(
+                    self.expected(&format!("a size after `{}`", self.text(after)), after.span, Some(token))
+                        .with_hint(SIZE_HINT),
+                )
             }
         };
         Ok(DimSpec { kind, span })
@@ -884,8 +900,12 @@ impl<'a> Parser<'a> {
 
     // ---- expressions ----
 
+    /// An expression whose operators bind at least as tightly as `min_bp`.
     fn expr(&mut self, min_bp: u8) -> Result<Node> {
-        self.nested(|parser| parser.expr_loop(min_bp))
+        self.enter()?;
+        let result = self.expr_loop(min_bp);
+        self.depth -= 1;
+        result
     }
 
     fn expr_loop(&mut self, min_bp: u8) -> Result<Node> {
@@ -897,37 +917,38 @@ impl<'a> Parser<'a> {
                 continue;
             }
             let Some(infix) = self.infix(token) else { break };
-            let (left, right) = match infix {
-                Infix::Op(BinOp::Add | BinOp::Sub) => SUM,
-                Infix::Op(BinOp::Pow | BinOp::ElemPow) => (POWER, POWER + 1),
-                _ => PRODUCT,
-            };
-            if left < min_bp {
+            if infix.binding_power().0 < min_bp {
                 break;
             }
-            lhs = match infix {
-                Infix::Juxtapose => {
-                    let rhs = self.expr(right)?;
-                    self.binary(BinOp::Mul, lhs, rhs)?
-                }
-                Infix::Op(op @ (BinOp::Pow | BinOp::ElemPow)) => {
-                    let caret = self.bump();
-                    match self.exponent(caret, op)? {
-                        Power::Transpose(end) => {
-                            let span = lhs.expr.span.to(end);
-                            self.unary(ExprKind::Transpose, lhs, span)?
-                        }
-                        Power::Exponent(exponent) => self.binary(op, lhs, exponent)?,
-                    }
-                }
-                Infix::Op(op) => {
-                    let operator = self.bump();
-                    let rhs = self.operand_after(right, operator.span)?;
-                    self.binary(op, lhs, rhs)?
-                }
-            };
+            lhs = self.infix_operand(lhs, infix)?;
         }
         Ok(lhs)
+    }
+
+    /// Parses the right operand of `infix` and combines it with `lhs`.
+    fn infix_operand(&mut self, lhs: Node, infix: Infix) -> Result<Node> {
+        let right = infix.binding_power().1;
+        match infix {
+            Infix::Juxtapose => {
+                let rhs = self.expr(right)?;
+                self.binary(BinOp::Mul, lhs, rhs)
+            }
+            Infix::Op(op @ (BinOp::Pow | BinOp::ElemPow)) => {
+                let caret = self.bump();
+                match self.exponent(caret, op)? {
+                    Power::Transpose(end) => {
+                        let span = lhs.expr.span.to(end);
+                        self.unary(ExprKind::Transpose, lhs, span)
+                    }
+                    Power::Exponent(exponent) => self.binary(op, lhs, exponent),
+                }
+            }
+            Infix::Op(op) => {
+                let operator = self.bump();
+                let rhs = self.operand_after(right, operator)?;
+                self.binary(op, lhs, rhs)
+            }
+        }
     }
 
     /// The binary operator `token` stands for, or juxtaposition if it starts an operand.
@@ -952,34 +973,35 @@ impl<'a> Parser<'a> {
     /// Whether `token` can start an operand (so, after an operand, means juxtaposition).
     fn starts_operand(&self, token: Token) -> bool {
         match token.kind {
-            K::Number | K::Word | K::Greek | K::LParen | K::LBracket | K::LBrace | K::Sqrt
-            | K::Command | K::Escape => true,
+            K::Number | K::Word | K::Greek | K::LParen | K::LBracket | K::LBrace | K::Sqrt | K::Command | K::Escape => {
+                true
+            }
             K::Bar | K::DoubleBar | K::NormBar => !self.closes_innermost(token),
             _ => false,
         }
     }
 
+    /// Whether `token` can start an operand where one is required (after an operator, `(`,
+    /// or a function name): there a bar always opens (`‖x - ‖y‖‖`).
+    fn opens_operand(&self, token: Token) -> bool {
+        self.starts_operand(token) || matches!(token.kind, K::Bar | K::DoubleBar | K::NormBar)
+    }
+
     /// Whether a bar closes the innermost open delimiter (inside `‖…‖` a `‖` closes it,
     /// elsewhere it opens a new one).
     fn closes_innermost(&self, token: Token) -> bool {
-        match (token.kind, self.open.last().map(|o| o.delim)) {
-            (K::NormBar | K::DoubleBar, Some(Delim::Norm)) => true,
-            (K::Bar | K::DoubleBar, Some(Delim::Abs)) => true,
-            _ => false,
-        }
+        matches!(
+            (token.kind, self.open.last().map(|o| o.delim)),
+            (K::NormBar | K::DoubleBar, Some(Delim::Norm)) | (K::Bar | K::DoubleBar, Some(Delim::Abs))
+        )
     }
 
     /// An operand after `after` (an operator, `=`, `(`): "expected an expression after
     /// `+`" if there is none.
-    fn operand_after(&mut self, min_bp: u8, after: Span) -> Result<Node> {
+    fn operand_after(&mut self, min_bp: u8, after: Token) -> Result<Node> {
         match self.peek() {
-            Some(token) if self.starts_operand(token) || matches!(token.kind, K::Minus | K::Plus) => {
-                self.expr(min_bp)
-            }
-            found => {
-                let what = format!("an expression after `{}`", self.source.get(after.range()).unwrap_or(""));
-                fail(self.expected(&what, after, found))
-            }
+            Some(token) if self.opens_operand(token) || matches!(token.kind, K::Minus | K::Plus) => self.expr(min_bp),
+            found => fail(self.expected_after("an expression", after, found)),
         }
     }
 
@@ -987,13 +1009,13 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some(minus) if minus.kind == K::Minus => {
                 self.bump();
-                let operand = self.operand_after(PREFIX_OPERAND, minus.span)?;
+                let operand = self.operand_after(PREFIX_OPERAND, minus)?;
                 let span = minus.span.to(operand.expr.span);
                 self.unary(ExprKind::Neg, operand, span)
             }
             Some(plus) if plus.kind == K::Plus => {
                 self.bump();
-                self.operand_after(PREFIX_OPERAND, plus.span)
+                self.operand_after(PREFIX_OPERAND, plus)
             }
             _ => self.postfix(),
         }
@@ -1036,11 +1058,7 @@ impl<'a> Parser<'a> {
             return fail(self.expected("an expression", self.end_span(), None));
         };
         match token.kind {
-            K::Number => {
-                self.bump();
-                let value = number_value(self.text(token), token.span)?;
-                Ok(leaf(ExprKind::Number(value), token.span))
-            }
+            K::Number => self.number(),
             K::Word if self.mode == Mode::Ascii => self.ascii_word(),
             K::Word => self.latex_word(),
             K::Greek => {
@@ -1054,32 +1072,26 @@ impl<'a> Parser<'a> {
                 self.apply_function("sqrt", token.span)
             }
             K::Command | K::Escape => self.command(),
-            K::Top => {
-                let text = self.text(token);
-                fail(Diagnostic::new(token.span, format!("`{text}` marks a transpose and only follows `^`"))
-                    .with_hint(format!("write `A^{text}`")))
-            }
-            _ => fail(Diagnostic::new(
-                token.span,
-                format!("expected an expression, found {}", self.describe(Some(token))),
-            )),
+            _ => fail(self.not_an_operand(token)),
         }
+    }
+
+    fn number(&mut self) -> Result<Node> {
+        let token = self.bump();
+        let value = number_value(self.text(token), token.span)?;
+        Ok(leaf(ExprKind::Number(value), token.span))
+    }
+
+    fn not_an_operand(&self, token: Token) -> Diagnostic {
+        Diagnostic::new(token.span, format!("expected an expression, found {}", self.describe(Some(token))))
     }
 
     /// An ASCII identifier: a variable, a call `f(x)` (a name touching `(`), or a known
     /// function applied to what follows (`sigmoid (y)`, `exp x`).
     fn ascii_word(&mut self) -> Result<Node> {
-        let token = self.bump();
-        let mut name = self.text(token).to_string();
-        let mut span = token.span;
-        // The lexer ends a word at `{`, so `W_{1}` arrives as `W_` and `{1}`.
-        if name.ends_with('_') && self.peek().is_some_and(|t| t.kind == K::LBrace && t.span.start == span.end) {
-            let (subscript, subscript_span) = self.braced_subscript()?;
-            name.push_str(&subscript);
-            span = span.to(subscript_span);
-        }
-        let (name, span) = self.subscripts(name, span)?;
-        if span == token.span {
+        let token = self.peek().map_or(Span::default(), |t| t.span);
+        let (name, span) = self.ascii_name()?;
+        if span == token {
             if let Some(function) = names::ascii_function(&name) {
                 if self.has_argument() {
                     return self.apply_function(function, span);
@@ -1090,6 +1102,20 @@ impl<'a> Parser<'a> {
             }
         }
         Ok(leaf(ExprKind::Var(name), span))
+    }
+
+    /// An ASCII identifier with its subscripts: `W_1`, `W_{1}`, `W₁`.
+    fn ascii_name(&mut self) -> Result<(String, Span)> {
+        let token = self.bump();
+        let mut name = self.text(token).to_string();
+        let mut span = token.span;
+        // The lexer ends a word at `{`, so `W_{1}` arrives as `W_` and `{1}`.
+        if name.ends_with('_') && self.peek().is_some_and(|t| t.kind == K::LBrace && t.span.start == span.end) {
+            let (subscript, subscript_span) = self.braced_subscript()?;
+            name.push_str(&subscript);
+            span = span.to(subscript_span);
+        }
+        self.subscripts(name, span)
     }
 
     /// A LaTeX word: a function if its letters name one (`tr`, `ReLU`), else its first
@@ -1139,8 +1165,7 @@ impl<'a> Parser<'a> {
         loop {
             match self.peek() {
                 Some(token)
-                    if token.kind == K::Underscore
-                        && (self.mode == Mode::Latex || token.span.start == span.end) =>
+                    if token.kind == K::Underscore && (self.mode == Mode::Latex || token.span.start == span.end) =>
                 {
                     self.bump();
                     let (subscript, subscript_span) = self.subscript_text(token)?;
@@ -1247,8 +1272,10 @@ impl<'a> Parser<'a> {
         let open = match self.peek() {
             Some(token) if token.kind == K::LBrace => self.bump(),
             found => {
-                return fail(self.expected(&format!("`{{` after `{command_text}`"), command.span, found)
-                    .with_hint(format!("write `{command_text}{{name}}`")))
+                return fail(
+                    self.expected(&format!("`{{` after `{command_text}`"), command.span, found)
+                        .with_hint(format!("write `{command_text}{{name}}`")),
+                )
             }
         };
         let mut text = String::new();
@@ -1274,10 +1301,7 @@ impl<'a> Parser<'a> {
                 _ => {
                     return fail(Diagnostic::new(
                         token.span,
-                        format!(
-                            "expected a name inside `{command_text}{{…}}`, found {}",
-                            self.describe(Some(token))
-                        ),
+                        format!("expected a name inside `{command_text}{{…}}`, found {}", self.describe(Some(token))),
                     ))
                 }
             }
@@ -1293,7 +1317,7 @@ impl<'a> Parser<'a> {
             _ => Delim::Brace,
         };
         self.open.push(Open { delim, token: open });
-        let mut node = self.operand_after(0, open.span)?;
+        let mut node = self.operand_after(0, open)?;
         let close = self.close()?;
         node.expr.span = open.span.to(close.span);
         Ok(node)
@@ -1343,7 +1367,7 @@ impl<'a> Parser<'a> {
         let open = self.bump();
         let delim = if open.kind == K::Bar { Delim::Abs } else { Delim::Norm };
         self.open.push(Open { delim, token: open });
-        let inner = self.operand_after(0, open.span)?;
+        let inner = self.operand_after(0, open)?;
         let close = self.close()?;
         let mut span = open.span.to(close.span);
         let name = match delim {
@@ -1352,14 +1376,7 @@ impl<'a> Parser<'a> {
                 None => "norm2",
                 Some((subscript, subscript_span)) => {
                     span = span.to(subscript_span);
-                    match subscript.as_str() {
-                        "1" => "norm1",
-                        "2" | "F" | "fro" => "norm2",
-                        _ => {
-                            return fail(Diagnostic::new(subscript_span, format!("unsupported norm `‖·‖_{subscript}`"))
-                                .with_hint("matgrad knows ‖x‖₁ (`norm1`), ‖x‖₂ and the Frobenius norm ‖X‖_F (`norm2`)"))
-                        }
-                    }
+                    norm_name(&subscript, subscript_span)?
                 }
             },
         };
@@ -1389,39 +1406,50 @@ impl<'a> Parser<'a> {
     /// level (`\log x^2` is `log(x²)`, `\log x y` is `log(x)·y`). A power written on the
     /// function applies to its value: `\sin^2 x` is `(sin x)²`.
     fn apply_function(&mut self, name: &str, name_span: Span) -> Result<Node> {
-        let power = if self.mode == Mode::Latex && self.at(K::Caret) {
-            let caret = self.bump();
-            Some(self.exponent(caret, BinOp::Pow)?)
-        } else {
-            None
-        };
-        let node = match self.peek() {
-            Some(token) if token.kind == K::LParen => self.call_with_arguments(name, name_span)?,
+        if self.mode == Mode::Latex && self.at(K::Caret) {
+            return self.powered_function(name, name_span);
+        }
+        match self.peek() {
+            Some(token) if token.kind == K::LParen => self.call_with_arguments(name, name_span),
             Some(token) if token.kind == K::LBrace && self.mode == Mode::Latex => {
                 let argument = self.group()?;
-                let span = name_span.to(argument.expr.span);
-                self.call(name, name_span, vec![argument], span)?
+                self.call_on(name, name_span, argument)
             }
-            Some(token) if self.starts_operand(token) => {
+            Some(token) if self.opens_operand(token) => {
                 let argument = self.expr(POWER)?;
-                let span = name_span.to(argument.expr.span);
-                self.call(name, name_span, vec![argument], span)?
+                self.call_on(name, name_span, argument)
             }
-            found => {
-                let written = self.source.get(name_span.range()).unwrap_or(name);
-                return fail(self
-                    .expected(&format!("an argument after `{written}`"), name_span, found)
-                    .with_hint(format!("write `{written}(x)`")));
-            }
-        };
+            found => fail(self.missing_argument(name, name_span, found)),
+        }
+    }
+
+    /// `\sin^2 x`: the power applies to the value of the function.
+    fn powered_function(&mut self, name: &str, name_span: Span) -> Result<Node> {
+        let caret = self.bump();
+        let power = self.exponent(caret, BinOp::Pow)?;
+        if self.at(K::Caret) {
+            return fail(Diagnostic::new(caret.span, "a function takes one power before its argument"));
+        }
+        let node = self.apply_function(name, name_span)?;
         match power {
-            None => Ok(node),
-            Some(Power::Transpose(end)) => {
+            Power::Transpose(end) => {
                 let span = node.expr.span.to(end);
                 self.unary(ExprKind::Transpose, node, span)
             }
-            Some(Power::Exponent(exponent)) => self.binary(BinOp::Pow, node, exponent),
+            Power::Exponent(exponent) => self.binary(BinOp::Pow, node, exponent),
         }
+    }
+
+    /// The call `name(argument)`.
+    fn call_on(&self, name: &str, name_span: Span, argument: Node) -> Result<Node> {
+        let span = name_span.to(argument.expr.span);
+        self.call(name, name_span, vec![argument], span)
+    }
+
+    fn missing_argument(&self, name: &str, name_span: Span, found: Option<Token>) -> Diagnostic {
+        let written = self.source.get(name_span.range()).unwrap_or(name);
+        self.expected(&format!("an argument after `{written}`"), name_span, found)
+            .with_hint(format!("write `{written}(x)`"))
     }
 
     /// `f(a, b)`, the next token being `(`.
@@ -1430,11 +1458,11 @@ impl<'a> Parser<'a> {
         self.open.push(Open { delim: Delim::Paren, token: open });
         let mut args = Vec::new();
         if !self.at(K::RParen) {
-            let mut after = open.span;
+            let mut after = open;
             loop {
                 args.push(self.operand_after(0, after)?);
                 match self.peek() {
-                    Some(token) if token.kind == K::Comma => after = self.bump().span,
+                    Some(token) if token.kind == K::Comma => after = self.bump(),
                     _ => break,
                 }
             }
@@ -1443,7 +1471,8 @@ impl<'a> Parser<'a> {
         self.call(name, name_span, args, name_span.to(close.span))
     }
 
-    /// A LaTeX command that survived [`latex::prepare`]: it starts an operand.
+    /// A LaTeX command that survived [`latex::prepare`]: it starts an operand. Each kind
+    /// has its own method, so only the one in use is on the stack while it recurses.
     fn command(&mut self) -> Result<Node> {
         let token = self.bump();
         let text = self.text(token);
@@ -1452,72 +1481,12 @@ impl<'a> Parser<'a> {
         };
         match command {
             Command::Greek(name) => self.named(name, token.span),
-            Command::Function(name) => {
-                if name == "log"
-                    && self.peek().is_some_and(|t| t.kind == K::Command && self.text(t) == r"\det")
-                {
-                    let det = self.bump();
-                    return self.apply_function("logdet", token.span.to(det.span));
-                }
-                self.apply_function(name, token.span)
-            }
-            Command::Sqrt => {
-                if let Some(bracket) = self.peek().filter(|t| t.kind == K::LBracket) {
-                    return fail(Diagnostic::new(bracket.span, r"`\sqrt[n]{…}` (an n-th root) is not supported")
-                        .with_hint("write a power, as in `x^{1/3}`"));
-                }
-                let argument = self.tex_argument(&format!("an argument after `{text}`"), token.span)?;
-                let span = token.span.to(argument.expr.span);
-                self.call("sqrt", token.span, vec![argument], span)
-            }
-            Command::Frac => {
-                let numerator = self.tex_argument(&format!("a numerator after `{text}`"), token.span)?;
-                let denominator = self.tex_argument(
-                    &format!("a denominator after `{text}{{…}}`"),
-                    numerator.expr.span,
-                )?;
-                let mut node = self.binary(BinOp::Div, numerator, denominator)?;
-                node.expr.span = token.span.to(node.expr.span);
-                Ok(node)
-            }
-            Command::Operator | Command::Upright => {
-                let (word, span) = self.braced_word(token)?;
-                match names::latex_function(&word) {
-                    Some(function) => self.apply_function(function, span),
-                    None if command == Command::Operator => self.apply_function(&word, span),
-                    None => {
-                        let (name, span) = self.subscripts(word, span)?;
-                        Ok(leaf(ExprKind::Var(name), span))
-                    }
-                }
-            }
-            Command::Bold => {
-                let mut argument = self.tex_argument(&format!("an argument after `{text}`"), token.span)?;
-                argument.expr.span = token.span.to(argument.expr.span);
-                match &argument.expr.kind {
-                    ExprKind::Var(name) => {
-                        let (name, span) = self.subscripts(name.clone(), argument.expr.span)?;
-                        Ok(leaf(ExprKind::Var(name), span))
-                    }
-                    _ => Ok(argument),
-                }
-            }
-            Command::Accent(suffix) => {
-                let argument = self.tex_argument(&format!("a name after `{text}`"), token.span)?;
-                let ExprKind::Var(name) = &argument.expr.kind else {
-                    return fail(Diagnostic::new(
-                        argument.expr.span,
-                        format!("`{text}` must be put on a single name, as in `{text}{{y}}`"),
-                    ));
-                };
-                // `\hat{y_1}` is `yhat_1`, the same as `\hat{y}_1`.
-                let name = match name.split_once('_') {
-                    Some((base, subscript)) => format!("{base}{suffix}_{subscript}"),
-                    None => format!("{name}{suffix}"),
-                };
-                let (name, span) = self.subscripts(name, token.span.to(argument.expr.span))?;
-                Ok(leaf(ExprKind::Var(name), span))
-            }
+            Command::Function(name) => self.function_command(name, token),
+            Command::Sqrt => self.sqrt(token),
+            Command::Frac => self.frac(token),
+            Command::Operator | Command::Upright => self.upright(command, token),
+            Command::Bold => self.bold(token),
+            Command::Accent(suffix) => self.accent(suffix, token),
             Command::Blackboard => fail(Diagnostic::new(
                 token.span,
                 format!(r"`{text}` only appears in a type, as in `x \in \mathbb{{R}}^n`"),
@@ -1525,14 +1494,93 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// One TeX argument: a braced group, or a single token (`\frac12`, `x^2`, `\hat y`).
-    fn tex_argument(&mut self, what: &str, after: Span) -> Result<Node> {
-        self.nested(|parser| parser.tex_argument_inner(what, after))
+    /// `\exp`, `\log`; `\log\det` is logdet.
+    fn function_command(&mut self, name: &'static str, token: Token) -> Result<Node> {
+        if name == "log" && self.peek().is_some_and(|t| t.kind == K::Command && self.text(t) == r"\det") {
+            let det = self.bump();
+            return self.apply_function("logdet", token.span.to(det.span));
+        }
+        self.apply_function(name, token.span)
     }
 
-    fn tex_argument_inner(&mut self, what: &str, after: Span) -> Result<Node> {
+    fn sqrt(&mut self, token: Token) -> Result<Node> {
+        if let Some(bracket) = self.peek().filter(|t| t.kind == K::LBracket) {
+            return fail(
+                Diagnostic::new(bracket.span, r"`\sqrt[n]{…}` (an n-th root) is not supported")
+                    .with_hint("write a power, as in `x^{1/3}`"),
+            );
+        }
+        let argument = self.tex_argument("an argument", token)?;
+        let span = token.span.to(argument.expr.span);
+        self.call("sqrt", token.span, vec![argument], span)
+    }
+
+    /// `\frac{a}{b}`, `\frac12`.
+    fn frac(&mut self, token: Token) -> Result<Node> {
+        let numerator = self.tex_argument("a numerator", token)?;
+        let denominator = self.tex_argument("a denominator", token)?;
+        let mut node = self.binary(BinOp::Div, numerator, denominator)?;
+        node.expr.span = token.span.to(node.expr.span);
+        Ok(node)
+    }
+
+    /// `\operatorname{tr}`, `\mathrm{diag}`: a function; `\mathrm{loss}`: a name.
+    fn upright(&mut self, command: Command, token: Token) -> Result<Node> {
+        let (word, span) = self.braced_word(token)?;
+        match names::latex_function(&word) {
+            Some(function) => self.apply_function(function, span),
+            None if command == Command::Operator => self.apply_function(&word, span),
+            None => {
+                let (name, span) = self.subscripts(word, span)?;
+                Ok(leaf(ExprKind::Var(name), span))
+            }
+        }
+    }
+
+    /// `\mathbf{x}`: the argument itself.
+    fn bold(&mut self, token: Token) -> Result<Node> {
+        let mut argument = self.tex_argument("an argument", token)?;
+        argument.expr.span = token.span.to(argument.expr.span);
+        match &argument.expr.kind {
+            ExprKind::Var(name) => {
+                let (name, span) = self.subscripts(name.clone(), argument.expr.span)?;
+                Ok(leaf(ExprKind::Var(name), span))
+            }
+            _ => Ok(argument),
+        }
+    }
+
+    /// `\hat{y}` is the name `yhat`.
+    fn accent(&mut self, suffix: &str, token: Token) -> Result<Node> {
+        let argument = self.tex_argument("a name", token)?;
+        let ExprKind::Var(name) = &argument.expr.kind else {
+            let text = self.text(token);
+            return fail(Diagnostic::new(
+                argument.expr.span,
+                format!("`{text}` must be put on a single name, as in `{text}{{y}}`"),
+            ));
+        };
+        // `\hat{y_1}` is `yhat_1`, the same as `\hat{y}_1`.
+        let name = match name.split_once('_') {
+            Some((base, subscript)) => format!("{base}{suffix}_{subscript}"),
+            None => format!("{name}{suffix}"),
+        };
+        let (name, span) = self.subscripts(name, token.span.to(argument.expr.span))?;
+        Ok(leaf(ExprKind::Var(name), span))
+    }
+
+    /// One TeX argument: a braced group, or a single token (`\frac12`, `x^2`, `\hat y`).
+    /// `role` names it in messages: "expected a denominator after `\frac`".
+    fn tex_argument(&mut self, role: &str, after: Token) -> Result<Node> {
+        self.enter()?;
+        let result = self.tex_argument_inner(role, after);
+        self.depth -= 1;
+        result
+    }
+
+    fn tex_argument_inner(&mut self, role: &str, after: Token) -> Result<Node> {
         let Some(token) = self.peek() else {
-            return fail(self.expected(what, after, None));
+            return fail(self.expected_after(role, after, None));
         };
         match token.kind {
             // Parentheses and brackets are not TeX groups, but `x^(n+1)` means what it says.
@@ -1541,9 +1589,7 @@ impl<'a> Parser<'a> {
                 if self.text(token).starts_with(|c: char| c.is_ascii_digit()) {
                     self.split(1);
                 }
-                let digit = self.bump();
-                let value = number_value(self.text(digit), digit.span)?;
-                Ok(leaf(ExprKind::Number(value), digit.span))
+                self.number()
             }
             K::Word => {
                 let (name, span) = self.letter();
@@ -1552,12 +1598,12 @@ impl<'a> Parser<'a> {
             // `x^-1` is not valid TeX, but its meaning is plain.
             K::Minus => {
                 self.bump();
-                let operand = self.tex_argument(what, token.span)?;
+                let operand = self.tex_argument(role, token)?;
                 let span = token.span.to(operand.expr.span);
                 self.unary(ExprKind::Neg, operand, span)
             }
-            _ if self.starts_operand(token) => self.primary(),
-            _ => fail(self.expected(what, after, Some(token))),
+            _ if self.opens_operand(token) => self.primary(),
+            _ => fail(self.expected_after(role, after, Some(token))),
         }
     }
 
@@ -1574,10 +1620,9 @@ impl<'a> Parser<'a> {
                 return Ok(Power::Transpose(self.bump().span));
             }
         }
-        let what = format!("an exponent after `{}`", self.text(caret));
         let node = match self.mode {
-            Mode::Latex => self.tex_argument(&what, caret.span)?,
-            Mode::Ascii => self.ascii_exponent(&what, caret.span)?,
+            Mode::Latex => self.tex_argument("an exponent", caret)?,
+            Mode::Ascii => self.ascii_exponent(caret)?,
         };
         if op == BinOp::Pow && matches!(&node.expr.kind, ExprKind::Var(name) if name == "T") {
             return Ok(Power::Transpose(node.expr.span));
@@ -1592,22 +1637,41 @@ impl<'a> Parser<'a> {
     }
 
     /// An ASCII exponent: signs, then one operand with its postfix forms (`2^-1`, `x^(n+1)`).
-    fn ascii_exponent(&mut self, what: &str, after: Span) -> Result<Node> {
-        self.nested(|parser| match parser.peek() {
+    fn ascii_exponent(&mut self, after: Token) -> Result<Node> {
+        self.enter()?;
+        let result = match self.peek() {
             Some(minus) if minus.kind == K::Minus => {
-                parser.bump();
-                let operand = parser.ascii_exponent(what, minus.span)?;
-                let span = minus.span.to(operand.expr.span);
-                parser.unary(ExprKind::Neg, operand, span)
+                self.bump();
+                self.ascii_exponent(minus).and_then(|operand| {
+                    let span = minus.span.to(operand.expr.span);
+                    self.unary(ExprKind::Neg, operand, span)
+                })
             }
             Some(plus) if plus.kind == K::Plus => {
-                parser.bump();
-                parser.ascii_exponent(what, plus.span)
+                self.bump();
+                self.ascii_exponent(plus)
             }
-            Some(token) if parser.starts_operand(token) => parser.postfix(),
-            found => fail(parser.expected(what, after, found)),
-        })
+            Some(token) if self.opens_operand(token) => self.postfix(),
+            found => fail(self.expected_after("an exponent", after, found)),
+        };
+        self.depth -= 1;
+        result
     }
+}
+
+/// The function a norm subscript selects: `‖x‖₁` is norm1; `‖x‖₂`, `‖X‖_F` are norm2.
+fn norm_name(subscript: &str, span: Span) -> std::result::Result<&'static str, Diagnostic> {
+    match subscript {
+        "1" => Ok("norm1"),
+        "2" | "F" | "fro" => Ok("norm2"),
+        _ => Err(Diagnostic::new(span, format!("unsupported norm `‖·‖_{subscript}`"))
+            .with_hint("matgrad knows ‖x‖₁ (`norm1`), ‖x‖₂ and the Frobenius norm ‖X‖_F (`norm2`)")),
+    }
+}
+
+/// The text with control characters escaped (`\u{0}`), for messages.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_debug().to_string() } else { c.to_string() }).collect()
 }
 
 fn is_postfix(kind: K) -> bool {
@@ -1621,16 +1685,14 @@ fn greek_name(text: &str) -> &'static str {
 fn number_value(text: &str, span: Span) -> std::result::Result<f64, Diagnostic> {
     match text.parse::<f64>() {
         Ok(value) if value.is_finite() => Ok(value),
-        Ok(_) => Err(Diagnostic::new(span, "number too large")
-            .with_hint("the largest number is about 1.8e308")),
+        Ok(_) => Err(Diagnostic::new(span, "number too large").with_hint("the largest number is about 1.8e308")),
         Err(_) => Err(Diagnostic::new(span, format!("invalid number `{text}`"))),
     }
 }
 
 fn positive_size(text: &str, span: Span) -> std::result::Result<u64, Diagnostic> {
     if !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Diagnostic::new(span, format!("a size must be a whole number, not `{text}`"))
-            .with_hint(SIZE_HINT));
+        return Err(Diagnostic::new(span, format!("a size must be a whole number, not `{text}`")).with_hint(SIZE_HINT));
     }
     match text.parse::<u64>() {
         Ok(0) => Err(Diagnostic::new(span, "a size must be positive").with_hint(SIZE_HINT)),

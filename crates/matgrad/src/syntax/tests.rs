@@ -56,7 +56,6 @@ fn check(input: &str, expected: &str) {
     }
 }
 
-
 /// Checks each `(input, expected)` row.
 #[track_caller]
 fn check_all(rows: &[(&str, &str)]) {
@@ -94,12 +93,11 @@ const MOTIVATING_SEXPR: &str = "(= y (* A x)); (= u (sigmoid y)); (= v (* B x));
 fn motivating_example_in_three_spellings() {
     check("y = A*x; u = sigmoid(y); v = B*x; z = A*(u.*v); w = A*z; L = norm2(w)^2", MOTIVATING_SEXPR);
     check("y = A x\nu = σ(y)\nv = B x\nz = A (u ⊙ v)\nw = A z\nL = ‖w‖²", MOTIVATING_SEXPR);
-    check(
-        r"$$y = Ax$$ $$u = \sigma (y)$$ $$v = Bx$$ $$z = A (u * v)$$ $$w = Az$$ $$ L = ||w||^2$$",
-        MOTIVATING_SEXPR,
-    );
-    // LaTeX statements outside a document, one per line.
-    check("y = Ax \\\\ u = \\sigma(y)\nv = Bx; z = A (u \\odot v)\nw = Az\nL = \\|w\\|^2", MOTIVATING_SEXPR);
+    check(r"$$y = Ax$$ $$u = \sigma (y)$$ $$v = Bx$$ $$z = A (u * v)$$ $$w = Az$$ $$ L = ||w||^2$$", MOTIVATING_SEXPR);
+    // LaTeX statements outside a document, separated by `\\`.
+    check(r"y = Ax \\ u = \sigma(y) \\ v = Bx \\ z = A (u * v) \\ w = Az \\ L = ||w||^2", MOTIVATING_SEXPR);
+    // Mixed on lines: each statement in its own spelling.
+    check("y = A*x\nu = \\sigma(y)\nv = B x; z = A (u \\odot v)\nw = A*z\nL = \\|w\\|^2", MOTIVATING_SEXPR);
 }
 
 #[test]
@@ -110,11 +108,7 @@ How do I find $\frac{\partial L}{\partial x}$?";
     check_document(
         question,
         &format!("(: x (vector k)); {MOTIVATING_SEXPR}"),
-        &[
-            "Let",
-            r"and let $A, B$ be $k \times k$ matrices.",
-            r"How do I find $\frac{\partial L}{\partial x}$?",
-        ],
+        &["Let", r"and let $A, B$ be $k \times k$ matrices.", r"How do I find $\frac{\partial L}{\partial x}$?"],
     );
     check(r"$x \in \mathbb{R^k}$", "(: x (vector k))");
 }
@@ -204,7 +198,10 @@ fn unicode_spelling() {
         ("u = σ y", "(= u (* sigma y))"),
         ("u = σ", "(= u sigma)"),
         ("L = ‖w‖²", "(= L (^ (norm2 w) 2))"),
-        ("L = ‖w‖₁ + ‖w‖_1 + ‖w‖₂ + ‖w‖_2 + ‖W‖_F", "(= L (+ (+ (+ (+ (norm1 w) (norm1 w)) (norm2 w)) (norm2 w)) (norm2 W)))"),
+        (
+            "L = ‖w‖₁ + ‖w‖_1 + ‖w‖₂ + ‖w‖_2 + ‖W‖_F",
+            "(= L (+ (+ (+ (+ (norm1 w) (norm1 w)) (norm2 w)) (norm2 w)) (norm2 W)))",
+        ),
         ("L = ∥w∥", "(= L (norm2 w))"),
         ("y = |x|", "(= y (abs x))"),
         ("y = Aᵀ", "(= y (' A))"),
@@ -238,58 +235,86 @@ fn latex_spelling() {
         (r"$$y = 2Ax$$", "(= y (* (* 2 A) x))"),
         (r"$$y = A (u * v)$$", "(= y (* A (.* u v)))"),
         (r"$$y = A(x + b)$$", "(= y (* A (+ x b)))"),
-        (r"$$y = W_1 x + W_{1} x + W_{12} + W_12 + b_{out} + x_i$$",
-         "(= y (+ (+ (+ (+ (+ (* W_1 x) (* W_1 x)) W_12) W_12) b_out) x_i))"),
+        (
+            r"$$y = W_1 x + W_{1} x + W_{12} + W_12 + b_{out} + x_i$$",
+            "(= y (+ (+ (+ (+ (+ (* W_1 x) (* W_1 x)) W_12) W_12) b_out) x_i))",
+        ),
         (r"$$y = x_ij$$", "(= y (* x_i j))"),
         (r"$$y = W_1x$$", "(= y (* W_1 x))"),
-        (r"$$y = \alpha x + \beta \lambda + \theta + \mu + \eta + \Sigma + \Lambda + \varepsilon$$",
-         "(= y (+ (+ (+ (+ (+ (+ (* alpha x) (* beta lambda)) theta) mu) eta) Sigma) Lambda) epsilon))"),
-        (r"$$y = \sigma(x) + \sigma (x) + \sigma\left(x\right) + \sigma x + \sigma^2$$",
-         "(= y (+ (+ (+ (+ (sigmoid x) (sigmoid x)) (sigmoid x)) (* sigma x)) (^ sigma 2)))"),
+        (
+            r"$$y = \alpha x + \beta \lambda + \theta + \mu + \eta + \Sigma + \Lambda + \varepsilon$$",
+            "(= y (+ (+ (+ (+ (+ (+ (+ (* alpha x) (* beta lambda)) theta) mu) eta) Sigma) Lambda) epsilon))",
+        ),
+        (
+            r"$$y = \sigma(x) + \sigma (x) + \sigma\left(x\right) + \sigma x + \sigma^2$$",
+            "(= y (+ (+ (+ (+ (sigmoid x) (sigmoid x)) (sigmoid x)) (* sigma x)) (^ sigma 2)))",
+        ),
         (r"$$y = \alpha_1 + \mathbf{W}_1 + W_{\text{out}}$$", "(= y (+ (+ alpha_1 W_1) W_out))"),
         // Wrappers and accents.
-        (r"$$y = \mathbf{W} \boldsymbol{x} + \bm{b} + \vec{v} + \mathrm{x} + \mathbf x$$",
-         "(= y (+ (+ (+ (+ (* W x) b) v) x) x))"),
-        (r"$$y = \hat{y} + \tilde{x} + \bar{x} + \hat y + \hat{\mathbf{y}}$$",
-         "(= y (+ (+ (+ (+ yhat xtilde) xbar) yhat) yhat))"),
+        (
+            r"$$y = \mathbf{W} \boldsymbol{x} + \bm{b} + \vec{v} + \mathrm{x} + \mathbf x$$",
+            "(= y (+ (+ (+ (+ (* W x) b) v) x) x))",
+        ),
+        (
+            r"$$y = \hat{y} + \tilde{x} + \bar{x} + \hat y + \hat{\mathbf{y}}$$",
+            "(= y (+ (+ (+ (+ yhat xtilde) xbar) yhat) yhat))",
+        ),
         (r"$$\hat{y}_1 = \hat{y_1}$$", "(= yhat_1 yhat_1)"),
         (r"$$\mathrm{loss} = x$$", "(= loss x)"),
         (r"$$y = \mathbf{Wx}$$", "(= y (* W x))"),
         // Products.
         (r"$$y = A \cdot x + A \times x$$", "(= y (+ (* A x) (* A x)))"),
         (r"$$y = u * v + u \odot v + u \circ v + u \ast v$$", "(= y (+ (+ (+ (.* u v) (.* u v)) (.* u v)) (.* u v)))"),
-        (r"$$y = a / b + \frac{a}{b} + \dfrac{a+b}{2} + \frac12$$",
-         "(= y (+ (+ (+ (/ a b) (/ a b)) (/ (+ a b) 2)) (/ 1 2)))"),
+        (
+            r"$$y = a / b + \frac{a}{b} + \dfrac{a+b}{2} + \frac12$$",
+            "(= y (+ (+ (+ (/ a b) (/ a b)) (/ (+ a b) 2)) (/ 1 2)))",
+        ),
         (r"$$y = \frac{1}{2} x^2$$", "(= y (* (/ 1 2) (^ x 2)))"),
         // Norms and absolute values.
-        (r"$$y = \|w\| + ||w|| + \lVert w \rVert + \left\| w \right\| + \Vert w\Vert$$",
-         "(= y (+ (+ (+ (+ (norm2 w) (norm2 w)) (norm2 w)) (norm2 w)) (norm2 w)))"),
-        (r"$$y = \|w\|_1 + \|w\|_2 + \|W\|_F + \|W\|_{F} + \|w\|_{1}$$",
-         "(= y (+ (+ (+ (+ (norm1 w) (norm2 w)) (norm2 W)) (norm2 W)) (norm1 w)))"),
-        (r"$$y = |x| + \lvert x\rvert + \left| x \right| + \vert x \vert$$",
-         "(= y (+ (+ (+ (abs x) (abs x)) (abs x)) (abs x)))"),
+        (
+            r"$$y = \|w\| + ||w|| + \lVert w \rVert + \left\| w \right\| + \Vert w\Vert$$",
+            "(= y (+ (+ (+ (+ (norm2 w) (norm2 w)) (norm2 w)) (norm2 w)) (norm2 w)))",
+        ),
+        (
+            r"$$y = \|w\|_1 + \|w\|_2 + \|W\|_F + \|W\|_{F} + \|w\|_{1}$$",
+            "(= y (+ (+ (+ (+ (norm1 w) (norm2 w)) (norm2 W)) (norm2 W)) (norm1 w)))",
+        ),
+        (
+            r"$$y = |x| + \lvert x\rvert + \left| x \right| + \vert x \vert$$",
+            "(= y (+ (+ (+ (abs x) (abs x)) (abs x)) (abs x)))",
+        ),
         (r"$$L = \frac12 \|Ax - b\|_2^2$$", "(= L (* (/ 1 2) (^ (norm2 (- (* A x) b)) 2)))"),
         (r"$$y = \left\| \left| x \right| \right\|$$", "(= y (norm2 (abs x)))"),
         // Powers and transposes.
         (r"$$y = x^2 + x^{2} + x^{10} + x^23$$", "(= y (+ (+ (+ (^ x 2) (^ x 2)) (^ x 10)) (* (^ x 2) 3)))"),
         (r"$$y = A^{-1} + A^-1 + A^{-1}x$$", "(= y (+ (+ (^ A -1) (^ A -1)) (* (^ A -1) x)))"),
-        (r"$$y = A^\top + A^{\top} + A^T + A^{T} + A^\intercal + A^{\mathsf{T}} + A' + A^{\intercal}$$",
-         "(= y (+ (+ (+ (+ (+ (+ (+ (' A) (' A)) (' A)) (' A)) (' A)) (' A)) (' A)) (' A)))"),
+        (
+            r"$$y = A^\top + A^{\top} + A^T + A^{T} + A^\intercal + A^{\mathsf{T}} + A' + A^{\intercal}$$",
+            "(= y (+ (+ (+ (+ (+ (+ (+ (' A) (' A)) (' A)) (' A)) (' A)) (' A)) (' A)) (' A)))",
+        ),
         (r"$$y = A^Tx$$", "(= y (* (' A) x))"),
         (r"$$y = x^\alpha + x^n + x^{n+1}$$", "(= y (+ (+ (^ x alpha) (^ x n)) (^ x (+ n 1))))"),
         (r"$$y = x^2'$$", "(= y (' (^ x 2)))"),
         (r"$$y = -x^2$$", "(= y (neg (^ x 2)))"),
         // Functions.
-        (r"$$y = \tanh(x) + \exp(x) + \log x + \ln x + \sin x + \cos x + \tan x$$",
-         "(= y (+ (+ (+ (+ (+ (+ (tanh x) (exp x)) (log x)) (log x)) (sin x)) (cos x)) (tan x)))"),
+        (
+            r"$$y = \tanh(x) + \exp(x) + \log x + \ln x + \sin x + \cos x + \tan x$$",
+            "(= y (+ (+ (+ (+ (+ (+ (tanh x) (exp x)) (log x)) (log x)) (sin x)) (cos x)) (tan x)))",
+        ),
         (r"$$y = \sqrt{x} + \sqrt x + \sqrt{x+1}$$", "(= y (+ (+ (sqrt x) (sqrt x)) (sqrt (+ x 1))))"),
         (r"$$y = \det X + \det X^{-1} + \det(X)$$", "(= y (+ (+ (det X) (det (^ X -1))) (det X)))"),
-        (r"$$y = \operatorname{tr} X + \mathrm{tr}(X) + \text{tr} X + \operatorname{Tr} X + \mathrm{Tr}(X) + \tr X + tr(X)$$",
-         "(= y (+ (+ (+ (+ (+ (+ (tr X) (tr X)) (tr X)) (tr X)) (tr X)) (tr X)) (tr X)))"),
-        (r"$$y = \operatorname{diag}(x) + \mathrm{diag}(x) + \operatorname{softmax}(x) + \mathrm{softmax}(x)$$",
-         "(= y (+ (+ (+ (diag x) (diag x)) (softmax x)) (softmax x)))"),
-        (r"$$y = \operatorname{relu}(x) + ReLU(x) + \operatorname{ReLU}(x) + \operatorname{logsumexp}(x)$$",
-         "(= y (+ (+ (+ (relu x) (relu x)) (relu x)) (logsumexp x)))"),
+        (
+            r"$$y = \operatorname{tr} X + \mathrm{tr}(X) + \text{tr} X + \operatorname{Tr} X + \mathrm{Tr}(X) + \tr X + tr(X)$$",
+            "(= y (+ (+ (+ (+ (+ (+ (tr X) (tr X)) (tr X)) (tr X)) (tr X)) (tr X)) (tr X)))",
+        ),
+        (
+            r"$$y = \operatorname{diag}(x) + \mathrm{diag}(x) + \operatorname{softmax}(x) + \mathrm{softmax}(x)$$",
+            "(= y (+ (+ (+ (diag x) (diag x)) (softmax x)) (softmax x)))",
+        ),
+        (
+            r"$$y = \operatorname{relu}(x) + ReLU(x) + \operatorname{ReLU}(x) + \operatorname{logsumexp}(x)$$",
+            "(= y (+ (+ (+ (relu x) (relu x)) (relu x)) (logsumexp x)))",
+        ),
         (r"$$y = \log\det X + \log \det(X)$$", "(= y (+ (logdet X) (logdet X)))"),
         (r"$$y = \exp\left(x\right) + \exp{x} + \exp\bigl(x\bigr)$$", "(= y (+ (+ (exp x) (exp x)) (exp x)))"),
         (r"$$y = \log x y$$", "(= y (* (log x) y))"),
@@ -297,12 +322,16 @@ fn latex_spelling() {
         (r"$$y = \sin^2 x$$", "(= y (^ (sin x) 2))"),
         (r"$$f = \operatorname{foo}(x, y)$$", "(= f (foo x y))"),
         (r"$$y = \sigma(Wx + b)$$", "(= y (sigmoid (+ (* W x) b)))"),
+        // Macros people define for known functions.
+        (r"$$y = \norm{x} + \abs{x} + \sum x + \diag(x)$$", "(= y (+ (+ (+ (norm2 x) (abs x)) (sum x)) (diag x)))"),
         // Brackets.
-        (r"$$y = \left(A + B\right) x + \big(x\big) + \Big[x\Big] + \left\{ x \right\}$$",
-         "(= y (+ (+ (+ (* (+ A B) x) x) x) x))"),
+        (
+            r"$$y = \left(A + B\right) x + \big(x\big) + \Big[x\Big] + \left\{ x \right\}$$",
+            "(= y (+ (+ (+ (* (+ A B) x) x) x) x))",
+        ),
         (r"$$y = \left. x \right.$$", "(= y x)"),
         // Spacing and punctuation.
-        (r"$$y = A\,x\;b\!c\quad d\qquad e~f \: g\ h.$$", "(= y (* (* (* (* (* (* (* A x) b) c) d) e) f) g) h))"),
+        (r"$$y = A\,x\;b\!c\quad d\qquad e~f \: g\ h.$$", "(= y (* (* (* (* (* (* (* (* A x) b) c) d) e) f) g) h))"),
         (r"$$y = Ax,$$", "(= y (* A x))"),
         (r"$$y \coloneqq Ax$$", "(= y (* A x))"),
         (r"$$y := Ax$$", "(= y (* A x))"),
@@ -367,7 +396,10 @@ fn statements_lines_and_continuations() {
         ("y = f(a,\n  b)", "(= y (f a b))"),
         ("y = (a\n + b)", "(= y (+ a b))"),
         ("y = a # comment $x$\nz = b % another", "(= y a); (= z b)"),
-        ("x: vector(n)\ny = \\sigma(Ax) + 2\nz = A x", "(: x (vector n)); (= y (+ (sigmoid (* A x)) 2)); (= z (* A x))"),
+        (
+            "x: vector(n)\ny = \\sigma(Ax) + 2\nz = A x",
+            "(: x (vector n)); (= y (+ (sigmoid (* A x)) 2)); (= z (* A x))",
+        ),
         ("\u{feff}y\u{a0}=\u{2009}a", "(= y a)"),
         (r"y = Ax \\ z = Bx", "(= y (* A x)); (= z (* B x))"),
     ]);
@@ -398,16 +430,8 @@ L &= \|u\|^2 \notag \tag{4} \\
             &["Model:"],
         );
     }
-    check_document(
-        r"$$\begin{aligned} y &= Ax \\ z &= By \end{aligned}$$",
-        "(= y (* A x)); (= z (* B y))",
-        &[],
-    );
-    check_document(
-        r"$$\begin{equation} y = Ax \end{equation}$$",
-        "(= y (* A x))",
-        &[],
-    );
+    check_document(r"$$\begin{aligned} y &= Ax \\ z &= By \end{aligned}$$", "(= y (* A x)); (= z (* B y))", &[]);
+    check_document(r"$$\begin{equation} y = Ax \end{equation}$$", "(= y (* A x))", &[]);
     // Inline math that declares over the reals is used; other inline math is prose.
     check_document(
         r"Let $x \in \mathbb{R}^n$ be given and $i \in S$, $y = 3$. Then $$y = Ax.$$",
@@ -486,7 +510,8 @@ fn errors() {
         ("y = (A]", "expected `)` to close `(`, found `]`", (6, 7)),
         ("y = |x", "unclosed `|`", (4, 5)),
         ("y = ‖x", "unclosed `‖`", (4, 7)),
-        ("y = ‖x + ‖", "expected an expression after `+`, found `‖`", (9, 12)),
+        ("y = ‖x + ‖", "unclosed `‖`", (11, 14)),
+        ("y = ‖x + ", "unclosed `‖`", (4, 7)),
         ("y = A^", "expected an exponent after `^`, found end of line", (5, 6)),
         ("y = f(a,", "unclosed `(`", (5, 6)),
         ("y = x.", "unexpected `.`", (5, 6)),
@@ -494,14 +519,14 @@ fn errors() {
         ("y = A x = 3", "unexpected `=`: a statement assigns one name", (8, 9)),
         ("y = A +\nz = 3", "unexpected `=`: a statement assigns one name", (10, 11)),
         ("y = (A*x\nz = B", "unclosed `(`", (4, 5)),
-        ("y", "empty program: no statements", (0, 0 + 1)),
+        ("y", "empty program: no statements", (0, 1)),
         ("x = 1\nA*x", "expected a statement, found an expression", (6, 9)),
         ("x = 1\ny", "expected `=` after `y`", (6, 7)),
         ("f(x) = 2", "can only assign to a name", (0, 4)),
         ("y = ‖x‖_3", "unsupported norm `‖·‖_3`", (12, 13)),
         ("y = x & z", "unexpected `&`", (6, 7)),
         ("y = ²", "expected an expression after `=`, found `²`", (4, 6)),
-        ("y = ⊤", "`⊤` marks a transpose and only follows `^`", (4, 7)),
+        ("y = ⊤", "expected an expression after `=`, found `⊤`", (4, 7)),
         // Declarations.
         ("x: vector(0)", "a size must be positive", (10, 11)),
         ("x: vector(2.5)", "a size must be a whole number, not `2.5`", (10, 13)),
@@ -515,16 +540,16 @@ fn errors() {
         ("x ∈ S", "unknown type `S`", (6, 7)),
         ("x ∈ ℝ^", "expected a size after `^`, found end of line", (9, 10)),
         ("x ∈ ℝ^{K×K", "unclosed `{`", (10, 11)),
-        ("A ∈ ℝ^{a×b×c}", "a space has at most two sizes (rows × columns)", (9, 22)),
+        ("A ∈ ℝ^{a×b×c}", "a space has at most two sizes (rows × columns)", (10, 19)),
         ("x ∈ ℝ^K y", "unexpected `y`", (12, 13)),
         (r"x \in \mathbb{Z}^n", "expected `R` after `\\mathbb`, found `Z`", (14, 15)),
         ("2 ∈ ℝ", "expected a name to declare", (0, 1)),
         // LaTeX.
-        (r"$$y = \frac{a}$$", r"expected a denominator after `\frac{…}`, found `$$`", (11, 14)),
+        (r"$$y = \frac{a}$$", r"expected a denominator after `\frac`, found `$$`", (6, 11)),
         (r"$$y = \exp$$", r"expected an argument after `\exp`, found `$$`", (6, 10)),
         (r"$$y = \sqrt[3]{x}$$", r"`\sqrt[n]{…}` (an n-th root) is not supported", (11, 12)),
         (r"$$y = \fracc{a}{b}$$", r"unknown LaTeX command `\fracc`", (6, 12)),
-        (r"$$y = \sum x$$", r"unknown LaTeX command `\sum`", (6, 10)),
+        (r"$$y = \partial x$$", r"unknown LaTeX command `\partial`", (6, 14)),
         (r"$$y = \$ x$$", r"unknown LaTeX command `\$`", (6, 8)),
         (r"$$A = \begin{bmatrix} 1 & 2 \end{bmatrix}$$", "unsupported LaTeX environment `bmatrix`", (6, 21)),
         (r"$$y = \hat{a+b}$$", r"`\hat` must be put on a single name, as in `\hat{y}`", (10, 15)),
@@ -604,15 +629,110 @@ fn random_bytes_never_panic() {
 #[test]
 fn random_token_soups_never_panic() {
     const PIECES: &[&str] = &[
-        "y", "x", "A", "Ax", "W_1", "x_", "=", "*", ".*", "./", "/", "^", ".^", "+", "-", "−",
-        "'", "(", ")", "[", "]", "{", "}", "|", "||", "‖", ",", ";", ":", "\n", " ", "2", ".5",
-        "1e999", "23", "sigmoid", "exp", "tr", "ReLU", "vector", "matrix", "scalar", "(n)",
-        "(m, n)", "∈", "ℝ", "R", "^{K×K}", "ᵀ", "²", "⁻¹", "ⁿ", "₁", "σ", "α", "√", "⊙", "·",
-        "×", "⊤", "$", "$$", r"\[", r"\]", r"\begin{align}", r"\end{align}", r"\begin{", "&",
-        "&=", r"\\", r"\frac", r"\sqrt", r"\sigma", r"\alpha", r"\left(", r"\right)", r"\left",
-        r"\|", r"\|_2", r"\lVert", r"\mathbb{R}", r"\mathbb{R^k}", r"\mathbb", r"\in", r"\top",
-        r"\hat", r"\mathbf", r"\operatorname", r"\mathrm{tr}", r"\text{", r"\log\det", r"\cdot",
-        r"\,", r"\quad", r"\label{", r"\foo", "\\", "_", "_{", "#", "%", "@", "~", ".",
+        "y",
+        "x",
+        "A",
+        "Ax",
+        "W_1",
+        "x_",
+        "=",
+        "*",
+        ".*",
+        "./",
+        "/",
+        "^",
+        ".^",
+        "+",
+        "-",
+        "−",
+        "'",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "|",
+        "||",
+        "‖",
+        ",",
+        ";",
+        ":",
+        "\n",
+        " ",
+        "2",
+        ".5",
+        "1e999",
+        "23",
+        "sigmoid",
+        "exp",
+        "tr",
+        "ReLU",
+        "vector",
+        "matrix",
+        "scalar",
+        "(n)",
+        "(m, n)",
+        "∈",
+        "ℝ",
+        "R",
+        "^{K×K}",
+        "ᵀ",
+        "²",
+        "⁻¹",
+        "ⁿ",
+        "₁",
+        "σ",
+        "α",
+        "√",
+        "⊙",
+        "·",
+        "×",
+        "⊤",
+        "$",
+        "$$",
+        r"\[",
+        r"\]",
+        r"\begin{align}",
+        r"\end{align}",
+        r"\begin{",
+        "&",
+        "&=",
+        r"\\",
+        r"\frac",
+        r"\sqrt",
+        r"\sigma",
+        r"\alpha",
+        r"\left(",
+        r"\right)",
+        r"\left",
+        r"\|",
+        r"\|_2",
+        r"\lVert",
+        r"\mathbb{R}",
+        r"\mathbb{R^k}",
+        r"\mathbb",
+        r"\in",
+        r"\top",
+        r"\hat",
+        r"\mathbf",
+        r"\operatorname",
+        r"\mathrm{tr}",
+        r"\text{",
+        r"\log\det",
+        r"\cdot",
+        r"\,",
+        r"\quad",
+        r"\label{",
+        r"\foo",
+        "\\",
+        "_",
+        "_{",
+        "#",
+        "%",
+        "@",
+        "~",
+        ".",
     ];
     let mut random = Random(0x2545_f491_4f6c_dd1d);
     for _ in 0..20_000 {
@@ -624,9 +744,8 @@ fn random_token_soups_never_panic() {
 
 #[test]
 fn deep_nesting_is_an_error_not_a_stack_overflow() {
-    let deep = |open: &str, middle: &str, close: &str, n: usize| {
-        format!("y = {}{middle}{}", open.repeat(n), close.repeat(n))
-    };
+    let deep =
+        |open: &str, middle: &str, close: &str, n: usize| format!("y = {}{middle}{}", open.repeat(n), close.repeat(n));
     let message = |input: &str| parse(input).err().map(|e| e.message).unwrap_or_default();
     let too_deep = format!("expression nested too deeply (more than {MAX_DEPTH} levels)");
     for input in [
@@ -641,7 +760,7 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         deep("√", "x", "", 100_000),
         deep("x^-", "1", "", 100_000),
         deep("", "x", "'", 100_000),
-        deep("", "x", "²", 100_000),
+        deep("", "x", "²'", 100_000),
         deep("x+", "x", "", 100_000),
         deep("x ", "x", "", 100_000),
         deep(r"\hat", "x", "", 100_000),
@@ -652,7 +771,8 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         deep(r"x^", "1", "", 100_000),
         format!("$$y = {}x$$", r"\mathbf{".repeat(100_000)),
     ] {
-        assert_eq!(message(&input), too_deep, "input starting {:?}", &input[..20]);
+        let start: String = input.chars().take(20).collect();
+        assert_eq!(message(&input), too_deep, "input starting {start:?}");
     }
     // Just inside the limit is fine.
     check(&deep("(", "x", ")", MAX_DEPTH - 2), "(= y x)");

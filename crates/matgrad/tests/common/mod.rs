@@ -135,12 +135,15 @@ pub fn random_program(seed: u64, statements: usize) -> String {
         lines.push(format!("{name} = {expr}"));
         pool.push((name, kind));
     }
-    let last: Vec<String> = pool.iter().skip(5).map(|(n, k)| match k {
-        's' => n.clone(),
-        'v' => format!("sum({n})"),
-        _ => format!("tr({n})"),
-    }).collect();
+    let last: Vec<String> = pool
+        .iter()
+        .skip(5)
+        .map(|(n, k)| match k {
+            's' => n.clone(),
+            'v' => format!("sum({n})"),
+            _ => format!("tr({n})"),
+        })
+        .collect();
     lines.push(format!("L = {}", if last.is_empty() { "c".to_string() } else { last.join(" + ") }));
     lines.join("\n")
 }
-
