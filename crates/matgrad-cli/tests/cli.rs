@@ -131,6 +131,26 @@ fn eval_reads_npy_files() {
 }
 
 #[test]
+fn eval_reads_npz_archives() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("inputs.npz");
+    let mut archive = zip::ZipWriter::new(std::fs::File::create(&path).expect("creates"));
+    let options = zip::write::FileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, shape, data) in [("A", &[2usize, 2][..], &[1.0, 2.0, 3.0, 4.0][..]), ("x", &[2][..], &[1.0, -1.0][..])] {
+        archive.start_file(format!("{name}.npy"), options).expect("starts");
+        archive.write_all(&npy(shape, data)).expect("writes");
+    }
+    archive.finish().expect("finishes");
+    let output =
+        matgrad_stdin(&["eval", "-", "--inputs", path.to_str().expect("utf-8"), "--format", "json"], b"y = A*x\n");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["values"]["y"], serde_json::json!([-1.0, -1.0]));
+    assert!(json["random_inputs"].as_array().is_some_and(Vec::is_empty));
+}
+
+#[test]
 fn grad_prints_closed_forms_and_checks_them() {
     let output = matgrad(&["grad", "examples/backprop.mg", "--check"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -178,4 +198,16 @@ fn unknown_dimension_in_dims_is_an_error() {
     let output = matgrad(&["eval", "examples/backprop.mg", "--dims", "Q=3"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("no dimension `Q`"), "{}", stderr(&output));
+}
+
+#[test]
+fn the_readme_shows_what_grad_prints_for_each_example() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");
+    for example in ["backprop.mg", "logistic_regression.mg", "softmax_cross_entropy.mg", "mlp.mg", "least_squares.mg"] {
+        let output = matgrad(&["grad", &format!("examples/{example}")]);
+        let closed_forms = stdout(&output);
+        // The closed forms (everything before the numbers) must appear verbatim.
+        let symbolic = closed_forms.split("\n# sizes").next().unwrap_or_default().trim_end();
+        assert!(readme.contains(symbolic), "README is out of date for examples/{example}:\n{symbolic}");
+    }
 }

@@ -8,7 +8,10 @@
 //! and differentiated again. Zero cotangents are never materialised (None until a term
 //! arrives). Each term is also recorded as a [`Step`], the trace `explain` prints.
 
+mod forward;
 mod rules;
+
+pub use forward::differential;
 
 use crate::ir::{Constant, Graph, NodeId, Op};
 use crate::simplify::build;
@@ -42,24 +45,44 @@ pub enum DiffError {
     NotScalar(String),
 }
 
-/// The gradient of the scalar `output` with respect to each of `wrt`.
+/// The gradient of the scalar `output` with respect to each of `wrt` (inputs or
+/// intermediates: the total derivative either way).
 pub fn grad(graph: &mut Graph, output: NodeId, wrt: &[NodeId]) -> Result<Gradients, DiffError> {
     if !graph.is_scalar(output) {
         return Err(DiffError::NotScalar(graph.dims.describe(graph.shape(output))));
     }
-    let needed = depends_on(graph, output, wrt);
-    let mut adjoints = Adjoints { terms: vec![None; output.index() + 1], steps: Vec::new() };
     let one = graph.constant(1.0);
-    adjoints.terms[output.index()] = Some(one);
+    Ok(sweep(graph, output, one, wrt, Stop::Never))
+}
+
+/// The pull-back of `cotangent` (of `root`'s shape) through `root`'s expression to each of
+/// `leaves`, treating the leaves as independent: one edge of the chain rule, such as
+/// w̄ ↦ (w̄ zᵀ, Aᵀ w̄) for w = A z with leaves A and z. A leaf `root` does not reach gets zeros.
+pub fn pullback(graph: &mut Graph, root: NodeId, cotangent: NodeId, leaves: &[NodeId]) -> Gradients {
+    sweep(graph, root, cotangent, leaves, Stop::AtTargets)
+}
+
+/// Whether the sweep continues below the nodes it was asked about.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Never,
+    AtTargets,
+}
+
+fn sweep(graph: &mut Graph, output: NodeId, seed: NodeId, targets: &[NodeId], stop: Stop) -> Gradients {
+    let needed = depends_on(graph, output, targets, stop);
+    let is_target = |id: NodeId| targets.contains(&id);
+    let mut adjoints = Adjoints { terms: vec![None; output.index() + 1], steps: Vec::new() };
+    adjoints.terms[output.index()] = Some(seed);
     for index in (0..=output.index()).rev() {
         let id = NodeId(index as u32);
         let Some(cotangent) = adjoints.terms[index] else { continue };
-        if !needed[index] {
+        if !needed[index] || (stop == Stop::AtTargets && is_target(id)) {
             continue;
         }
         rules::pull_back(graph, &mut adjoints, &needed, id, cotangent);
     }
-    let gradients = wrt
+    let gradients = targets
         .iter()
         .map(|&x| {
             let gradient = match adjoints.terms.get(x.index()).copied().flatten() {
@@ -72,7 +95,7 @@ pub fn grad(graph: &mut Graph, output: NodeId, wrt: &[NodeId]) -> Result<Gradien
             (x, gradient)
         })
         .collect();
-    Ok(Gradients { output, gradients, adjoints: adjoints.terms, steps: adjoints.steps })
+    Gradients { output, gradients, adjoints: adjoints.terms, steps: adjoints.steps }
 }
 
 /// Cotangent accumulation: the one place that knows a missing adjoint is zero.
@@ -93,17 +116,19 @@ impl Adjoints {
     }
 }
 
-/// Which nodes up to `output` depend on any of `wrt`: only their adjoints are needed.
-fn depends_on(graph: &Graph, output: NodeId, wrt: &[NodeId]) -> Vec<bool> {
+/// Which nodes up to `output` depend on any of `targets`: only their adjoints are needed.
+/// With `Stop::AtTargets`, a target's own inputs do not count (it is a leaf).
+fn depends_on(graph: &Graph, output: NodeId, targets: &[NodeId], stop: Stop) -> Vec<bool> {
     let mut needed = vec![false; output.index() + 1];
-    for x in wrt {
+    for x in targets {
         if x.index() <= output.index() {
             needed[x.index()] = true;
         }
     }
     for index in 0..=output.index() {
-        if !needed[index] {
-            needed[index] = graph.op(NodeId(index as u32)).children().into_iter().any(|c| needed[c.index()]);
+        let id = NodeId(index as u32);
+        if !needed[index] && !(stop == Stop::AtTargets && targets.contains(&id)) {
+            needed[index] = graph.op(id).children().into_iter().any(|c| needed[c.index()]);
         }
     }
     needed

@@ -172,67 +172,57 @@ fn vjp_transpose(e: &mut Edge, a: NodeId) {
     });
 }
 
-/// d(f(a)) elementwise: ā = Ḡ ⊙ f′(a), with f′ written through y = f(a) where that is
-/// shorter: σ′ = y ⊙ (1 − y), tanh′ = 1 − y², exp′ = y, tan′ = 1 + y², sqrt′ = 1 / (2 y).
-/// Subgradients at the kinks: abs′(0) = sign(0) = 0, relu′(0) = step(0) = 0; sign′ = step′ = 0.
+/// d(f(a)) elementwise: ā = Ḡ ⊙ f′(a)
 fn vjp_map(e: &mut Edge, f: Func, a: NodeId) {
     let y = e.parent;
-    let one = e.constant(1.0);
-    let two = e.constant(2.0);
-    e.send(a, |e| match f {
-        Func::Sigmoid => {
-            let minus_y = e.neg(y);
-            let complement = e.add(one, minus_y);
-            let derivative = e.mul(y, complement);
-            e.g_times(derivative)
-        }
-        Func::Tanh => {
-            let square = e.build(Op::Pow(y, two));
-            let minus = e.neg(square);
-            let derivative = e.add(one, minus);
-            e.g_times(derivative)
-        }
-        Func::Exp => e.g_times(y),
-        Func::Log => {
-            let g = e.g;
-            e.div(g, a)
-        }
-        Func::Sin => {
-            let cos = e.map(Func::Cos, a);
-            e.g_times(cos)
-        }
-        Func::Cos => {
-            let sin = e.map(Func::Sin, a);
-            let minus = e.neg(sin);
-            e.g_times(minus)
-        }
-        Func::Tan => {
-            let square = e.build(Op::Pow(y, two));
-            let derivative = e.add(one, square);
-            e.g_times(derivative)
-        }
-        Func::Sqrt => {
-            let g = e.g;
-            let twice = e.mul(two, y);
-            e.div(g, twice)
-        }
-        Func::Abs => {
-            let sign = e.map(Func::Sign, a);
-            e.g_times(sign)
-        }
-        Func::Relu => {
-            let step = e.map(Func::Step, a);
-            e.g_times(step)
-        }
-        Func::Softplus => {
-            let sigmoid = e.map(Func::Sigmoid, a);
-            e.g_times(sigmoid)
-        }
-        Func::Sign | Func::Step => {
+    e.send(a, |e| match derivative(e.graph, f, a, y) {
+        Some(slope) => e.g_times(slope),
+        None => {
             let shape = e.graph.shape(a);
             e.build(Op::Fill(Constant(0.0), shape))
         }
     });
+}
+
+/// f′(a) for an elementwise f with y = f(a), written through y where that is shorter:
+/// σ′ = y ⊙ (1 − y), tanh′ = 1 − y², exp′ = y, log′ = 1 ⊘ a, sin′ = cos a, cos′ = −sin a,
+/// tan′ = 1 + y², sqrt′ = 1 ⊘ (2 y), softplus′ = σ(a). None where f′ is zero (sign, step).
+/// Subgradients at the kinks: abs′(0) = sign(0) = 0, relu′(0) = step(0) = 0.
+pub(super) fn derivative(graph: &mut Graph, f: Func, a: NodeId, y: NodeId) -> Option<NodeId> {
+    let one = graph.constant(1.0);
+    let two = graph.constant(2.0);
+    let b = |graph: &mut Graph, op: Op| build(graph, op);
+    Some(match f {
+        Func::Sigmoid => {
+            let minus_y = b(graph, Op::Neg(y));
+            let complement = b(graph, Op::Add(one, minus_y));
+            b(graph, Op::Mul(y, complement))
+        }
+        Func::Tanh => {
+            let square = b(graph, Op::Pow(y, two));
+            let minus = b(graph, Op::Neg(square));
+            b(graph, Op::Add(one, minus))
+        }
+        Func::Exp => y,
+        Func::Log => b(graph, Op::Div(one, a)),
+        Func::Sin => b(graph, Op::Map(Func::Cos, a)),
+        Func::Cos => {
+            let sin = b(graph, Op::Map(Func::Sin, a));
+            b(graph, Op::Neg(sin))
+        }
+        Func::Tan => {
+            let square = b(graph, Op::Pow(y, two));
+            b(graph, Op::Add(one, square))
+        }
+        Func::Sqrt => {
+            let twice = b(graph, Op::Mul(two, y));
+            b(graph, Op::Div(one, twice))
+        }
+        Func::Abs => b(graph, Op::Map(Func::Sign, a)),
+        Func::Relu => b(graph, Op::Map(Func::Step, a)),
+        Func::Softplus => b(graph, Op::Map(Func::Sigmoid, a)),
+        Func::Sign | Func::Step => return None,
+    })
 }
 
 /// d(Aᵏ): Ā = Σᵢ₌₀ᵏ⁻¹ (Aᵀ)ⁱ Ḡ (Aᵀ)ᵏ⁻¹⁻ⁱ

@@ -21,6 +21,7 @@ pub const RULES: &[Rule] = &[
         identity: "a + 0 = a, 1 a = a, 0 a = 0, a / 1 = a, a¹ = a, sum(0) = 0",
         apply: zeros_and_ones,
     },
+    Rule { name: "times-reciprocal", identity: "a ⊙ (1 ⊘ b) = a ⊘ b", apply: times_reciprocal },
     Rule { name: "negate-twice", identity: "−(−a) = a", apply: negate_twice },
     Rule {
         name: "transpose-trivial",
@@ -141,6 +142,23 @@ fn zeros_and_ones(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
         Op::Div(a, b) | Op::Pow(a, b) if constant(graph, b) == Some(1.0) => Some(a),
         _ => None,
     }
+}
+
+fn times_reciprocal(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Mul(a, b) = graph.op(id) else { return None };
+    let reciprocal = |x: NodeId| match graph.op(x) {
+        Op::Div(one, d) if uniform(graph, one) == Some(1.0) && graph.name(x).is_none() => Some(d),
+        _ => None,
+    };
+    let (numerator, denominator) = match (reciprocal(a), reciprocal(b)) {
+        (_, Some(d)) => (a, d),
+        (Some(d), None) => (b, d),
+        (None, None) => return None,
+    };
+    if graph.shape(numerator) != graph.shape(id) {
+        return None;
+    }
+    Some(build(graph, Op::Div(numerator, denominator)))
 }
 
 fn negate_twice(graph: &mut Graph, id: NodeId) -> Option<NodeId> {

@@ -111,25 +111,39 @@ pub fn random_program(seed: u64, statements: usize) -> String {
         let kind = ['s', 'v', 'm'][next(3)];
         let (s, v, m) = (pick(&pool, 's', next(99)), pick(&pool, 'v', next(99)), pick(&pool, 'm', next(99)));
         let (v2, m2) = (pick(&pool, 'v', next(99)), pick(&pool, 'm', next(99)));
-        let expr = match (kind, next(6)) {
+        // Every op of the language appears; logs, roots and inverses get arguments that
+        // keep them defined and well-conditioned at random points.
+        let expr = match (kind, next(10)) {
             ('s', 0) => format!("{v}'*{v2} + {s}"),
             ('s', 1) => format!("sum(sigmoid({v})) * {s}"),
             ('s', 2) => format!("norm2({v})^2 - tr({m})"),
             ('s', 3) => format!("logsumexp({v}) / (1 + {s}^2)"),
             ('s', 4) => format!("-{s}^2 + {v}'*{m}*{v2}"),
-            ('s', _) => format!("norm1({m}) + exp(-{s})"),
+            ('s', 5) => format!("norm1({m}) + exp(-{s}^2)"),
+            ('s', 6) => format!("logdet({m}*{m}' + eye(n)) + det({m2})/10"),
+            ('s', 7) => format!("{v}'*inv({m}*{m}' + eye(n))*{v2}"),
+            ('s', 8) => format!("sqrt(1 + {s}^2) + norm1({v})"),
+            ('s', _) => format!("sum(log(1 + {v}.^2)) * cos({s})"),
             ('v', 0) => format!("{m}*{v} + {s}*{v2}"),
             ('v', 1) => format!("tanh({v}).*{v2}"),
             ('v', 2) => format!("softmax({v}) - {v2}./(1 + {v}.^2)"),
             ('v', 3) => format!("diag({m}) + {m}'*{v}"),
             ('v', 4) => format!("-{v} + sin({v2})"),
-            ('v', _) => format!("({m} + {m2})*({v} - {s})"),
+            ('v', 5) => format!("({m} + {m2})*({v} - {s})"),
+            ('v', 6) => format!("relu({v}) + softplus({v2}) + abs({v})"),
+            ('v', 7) => format!("sqrt(1 + {v}.^2) - exp(-{v2}.^2)"),
+            ('v', 8) => format!("{v}/(1 + norm2({v2})) + cos({v})*{s}"),
+            ('v', _) => format!("inv({m}*{m}' + eye(n))*{v} + sign({v2}).*{v}"),
             (_, 0) => format!("{m}*{m2} - {m}'"),
             (_, 1) => format!("{v}*{v2}' + {s}*{m}"),
             (_, 2) => format!("{m}.*{m2} + diag({v})"),
             (_, 3) => format!("{m}^2 / (2 + {s}^2)"),
             (_, 4) => format!("tanh({m}) + eye(n)"),
-            (_, _) => format!("-({m} + {m2}')"),
+            (_, 5) => format!("-({m} + {m2}')"),
+            (_, 6) => format!("inv({m}*{m}' + eye(n)) + ones(n, n)*{s}"),
+            (_, 7) => format!("sigmoid({m})./(1 + {m2}.^2)"),
+            (_, 8) => format!("{m}^3/10 - {m2}.^2"),
+            (_, _) => format!("tan({m}/4) + zeros(n, n)"),
         };
         let name = format!("t{i}");
         lines.push(format!("{name} = {expr}"));
