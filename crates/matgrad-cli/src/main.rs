@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 2 a mistake in what the user gave (program, flags, inputs),
 //! 1 an internal error.
 
+mod explain;
 mod gradient;
 mod inputs;
 mod output;
@@ -64,6 +65,26 @@ enum Command {
         /// Tolerance for --check (largest relative error).
         #[arg(long, default_value_t = 1e-6, value_name = "TOL")]
         tol: f64,
+    },
+    /// Explain how the chain rule runs: the computation graph, backpropagation and
+    /// differentials, each step checked with numbers.
+    Explain {
+        /// The program (`-` reads standard input).
+        file: PathBuf,
+        /// Variables to differentiate with respect to (default: every input).
+        #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
+        wrt: Vec<String>,
+        #[command(flatten)]
+        point: PointArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = explain::ExplainFormat::Text)]
+        format: explain::ExplainFormat,
+        /// Print only the computation graph, as Graphviz DOT or standalone SVG.
+        #[arg(long, value_enum)]
+        graph: Option<explain::GraphFormat>,
+        /// Write to this file instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
@@ -245,6 +266,22 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 }
             }
             Ok(text)
+        }
+        Command::Explain { file, wrt, point, format, graph, output } => {
+            let (name, source) = read_source(&file)?;
+            let program = load_program(&name, &source, point.of.as_deref())?;
+            let wrt: Vec<&str> = wrt.iter().map(String::as_str).collect();
+            let explanation = program.explain(&wrt).map_err(|e| Failure { message: e.message, hint: e.hint, code: 2 })?;
+            let at = bind_point(&explanation.gradient.program, &point)?;
+            let text = explain::run(&explanation, &at, format, graph)?;
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .map_err(|e| Failure::user(format!("cannot write {}: {e}", path.display())))?;
+                    Ok(format!("wrote {}\n", path.display()))
+                }
+                None => Ok(text),
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::diff::{self, DiffError, Gradients};
 use crate::ir::NodeId;
-use crate::print::{abbreviations, latex_name, print, unicode_name, Notation};
+use crate::print::{abbreviations, print, show_name, Notation};
 use crate::Program;
 
 /// The gradient of one variable.
@@ -122,11 +122,7 @@ impl Gradient {
         // A gradient that is also an introduced definition (the δ of a layer) is its name.
         let definition = self.definitions.iter().find(|(id, _)| *id == wrt.gradient).map(|(_, name)| name.as_str());
         match self.program.graph.name(wrt.gradient).or(definition) {
-            Some(name) => match notation {
-                Notation::Ascii => name.to_string(),
-                Notation::Unicode => unicode_name(name),
-                Notation::Latex => latex_name(name),
-            },
+            Some(name) => show_name(name, notation),
             None => self.expression(wrt.gradient, notation),
         }
     }

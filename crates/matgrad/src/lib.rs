@@ -22,3 +22,4 @@ pub use array::Array;
 pub use diagnostic::{Diagnostic, Span};
 pub use gradient::Gradient;
 pub use program::Program;
+pub mod explain;

@@ -127,7 +127,8 @@ fn depends_on(graph: &Graph, output: NodeId, targets: &[NodeId], stop: Stop) -> 
     }
     for index in 0..=output.index() {
         let id = NodeId(index as u32);
-        if !needed[index] && !(stop == Stop::AtTargets && targets.contains(&id)) {
+        let leaf = stop == Stop::AtTargets && targets.contains(&id);
+        if !needed[index] && !leaf {
             needed[index] = graph.op(id).children().into_iter().any(|c| needed[c.index()]);
         }
     }

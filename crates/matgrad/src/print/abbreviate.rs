@@ -1,7 +1,7 @@
 //! Short names for repeated subexpressions of printed results, as a person introduces
 //! `p = Aᵀ w` when a derivation uses `Aᵀ w` twice.
 //!
-//! Deterministic: the candidates are unnamed nodes used twice or more across all the roots (named nodes are atoms), named in id order — a topological
+//! Deterministic: the candidates are unnamed nodes used twice or more inside the roots' expressions (named nodes are atoms), named in id order — a topological
 //! order, so each definition uses only earlier ones — from letter pools that skip every name
 //! already in use (lower case for vectors and scalars, upper case for matrices).
 
@@ -22,10 +22,9 @@ pub fn abbreviations(graph: &Graph, roots: &[NodeId], taken: &HashSet<String>) -
     let mut uses: HashMap<NodeId, usize> = HashMap::new();
     let mut seen: HashSet<NodeId> = HashSet::new();
     let mut stack: Vec<NodeId> = Vec::new();
-    for &root in roots {
-        *uses.entry(root).or_default() += 1;
-        stack.push(root);
-    }
+    // A root prints in full wherever it is a root, so only its uses inside other
+    // expressions count.
+    stack.extend(roots);
     while let Some(id) = stack.pop() {
         if !seen.insert(id) || (is_atom(id) && !roots.contains(&id)) {
             continue;
@@ -39,7 +38,9 @@ pub fn abbreviations(graph: &Graph, roots: &[NodeId], taken: &HashSet<String>) -
     }
     let mut candidates: Vec<NodeId> = uses
         .iter()
-        .filter(|&(&id, &count)| count >= 2 && !is_atom(id) && !is_slight(graph, id, &is_atom))
+        .filter(|&(&id, &count)| {
+            count >= 2 && !is_atom(id) && !is_transparent(graph, id) && !is_slight(graph, id, &is_atom)
+        })
         .map(|(&id, _)| id)
         .collect();
     candidates.sort();
@@ -57,6 +58,16 @@ pub fn abbreviations(graph: &Graph, roots: &[NodeId], taken: &HashSet<String>) -
         names.push((id, name));
     }
     names
+}
+
+/// A transpose, a negation or a constant multiple: a name for what is inside serves as well
+/// (`2 q`, `qᵀ`), so these are never named themselves.
+fn is_transparent(graph: &Graph, id: NodeId) -> bool {
+    match graph.op(id) {
+        Op::Transpose(_) | Op::Neg(_) => true,
+        Op::Mul(a, b) => matches!(graph.op(a), Op::Const(_)) || matches!(graph.op(b), Op::Const(_)),
+        _ => false,
+    }
 }
 
 /// Whether naming `id` would save the reader nothing: one operation on atoms or on

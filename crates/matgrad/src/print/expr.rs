@@ -3,7 +3,7 @@
 use crate::ir::shape::ONE;
 use crate::ir::{Func, Graph, NodeId, Op, Shape};
 
-use super::names::{latex_name, unicode_name};
+use super::names::{latex_name, mathml_name, unicode_name};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Notation {
@@ -13,6 +13,18 @@ pub enum Notation {
     Unicode,
     /// LaTeX math mode: `A (u \odot v)`, `\|w\|^{2}`, `A^\top`.
     Latex,
+    /// Presentation MathML elements (without the enclosing `<math>`), for HTML.
+    MathMl,
+}
+
+/// A variable's name as `notation` writes it: `W_1`, `W₁`, `W_{1}`, `<msub>…</msub>`.
+pub fn show_name(name: &str, notation: Notation) -> String {
+    match notation {
+        Notation::Ascii => name.to_string(),
+        Notation::Unicode => unicode_name(name),
+        Notation::Latex => latex_name(name),
+        Notation::MathMl => mathml_name(name),
+    }
 }
 
 /// Which nodes print as a name instead of their expression (the root never does).
@@ -22,6 +34,9 @@ pub type Namer<'a> = &'a dyn Fn(NodeId) -> Option<String>;
 pub fn print(graph: &Graph, root: NodeId, notation: Notation, namer: Namer) -> String {
     Printer { graph, notation, namer }.node(root, true).text
 }
+
+/// MathML's invisible times: a product written by juxtaposition.
+const INVISIBLE_TIMES: &str = "<mo>&#x2062;</mo>";
 
 // Binding strength, loosest first.
 const SUM: u8 = 1;
@@ -58,20 +73,21 @@ struct Printer<'a> {
 }
 
 impl Printer<'_> {
-    fn pick(&self, ascii: &str, unicode: &str, latex: &str) -> String {
+    fn pick(&self, ascii: &str, unicode: &str, latex: &str, mathml: &str) -> String {
         match self.notation {
             Notation::Ascii => ascii.to_string(),
             Notation::Unicode => unicode.to_string(),
             Notation::Latex => latex.to_string(),
+            Notation::MathMl => mathml.to_string(),
         }
     }
 
     fn name(&self, name: &str) -> String {
-        match self.notation {
-            Notation::Ascii => name.to_string(),
-            Notation::Unicode => unicode_name(name),
-            Notation::Latex => latex_name(name),
-        }
+        show_name(name, self.notation)
+    }
+
+    fn is_display(&self) -> bool {
+        self.notation != Notation::Ascii
     }
 
     fn node(&self, id: NodeId, root: bool) -> Printed {
@@ -88,6 +104,7 @@ impl Printer<'_> {
                 match self.notation {
                     Notation::Ascii => format!("eye({})", graph.dims.show(n)),
                     Notation::Unicode | Notation::Latex => "I".to_string(),
+                    Notation::MathMl => "<mi mathvariant=\"normal\">I</mi>".to_string(),
                 },
                 ATOM,
             ),
@@ -98,36 +115,44 @@ impl Printer<'_> {
                 if graph.is_scalar(a) || graph.is_scalar(b) {
                     self.scaling(a, b)
                 } else {
-                    let op = self.pick(".*", " ⊙ ", " \\odot ");
+                    let op = self.pick(".*", " ⊙ ", " \\odot ", "<mo>⊙</mo>");
                     self.product(a, b, &op, Product::Elementwise)
                 }
             }
-            Op::MatMul(a, b) => self.product(a, b, &self.pick("*", " ", " "), Product::Matrix),
+            Op::MatMul(a, b) => self.product(a, b, &self.pick("*", " ", " ", INVISIBLE_TIMES), Product::Matrix),
             Op::Div(a, b) => self.division(a, b),
             Op::Pow(a, b) => self.power(a, b),
-            Op::MatPow(a, k) => self.superscript(a, &k.to_string(), &format!("^{k}")),
+            Op::MatPow(a, k) => self.superscript(a, &k.to_string(), &format!("^{k}"), &format!("<mn>{k}</mn>")),
             Op::Transpose(a) => match self.graph.op(a) {
                 // (X⁻¹)ᵀ is written X⁻ᵀ, as in the Matrix Cookbook.
                 Op::Inv(x) if self.notation != Notation::Ascii && (self.namer)(a).is_none() => {
-                    self.postfix(x, "", "⁻ᵀ", "^{-\\top}")
+                    self.postfix(x, "", "⁻ᵀ", "^{-\\top}", "<mrow><mo>−</mo><mo>⊤</mo></mrow>")
                 }
-                _ => self.postfix(a, "'", "ᵀ", "^\\top"),
+                _ => self.postfix(a, "'", "ᵀ", "^\\top", "<mo>⊤</mo>"),
             },
             Op::Inv(a) => match self.notation {
                 Notation::Ascii => self.call("inv", a),
-                Notation::Unicode | Notation::Latex => self.postfix(a, "", "⁻¹", "^{-1}"),
+                Notation::Unicode | Notation::Latex | Notation::MathMl => {
+                    self.postfix(a, "", "⁻¹", "^{-1}", "<mrow><mo>−</mo><mn>1</mn></mrow>")
+                }
             },
             Op::Map(f, a) => self.function(f, a),
-            Op::Sum(a) => self.call(&self.pick("sum", "sum", "\\operatorname{sum}"), a),
-            Op::Norm1(a) => self.fenced(a, "norm1", ("‖", "‖₁"), ("\\|", "\\|_1")),
-            Op::Norm2(a) => self.fenced(a, "norm2", ("‖", "‖"), ("\\|", "\\|")),
-            Op::Trace(a) => self.call(&self.pick("tr", "tr", "\\operatorname{tr}"), a),
-            Op::Det(a) => self.call(&self.pick("det", "det", "\\det"), a),
-            Op::LogDet(a) => self.call(&self.pick("logdet", "log det", "\\log\\det"), a),
-            Op::Diag(a) => self.call(&self.pick("diag", "Diag", "\\operatorname{Diag}"), a),
-            Op::DiagPart(a) => self.call(&self.pick("diag", "diag", "\\operatorname{diag}"), a),
-            Op::Softmax(a) => self.call(&self.pick("softmax", "softmax", "\\operatorname{softmax}"), a),
-            Op::LogSumExp(a) => self.call(&self.pick("logsumexp", "logsumexp", "\\operatorname{logsumexp}"), a),
+            Op::Sum(a) => self.call(&self.pick("sum", "sum", "\\operatorname{sum}", "<mi>sum</mi>"), a),
+            Op::Norm1(a) => self.fenced(a, "norm1", ["‖", "‖₁"], ["\\|", "\\|_1"], ["‖", "‖", "1"]),
+            Op::Norm2(a) => self.fenced(a, "norm2", ["‖", "‖"], ["\\|", "\\|"], ["‖", "‖", ""]),
+            Op::Trace(a) => self.call(&self.pick("tr", "tr", "\\operatorname{tr}", "<mi>tr</mi>"), a),
+            Op::Det(a) => self.call(&self.pick("det", "det", "\\det", "<mi>det</mi>"), a),
+            Op::LogDet(a) => self.call(
+                &self.pick("logdet", "log det", "\\log\\det", "<mi>log</mi><mo>&#x2061;</mo><mi>det</mi>"),
+                a,
+            ),
+            Op::Diag(a) => self.call(&self.pick("diag", "Diag", "\\operatorname{Diag}", "<mi>Diag</mi>"), a),
+            Op::DiagPart(a) => self.call(&self.pick("diag", "diag", "\\operatorname{diag}", "<mi>diag</mi>"), a),
+            Op::Softmax(a) => self.call(&self.pick("softmax", "softmax", "\\operatorname{softmax}", "<mi>softmax</mi>"), a),
+            Op::LogSumExp(a) => self.call(
+                &self.pick("logsumexp", "logsumexp", "\\operatorname{logsumexp}", "<mi>logsumexp</mi>"),
+                a,
+            ),
         }
     }
 
@@ -147,21 +172,28 @@ impl Printer<'_> {
                 _ => Printed::new(format!("{}*ones({size})", self.number(value).text), PRODUCT),
             };
         }
-        let ones = self.pick("", "𝟙", "\\mathbf{1}");
+        let ones = self.pick("", "𝟙", "\\mathbf{1}", "<mi>𝟙</mi>");
         match value {
-            0.0 => Printed::new("0".to_string(), ATOM),
+            0.0 => Printed::new(self.pick("0", "0", "0", "<mn>0</mn>"), ATOM),
             1.0 => Printed::new(ones, ATOM),
-            _ => Printed::new(format!("{} {ones}", self.number(value).text), PRODUCT),
+            _ => Printed::new(format!("{}{}{ones}", self.number(value).text, self.pick("", " ", " ", INVISIBLE_TIMES)), PRODUCT),
         }
     }
 
     fn number(&self, value: f64) -> Printed {
-        let magnitude = format_number(value.abs());
+        let mut magnitude = format_number(value.abs());
+        if self.notation == Notation::MathMl {
+            magnitude = format!("<mn>{magnitude}</mn>");
+        }
         if value.is_sign_negative() && value != 0.0 {
-            Printed::new(format!("{}{magnitude}", self.pick("-", "−", "-")), PREFIX)
+            Printed::new(format!("{}{magnitude}", self.minus()), PREFIX)
         } else {
             Printed::new(magnitude, ATOM)
         }
+    }
+
+    fn minus(&self) -> String {
+        self.pick("-", "−", "-", "<mo>−</mo>")
     }
 
     /// `operand` wrapped in parentheses unless it binds at least as tightly as `strength`.
@@ -178,28 +210,35 @@ impl Printer<'_> {
         match self.notation {
             Notation::Latex => format!("\\left({text}\\right)"),
             Notation::Ascii | Notation::Unicode => format!("({text})"),
+            Notation::MathMl => format!("<mrow><mo>(</mo>{text}<mo>)</mo></mrow>"),
         }
+    }
+
+    /// Whether printed text starts with a minus sign (in any notation).
+    fn starts_negative(text: &str) -> bool {
+        text.starts_with(['-', '−']) || text.starts_with("<mo>−</mo>")
     }
 
     fn negation(&self, a: NodeId) -> Printed {
         // -(A x) is (-A) x in value, so in display notations a product needs no parentheses;
         // ASCII keeps them so that the text parses back to the same graph.
-        let display = self.notation != Notation::Ascii;
+        let display = self.is_display();
         let mut inner = self.operand(a, if display { PRODUCT } else { POWER });
-        if inner.text.starts_with(['-', '−']) {
+        if Self::starts_negative(&inner.text) {
             inner = Printed::new(self.parenthesized(&inner.text), ATOM);
         }
         let strength = if display && inner.strength == PRODUCT { PRODUCT } else { PREFIX };
-        Printed::new(format!("{}{}", self.pick("-", "−", "-"), inner.text), strength)
+        Printed::new(format!("{}{}", self.minus(), inner.text), strength)
     }
 
     fn sum(&self, a: NodeId, b: NodeId) -> Printed {
         let left = self.operand(a, SUM).text;
-        let minus = self.pick(" - ", " − ", " - ");
+        let minus = self.pick(" - ", " − ", " - ", "<mo>−</mo>");
+        let plus = self.pick(" + ", " + ", " + ", "<mo>+</mo>");
         let right = match self.graph.op(b) {
             Op::Neg(c) if (self.namer)(b).is_none() => format!("{minus}{}", self.operand(c, PRODUCT).text),
-            Op::Const(c) if c.0 < 0.0 && (self.namer)(b).is_none() => format!("{minus}{}", format_number(-c.0)),
-            _ => format!(" + {}", self.operand(b, PRODUCT).text),
+            Op::Const(c) if c.0 < 0.0 && (self.namer)(b).is_none() => format!("{minus}{}", self.number(-c.0).text),
+            _ => format!("{plus}{}", self.operand(b, PRODUCT).text),
         };
         Printed::new(left + &right, SUM)
     }
@@ -221,7 +260,7 @@ impl Printer<'_> {
             Op::Mul(x, y) => kind == Product::Elementwise && !self.graph.is_scalar(x) && !self.graph.is_scalar(y),
             _ => false,
         };
-        let right = if self.notation != Notation::Ascii && same_kind && (self.namer)(b).is_none() {
+        let right = if self.is_display() && same_kind && (self.namer)(b).is_none() {
             self.operand(b, PRODUCT)
         } else {
             side(b, POWER)
@@ -231,21 +270,23 @@ impl Printer<'_> {
 
     /// A scalar times anything. Display notations put the scalar first (`2 w`).
     fn scaling(&self, a: NodeId, b: NodeId) -> Printed {
-        let (first, second) = match self.notation {
-            Notation::Ascii => (a, b),
-            Notation::Unicode | Notation::Latex if self.graph.is_scalar(b) && !self.graph.is_scalar(a) => (b, a),
-            Notation::Unicode | Notation::Latex => (a, b),
+        let (first, second) = if self.is_display() && self.graph.is_scalar(b) && !self.graph.is_scalar(a) {
+            (b, a)
+        } else {
+            (a, b)
         };
         let left = self.operand(first, PRODUCT);
         // A scalar commutes with every product, so `2 s xᵀ` needs no parentheses in display
         // notations; ASCII keeps them so the text parses back to the same graph.
         let right = self.operand(second, if self.notation == Notation::Ascii { POWER } else { PRODUCT });
-        let starts_with_digit = right.text.starts_with(|c: char| c.is_ascii_digit());
+        let starts_with_digit = right.text.starts_with(|c: char| c.is_ascii_digit()) || right.text.starts_with("<mn>");
         let op = match self.notation {
             Notation::Ascii => "*",
             Notation::Unicode if starts_with_digit => "·",
             Notation::Latex if starts_with_digit => " \\cdot ",
+            Notation::MathMl if starts_with_digit => "<mo>·</mo>",
             Notation::Unicode | Notation::Latex => " ",
+            Notation::MathMl => INVISIBLE_TIMES,
         };
         Printed {
             text: format!("{}{op}{}", left.text, right.text),
@@ -256,16 +297,21 @@ impl Printer<'_> {
 
     fn division(&self, a: NodeId, b: NodeId) -> Printed {
         let by_scalar = self.graph.is_scalar(b);
-        if self.notation == Notation::Latex && by_scalar {
+        if matches!(self.notation, Notation::Latex | Notation::MathMl) && by_scalar {
             let top = self.node(a, false).text;
             let bottom = self.node(b, false).text;
-            return Printed::new(format!("\\frac{{{top}}}{{{bottom}}}"), ATOM);
+            let fraction = match self.notation {
+                Notation::MathMl => format!("<mfrac><mrow>{top}</mrow><mrow>{bottom}</mrow></mfrac>"),
+                _ => format!("\\frac{{{top}}}{{{bottom}}}"),
+            };
+            return Printed::new(fraction, ATOM);
         }
         let op = match (self.notation, by_scalar) {
             (Notation::Ascii, true) | (Notation::Unicode, true) => "/",
             (Notation::Ascii, false) => "./",
             (Notation::Unicode, false) => " ⊘ ",
             (Notation::Latex, _) => " \\oslash ",
+            (Notation::MathMl, _) => "<mo>⊘</mo>",
         };
         let left = self.operand(a, PRODUCT);
         let right = self.operand(b, POWER);
@@ -285,12 +331,12 @@ impl Printer<'_> {
         // A vector has no matrix power, so `h²` is unambiguous; a matrix's elementwise power
         // is marked `X^∘2`.
         let marked = elementwise && !self.graph.dims.is_vector(self.graph.shape(a)) && !self.graph.is_scalar(a);
-        let mark = if marked { self.pick("", "∘", "\\circ ") } else { String::new() };
-        self.superscript(a, &format!("{mark}{exponent}"), &format!("^{{{mark}{exponent}}}"))
+        let mark = if marked { self.pick("", "∘", "\\circ ", "<mo>∘</mo>") } else { String::new() };
+        self.superscript(a, &format!("{mark}{exponent}"), &format!("^{{{mark}{exponent}}}"), &format!("{mark}{exponent}"))
     }
 
     /// `base^exponent`, with Unicode superscript digits where they exist.
-    fn superscript(&self, base: NodeId, unicode: &str, latex: &str) -> Printed {
+    fn superscript(&self, base: NodeId, unicode: &str, latex: &str, mathml: &str) -> Printed {
         match self.notation {
             Notation::Ascii => {
                 let base = self.operand(base, POSTFIX).text;
@@ -313,6 +359,10 @@ impl Printer<'_> {
                 let base = self.operand(base, ATOM).text;
                 Printed::new(format!("{base}{latex}"), POSTFIX)
             }
+            Notation::MathMl => {
+                let base = self.operand(base, ATOM).text;
+                Printed::new(format!("<msup><mrow>{base}</mrow><mrow>{mathml}</mrow></msup>"), POSTFIX)
+            }
         }
     }
 
@@ -324,57 +374,69 @@ impl Printer<'_> {
         }
     }
 
-    fn postfix(&self, a: NodeId, ascii: &str, unicode: &str, latex: &str) -> Printed {
-        // LaTeX cannot stack two superscripts, so there the operand must be atomic.
-        let strength = if self.notation == Notation::Latex { ATOM } else { POSTFIX };
+    fn postfix(&self, a: NodeId, ascii: &str, unicode: &str, latex: &str, mathml: &str) -> Printed {
+        // LaTeX cannot stack two superscripts, and a MathML superscript takes one base, so
+        // there the operand must be atomic.
+        let strength = if matches!(self.notation, Notation::Latex | Notation::MathMl) { ATOM } else { POSTFIX };
         let operand = self.operand(a, strength).text;
-        Printed::new(operand + &self.pick(ascii, unicode, latex), POSTFIX)
+        if self.notation == Notation::MathMl {
+            return Printed::new(format!("<msup><mrow>{operand}</mrow>{mathml}</msup>"), POSTFIX);
+        }
+        Printed::new(operand + &self.pick(ascii, unicode, latex, mathml), POSTFIX)
     }
 
     fn call(&self, name: &str, a: NodeId) -> Printed {
         let argument = self.node(a, false).text;
-        let argument = match self.notation {
-            Notation::Latex => format!("\\left({argument}\\right)"),
-            Notation::Ascii | Notation::Unicode => format!("({argument})"),
+        let text = match self.notation {
+            Notation::Latex => format!("{name}\\left({argument}\\right)"),
+            Notation::Ascii | Notation::Unicode => format!("{name}({argument})"),
+            Notation::MathMl => format!("<mrow>{name}<mo>&#x2061;</mo>{}</mrow>", self.parenthesized(&argument)),
         };
-        Printed::new(format!("{name}{argument}"), ATOM)
+        Printed::new(text, ATOM)
     }
 
-    fn fenced(&self, a: NodeId, ascii: &str, unicode: (&str, &str), latex: (&str, &str)) -> Printed {
-        let (open, close) = match self.notation {
+    /// A fenced form such as a norm: `[open, close]` in Unicode and LaTeX, and
+    /// `[open, close, subscript]` in MathML; ASCII calls the function `ascii`.
+    fn fenced(&self, a: NodeId, ascii: &str, unicode: [&str; 2], latex: [&str; 2], mathml: [&str; 3]) -> Printed {
+        let inner = self.node(a, false).text;
+        let text = match self.notation {
             Notation::Ascii => return self.call(ascii, a),
-            Notation::Unicode => unicode,
-            Notation::Latex => latex,
+            Notation::Unicode => format!("{}{inner}{}", unicode[0], unicode[1]),
+            Notation::Latex => format!("{}{inner}{}", latex[0], latex[1]),
+            Notation::MathMl => {
+                let fence = format!("<mrow><mo fence=\"true\">{}</mo>{inner}<mo fence=\"true\">{}</mo></mrow>", mathml[0], mathml[1]);
+                if mathml[2].is_empty() {
+                    fence
+                } else {
+                    format!("<msub>{fence}<mn>{}</mn></msub>", mathml[2])
+                }
+            }
         };
-        Printed::new(format!("{open}{}{close}", self.node(a, false).text), ATOM)
+        Printed::new(text, ATOM)
     }
 
     fn function(&self, f: Func, a: NodeId) -> Printed {
         let name = match (self.notation, f) {
             (Notation::Ascii, _) => f.name().to_string(),
+            (_, Func::Abs) => return self.fenced(a, "abs", ["|", "|"], ["\\lvert ", " \\rvert"], ["|", "|", ""]),
             (Notation::Unicode, Func::Sigmoid) => "σ".to_string(),
             (Notation::Unicode, Func::Sqrt) => "√".to_string(),
-            (Notation::Unicode, Func::Abs) => return self.fenced(a, "abs", ("|", "|"), ("", "")),
             (Notation::Unicode, _) => f.name().to_string(),
             (Notation::Latex, Func::Sqrt) => {
                 return Printed::new(format!("\\sqrt{{{}}}", self.node(a, false).text), ATOM)
             }
-            (Notation::Latex, Func::Abs) => return self.fenced(a, "abs", ("", ""), ("\\lvert ", " \\rvert")),
-            (
-                Notation::Latex,
-                Func::Sigmoid | Func::Tanh | Func::Exp | Func::Log | Func::Sin | Func::Cos | Func::Tan,
-            ) => {
-                format!(
-                    "\\{}",
-                    match f {
-                        Func::Sigmoid => "sigma",
-                        other => other.name(),
-                    }
-                )
+            (Notation::MathMl, Func::Sqrt) => {
+                return Printed::new(format!("<msqrt>{}</msqrt>", self.node(a, false).text), ATOM)
+            }
+            (Notation::Latex, Func::Sigmoid) => "\\sigma".to_string(),
+            (Notation::Latex, Func::Tanh | Func::Exp | Func::Log | Func::Sin | Func::Cos | Func::Tan) => {
+                format!("\\{}", f.name())
             }
             (Notation::Latex, Func::Sign | Func::Relu | Func::Softplus | Func::Step) => {
                 format!("\\operatorname{{{}}}", f.name())
             }
+            (Notation::MathMl, Func::Sigmoid) => "<mi>σ</mi>".to_string(),
+            (Notation::MathMl, _) => format!("<mi>{}</mi>", f.name()),
         };
         self.call(&name, a)
     }

@@ -7,11 +7,12 @@
 //! the root being defined.
 
 mod abbreviate;
+pub mod diagram;
 mod expr;
 mod listing;
 mod names;
 
 pub use abbreviate::abbreviations;
-pub use expr::{print, Namer, Notation};
+pub use expr::{print, show_name, Namer, Notation};
 pub use listing::listing;
-pub use names::{latex_name, unicode_name};
+pub use names::{escape, latex_name, mathml_name, unicode_name, ADJOINT, DIFFERENTIAL};

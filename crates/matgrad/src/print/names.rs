@@ -29,8 +29,26 @@ const GREEK: &[(&str, &str)] = &[
     ("omega", "ω"),
 ];
 
-/// `alpha` → `α`, `W_1` → `W₁`; other names unchanged.
+/// Marks a symbol for the differential of a variable: `ⅆA` prints as dA (`\mathrm{d}A`).
+/// Users cannot write it, so it never clashes with a variable called `dA`.
+pub const DIFFERENTIAL: char = 'ⅆ';
+/// Marks a symbol for the adjoint of a variable: `w̄` (w and a combining macron).
+pub const ADJOINT: char = '\u{304}';
+
+/// `alpha` → `α`, `W_1` → `W₁`, `ⅆA` → `dA`; other names unchanged.
 pub fn unicode_name(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix(DIFFERENTIAL) {
+        return format!("d{}", unicode_name(rest));
+    }
+    if let Some(rest) = name.strip_suffix(ADJOINT) {
+        // The bar goes on the letter, before any subscript: h̄₂.
+        let (base, subscript) = split_subscript(rest);
+        let barred = format!("{}{ADJOINT}", unicode_name(base));
+        return match subscript {
+            Some(sub) => unicode_name(&format!("{barred}_{sub}")).replacen(&format!("{barred}_"), &barred, 1),
+            None => barred,
+        };
+    }
     let (base, subscript) = split_subscript(name);
     let base = GREEK.iter().find(|(n, _)| *n == base).map_or(base.to_string(), |(_, g)| g.to_string());
     match subscript {
@@ -45,8 +63,14 @@ pub fn unicode_name(name: &str) -> String {
     }
 }
 
-/// `alpha` → `\alpha`, `W_1` → `W_{1}`, `xhat` stays `\mathit{xhat}`.
+/// `alpha` → `\alpha`, `W_1` → `W_{1}`, `xhat` → `\mathit{xhat}`, `w̄` → `\bar{w}`.
 pub fn latex_name(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix(DIFFERENTIAL) {
+        return format!("\\mathrm{{d}}{}", latex_name(rest));
+    }
+    if let Some(rest) = name.strip_suffix(ADJOINT) {
+        return format!("\\bar{{{}}}", latex_name(rest));
+    }
     let (base, subscript) = split_subscript(name);
     let base = if GREEK.iter().any(|(n, _)| *n == base) {
         format!("\\{base}")
@@ -59,6 +83,39 @@ pub fn latex_name(name: &str) -> String {
         Some(sub) => format!("{base}_{{{sub}}}"),
         None => base,
     }
+}
+
+/// `alpha` → `<mi>α</mi>`, `W_1` → `<msub><mi>W</mi><mn>1</mn></msub>`, `w̄` → w with an
+/// accent bar, `ⅆA` → an upright d before A.
+pub fn mathml_name(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix(DIFFERENTIAL) {
+        return format!("<mrow><mi mathvariant=\"normal\">d</mi>{}</mrow>", mathml_name(rest));
+    }
+    if let Some(rest) = name.strip_suffix(ADJOINT) {
+        // A combining macron inside the identifier: accents built with <mover> sit too low
+        // or too faint over a letter in Chromium's MathML at body size.
+        let (base, subscript) = split_subscript(rest);
+        let base = GREEK.iter().find(|(n, _)| *n == base).map_or(base.to_string(), |(_, g)| g.to_string());
+        let barred = format!("<mi>{}{ADJOINT}</mi>", escape(&base));
+        return match subscript {
+            Some(sub) => format!("<msub>{barred}<mn>{}</mn></msub>", escape(sub)),
+            None => barred,
+        };
+    }
+    let (base, subscript) = split_subscript(name);
+    let base = GREEK.iter().find(|(n, _)| *n == base).map_or(base.to_string(), |(_, g)| g.to_string());
+    let variant = if base.chars().count() > 1 { " mathvariant=\"italic\"" } else { "" };
+    let base = format!("<mi{variant}>{}</mi>", escape(&base));
+    match subscript {
+        Some(sub) if sub.chars().all(|c| c.is_ascii_digit()) => format!("<msub>{base}<mn>{sub}</mn></msub>"),
+        Some(sub) => format!("<msub>{base}<mi>{}</mi></msub>", escape(sub)),
+        None => base,
+    }
+}
+
+/// Escapes text for XML.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// `W_1` → (`W`, `1`); `W1` → (`W`, `1`); `beta` → (`beta`, none).

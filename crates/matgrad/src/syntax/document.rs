@@ -1,7 +1,7 @@
 //! Pasted documents: prose with LaTeX math, as on Math StackExchange or in a paper.
 //!
 //! Display math (`$$…$$`, `\[…\]`, `\begin{align}…\end{align}` and the other environments
-//! in [`DISPLAY_ENVIRONMENTS`]) holds statements, separated by `\\` or `;`; newlines inside
+//! in [`latex::ENVIRONMENTS`]) holds statements, separated by `\\` or `;`; newlines inside
 //! it are spaces. A displayed piece with no `=` and no `∈ ℝ…` (a formula shown for
 //! reference, such as `$$\frac{\partial L}{\partial W}$$`) is ignored. Inline math
 //! (`$…$`, `\(…\)`) that declares something over the reals (`$x \in \mathbb{R}^k$`) is a
@@ -11,34 +11,18 @@
 //! Every math block is lexed in place, so spans point into the document itself.
 
 use super::ast::Program;
+use super::latex;
 use super::lexer::lex;
-use super::parser::{self, Mode, Newlines, Piece, StatementKind};
+use super::parser::{self, Mode};
+use super::statement::{self, Newlines, Piece, StatementKind};
 use crate::diagnostic::{Diagnostic, Span};
 
-/// Environments whose body is display math.
-pub const DISPLAY_ENVIRONMENTS: &[&str] = &[
-    "align",
-    "align*",
-    "equation",
-    "equation*",
-    "gather",
-    "gather*",
-    "aligned",
-    "multline",
-    "multline*",
-    "eqnarray",
-    "eqnarray*",
-    "flalign",
-    "flalign*",
-    "alignat",
-    "alignat*",
-];
-
 /// Whether the text is a document (prose with math) rather than a program: it has `$`,
-/// `\[` or `\begin{` outside `#` and `%` comments (a program may say `# x is $x$`).
+/// `\[` or `\begin{` outside `#` comments (a program may say `# x is $x$`). `%` is not
+/// taken for a comment here: in prose it is more often a percent sign.
 pub fn is_document(source: &str) -> bool {
     source.lines().any(|line| {
-        let code = line.split(['#', '%']).next().unwrap_or("");
+        let code = line.split('#').next().unwrap_or("");
         code.contains('$') || code.contains(r"\[") || code.contains(r"\begin{")
     })
 }
@@ -67,17 +51,17 @@ pub fn parse(source: &str) -> Result<Program, Diagnostic> {
         if block.display {
             ignore(source, Span::new(used_until, block.outer.start), &mut ignored);
             used_until = block.outer.end;
-            for piece in parser::split_statements(source, &tokens, Newlines::Ignore) {
+            for piece in statement::split_statements(source, &tokens, Newlines::Ignore) {
                 if is_statement(source, &piece) {
                     items.extend(parser::parse_statement(source, &piece.tokens, Mode::Latex, &end)?);
                 } else {
                     ignore(source, piece_span(&piece), &mut ignored);
                 }
             }
-        } else if parser::is_real_declaration(source, &tokens) {
+        } else if statement::is_real_declaration(source, &tokens) {
             ignore(source, Span::new(used_until, block.outer.start), &mut ignored);
             used_until = block.outer.end;
-            for piece in parser::split_statements(source, &tokens, Newlines::Ignore) {
+            for piece in statement::split_statements(source, &tokens, Newlines::Ignore) {
                 items.extend(parser::parse_statement(source, &piece.tokens, Mode::Latex, &end)?);
             }
         }
@@ -90,9 +74,9 @@ pub fn parse(source: &str) -> Result<Program, Diagnostic> {
 /// Whether a piece of display math is a statement: an assignment, or a declaration over
 /// the reals.
 fn is_statement(source: &str, piece: &Piece) -> bool {
-    match parser::statement_kind(source, &piece.tokens) {
+    match statement::statement_kind(source, &piece.tokens) {
         StatementKind::Assign => true,
-        StatementKind::Declare => parser::is_real_declaration(source, &piece.tokens),
+        StatementKind::Declare => statement::is_real_declaration(source, &piece.tokens),
         StatementKind::Other => false,
     }
 }
@@ -153,8 +137,13 @@ fn find_blocks(source: &str) -> Result<Vec<Block>, Diagnostic> {
             blocks.push(block);
         } else if rest.starts_with(br"\begin{") {
             let name_start = i + r"\begin{".len();
-            let name = source[name_start..].split('}').next().unwrap_or("");
-            if DISPLAY_ENVIRONMENTS.contains(&name) {
+            // Environment names are short; looking no further keeps the scan linear.
+            let name = source.as_bytes()[name_start..]
+                .iter()
+                .take(16)
+                .position(|&b| b == b'}')
+                .map_or("", |length| &source[name_start..name_start + length]);
+            if latex::ENVIRONMENTS.contains(&name) {
                 let open = format!(r"\begin{{{name}}}");
                 let close = format!(r"\end{{{name}}}");
                 let block = delimited(source, i, &open, &close, true)?;

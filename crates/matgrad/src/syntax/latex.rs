@@ -79,7 +79,7 @@ fn rewrite(text: &str) -> Option<Rewrite> {
         }
         r"\left" | r"\right" | r"\middle" | r"\big" | r"\Big" | r"\bigg" | r"\Bigg" | r"\bigl" | r"\bigr"
         | r"\Bigl" | r"\Bigr" | r"\biggl" | r"\biggr" | r"\Biggl" | r"\Biggr" | r"\bigm" | r"\Bigm" => DelimiterSize,
-        r"\label" | r"\tag" => DropWithArgument,
+        r"\label" | r"\tag" | r"\intertext" | r"\shortintertext" | r"\hspace" | r"\vspace" => DropWithArgument,
         r"\begin" | r"\end" => Environment,
         r"\cdot" | r"\times" => As(K::Times),
         r"\odot" | r"\circ" | r"\ast" => As(K::Circle),
@@ -98,8 +98,9 @@ fn rewrite(text: &str) -> Option<Rewrite> {
     })
 }
 
-/// Environments whose `\begin`/`\end` only arrange statements on the page.
-const ENVIRONMENTS: &[&str] = &[
+/// Environments that only arrange statements on the page: in a document they hold display
+/// math, inside math their `\begin`/`\end` are dropped.
+pub const ENVIRONMENTS: &[&str] = &[
     "aligned",
     "align",
     "align*",

@@ -11,27 +11,29 @@
 //!
 //! # Which spelling a statement is read in
 //!
-//! - If the text contains `$`, `\[` or `\begin{`, it is a **document**
-//!   ([`document`](self::document)): only its math is read, always as LaTeX, and the prose
-//!   around it is recorded in [`Program::ignored`].
+//! - If the text contains `$`, `\[` or `\begin{` (outside `#` comments), it is a
+//!   **document**: only its math is read, always as LaTeX, and the prose around it is
+//!   recorded in [`Program::ignored`] (see `document.rs` for what counts as a statement).
 //! - Otherwise it is a **program**: statements are separated by newlines, `;` or `\\`,
 //!   and each statement is read on its own. A statement that contains a LaTeX command (a
-//!   backslash) or is next to a `\\` is read as **LaTeX**: single letters are variables (`Ax` is `A·x`), `*` is
-//!   the elementwise product, `^2` takes one character. Any other statement is read as
-//!   **ASCII/Unicode**: names have several letters (`W1`, `beta`), `*` is the matrix
-//!   product, `^` takes an operand (`x^10`, `2^-1`). Unicode symbols (`⊙`, `‖`, `²`, `ℝ`,
-//!   Greek letters) mean the same in both.
+//!   backslash) or sits next to a `\\` is read as **LaTeX**: single letters are
+//!   variables (`Ax` is `A·x`), `*` is the elementwise product, `^2` takes one character.
+//!   Any other statement is read as **ASCII/Unicode**: names have several letters (`W1`,
+//!   `beta`), `*` is the matrix product, `^` takes an operand (`x^10`, `2^-1`). Unicode
+//!   symbols (`⊙`, `‖`, `²`, `ℝ`, Greek letters) mean the same in both.
 //!
 //! A newline does not end a statement inside brackets, after a binary operator, or before
 //! a line that starts with one.
 //!
 //! # Module map
 //!
-//! - [`lexer`](self::lexer): logos tokens with spans in the original text.
-//! - [`latex`](self::latex): the LaTeX command table; removes typesetting commands.
-//! - [`parser`](self::parser): statements, declarations and precedence climbing.
-//! - [`document`](self::document): finds math blocks in pasted prose.
-//! - [`names`](self::names): known functions and Greek letters.
+//! - `lexer`: logos tokens with spans in the original text.
+//! - `latex`: the LaTeX command table; removes typesetting commands.
+//! - `statement`: cuts tokens into statements, tells what each one is.
+//! - `parser`: precedence climbing and assignments; `parser/declaration.rs`: declarations
+//!   and types.
+//! - `document`: finds math blocks in pasted prose.
+//! - `names`: known functions and Greek letters.
 
 pub mod ast;
 mod document;
@@ -39,6 +41,7 @@ mod latex;
 mod lexer;
 mod names;
 mod parser;
+mod statement;
 
 #[cfg(test)]
 mod tests;
@@ -49,7 +52,8 @@ pub use parser::MAX_DEPTH;
 
 use crate::diagnostic::{Diagnostic, Span};
 use lexer::TokenKind;
-use parser::{Mode, Newlines, StatementKind};
+use parser::Mode;
+use statement::{Newlines, StatementKind};
 
 /// Parses a program or a pasted document into its statements and declarations.
 ///
@@ -72,9 +76,9 @@ pub fn parse(source: &str) -> Result<Program, Diagnostic> {
 /// A program: statements on lines, each in the spelling its tokens call for.
 fn parse_program(source: &str) -> Result<Program, Diagnostic> {
     let tokens = lexer::lex(source, Span::new(0, source.len()));
-    let pieces = parser::split_statements(source, &tokens, Newlines::Separate);
+    let pieces = statement::split_statements(source, &tokens, Newlines::Separate);
     // Text with no `=`, `:` or `∈` anywhere (prose, a lone expression) has no statement.
-    let kinds = pieces.iter().map(|piece| parser::statement_kind(source, &piece.tokens));
+    let kinds = pieces.iter().map(|piece| statement::statement_kind(source, &piece.tokens));
     if let (Some(first), true) = (pieces.first(), kinds.clone().all(|k| k == StatementKind::Other)) {
         let span = match (first.tokens.first(), first.tokens.last()) {
             (Some(a), Some(b)) => a.span.to(b.span),

@@ -19,10 +19,15 @@
 //! the tree it builds (a chain `a+a+…+a` is a tree as deep as it is long), so that neither
 //! the parser nor the passes after it can overflow the stack.
 
-use super::ast::{BinOp, DimSpec, DimSpecKind, Expr, ExprKind, Item, Name, TypeSpec};
+mod declaration;
+
+use super::ast::{BinOp, Expr, ExprKind, Item, Name};
 use super::latex::{self, Command};
 use super::lexer::{lex, small_script_text, Token, TokenKind as K};
 use super::names;
+#[cfg(doc)]
+use super::statement::split_statements;
+use super::statement::{statement_kind, StatementKind};
 use crate::diagnostic::{Diagnostic, Span};
 
 /// Errors are boxed, and the tree is built of boxes ([`Node`]): results stay one or two
@@ -33,6 +38,9 @@ type Result<T> = std::result::Result<T, Box<Diagnostic>>;
 fn fail<T>(diagnostic: Diagnostic) -> Result<T> {
     Err(Box::new(diagnostic))
 }
+
+/// The length of the longest function name (`logsumexp`).
+const LONGEST_FUNCTION: usize = 9;
 
 /// The deepest an expression may nest: parentheses, operator chains, function arguments.
 pub const MAX_DEPTH: usize = 256;
@@ -45,164 +53,6 @@ pub enum Mode {
     Ascii,
     /// LaTeX: one-letter names, `*` is elementwise, commands.
     Latex,
-}
-
-/// What a statement is, judged from its top-level tokens before parsing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatementKind {
-    /// It has a top-level `=`.
-    Assign,
-    /// It has a top-level `:` or `∈` (and no `=`).
-    Declare,
-    /// Neither: in a document it is ignored, in a program it is an error.
-    Other,
-}
-
-/// Classifies a statement from its raw tokens (before [`latex::prepare`]).
-pub fn statement_kind(source: &str, tokens: &[Token]) -> StatementKind {
-    let mut depth = 0usize;
-    let mut declares = false;
-    for token in tokens {
-        match token.kind {
-            K::LParen | K::LBracket | K::LBrace => depth += 1,
-            K::RParen | K::RBracket | K::RBrace => depth = depth.saturating_sub(1),
-            _ if depth > 0 => {}
-            K::Equals => return StatementKind::Assign,
-            K::Colon | K::In => declares = true,
-            K::Command if latex::means(&source[token.span.range()], K::Equals) => return StatementKind::Assign,
-            K::Command if latex::means(&source[token.span.range()], K::In) => declares = true,
-            _ => {}
-        }
-    }
-    if declares {
-        StatementKind::Declare
-    } else {
-        StatementKind::Other
-    }
-}
-
-/// Whether raw tokens declare something over the reals (`x \in \mathbb{R}^n`, `x ∈ ℝ`):
-/// the test for inline math in a document, where `$i \in S$` is prose.
-pub fn is_real_declaration(source: &str, tokens: &[Token]) -> bool {
-    if statement_kind(source, tokens) != StatementKind::Declare {
-        return false;
-    }
-    let text = |t: &Token| &source[t.span.range()];
-    let significant: Vec<&Token> =
-        tokens.iter().filter(|t| !(matches!(t.kind, K::Command | K::Escape) && latex::is_spacing(text(t)))).collect();
-    significant.windows(2).any(|pair| {
-        let is_in = pair[0].kind == K::In || (pair[0].kind == K::Command && latex::means(text(pair[0]), K::In));
-        let reals = match pair[1].kind {
-            K::Reals => true,
-            K::Word => text(pair[1]) == "R",
-            K::Command => {
-                latex::means(text(pair[1]), K::Reals)
-                    || matches!(text(pair[1]), r"\mathbb" | r"\Bbb" | r"\mathbbm" | r"\mathbf")
-            }
-            _ => false,
-        };
-        is_in && reals
-    })
-}
-
-/// Whether newlines end statements (programs) or are spaces (math blocks of documents).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Newlines {
-    Separate,
-    Ignore,
-}
-
-/// The tokens of one statement, and the token that ended it (`;`, `\\`, a newline), if any.
-pub struct Piece {
-    pub tokens: Vec<Token>,
-    pub separator: Option<Token>,
-}
-
-/// Cuts tokens into statements at `;`, `\\` and (with [`Newlines::Separate`]) newlines.
-///
-/// A newline does not end a statement inside brackets, after a binary operator, or before
-/// a line that starts with one (`y = a` / `  + b`); the same holds for `\\` before a line
-/// that starts with an operator (`&\quad + b` in `align`). Inside brackets, a line that
-/// starts like a new statement (`z = …`) does end it, so an unclosed `(` is reported on its
-/// own line.
-pub fn split_statements(source: &str, tokens: &[Token], newlines: Newlines) -> Vec<Piece> {
-    let mut pieces = Vec::new();
-    let mut current: Vec<Token> = Vec::new();
-    let mut depth = 0usize;
-    let mut flush = |current: &mut Vec<Token>, separator: Option<Token>, depth: &mut usize| {
-        if !current.is_empty() {
-            pieces.push(Piece { tokens: std::mem::take(current), separator });
-        }
-        *depth = 0;
-    };
-    for (i, &token) in tokens.iter().enumerate() {
-        let rest = &tokens[i + 1..];
-        match token.kind {
-            K::LParen | K::LBracket | K::LBrace => depth += 1,
-            K::RParen | K::RBracket | K::RBrace => depth = depth.saturating_sub(1),
-            K::Semicolon => {
-                flush(&mut current, Some(token), &mut depth);
-                continue;
-            }
-            K::LineBreak => {
-                if !starts_with_operator(source, rest) {
-                    flush(&mut current, Some(token), &mut depth);
-                }
-                continue;
-            }
-            K::Newline => {
-                let continues = newlines == Newlines::Ignore
-                    || (depth > 0 && !starts_statement(rest))
-                    || current.last().is_some_and(|t| is_binary_operator(source, t))
-                    || starts_with_operator(source, rest);
-                if !continues {
-                    flush(&mut current, Some(token), &mut depth);
-                }
-                continue;
-            }
-            _ => {}
-        }
-        current.push(token);
-    }
-    flush(&mut current, None, &mut depth);
-    pieces
-}
-
-fn is_binary_operator(source: &str, token: &Token) -> bool {
-    match token.kind {
-        K::Plus
-        | K::Minus
-        | K::Star
-        | K::Slash
-        | K::DotStar
-        | K::DotSlash
-        | K::Caret
-        | K::DotCaret
-        | K::Times
-        | K::Circle => true,
-        K::Command => latex::is_operator(&source[token.span.range()]),
-        _ => false,
-    }
-}
-
-/// Whether the next line (after alignment and spacing) starts with a binary operator.
-fn starts_with_operator(source: &str, rest: &[Token]) -> bool {
-    rest.iter()
-        .find(|t| match t.kind {
-            K::Newline | K::Ampersand | K::Tilde => false,
-            K::Command | K::Escape => !latex::is_spacing(&source[t.span.range()]),
-            _ => true,
-        })
-        .is_some_and(|t| is_binary_operator(source, t))
-}
-
-/// Whether the next line starts like a statement: a name, then `=`, `:` or `∈`.
-fn starts_statement(rest: &[Token]) -> bool {
-    let mut significant = rest.iter().filter(|t| t.kind != K::Newline);
-    matches!(
-        (significant.next().map(|t| t.kind), significant.next().map(|t| t.kind)),
-        (Some(K::Word | K::Greek), Some(K::Equals | K::Colon | K::In))
-    )
 }
 
 /// Parses one statement (raw tokens, as [`split_statements`] cut them) into items: one
@@ -293,9 +143,6 @@ const PRODUCT: (u8, u8) = (3, 4);
 const PREFIX_OPERAND: u8 = 5;
 /// `^` and `.^`; also the level of an unbracketed function argument (`\log x^2`).
 const POWER: u8 = 7;
-
-const TYPE_HINT: &str = "types are `scalar`, `vector(n)` and `matrix(m, n)`, or `ℝ`, `ℝ^n` and `ℝ^{m×n}`";
-const SIZE_HINT: &str = "a size is a name like `n` or a positive whole number like `3`";
 
 struct Parser<'a> {
     source: &'a str,
@@ -588,316 +435,6 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// `x, y: vector(n)`, `x ∈ ℝ^K, A, B ∈ ℝ^{K×K}`: a `,` after a type starts the next
-    /// declaration.
-    fn declarations(&mut self) -> Result<Vec<Item>> {
-        let mut items = Vec::new();
-        loop {
-            let names = self.declared_names()?;
-            let last = names.last().map_or(self.end_span(), |n| n.span);
-            let separator = match self.peek() {
-                Some(token) if matches!(token.kind, K::Colon | K::In) => self.bump(),
-                found => return fail(self.expected("`:` or `∈` after the names to declare", last, found)),
-            };
-            let (ty, ty_span) = self.type_spec(separator)?;
-            let span = names.first().map_or(ty_span, |n| n.span).to(ty_span);
-            items.push(Item::Declare { names, ty, span });
-            match self.peek() {
-                None => return Ok(items),
-                Some(token) if token.kind == K::Comma => {
-                    self.bump();
-                }
-                Some(token) => return fail(self.unexpected(token)),
-            }
-        }
-    }
-
-    fn declared_names(&mut self) -> Result<Vec<Name>> {
-        let mut names = Vec::new();
-        let mut comma: Option<Token> = None;
-        loop {
-            match self.peek() {
-                Some(token) if self.opens_operand(token) => {}
-                found => {
-                    let after = comma.map_or(self.end_span(), |c| c.span);
-                    return fail(self.expected("a name after `,`", after, found));
-                }
-            }
-            let node = self.primary()?;
-            let ExprKind::Var(text) = node.expr.kind else {
-                return fail(
-                    Diagnostic::new(node.expr.span, "expected a name to declare")
-                        .with_hint("write `x: vector(n)` or `x ∈ ℝ^n`"),
-                );
-            };
-            names.push(Name { text, span: node.expr.span });
-            match self.peek() {
-                Some(token) if token.kind == K::Comma => comma = Some(self.bump()),
-                _ => return Ok(names),
-            }
-        }
-    }
-
-    // ---- types ----
-
-    fn type_spec(&mut self, separator: Token) -> Result<(TypeSpec, Span)> {
-        let what = format!("a type after `{}`", self.text(separator));
-        let Some(token) = self.peek() else {
-            return fail(self.expected(&what, separator.span, None).with_hint(TYPE_HINT));
-        };
-        let text = self.text(token);
-        match token.kind {
-            K::Reals => {
-                self.bump();
-                self.real_space(token.span)
-            }
-            K::Command if matches!(latex::command(&text[1..]), Some(Command::Blackboard | Command::Bold)) => {
-                self.bump();
-                self.blackboard(token)
-            }
-            K::Word => match text {
-                "R" => {
-                    self.bump();
-                    self.real_space(token.span)
-                }
-                "scalar" | "real" => {
-                    self.bump();
-                    if self.at(K::LParen) {
-                        return fail(
-                            Diagnostic::new(token.span, format!("`{text}` takes no size"))
-                                .with_hint("write `x: scalar`, or `x: vector(n)` for a vector"),
-                        );
-                    }
-                    Ok((TypeSpec::Scalar, token.span))
-                }
-                "vector" | "matrix" => {
-                    self.bump();
-                    self.sized_type(token)
-                }
-                _ => fail(unknown_type(text, token.span)),
-            },
-            _ => fail(self.expected(&what, separator.span, Some(token)).with_hint(TYPE_HINT)),
-        }
-    }
-
-    /// `vector(n)`, `matrix(m, n)`.
-    fn sized_type(&mut self, keyword: Token) -> Result<(TypeSpec, Span)> {
-        let name = self.text(keyword);
-        let example = if name == "vector" { "vector(n)" } else { "matrix(m, n)" };
-        let open = match self.peek() {
-            Some(token) if token.kind == K::LParen => self.bump(),
-            found => {
-                return fail(
-                    self.expected(&format!("`(` after `{name}`"), keyword.span, found)
-                        .with_hint(format!("write `{example}`")),
-                )
-            }
-        };
-        self.open.push(Open { delim: Delim::Paren, token: open });
-        let mut sizes = vec![self.dim(open)?];
-        while self.at(K::Comma) {
-            let comma = self.bump();
-            sizes.push(self.dim(comma)?);
-        }
-        let close = self.close()?;
-        let span = keyword.span.to(close.span);
-        let count = sizes.len();
-        let mut sizes = sizes.into_iter();
-        match (name, sizes.next(), sizes.next()) {
-            ("vector", Some(length), None) => Ok((TypeSpec::Vector(length), span)),
-            ("matrix", Some(rows), Some(columns)) if count == 2 => Ok((TypeSpec::Matrix(rows, columns), span)),
-            ("vector", ..) => fail(
-                Diagnostic::new(span, "vector takes one size (its length)")
-                    .with_hint("write `vector(n)`, or `matrix(m, n)` for a matrix"),
-            ),
-            _ => fail(
-                Diagnostic::new(span, "matrix takes two sizes (rows, columns)")
-                    .with_hint("write `matrix(m, n)`, or `vector(n)` for a vector"),
-            ),
-        }
-    }
-
-    /// After `ℝ`: nothing (a scalar), `^n`, `^{m×n}`, or superscripts `ℝⁿ`, `ℝᵐˣⁿ`.
-    fn real_space(&mut self, start: Span) -> Result<(TypeSpec, Span)> {
-        let (sizes, span) = match self.peek() {
-            Some(token) if token.kind == K::Caret => {
-                let caret = self.bump();
-                self.sizes(caret)?
-            }
-            Some(token) if matches!(token.kind, K::SupNumber | K::SupLetters | K::SupT) => self.superscript_sizes()?,
-            _ => return Ok((TypeSpec::Scalar, start)),
-        };
-        Ok((space_type(sizes), start.to(span)))
-    }
-
-    /// `\mathbb{R}^n`, `\mathbb R^n`, and `\mathbb{R^n}` (the size inside the braces, as
-    /// people write it).
-    fn blackboard(&mut self, command: Token) -> Result<(TypeSpec, Span)> {
-        match self.peek() {
-            Some(open) if open.kind == K::LBrace => {
-                self.bump();
-                self.open.push(Open { delim: Delim::Brace, token: open });
-                self.reals_letter(command)?;
-                let inner = if self.at(K::Caret) {
-                    let caret = self.bump();
-                    Some(self.sizes(caret)?)
-                } else {
-                    None
-                };
-                let close = self.close()?;
-                let span = command.span.to(close.span);
-                match inner {
-                    Some((sizes, _)) => Ok((space_type(sizes), span)),
-                    None => self.real_space(span),
-                }
-            }
-            Some(token) if token.kind == K::Word => {
-                self.reals_letter(command)?;
-                self.real_space(command.span.to(token.span))
-            }
-            found => fail(
-                self.expected(&format!("`{{R}}` after `{}`", self.text(command)), command.span, found)
-                    .with_hint(r"write `\mathbb{R}^n`"),
-            ),
-        }
-    }
-
-    fn reals_letter(&mut self, command: Token) -> Result<()> {
-        match self.peek() {
-            Some(token) if token.kind == K::Word && self.text(token) == "R" => {
-                self.bump();
-                Ok(())
-            }
-            found => fail(
-                self.expected(&format!("`R` after `{}`", self.text(command)), command.span, found)
-                    .with_hint(r"matgrad works over the real numbers: write `\mathbb{R}^n`"),
-            ),
-        }
-    }
-
-    /// The sizes after `^` in a space: one (`^n`, `^{n}`) or two (`^{m×n}`, `^(m x n)`).
-    fn sizes(&mut self, caret: Token) -> Result<(Vec<DimSpec>, Span)> {
-        let Some(token) = self.peek() else {
-            return fail(self.expected("a size after `^`", caret.span, None).with_hint(SIZE_HINT));
-        };
-        let delim = match token.kind {
-            K::LBrace => Delim::Brace,
-            K::LParen => Delim::Paren,
-            K::LBracket => Delim::Bracket,
-            _ => {
-                let size = self.dim(caret)?;
-                let span = size.span;
-                return Ok((vec![size], span));
-            }
-        };
-        self.bump();
-        self.open.push(Open { delim, token });
-        let mut sizes = vec![self.dim(token)?];
-        while let Some(separator) = self.size_separator() {
-            sizes.push(self.dim(separator)?);
-        }
-        let close = self.close()?;
-        let span = token.span.to(close.span);
-        if sizes.len() > 2 {
-            return fail(Diagnostic::new(span, "a space has at most two sizes (rows × columns)"));
-        }
-        Ok((sizes, span))
-    }
-
-    /// `×`, `\times`, `*`, `,` or the letter `x` between two sizes.
-    fn size_separator(&mut self) -> Option<Token> {
-        let token = self.peek()?;
-        match token.kind {
-            K::Times | K::Star | K::Comma => Some(self.bump()),
-            K::Word if self.text(token) == "x" => Some(self.bump()),
-            K::Word if self.mode == Mode::Latex && self.text(token).starts_with('x') => {
-                self.split(1);
-                Some(self.bump())
-            }
-            _ => None,
-        }
-    }
-
-    /// `ℝⁿ`, `ℝ³`, `ℝᵐˣⁿ`: superscript sizes, a superscript `ˣ` between two.
-    fn superscript_sizes(&mut self) -> Result<(Vec<DimSpec>, Span)> {
-        let first = self.bump();
-        let mut span = first.span;
-        let mut text = small_script_text(self.text(first));
-        while let Some(token) = self.peek() {
-            if !matches!(token.kind, K::SupNumber | K::SupLetters | K::SupT) || token.span.start != span.end {
-                break;
-            }
-            self.bump();
-            text.push_str(&small_script_text(self.text(token)));
-            span = span.to(token.span);
-        }
-        let cut = text.char_indices().find(|&(i, c)| c == 'x' && i > 0 && i + 1 < text.len()).map(|(i, _)| i);
-        let parts = match cut {
-            Some(i) => vec![&text[..i], &text[i + 1..]],
-            None => vec![text.as_str()],
-        };
-        let mut sizes = Vec::new();
-        for part in parts {
-            let kind = if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
-                DimSpecKind::Number(positive_size(part, span)?)
-            } else if part.starts_with(|c: char| c.is_ascii_alphabetic())
-                && part.bytes().all(|b| b.is_ascii_alphanumeric())
-            {
-                DimSpecKind::Symbol(part.to_string())
-            } else {
-                return fail(Diagnostic::new(span, format!("unsupported size `{part}`")).with_hint(SIZE_HINT));
-            };
-            sizes.push(DimSpec { kind, span });
-        }
-        Ok((sizes, span))
-    }
-
-    /// One size: a name (`n`, `K`, `d_{model}`) or a positive whole number.
-    fn dim(&mut self, after: Token) -> Result<DimSpec> {
-        let Some(token) = self.peek() else {
-            return fail(
-                self.expected(&format!("a size after `{}`", self.text(after)), after.span, None).with_hint(SIZE_HINT),
-            );
-        };
-        let text = self.text(token);
-        let (kind, span) = match token.kind {
-            K::Number => {
-                self.bump();
-                (DimSpecKind::Number(positive_size(text, token.span)?), token.span)
-            }
-            K::Word => {
-                let (name, span) = match self.mode {
-                    Mode::Ascii => {
-                        self.bump();
-                        (text.to_string(), token.span)
-                    }
-                    Mode::Latex => {
-                        let (letter, span) = self.letter();
-                        self.subscripts(letter, span)?
-                    }
-                };
-                (DimSpecKind::Symbol(name), span)
-            }
-            K::Greek => {
-                self.bump();
-                let name = greek_name(text);
-                (DimSpecKind::Symbol(name.to_string()), token.span)
-            }
-            K::Command if matches!(latex::command(&text[1..]), Some(Command::Greek(_))) => {
-                self.bump();
-                let name = names::greek_command(&text[1..]).unwrap_or("");
-                (DimSpecKind::Symbol(name.to_string()), token.span)
-            }
-            _ => {
-                return fail(
-                    self.expected(&format!("a size after `{}`", self.text(after)), after.span, Some(token))
-                        .with_hint(SIZE_HINT),
-                )
-            }
-        };
-        Ok(DimSpec { kind, span })
-    }
-
     // ---- expressions ----
 
     /// An expression whose operators bind at least as tightly as `min_bp`.
@@ -935,6 +472,7 @@ impl<'a> Parser<'a> {
             }
             Infix::Op(op @ (BinOp::Pow | BinOp::ElemPow)) => {
                 let caret = self.bump();
+                self.refuse_layer_index(&lhs, caret)?;
                 match self.exponent(caret, op)? {
                     Power::Transpose(end) => {
                         let span = lhs.expr.span.to(end);
@@ -1125,8 +663,9 @@ impl<'a> Parser<'a> {
             return fail(self.expected("an expression", self.end_span(), None));
         };
         let text = self.text(token);
-        let letters = text.bytes().take_while(u8::is_ascii_alphabetic).count();
-        if letters >= 2 {
+        // Function names are short: counting no further keeps long words linear.
+        let letters = text.bytes().take(LONGEST_FUNCTION + 1).take_while(u8::is_ascii_alphabetic).count();
+        if (2..=LONGEST_FUNCTION).contains(&letters) {
             if let Some(function) = names::latex_function(&text[..letters]) {
                 self.split(letters);
                 let word = self.bump();
@@ -1369,18 +908,31 @@ impl<'a> Parser<'a> {
         self.open.push(Open { delim, token: open });
         let inner = self.operand_after(0, open)?;
         let close = self.close()?;
-        let mut span = open.span.to(close.span);
-        let name = match delim {
-            Delim::Abs => "abs",
-            _ => match self.norm_subscript()? {
-                None => "norm2",
-                Some((subscript, subscript_span)) => {
-                    span = span.to(subscript_span);
-                    norm_name(&subscript, subscript_span)?
-                }
-            },
+        let span = open.span.to(close.span);
+        if delim == Delim::Abs {
+            return self.call("abs", open.span, vec![inner], span);
+        }
+        // `\|x\|_2^2` and `\|x\|^2_2` are both the squared 2-norm.
+        let mut power = None;
+        let mut subscript = self.norm_subscript()?;
+        if subscript.is_none() && self.at(K::Caret) {
+            let caret = self.bump();
+            power = Some(self.exponent(caret, BinOp::Pow)?);
+            subscript = self.norm_subscript()?;
+        }
+        let (name, span) = match subscript {
+            None => ("norm2", span),
+            Some((text, subscript_span)) => (norm_name(&text, subscript_span)?, span.to(subscript_span)),
         };
-        self.call(name, open.span, vec![inner], span)
+        let norm = self.call(name, open.span, vec![inner], span)?;
+        match power {
+            None => Ok(norm),
+            Some(Power::Transpose(end)) => {
+                let span = norm.expr.span.to(end);
+                self.unary(ExprKind::Transpose, norm, span)
+            }
+            Some(Power::Exponent(exponent)) => self.binary(BinOp::Pow, norm, exponent),
+        }
     }
 
     fn norm_subscript(&mut self) -> Result<Option<(String, Span)>> {
@@ -1429,6 +981,19 @@ impl<'a> Parser<'a> {
         let power = self.exponent(caret, BinOp::Pow)?;
         if self.at(K::Caret) {
             return fail(Diagnostic::new(caret.span, "a function takes one power before its argument"));
+        }
+        // `\sin^{-1}` is the inverse function in print, not the reciprocal.
+        if let Power::Exponent(Node { expr, .. }) = &power {
+            if matches!(expr.kind, ExprKind::Number(value) if value == -1.0) {
+                let written = self.source.get(name_span.range()).unwrap_or(name);
+                return fail(
+                    Diagnostic::new(
+                        name_span.to(expr.span),
+                        format!("`{written}^{{-1}}` (an inverse function) is not supported"),
+                    )
+                    .with_hint(format!("for the reciprocal, write `\\left({written} x\\right)^{{-1}}`")),
+                );
+            }
         }
         let node = self.apply_function(name, name_span)?;
         match power {
@@ -1607,6 +1172,19 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `W^{(1)}` is a layer index in machine-learning papers, but would read as a power:
+    /// refused rather than misread.
+    fn refuse_layer_index(&self, base: &Node, caret: Token) -> Result<()> {
+        let is_name = matches!(base.expr.kind, ExprKind::Var(_));
+        if self.mode == Mode::Latex && is_name && self.at(K::LBrace) && self.nth_kind(1) == Some(K::LParen) {
+            return fail(
+                Diagnostic::new(caret.span, "a superscript in parentheses would read as a power")
+                    .with_hint("for a layer index write a subscript, as in `W_{1}`; for a power drop the parentheses"),
+            );
+        }
+        Ok(())
+    }
+
     /// The exponent after `^` or `.^`: `T`, `\top`, `⊤` make a transpose.
     fn exponent(&mut self, caret: Token, op: BinOp) -> Result<Power> {
         if op == BinOp::Pow {
@@ -1687,38 +1265,5 @@ fn number_value(text: &str, span: Span) -> std::result::Result<f64, Diagnostic> 
         Ok(value) if value.is_finite() => Ok(value),
         Ok(_) => Err(Diagnostic::new(span, "number too large").with_hint("the largest number is about 1.8e308")),
         Err(_) => Err(Diagnostic::new(span, format!("invalid number `{text}`"))),
-    }
-}
-
-fn positive_size(text: &str, span: Span) -> std::result::Result<u64, Diagnostic> {
-    if !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Diagnostic::new(span, format!("a size must be a whole number, not `{text}`")).with_hint(SIZE_HINT));
-    }
-    match text.parse::<u64>() {
-        Ok(0) => Err(Diagnostic::new(span, "a size must be positive").with_hint(SIZE_HINT)),
-        Ok(size) => Ok(size),
-        Err(_) => Err(Diagnostic::new(span, "size too large")),
-    }
-}
-
-/// `ℝ^n` is a vector, `ℝ^{m×n}` a matrix (also `ℝ^{K×1}`: shapes are as written).
-fn space_type(sizes: Vec<DimSpec>) -> TypeSpec {
-    let mut sizes = sizes.into_iter();
-    match (sizes.next(), sizes.next()) {
-        (Some(rows), Some(columns)) => TypeSpec::Matrix(rows, columns),
-        (Some(length), None) => TypeSpec::Vector(length),
-        _ => TypeSpec::Scalar,
-    }
-}
-
-fn unknown_type(word: &str, span: Span) -> Diagnostic {
-    let diagnostic = Diagnostic::new(span, format!("unknown type `{word}`"));
-    let nearest = ["scalar", "vector", "matrix", "real"]
-        .into_iter()
-        .map(|known| (strsim::damerau_levenshtein(&word.to_ascii_lowercase(), known), known))
-        .min();
-    match nearest {
-        Some((distance, known)) if distance <= 2 => diagnostic.with_hint(format!("did you mean `{known}`?")),
-        _ => diagnostic.with_hint(TYPE_HINT),
     }
 }

@@ -73,8 +73,7 @@ fn check_document(input: &str, expected: &str, ignored: &[&str]) {
     assert_eq!(texts, ignored, "ignored text of {input:?}");
 }
 
-/// Checks that `input` fails with `message`, pointing at `spanned` (the text under the
-/// span, which must be the first occurrence of that text at or after byte `from`).
+/// Checks that `input` fails with exactly `message`, with the span `(start, end)` in bytes.
 #[track_caller]
 fn check_error(input: &str, message: &str, span: (usize, usize)) {
     match parse(input) {
@@ -284,6 +283,10 @@ fn latex_spelling() {
             "(= y (+ (+ (+ (abs x) (abs x)) (abs x)) (abs x)))",
         ),
         (r"$$L = \frac12 \|Ax - b\|_2^2$$", "(= L (* (/ 1 2) (^ (norm2 (- (* A x) b)) 2)))"),
+        (
+            r"$$L = \|x\|^2_2 + \|x\|^2_1 + \|x\|^\top_F$$",
+            "(= L (+ (+ (^ (norm2 x) 2) (^ (norm1 x) 2)) (' (norm2 x))))",
+        ),
         (r"$$y = \left\| \left| x \right| \right\|$$", "(= y (norm2 (abs x)))"),
         // Powers and transposes.
         (r"$$y = x^2 + x^{2} + x^{10} + x^23$$", "(= y (+ (+ (+ (^ x 2) (^ x 2)) (^ x 10)) (* (^ x 2) 3)))"),
@@ -376,6 +379,8 @@ fn declarations_in_each_spelling() {
         (r"A \in \mathbb{R}^{mxn}", "(: A (matrix m n))"),
         (r"A \in \mathbb{R}^{m \times n}, b \in \mathbb{R}^{m}", "(: A (matrix m n)); (: b (vector m))"),
         (r"x \in \R^n", "(: x (vector n))"),
+        (r"x \in \mathbf{R}^n", "(: x (vector n))"),
+        (r"x \in \mathbb{R}^{n}, \quad A \in \mathbb{R}^{n \times 1}", "(: x (vector n)); (: A (matrix n 1))"),
         (r"x \in \mathbb{R}^{n}", "(: x (vector n))"),
         (r"x \in \mathbb{R}^{10}", "(: x (vector 10))"),
         (r"c \in \mathbb{R}", "(: c scalar)"),
@@ -396,6 +401,7 @@ fn statements_lines_and_continuations() {
         ("y = f(a,\n  b)", "(= y (f a b))"),
         ("y = (a\n + b)", "(= y (+ a b))"),
         ("y = a # comment $x$\nz = b % another", "(= y a); (= z b)"),
+        ("y = a % MATLAB comment", "(= y a)"),
         (
             "x: vector(n)\ny = \\sigma(Ax) + 2\nz = A x",
             "(: x (vector n)); (= y (+ (sigmoid (* A x)) 2)); (= z (* A x))",
@@ -418,9 +424,11 @@ y &= Ax \\
 u &= \sigma(y) \label{eq:u} \\
 v &= Bx \nonumber \\
 L &= \|u\|^2 \notag \tag{4} \\
-  &\quad + \|v\|^2
+  &\quad + \|v\|^2 \\
+\intertext{and finally}
+c &= L\hspace{1em}.
 \end{align}",
-        "(= y (* A x)); (= u (sigmoid y)); (= v (* B x)); (= L (+ (^ (norm2 u) 2) (^ (norm2 v) 2)))",
+        "(= y (* A x)); (= u (sigmoid y)); (= v (* B x)); (= L (+ (^ (norm2 u) 2) (^ (norm2 v) 2))); (= c L)",
         &[],
     );
     for environment in ["align*", "equation", "equation*", "gather", "gather*", "aligned"] {
@@ -544,6 +552,7 @@ fn errors() {
         ("x ∈ ℝ^K y", "unexpected `y`", (12, 13)),
         (r"x \in \mathbb{Z}^n", "expected `R` after `\\mathbb`, found `Z`", (14, 15)),
         ("2 ∈ ℝ", "expected a name to declare", (0, 1)),
+        (", x: scalar", "expected a name to declare, found `,`", (0, 1)),
         // LaTeX.
         (r"$$y = \frac{a}$$", r"expected a denominator after `\frac`, found `$$`", (6, 11)),
         (r"$$y = \exp$$", r"expected an argument after `\exp`, found `$$`", (6, 10)),
@@ -558,6 +567,9 @@ fn errors() {
         (r"$$y = W_{}$$", "empty subscript", (8, 10)),
         (r"$$y = A \\ = B$$", "expected a name before `=`", (11, 12)),
         (r"$$y = Ax \\ z = By = C$$", "unexpected `=`: a statement assigns one name", (19, 20)),
+        (r"$$y = \tanh^{-1}(x)$$", r"`\tanh^{-1}` (an inverse function) is not supported", (6, 16)),
+        (r"$$y = W^{(1)} x$$", "a superscript in parentheses would read as a power", (7, 8)),
+        (r"$$y = x_{t-1}$$", "unsupported subscript: expected letters or digits, found `-`", (10, 11)),
         // Documents.
         ("$$y = Ax", "unterminated `$$`", (0, 2)),
         (r"Text \[ y = Ax", r"unterminated `\[`", (5, 7)),
@@ -626,114 +638,120 @@ fn random_bytes_never_panic() {
     }
 }
 
+/// Fragments of every spelling, for random and repeated inputs.
+const PIECES: &[&str] = &[
+    "y",
+    "x",
+    "A",
+    "Ax",
+    "W_1",
+    "x_",
+    "=",
+    "*",
+    ".*",
+    "./",
+    "/",
+    "^",
+    ".^",
+    "+",
+    "-",
+    "−",
+    "'",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "|",
+    "||",
+    "‖",
+    ",",
+    ";",
+    ":",
+    "\n",
+    " ",
+    "2",
+    ".5",
+    "1e999",
+    "23",
+    "sigmoid",
+    "exp",
+    "tr",
+    "ReLU",
+    "vector",
+    "matrix",
+    "scalar",
+    "(n)",
+    "(m, n)",
+    "∈",
+    "ℝ",
+    "R",
+    "^{K×K}",
+    "ᵀ",
+    "²",
+    "⁻¹",
+    "ⁿ",
+    "₁",
+    "σ",
+    "α",
+    "√",
+    "⊙",
+    "·",
+    "×",
+    "⊤",
+    "$",
+    "$$",
+    r"\[",
+    r"\]",
+    r"\begin{align}",
+    r"\end{align}",
+    r"\begin{",
+    "&",
+    "&=",
+    r"\\",
+    r"\frac",
+    r"\sqrt",
+    r"\sigma",
+    r"\alpha",
+    r"\left(",
+    r"\right)",
+    r"\left",
+    r"\|",
+    r"\|_2",
+    r"\lVert",
+    r"\mathbb{R}",
+    r"\mathbb{R^k}",
+    r"\mathbb",
+    r"\in",
+    r"\top",
+    r"\hat",
+    r"\mathbf",
+    r"\operatorname",
+    r"\mathrm{tr}",
+    r"\text{",
+    r"\log\det",
+    r"\cdot",
+    r"\,",
+    r"\quad",
+    r"\label{",
+    r"\foo",
+    "\\",
+    "_",
+    "_{",
+    "#",
+    "%",
+    "@",
+    "~",
+    ".",
+    "\u{a0}",
+    "\u{feff}",
+    "ᵐˣⁿ",
+    "₁₂",
+];
+
 #[test]
 fn random_token_soups_never_panic() {
-    const PIECES: &[&str] = &[
-        "y",
-        "x",
-        "A",
-        "Ax",
-        "W_1",
-        "x_",
-        "=",
-        "*",
-        ".*",
-        "./",
-        "/",
-        "^",
-        ".^",
-        "+",
-        "-",
-        "−",
-        "'",
-        "(",
-        ")",
-        "[",
-        "]",
-        "{",
-        "}",
-        "|",
-        "||",
-        "‖",
-        ",",
-        ";",
-        ":",
-        "\n",
-        " ",
-        "2",
-        ".5",
-        "1e999",
-        "23",
-        "sigmoid",
-        "exp",
-        "tr",
-        "ReLU",
-        "vector",
-        "matrix",
-        "scalar",
-        "(n)",
-        "(m, n)",
-        "∈",
-        "ℝ",
-        "R",
-        "^{K×K}",
-        "ᵀ",
-        "²",
-        "⁻¹",
-        "ⁿ",
-        "₁",
-        "σ",
-        "α",
-        "√",
-        "⊙",
-        "·",
-        "×",
-        "⊤",
-        "$",
-        "$$",
-        r"\[",
-        r"\]",
-        r"\begin{align}",
-        r"\end{align}",
-        r"\begin{",
-        "&",
-        "&=",
-        r"\\",
-        r"\frac",
-        r"\sqrt",
-        r"\sigma",
-        r"\alpha",
-        r"\left(",
-        r"\right)",
-        r"\left",
-        r"\|",
-        r"\|_2",
-        r"\lVert",
-        r"\mathbb{R}",
-        r"\mathbb{R^k}",
-        r"\mathbb",
-        r"\in",
-        r"\top",
-        r"\hat",
-        r"\mathbf",
-        r"\operatorname",
-        r"\mathrm{tr}",
-        r"\text{",
-        r"\log\det",
-        r"\cdot",
-        r"\,",
-        r"\quad",
-        r"\label{",
-        r"\foo",
-        "\\",
-        "_",
-        "_{",
-        "#",
-        "%",
-        "@",
-        "~",
-        ".",
-    ];
     let mut random = Random(0x2545_f491_4f6c_dd1d);
     for _ in 0..20_000 {
         let count = random.below(24);
@@ -777,6 +795,17 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     // Just inside the limit is fine.
     check(&deep("(", "x", ")", MAX_DEPTH - 2), "(= y x)");
     assert!(parse(&format!("y = x{}", "+x".repeat(MAX_DEPTH - 1))).is_ok());
+}
+
+#[test]
+fn long_runs_of_each_piece_never_panic() {
+    // Long runs find recursion (in the lexer as well as the parser) and quadratic scans.
+    for piece in PIECES {
+        let run = piece.repeat(20_000);
+        survives(&run);
+        survives(&format!("y = {run}"));
+        survives(&format!("$$y = {run}$$"));
+    }
 }
 
 #[test]

@@ -1,0 +1,86 @@
+//! Buffers by liveness: each value lives from the step that writes it to the last step that
+//! reads it, and values whose lives do not overlap share a slot.
+//!
+//! Slots `0..outputs` are the caller's output arrays (requested values are written there
+//! directly); the others are allocated once per workspace. Greedy in step order: a value
+//! takes the smallest free slot that fits, else grows the largest free one, else a new one.
+
+use super::{Step, ValueId};
+
+/// What the allocator needs to know of a value.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ValueInfo {
+    pub len: usize,
+    /// The output this value is written to, if it is a requested one.
+    pub output: Option<usize>,
+}
+
+#[derive(Debug)]
+pub(super) struct Layout {
+    pub slot_of: Vec<usize>,
+    /// The length of slot `outputs + i`.
+    pub slot_lengths: Vec<usize>,
+}
+
+pub(super) fn assign(values: &[ValueInfo], steps: &[Step], outputs: usize) -> Layout {
+    let mut last_use = vec![0usize; values.len()];
+    let mut reads = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
+        reads.clear();
+        step.reads(&mut reads);
+        for v in &reads {
+            last_use[v.0 as usize] = index;
+        }
+    }
+    let mut slot_of = vec![usize::MAX; values.len()];
+    let mut slot_lengths: Vec<usize> = Vec::new();
+    let mut free: Vec<usize> = Vec::new();
+    let mut defined = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
+        defined.clear();
+        defined.push(step.dst());
+        step.scratch(&mut defined);
+        for &v in &defined {
+            let info = values[v.0 as usize];
+            slot_of[v.0 as usize] = match info.output {
+                Some(output) => output,
+                None => outputs + take(&mut free, &mut slot_lengths, info.len),
+            };
+            // A value nobody reads (scratch, or written but unused) dies with its step.
+            last_use[v.0 as usize] = last_use[v.0 as usize].max(index);
+        }
+        reads.clear();
+        step.reads(&mut reads);
+        reads.extend(defined.iter().copied());
+        reads.sort_by_key(|v| v.0);
+        reads.dedup();
+        for &v in &reads {
+            let (slot, info) = (slot_of[v.0 as usize], values[v.0 as usize]);
+            debug_assert!(slot != usize::MAX, "a value is read before it is written");
+            if last_use[v.0 as usize] == index && info.output.is_none() {
+                free.push(slot - outputs);
+            }
+        }
+    }
+    Layout { slot_of, slot_lengths }
+}
+
+/// A free slot of at least `len` entries: the smallest that fits, else the largest grown.
+fn take(free: &mut Vec<usize>, lengths: &mut Vec<usize>, len: usize) -> usize {
+    let fitting = free.iter().enumerate().filter(|&(_, &s)| lengths[s] >= len).min_by_key(|&(_, &s)| lengths[s]);
+    let chosen = fitting.or_else(|| free.iter().enumerate().max_by_key(|&(_, &s)| lengths[s])).map(|(i, _)| i);
+    match chosen {
+        Some(i) => {
+            let slot = free.swap_remove(i);
+            lengths[slot] = lengths[slot].max(len);
+            slot
+        }
+        None => {
+            lengths.push(len);
+            lengths.len() - 1
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn unused(_: ValueId) {}

@@ -1,0 +1,266 @@
+//! Compile once, run many: a [`Plan`] evaluates chosen nodes of a graph at fixed sizes,
+//! with every buffer allocated up front.
+//!
+//! Compilation ([`lower`]) walks the reachable nodes in id order and gives each a *form*:
+//! a view of an array that already exists (an input, or a transpose of one: free), a
+//! constant, a lazy elementwise expression (fused into the loop of whatever consumes it), a
+//! lazy sum of matrix products Σ αᵢ Lᵢ Rᵢ (so `2(w zᵀ + p qᵀ + r xᵀ)` becomes one thin product
+//! and every scaling rides on the kernel), a diagonal or identity matrix that is never
+//! materialised, a reduction, or a call of a dense routine. A form is written to a buffer
+//! only where it must be: a node used more than once (computed once — the graph is
+//! hash-consed, so the forward pass and every gradient share it), a requested output, or an
+//! operand a kernel reads from memory. [`memory`] then assigns buffers by liveness, so
+//! intermediates share memory, and requested outputs are written straight into the
+//! caller's arrays.
+//!
+//! Invariants: a step never reads the buffer it writes; every buffer a step reads is an
+//! input or was written by an earlier step; [`Plan::run`] allocates nothing.
+
+mod elementwise;
+mod lower;
+mod memory;
+mod products;
+mod special;
+
+use crate::ir::{Graph, NodeId};
+
+use super::sizes::{InputError, Sizes};
+use elementwise::{Kernel, Registers, Sink};
+use products::Products;
+use special::{Special, SpecialScratch};
+
+/// An array the plan computes; [`memory`] gives it a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ValueId(u32);
+
+/// Where a step reads an array at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The caller's buffer for graph input `i`.
+    Input(u32),
+    Value(ValueId),
+}
+
+/// A dense column-major array as a step reads it: `rows × cols` after the transpose, which
+/// is free (the kernels read the storage with swapped strides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct View {
+    source: Source,
+    rows: usize,
+    cols: usize,
+    transposed: bool,
+}
+
+impl View {
+    fn of(source: Source, rows: usize, cols: usize) -> View {
+        View { source, rows, cols, transposed: false }
+    }
+
+    fn transpose(self) -> View {
+        View { source: self.source, rows: self.cols, cols: self.rows, transposed: !self.transposed }
+    }
+
+    /// Entry (i, j) is at `i·row_stride + j·col_stride` of the storage.
+    fn strides(self) -> (usize, usize) {
+        if self.transposed {
+            (self.cols, 1)
+        } else {
+            (1, self.rows)
+        }
+    }
+
+    fn len(self) -> usize {
+        self.rows * self.cols
+    }
+}
+
+/// One unit of work of the run loop.
+#[derive(Debug)]
+enum Step {
+    /// A fused elementwise loop writing `dst`, or reducing into it.
+    Elementwise { dst: ValueId, kernel: Kernel },
+    /// `dst` = elementwise part + Σ αᵢ Lᵢ Rᵢ.
+    Products { dst: ValueId, products: Products },
+    /// A dense routine (inverse, determinant, softmax, …) with its scratch.
+    Special { dst: ValueId, special: Special },
+}
+
+impl Step {
+    /// The values this step reads, and the one it writes.
+    fn reads(&self, out: &mut Vec<ValueId>) {
+        match self {
+            Step::Elementwise { kernel, .. } => kernel.reads(out),
+            Step::Products { products, .. } => products.reads(out),
+            Step::Special { special, .. } => special.reads(out),
+        }
+    }
+
+    fn dst(&self) -> ValueId {
+        match self {
+            Step::Elementwise { dst, .. } | Step::Products { dst, .. } | Step::Special { dst, .. } => *dst,
+        }
+    }
+
+    /// Values the step uses as scratch: written and read within the step only.
+    fn scratch(&self, out: &mut Vec<ValueId>) {
+        match self {
+            Step::Elementwise { .. } => {}
+            Step::Products { products, .. } => products.scratch(out),
+            Step::Special { special, .. } => special.scratch(out),
+        }
+    }
+}
+
+/// A compiled evaluation: the steps, the buffer layout, and the shapes it expects.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    steps: Vec<Step>,
+    /// The slot of each value; slot `i < outputs.len()` is output `i`.
+    slot_of: Vec<usize>,
+    /// The length of each slot that is not an output.
+    slot_lengths: Vec<usize>,
+    /// `(rows, cols)` of each requested node.
+    outputs: Vec<(usize, usize)>,
+    /// `(rows, cols)` of each graph input, and whether the plan reads it.
+    inputs: Vec<InputShape>,
+    registers: usize,
+}
+
+/// What the plan expects of one graph input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InputShape {
+    pub rows: usize,
+    pub cols: usize,
+    /// Whether any step reads it (an input the outputs do not depend on may be omitted).
+    pub needed: bool,
+}
+
+/// The buffers one caller runs a plan with: made once by [`Plan::workspace`], reused by
+/// every run.
+#[derive(Debug)]
+pub(crate) struct Workspace {
+    slots: Vec<Vec<f64>>,
+    registers: Registers,
+    special: Vec<SpecialScratch>,
+}
+
+impl Plan {
+    /// Compiles the evaluation of `wanted` (in order) at `sizes`.
+    pub(crate) fn compile(graph: &Graph, sizes: &Sizes, wanted: &[NodeId]) -> Result<Plan, InputError> {
+        let lowered = lower::lower(graph, sizes, wanted)?;
+        let layout = memory::assign(&lowered.values, &lowered.steps, wanted.len());
+        let registers = lowered.steps.iter().map(|s| s.registers()).max().unwrap_or(0);
+        Ok(Plan {
+            steps: lowered.steps,
+            slot_of: layout.slot_of,
+            slot_lengths: layout.slot_lengths,
+            outputs: lowered.outputs,
+            inputs: lowered.inputs,
+            registers,
+        })
+    }
+
+    pub(crate) fn outputs(&self) -> &[(usize, usize)] {
+        &self.outputs
+    }
+
+    pub(crate) fn inputs(&self) -> &[InputShape] {
+        &self.inputs
+    }
+
+    /// Fresh buffers for [`Plan::run`].
+    pub(crate) fn workspace(&self) -> Workspace {
+        let mut slots: Vec<Vec<f64>> = vec![Vec::new(); self.outputs.len()];
+        slots.extend(self.slot_lengths.iter().map(|&n| vec![0.0; n]));
+        let special = self
+            .steps
+            .iter()
+            .map(|step| match step {
+                Step::Special { special, .. } => special.workspace(),
+                _ => SpecialScratch::None,
+            })
+            .collect();
+        Workspace { slots, registers: Registers::new(self.registers), special }
+    }
+
+    /// Runs every step. `inputs[i]` is graph input `i` (column-major, of the length
+    /// [`Plan::inputs`] says; unneeded ones may be empty); `outputs[k]` receives requested
+    /// node `k` and must hold exactly its `rows · cols` entries. The caller checks lengths.
+    pub(crate) fn run(&self, workspace: &mut Workspace, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
+        debug_assert_eq!(outputs.len(), self.outputs.len());
+        // The outputs become slots for the run: the steps write them in place.
+        for (slot, output) in workspace.slots.iter_mut().zip(outputs.iter_mut()) {
+            std::mem::swap(slot, output);
+        }
+        for (index, step) in self.steps.iter().enumerate() {
+            let dst_slot = self.slot_of[step.dst().0 as usize];
+            let mut dst = std::mem::take(&mut workspace.slots[dst_slot]);
+            match step {
+                Step::Elementwise { kernel, .. } => {
+                    let memory = Memory { inputs, slots: &workspace.slots, slot_of: &self.slot_of };
+                    kernel.run(&memory, &mut workspace.registers, &mut dst);
+                }
+                Step::Products { products, .. } => {
+                    products.run(inputs, &mut workspace.slots, &self.slot_of, &mut workspace.registers, &mut dst)
+                }
+                Step::Special { special, .. } => special.run(
+                    inputs,
+                    &mut workspace.slots,
+                    &self.slot_of,
+                    &mut workspace.special[index],
+                    &mut dst,
+                ),
+            }
+            workspace.slots[dst_slot] = dst;
+        }
+        for (slot, output) in workspace.slots.iter_mut().zip(outputs.iter_mut()) {
+            std::mem::swap(slot, output);
+        }
+    }
+}
+
+impl Step {
+    fn registers(&self) -> usize {
+        match self {
+            Step::Elementwise { kernel, .. } => kernel.registers(),
+            Step::Products { products, .. } => products.registers(),
+            Step::Special { .. } => 0,
+        }
+    }
+}
+
+/// Read access to every array during a step: the caller's inputs and the slots (except the
+/// one being written, which the run loop has taken out).
+struct Memory<'a> {
+    inputs: &'a [&'a [f64]],
+    slots: &'a [Vec<f64>],
+    slot_of: &'a [usize],
+}
+
+impl<'a> Memory<'a> {
+    fn get(&self, source: Source) -> &'a [f64] {
+        match source {
+            Source::Input(i) => self.inputs[i as usize],
+            Source::Value(v) => &self.slots[self.slot_of[v.0 as usize]],
+        }
+    }
+
+    fn scalar(&self, source: Source) -> f64 {
+        self.get(source)[0]
+    }
+}
+
+/// Takes the slots of `values` out of `slots` (so they can be written while others are
+/// read), and puts them back.
+fn take_slots<const N: usize>(slots: &mut [Vec<f64>], slot_of: &[usize], values: [ValueId; N]) -> [Vec<f64>; N] {
+    values.map(|v| std::mem::take(&mut slots[slot_of[v.0 as usize]]))
+}
+
+fn put_slots<const N: usize>(slots: &mut [Vec<f64>], slot_of: &[usize], values: [ValueId; N], taken: [Vec<f64>; N]) {
+    for (v, buffer) in values.into_iter().zip(taken) {
+        slots[slot_of[v.0 as usize]] = buffer;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+//! Dense routines with no fused form: softmax, log-sum-exp, inverse, determinants and
+//! matrix powers. Each computes into its destination with scratch made at compile time
+//! (the LU factors, pivots and faer's stack), so these allocate nothing per run either.
+
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::lu::partial_pivoting::{factor, inverse};
+use faer::{Accum, MatMut, MatRef, Par};
+
+use super::{put_slots, take_slots, Memory, Source, ValueId, View};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Routine {
+    Softmax,
+    LogSumExp,
+    Inverse,
+    Det,
+    LogDet,
+    /// A square matrix to the power k ≥ 2, by squaring.
+    Power(u32),
+}
+
+/// A routine applied to one operand; `scratch` holds two `n × n` values where the routine
+/// needs them (the LU factors, or the powers of the base).
+#[derive(Debug)]
+pub(super) struct Special {
+    routine: Routine,
+    operand: View,
+    scratch: Option<[ValueId; 2]>,
+}
+
+/// Per-step scratch that is not an `f64` array.
+#[derive(Debug)]
+pub(crate) enum SpecialScratch {
+    None,
+    Lu { forward: Vec<usize>, backward: Vec<usize>, stack: MemBuffer },
+}
+
+impl Special {
+    /// `scratch(rows, cols)` makes a scratch value.
+    pub(super) fn new(routine: Routine, operand: View, mut scratch: impl FnMut(usize, usize) -> ValueId) -> Special {
+        let n = operand.rows;
+        let scratch = match routine {
+            Routine::Softmax | Routine::LogSumExp => None,
+            Routine::Inverse | Routine::Det | Routine::LogDet | Routine::Power(_) => Some([scratch(n, n), scratch(n, n)]),
+        };
+        Special { routine, operand, scratch }
+    }
+
+    pub(super) fn reads(&self, out: &mut Vec<ValueId>) {
+        if let Source::Value(v) = self.operand.source {
+            out.push(v);
+        }
+    }
+
+    pub(super) fn scratch(&self, out: &mut Vec<ValueId>) {
+        out.extend(self.scratch.iter().flatten());
+    }
+
+    pub(super) fn workspace(&self) -> SpecialScratch {
+        let n = self.operand.rows;
+        match self.routine {
+            Routine::Inverse | Routine::Det | Routine::LogDet => {
+                let request = factor::lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, Default::default())
+                    .or(inverse::inverse_scratch::<usize, f64>(n, Par::Seq));
+                SpecialScratch::Lu { forward: vec![0; n], backward: vec![0; n], stack: MemBuffer::new(request) }
+            }
+            Routine::Softmax | Routine::LogSumExp | Routine::Power(_) => SpecialScratch::None,
+        }
+    }
+
+    pub(super) fn run(
+        &self,
+        inputs: &[&[f64]],
+        slots: &mut [Vec<f64>],
+        slot_of: &[usize],
+        workspace: &mut SpecialScratch,
+        dst: &mut [f64],
+    ) {
+        let n = self.operand.rows;
+        match (self.routine, self.scratch) {
+            (Routine::Softmax, _) => {
+                let x = &Memory { inputs, slots, slot_of }.get(self.operand.source)[..n];
+                softmax(x, &mut dst[..n]);
+            }
+            (Routine::LogSumExp, _) => {
+                let x = &Memory { inputs, slots, slot_of }.get(self.operand.source)[..n];
+                dst[0] = log_sum_exp(x);
+            }
+            (Routine::Inverse | Routine::Det | Routine::LogDet, Some(scratch)) => {
+                let SpecialScratch::Lu { forward, backward, stack } = workspace else {
+                    unreachable!("LU routines get LU scratch")
+                };
+                let [mut factors, unused] = take_slots(slots, slot_of, scratch);
+                let mut lu = MatMut::from_column_major_slice_mut(&mut factors[..n * n], n, n);
+                lu.copy_from(matrix(&Memory { inputs, slots, slot_of }, self.operand));
+                let stack = MemStack::new(stack);
+                let (info, perm) = factor::lu_in_place(lu.as_mut(), forward, backward, Par::Seq, stack, Default::default());
+                let lu = lu.as_ref();
+                let diagonal = (0..n).map(|i| lu[(i, i)]);
+                match self.routine {
+                    Routine::Inverse => {
+                        let out = MatMut::from_column_major_slice_mut(&mut dst[..n * n], n, n);
+                        inverse::inverse(out, lu, lu, perm, Par::Seq, stack);
+                    }
+                    // As faer's `determinant` (which the interpreter uses): the product of the
+                    // pivots, negated for an odd number of row swaps.
+                    Routine::Det => {
+                        let det = diagonal.fold(1.0, |product, u| product * u);
+                        dst[0] = if info.transposition_count % 2 == 0 { det } else { -det };
+                    }
+                    // log |det A| = Σ log |uᵢᵢ|, which does not overflow where det A would.
+                    Routine::LogDet => dst[0] = diagonal.map(|u| u.abs().ln()).sum(),
+                    Routine::Softmax | Routine::LogSumExp | Routine::Power(_) => unreachable!(),
+                }
+                put_slots(slots, slot_of, scratch, [factors, unused]);
+            }
+            (Routine::Power(k), Some(scratch)) => {
+                let [mut base, mut product] = take_slots(slots, slot_of, scratch);
+                power(&Memory { inputs, slots, slot_of }, self.operand, k, &mut dst[..n * n], &mut base, &mut product);
+                put_slots(slots, slot_of, scratch, [base, product]);
+            }
+            (Routine::Inverse | Routine::Det | Routine::LogDet | Routine::Power(_), None) => {
+                unreachable!("these routines are made with scratch")
+            }
+        }
+    }
+}
+
+/// eˣ⁻ᵐᵃˣ / Σ eˣ⁻ᵐᵃˣ, as the interpreter computes it.
+fn softmax(x: &[f64], out: &mut [f64]) {
+    let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let total: f64 = x.iter().map(|v| (v - max).exp()).sum();
+    for (o, v) in out.iter_mut().zip(x) {
+        *o = (v - max).exp() / total;
+    }
+}
+
+/// max + log Σ eˣ⁻ᵐᵃˣ, as the interpreter computes it.
+fn log_sum_exp(x: &[f64]) -> f64 {
+    let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if max.is_infinite() {
+        max
+    } else {
+        max + x.iter().map(|v| (v - max).exp()).sum::<f64>().ln()
+    }
+}
+
+/// Aᵏ by square-and-multiply into `out`, with `base` and `product` as scratch.
+fn power(memory: &Memory, a: View, mut k: u32, out: &mut [f64], base: &mut [f64], product: &mut [f64]) {
+    let n = a.rows;
+    let (base, product) = (&mut base[..n * n], &mut product[..n * n]);
+    MatMut::from_column_major_slice_mut(base, n, n).copy_from(matrix(memory, a));
+    let multiply = |product: &mut [f64], l: &[f64], r: &[f64]| {
+        let (l, r) = (MatRef::from_column_major_slice(l, n, n), MatRef::from_column_major_slice(r, n, n));
+        let par = if n * n * n >= super::products::PARALLEL_WORK { Par::rayon(2) } else { Par::Seq };
+        faer::linalg::matmul::matmul(MatMut::from_column_major_slice_mut(product, n, n), Accum::Replace, l, r, 1.0, par);
+    };
+    let mut started = false;
+    while k > 0 {
+        if k & 1 == 1 {
+            if started {
+                multiply(product, out, base);
+                out.copy_from_slice(product);
+            } else {
+                out.copy_from_slice(base);
+                started = true;
+            }
+        }
+        k >>= 1;
+        if k > 0 {
+            multiply(product, base, base);
+            base.copy_from_slice(product);
+        }
+    }
+}
+
+fn matrix<'a>(memory: &Memory<'a>, view: View) -> MatRef<'a, f64> {
+    super::products::matrix(memory, view)
+}

@@ -1,0 +1,145 @@
+//! Every step of an explanation evaluated at a point, so a reader can trust each line.
+
+use std::collections::HashMap;
+
+use super::{Explanation, VertexKind};
+use crate::check::{check_gradients, noise_floor, relative_error};
+use crate::eval::{evaluate, InputError, Sizes};
+use crate::ir::{NodeId, Op};
+use crate::Array;
+
+/// The largest relative error of one step against what it must equal.
+pub type StepCheck = f64;
+
+/// The values at the point and each step's check.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// Each vertex's value and adjoint value, by vertex.
+    pub values: Vec<Array>,
+    pub adjoints: Vec<Array>,
+    /// Per backpropagation step: its sum of matrix-form terms, evaluated with the parents'
+    /// adjoints, against the closed-form adjoint.
+    pub backprop: Vec<StepCheck>,
+    /// Per statement's differential: ⟨s̄, ds⟩ against Σ ⟨pull-back to c, dc⟩ for random s̄
+    /// and dc (forward and reverse views of the same edge agree).
+    pub differentials: Vec<StepCheck>,
+    /// Per substitution: the substituted value's G against its adjoint.
+    pub substitutions: Vec<StepCheck>,
+    /// The gradients read off the last substitution against the gradients.
+    pub read_off: Vec<(String, StepCheck)>,
+    /// The gradients against central finite differences.
+    pub finite_differences: Vec<(String, StepCheck)>,
+}
+
+impl Checked {
+    /// The largest error of any step.
+    pub fn worst(&self) -> f64 {
+        self.backprop
+            .iter()
+            .chain(&self.differentials)
+            .chain(&self.substitutions)
+            .chain(self.read_off.iter().map(|(_, e)| e))
+            .chain(self.finite_differences.iter().map(|(_, e)| e))
+            .fold(0.0, |m, &e| if e.is_nan() { f64::INFINITY } else { m.max(e) })
+    }
+}
+
+/// Evaluates every step at the point (`sizes`, `inputs` for the program's inputs); the
+/// symbols of the explanation (adjoints w̄, differentials dA) get their values here: w̄ the
+/// adjoint's value, dA a deterministic pseudo-random direction.
+pub fn check(explanation: &Explanation, sizes: &Sizes, inputs: &HashMap<String, Array>) -> Result<Checked, InputError> {
+    let graph = explanation.graph();
+    let vertices = &explanation.vertices;
+    let adjoint_nodes: Vec<NodeId> = {
+        let mut by_vertex = vec![NodeId(0); vertices.len()];
+        for step in &explanation.backprop {
+            by_vertex[step.vertex] = step.adjoint;
+        }
+        by_vertex
+    };
+    let mut wanted: Vec<NodeId> = vertices.iter().map(|v| v.node).collect();
+    wanted.extend(&adjoint_nodes);
+    let evaluated = evaluate(graph, sizes, inputs, &wanted)?;
+    let (values, adjoints) = evaluated.split_at(vertices.len());
+    let (values, adjoints) = (values.to_vec(), adjoints.to_vec());
+    let floor = noise_floor(values.last().map_or(0.0, |l| l.data[0]));
+
+    // Bind the symbols: each bar to its adjoint's value, each tangent to a fixed direction.
+    let mut point = inputs.clone();
+    for (i, vertex) in vertices.iter().enumerate() {
+        if let Some(bar) = vertex.bar {
+            point.insert(input_name(explanation, bar), adjoints[i].clone());
+        }
+        let v = &values[i];
+        let direction = Array::from_fn(v.rows, v.cols, |r, c| ((r * 7 + c * 13 + i * 5) % 11) as f64 / 5.0 - 1.0);
+        point.insert(input_name(explanation, vertex.tangent), direction);
+    }
+    let value = |node: NodeId| -> Result<Array, InputError> { Ok(evaluate(graph, sizes, &point, &[node])?.remove(0)) };
+
+    let mut backprop = Vec::new();
+    for step in &explanation.backprop {
+        if step.terms.is_empty() {
+            backprop.push(0.0); // the output: L̄ = 1 by definition
+            continue;
+        }
+        let mut total = Array::zeros(adjoints[step.vertex].rows, adjoints[step.vertex].cols);
+        for term in &step.terms {
+            let v = value(term.matrix_form)?;
+            for (t, x) in total.data.iter_mut().zip(&v.data) {
+                *t += x;
+            }
+        }
+        backprop.push(relative_error(&total, &adjoints[step.vertex], floor));
+    }
+
+    let dot = |a: &Array, b: &Array| a.data.iter().zip(&b.data).map(|(x, y)| x * y).sum::<f64>();
+    let mut differentials = Vec::new();
+    for &(i, d) in &explanation.differentials {
+        let vertex = &vertices[i];
+        let bar = &point[&input_name(explanation, vertex.bar.expect("a statement"))];
+        let forward = dot(bar, &value(d)?);
+        let mut reverse = 0.0;
+        for term in explanation.backprop.iter().flat_map(|s| s.terms.iter().map(move |t| (s.vertex, t))) {
+            let (child, term) = term;
+            if term.parent == i {
+                let tangent = &point[&input_name(explanation, vertices[child].tangent)];
+                reverse += dot(&value(term.matrix_form)?, tangent);
+            }
+        }
+        let scale = forward.abs().max(reverse.abs()).max(floor);
+        differentials.push((forward - reverse).abs() / scale);
+    }
+
+    let mut substitutions = Vec::new();
+    for substitution in &explanation.substitutions {
+        let g = substitution.before.iter().find(|(v, _)| *v == substitution.vertex).map(|&(_, g)| g);
+        let error = match g {
+            Some(g) => relative_error(&value(g)?, &adjoints[substitution.vertex], floor),
+            None => f64::INFINITY,
+        };
+        substitutions.push(error);
+    }
+    let last = explanation.substitutions.last().map_or(&explanation.start, |s| &s.after);
+    let mut read_off = Vec::new();
+    for &(v, g) in last {
+        if vertices[v].kind == VertexKind::Input {
+            read_off.push((vertices[v].name.clone(), relative_error(&value(g)?, &adjoints[v], floor)));
+        }
+    }
+
+    let gradient = &explanation.gradient;
+    let pairs: Vec<(NodeId, NodeId)> = gradient.wrt.iter().map(|w| (w.node, w.gradient)).collect();
+    let mut finite_differences = check_gradients(graph, gradient.program.output_node(), &pairs, sizes, inputs)?;
+    for (entry, wrt) in finite_differences.iter_mut().zip(&gradient.wrt) {
+        entry.0 = wrt.name.clone();
+    }
+    Ok(Checked { values, adjoints, backprop, differentials, substitutions, read_off, finite_differences })
+}
+
+fn input_name(explanation: &Explanation, node: NodeId) -> String {
+    let graph = explanation.graph();
+    match graph.op(node) {
+        Op::Input(i) => graph.input(i).name.clone(),
+        _ => unreachable!("explanation symbols are inputs"),
+    }
+}

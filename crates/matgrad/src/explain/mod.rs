@@ -1,0 +1,255 @@
+//! Explanations of how the chain rule runs over a program, in three complementary views:
+//!
+//! 1. the computation graph of the named values (inputs and statements) and their uses;
+//! 2. backpropagation: each value's adjoint as a sum over its children of the child's
+//!    adjoint pulled back through the edge, symbolically, in matrix form, and simplified;
+//! 3. differentials: d of each statement, then back-substitution from dL, one statement at a
+//!    time, until dL = G_A : dA + …, from which the gradients are read off.
+//!
+//! Every quantity is a node of the program's graph: the adjoints come from the gradient's
+//! sweep, each edge's term from `diff::pullback` with a symbolic cotangent (an input named
+//! `w̄`), each differential from `diff::differential` with symbolic tangents (`dA`). So each
+//! step can be printed in any notation and evaluated, and [`check`] evaluates them all.
+
+
+mod check;
+mod render;
+
+pub use check::{check, Checked, StepCheck};
+pub use render::{render, Format};
+
+use std::collections::{HashMap, HashSet};
+
+use crate::diff::{differential, pullback};
+use crate::gradient::{Gradient, GradientError};
+use crate::ir::{Graph, NodeId};
+use crate::print::abbreviations;
+use crate::Program;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VertexKind {
+    Input,
+    Intermediate,
+    Output,
+}
+
+/// A named value: an input or a statement the output depends on.
+#[derive(Debug, Clone)]
+pub struct Vertex {
+    pub name: String,
+    pub node: NodeId,
+    pub kind: VertexKind,
+    /// The named values its statement uses (empty for inputs), in order of first use.
+    pub uses: Vec<usize>,
+    /// The input standing for its adjoint in symbolic terms (`w̄`); None for inputs.
+    pub bar: Option<NodeId>,
+    /// The input standing for its differential (`dw`).
+    pub tangent: NodeId,
+}
+
+/// One term of a backpropagation sum: what `parent`'s adjoint contributes to a vertex.
+#[derive(Debug, Clone)]
+pub struct Term {
+    pub parent: usize,
+    /// The pull-back of the parent's symbolic adjoint, e.g. `w̄ zᵀ`.
+    pub matrix_form: NodeId,
+}
+
+/// A vertex's adjoint: the sum over its uses, and the simplified result.
+#[derive(Debug, Clone)]
+pub struct AdjointStep {
+    pub vertex: usize,
+    pub terms: Vec<Term>,
+    /// The adjoint in closed form (the gradient, for an input).
+    pub adjoint: NodeId,
+}
+
+/// One back-substitution: `vertex`'s differential is substituted into dL, and the result
+/// is written again as a sum of Frobenius products `G : dv`.
+#[derive(Debug, Clone)]
+pub struct Substitution {
+    pub vertex: usize,
+    /// dL before: (vertex, G) pairs, `vertex` among them.
+    pub before: Vec<(usize, NodeId)>,
+    /// dL after distributing: (vertex, G) pairs.
+    pub after: Vec<(usize, NodeId)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub gradient: Gradient,
+    /// Inputs first, then statements, in program order (a topological order).
+    pub vertices: Vec<Vertex>,
+    /// Reverse topological order, starting with the output.
+    pub backprop: Vec<AdjointStep>,
+    /// The differential of each statement in program order: (vertex, d vertex).
+    pub differentials: Vec<(usize, NodeId)>,
+    /// dL in terms of the output statement's uses, before any substitution.
+    pub start: Vec<(usize, NodeId)>,
+    pub substitutions: Vec<Substitution>,
+    /// Short names for repeated subexpressions of everything printed.
+    pub definitions: Vec<(NodeId, String)>,
+}
+
+impl Explanation {
+    pub fn graph(&self) -> &Graph {
+        &self.gradient.program.graph
+    }
+
+    pub fn output(&self) -> usize {
+        self.vertices.len() - 1
+    }
+
+    /// The name a node prints as: the user's, a symbol's, or an introduced one.
+    pub fn name_of(&self, id: NodeId) -> Option<String> {
+        self.graph()
+            .name(id)
+            .map(str::to_string)
+            .or_else(|| self.definitions.iter().find(|(d, _)| *d == id).map(|(_, n)| n.clone()))
+    }
+}
+
+impl Program {
+    /// Explains the gradient of the output with respect to `wrt` (all inputs when empty).
+    pub fn explain(self, wrt: &[&str]) -> Result<Explanation, GradientError> {
+        let mut gradient = self.gradient(wrt)?;
+        let program = gradient.program.clone();
+        let output = program.output_node();
+        let ancestors: HashSet<NodeId> = program.graph.reachable(&[output]).into_iter().collect();
+        let adjoints = gradient.sweep.adjoints.clone();
+        let needed = |id: NodeId| adjoints.get(id.index()).copied().flatten().is_some();
+
+        // The named values, with each statement's uses (the named nodes its expression reads).
+        let mut vertices: Vec<Vertex> = Vec::new();
+        let mut index: HashMap<NodeId, usize> = HashMap::new();
+        let mut taken: HashSet<String> = program.inputs.iter().map(|v| v.name.clone()).collect();
+        taken.extend(program.statements.iter().map(|s| s.name.clone()));
+        let graph = &mut gradient.program.graph;
+        for input in &program.inputs {
+            if ancestors.contains(&input.node) && needed(input.node) {
+                index.insert(input.node, vertices.len());
+                let tangent = fresh_input(graph, &format!("d{}", input.name), input.node, &mut taken);
+                vertices.push(Vertex {
+                    name: input.name.clone(),
+                    node: input.node,
+                    kind: VertexKind::Input,
+                    uses: Vec::new(),
+                    bar: None,
+                    tangent,
+                });
+            }
+        }
+        for statement in &program.statements {
+            let node = statement.node;
+            // An alias statement (`z = y`) shares its node with an earlier one.
+            if !ancestors.contains(&node) || index.contains_key(&node) || !needed(node) {
+                continue;
+            }
+            let uses: Vec<usize> = named_uses(graph, node).into_iter().filter_map(|u| index.get(&u).copied()).collect();
+            let kind = if node == output { VertexKind::Output } else { VertexKind::Intermediate };
+            let bar = fresh_input(graph, &format!("{}\u{304}", statement.name), node, &mut taken);
+            let tangent = fresh_input(graph, &format!("d{}", statement.name), node, &mut taken);
+            index.insert(node, vertices.len());
+            vertices.push(Vertex { name: statement.name.clone(), node, kind, uses, bar: Some(bar), tangent });
+        }
+
+        // Each edge's term: the parent's symbolic adjoint pulled back to the child.
+        let mut terms: Vec<Vec<Term>> = vec![Vec::new(); vertices.len()];
+        for (parent, vertex) in vertices.iter().enumerate() {
+            let Some(bar) = vertex.bar else { continue };
+            let leaves: Vec<NodeId> = vertex.uses.iter().map(|&u| vertices[u].node).collect();
+            let pulled = pullback(graph, vertex.node, bar, &leaves);
+            for (&child, &(_, term)) in vertex.uses.iter().zip(&pulled.gradients) {
+                terms[child].push(Term { parent, matrix_form: term });
+            }
+        }
+        let adjoint_of = |id: NodeId| adjoints[id.index()].expect("needed above");
+        let mut backprop = Vec::new();
+        for (i, vertex) in vertices.iter().enumerate().rev() {
+            let mut vertex_terms = terms[i].clone();
+            vertex_terms.sort_by_key(|t| std::cmp::Reverse(t.parent));
+            backprop.push(AdjointStep { vertex: i, terms: vertex_terms, adjoint: adjoint_of(vertex.node) });
+        }
+
+        // Differentials, and back-substitution from dL.
+        let mut differentials = Vec::new();
+        for (i, vertex) in vertices.iter().enumerate() {
+            if vertex.kind == VertexKind::Input {
+                continue;
+            }
+            let tangents: Vec<(NodeId, NodeId)> =
+                vertex.uses.iter().map(|&u| (vertices[u].node, vertices[u].tangent)).collect();
+            if let Some(d) = differential(graph, vertex.node, &tangents) {
+                differentials.push((i, d));
+            }
+        }
+        let pull = |graph: &mut Graph, vertex: &Vertex, cotangent: NodeId| -> Vec<(usize, NodeId)> {
+            let leaves: Vec<NodeId> = vertex.uses.iter().map(|&u| vertices[u].node).collect();
+            let pulled = pullback(graph, vertex.node, cotangent, &leaves);
+            vertex.uses.iter().copied().zip(pulled.gradients.iter().map(|&(_, g)| g)).collect()
+        };
+        let one = graph.constant(1.0);
+        let output_index = vertices.len() - 1;
+        let start = pull(graph, &vertices[output_index], one);
+        let mut state = start.clone();
+        let mut substitutions = Vec::new();
+        for i in (0..output_index).rev() {
+            let Some(position) = state.iter().position(|&(v, _)| v == i) else { continue };
+            if vertices[i].kind == VertexKind::Input {
+                continue;
+            }
+            let before = state.clone();
+            let (_, g) = state.remove(position);
+            for (child, term) in pull(graph, &vertices[i], g) {
+                match state.iter_mut().find(|(v, _)| *v == child) {
+                    Some((_, sum)) => *sum = crate::simplify::build(graph, crate::ir::Op::Add(*sum, term)),
+                    None => state.push((child, term)),
+                }
+            }
+            state.sort_by_key(|&(v, _)| std::cmp::Reverse(v));
+            substitutions.push(Substitution { vertex: i, before, after: state.clone() });
+        }
+
+        // Names for what repeats across everything printed.
+        // The matrix-form terms are left out: they show each edge's structure, which names
+        // for their parts would hide.
+        let mut roots: Vec<NodeId> = backprop.iter().map(|s| s.adjoint).collect();
+        roots.extend(differentials.iter().map(|&(_, d)| d));
+        roots.extend(substitutions.iter().flat_map(|s| s.after.iter().map(|&(_, g)| g)));
+        let mut names = taken.clone();
+        names.extend(gradient.program.graph.dims.symbols().map(|(_, n)| n.to_string()));
+        names.extend(["L", "I", "G"].map(String::from));
+        let definitions = abbreviations(&gradient.program.graph, &roots, &names);
+        Ok(Explanation { gradient, vertices, backprop, differentials, start, substitutions, definitions })
+    }
+}
+
+/// An input for a symbol of `like`'s shape, called `name` (primed until no name clashes).
+fn fresh_input(graph: &mut Graph, name: &str, like: NodeId, taken: &mut HashSet<String>) -> NodeId {
+    let mut name = name.to_string();
+    while taken.contains(&name) {
+        name.push('′');
+    }
+    taken.insert(name.clone());
+    let shape = graph.shape(like);
+    graph.add_input(&name, shape)
+}
+
+/// The named nodes `root`'s expression reads, not looking inside them, in order of id.
+fn named_uses(graph: &Graph, root: NodeId) -> Vec<NodeId> {
+    let mut found = Vec::new();
+    let mut stack: Vec<NodeId> = graph.op(root).children().into_iter().collect();
+    let mut seen = HashSet::new();
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        if graph.name(id).is_some() {
+            found.push(id);
+        } else {
+            stack.extend(graph.op(id).children());
+        }
+    }
+    found.sort();
+    found
+}

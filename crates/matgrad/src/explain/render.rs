@@ -1,0 +1,569 @@
+//! An explanation as a document: text for terminals, Markdown with `$$` LaTeX (renders on
+//! GitHub and Math StackExchange), or one standalone HTML page with native MathML and the
+//! graph inline as SVG.
+//!
+//! The document is built once as blocks (headings, prose, rows of aligned math with their
+//! checks) with every formula printed in the format's notation, then written out.
+
+use std::fmt::Write;
+
+use super::{Checked, Explanation, VertexKind};
+use crate::ir::{NodeId, Op};
+use crate::print::{escape, print, show_name, unicode_name, Notation, ADJOINT};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Markdown,
+    Html,
+}
+
+impl Format {
+    fn notation(self) -> Notation {
+        match self {
+            Format::Text => Notation::Unicode,
+            Format::Markdown => Notation::Latex,
+            Format::Html => Notation::MathMl,
+        }
+    }
+}
+
+/// The explanation in `format`; with `checked`, each step shows its numerical check, and
+/// with `svg`, the HTML page shows the graph.
+pub fn render(explanation: &Explanation, format: Format, checked: Option<&Checked>, svg: Option<&str>) -> String {
+    let writer = Writer { explanation, notation: format.notation() };
+    let blocks = document(&writer, checked, svg);
+    match format {
+        Format::Text => text(&blocks),
+        Format::Markdown => markdown(&blocks),
+        Format::Html => html(&blocks, &writer.title_text()),
+    }
+}
+
+/// One line of aligned math: `left = right`, and the step's relative error when checked.
+struct Row {
+    left: String,
+    right: String,
+    check: Option<f64>,
+}
+
+enum Block {
+    Heading(String),
+    Prose(String),
+    Math(Vec<Row>),
+    /// Rows of plain cells, the first row a header.
+    Table(Vec<Vec<String>>),
+    Graph(String),
+}
+
+/// Prints formulas and the explanation's symbols in one notation.
+struct Writer<'a> {
+    explanation: &'a Explanation,
+    notation: Notation,
+}
+
+impl Writer<'_> {
+    fn expr(&self, id: NodeId) -> String {
+        let namer = |node: NodeId| self.explanation.name_of(node);
+        print(self.explanation.graph(), id, self.notation, &namer)
+    }
+
+    /// `G` as a factor: parenthesised when it is a sum.
+    fn factor(&self, id: NodeId) -> String {
+        let text = self.expr(id);
+        let is_sum = matches!(self.explanation.graph().op(id), Op::Add(..)) && self.explanation.name_of(id).is_none();
+        if is_sum {
+            self.parenthesized(&text)
+        } else {
+            text
+        }
+    }
+
+    fn parenthesized(&self, text: &str) -> String {
+        match self.notation {
+            Notation::Latex => format!("\\left({text}\\right)"),
+            Notation::MathMl => format!("<mrow><mo>(</mo>{text}<mo>)</mo></mrow>"),
+            Notation::Ascii | Notation::Unicode => format!("({text})"),
+        }
+    }
+
+    fn name(&self, vertex: usize) -> String {
+        show_name(&self.explanation.vertices[vertex].name, self.notation)
+    }
+
+    fn input_name(&self, node: NodeId) -> String {
+        let graph = self.explanation.graph();
+        match graph.op(node) {
+            Op::Input(i) => show_name(&graph.input(i).name, self.notation),
+            _ => self.expr(node),
+        }
+    }
+
+    /// `w̄`: the adjoint symbol of a vertex.
+    fn bar(&self, vertex: usize) -> String {
+        match self.explanation.vertices[vertex].bar {
+            Some(bar) => self.input_name(bar),
+            None => show_name(&format!("{}{ADJOINT}", self.explanation.vertices[vertex].name), self.notation),
+        }
+    }
+
+    /// `dw`: the differential symbol of a vertex.
+    fn d(&self, vertex: usize) -> String {
+        self.input_name(self.explanation.vertices[vertex].tangent)
+    }
+
+    fn op(&self, symbol: &str) -> String {
+        match self.notation {
+            Notation::MathMl => format!("<mo>{symbol}</mo>"),
+            Notation::Latex => format!(" {} ", latex_symbol(symbol)),
+            Notation::Ascii | Notation::Unicode => format!(" {symbol} "),
+        }
+    }
+
+    fn number(&self, text: &str) -> String {
+        match self.notation {
+            Notation::MathMl => format!("<mn>{text}</mn>"),
+            _ => text.to_string(),
+        }
+    }
+
+    /// `∂num/∂den`
+    fn partial(&self, num: &str, den: &str) -> String {
+        match self.notation {
+            Notation::Latex => format!("\\frac{{\\partial {num}}}{{\\partial {den}}}"),
+            Notation::MathMl => format!("<mfrac><mrow><mo>∂</mo>{num}</mrow><mrow><mo>∂</mo>{den}</mrow></mfrac>"),
+            Notation::Ascii | Notation::Unicode => format!("∂{num}/∂{den}"),
+        }
+    }
+
+    /// `Σ G : dv` over the pairs.
+    fn linear_form(&self, pairs: &[(usize, NodeId)], substitute: Option<(usize, NodeId)>) -> String {
+        let terms: Vec<String> = pairs
+            .iter()
+            .map(|&(v, g)| {
+                let differential = match substitute {
+                    Some((s, d)) if s == v => self.parenthesized(&self.expr(d)),
+                    _ => self.d(v),
+                };
+                format!("{}{}{differential}", self.factor(g), self.op(":"))
+            })
+            .collect();
+        terms.join(&self.op("+"))
+    }
+
+    fn join(&self, parts: &[String]) -> String {
+        parts.join(&self.op("+"))
+    }
+
+    fn title_text(&self) -> String {
+        let output = self.explanation.output();
+        let node = self.explanation.vertices[output].node;
+        let graph = self.explanation.graph();
+        let definition = print(graph, node, Notation::Unicode, &|id| graph.name(id).map(str::to_string));
+        format!("How the chain rule runs over {} = {definition}", self.explanation.vertices[output].name)
+    }
+}
+
+fn latex_symbol(symbol: &str) -> &str {
+    match symbol {
+        "∑" => "\\sum",
+        other => other,
+    }
+}
+
+fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Block> {
+    let e = w.explanation;
+    let graph = e.graph();
+    let output = e.output();
+    let mut blocks = vec![Block::Heading(w.title_text())];
+
+    // 1. The computation graph.
+    blocks.push(Block::Heading("1. The computation graph".to_string()));
+    blocks.push(Block::Prose(
+        "Nodes are the inputs and the named values; an edge goes from a value to each statement that uses it. \
+         A value used several times receives an adjoint term from each use."
+            .to_string(),
+    ));
+    if let Some(svg) = svg {
+        blocks.push(Block::Graph(svg.to_string()));
+    }
+    let mut table = vec![vec!["value".to_string(), "shape".to_string(), "used by".to_string()]];
+    if checked.is_some() {
+        table[0].extend(["‖value‖".to_string(), "‖adjoint‖".to_string()]);
+    }
+    for (i, vertex) in e.vertices.iter().enumerate() {
+        let users: Vec<&str> = e
+            .vertices
+            .iter()
+            .filter(|p| p.uses.contains(&i))
+            .map(|p| p.name.as_str())
+            .collect();
+        let mut row = vec![
+            vertex.name.clone(),
+            graph.dims.show_type(graph.shape(vertex.node)),
+            if users.is_empty() { "(the output)".to_string() } else { users.join(", ") },
+        ];
+        if let Some(c) = checked {
+            row.push(format!("{:.4}", c.values[i].norm()));
+            row.push(format!("{:.4}", c.adjoints[i].norm()));
+        }
+        table.push(row);
+    }
+    blocks.push(Block::Table(table));
+
+    // 2. Backpropagation.
+    blocks.push(Block::Heading("2. Backpropagation".to_string()));
+    blocks.push(Block::Prose(
+        "The adjoint of a value is the sum over its children (the values that use it) of the child's adjoint \
+         pulled back through the edge:"
+            .to_string(),
+    ));
+    blocks.push(Block::Math(vec![Row { left: general_rule_left(w), right: general_rule_right(w), check: None }]));
+    blocks.push(Block::Prose(
+        "In reverse order, for each value: the sum with one term per child, each term in matrix form, and the \
+         adjoint simplified."
+            .to_string(),
+    ));
+    for (k, step) in e.backprop.iter().enumerate() {
+        let v = step.vertex;
+        let check = checked.map(|c| c.backprop[k]);
+        let mut rows = Vec::new();
+        if step.terms.is_empty() {
+            rows.push(Row { left: w.bar(v), right: w.number("1"), check: None });
+        } else {
+            let symbolic: Vec<String> = step
+                .terms
+                .iter()
+                .map(|t| format!("{}{}", w.bar(t.parent), w.partial(&w.name(t.parent), &w.name(v))))
+                .map(|s| if w.notation == Notation::Unicode { s.replacen('∂', " ∂", 1) } else { s })
+                .collect();
+            rows.push(Row { left: w.bar(v), right: w.join(&symbolic), check: None });
+            let matrix: Vec<String> = step.terms.iter().map(|t| w.expr(t.matrix_form)).collect();
+            let matrix = w.join(&matrix);
+            let simplified = w.expr(step.adjoint);
+            if matrix != simplified {
+                rows.push(Row { left: String::new(), right: matrix, check: None });
+            }
+            rows.push(Row { left: String::new(), right: simplified, check });
+        }
+        blocks.push(Block::Math(rows));
+        if let Some(note) = uses_note(e, v) {
+            blocks.push(Block::Prose(note));
+        }
+    }
+
+    // 3. Differentials.
+    blocks.push(Block::Heading("3. Differentials".to_string()));
+    blocks.push(Block::Prose("The differential of each statement:".to_string()));
+    let rows = e
+        .differentials
+        .iter()
+        .enumerate()
+        .map(|(k, &(v, d))| Row { left: w.d(v), right: w.expr(d), check: checked.map(|c| c.differentials[k]) })
+        .collect();
+    blocks.push(Block::Math(rows));
+    blocks.push(Block::Prose(
+        "Then back-substitution into dL, one statement at a time, with the Frobenius product X : Y = Σᵢⱼ XᵢⱼYᵢⱼ = \
+         tr(XᵀY) and its rules X : (A Y) = Aᵀ X : Y, X : (Y B) = X Bᵀ : Y, X : (a ⊙ Y) = (a ⊙ X) : Y:"
+            .to_string(),
+    ));
+    let mut rows = vec![Row { left: w.d(output), right: w.linear_form(&e.start, None), check: None }];
+    for (k, substitution) in e.substitutions.iter().enumerate() {
+        let differential = e.differentials.iter().find(|(v, _)| *v == substitution.vertex).map(|&(_, d)| d);
+        if let Some(d) = differential {
+            rows.push(Row {
+                left: String::new(),
+                right: w.linear_form(&substitution.before, Some((substitution.vertex, d))),
+                check: None,
+            });
+        }
+        rows.push(Row {
+            left: String::new(),
+            right: w.linear_form(&substitution.after, None),
+            check: checked.map(|c| c.substitutions[k]),
+        });
+    }
+    blocks.push(Block::Math(rows));
+    blocks.push(Block::Prose("from which the gradients are read off:".to_string()));
+    let last = e.substitutions.last().map_or(&e.start, |s| &s.after);
+    let rows = last
+        .iter()
+        .filter(|&&(v, _)| e.vertices[v].kind == VertexKind::Input)
+        .map(|&(v, g)| {
+            let check = checked.and_then(|c| c.read_off.iter().find(|(n, _)| *n == e.vertices[v].name).map(|&(_, x)| x));
+            Row { left: w.partial(&w.name(output), &w.name(v)), right: w.expr(g), check }
+        })
+        .collect();
+    blocks.push(Block::Math(rows));
+
+    if !e.definitions.is_empty() {
+        blocks.push(Block::Prose("where".to_string()));
+        let rows = e
+            .definitions
+            .iter()
+            .map(|&(id, ref name)| {
+                let namer = |node: NodeId| if node == id { None } else { e.name_of(node) };
+                Row { left: show_name(name, w.notation), right: print(graph, id, w.notation, &namer), check: None }
+            })
+            .collect();
+        blocks.push(Block::Math(rows));
+    }
+    if let Some(c) = checked {
+        let worst = c.worst();
+        let gradients: Vec<String> =
+            c.finite_differences.iter().map(|(n, x)| format!("{n}: {}", format_error(*x))).collect();
+        blocks.push(Block::Prose(format!(
+            "Checked at the point: every step above agrees with the gradient evaluation (largest relative error {}); \
+             the gradients agree with central finite differences ({}).",
+            format_error(worst),
+            gradients.join(", ")
+        )));
+    }
+    blocks
+}
+
+/// Why a value with several uses has several terms, and which uses reach it twice.
+fn uses_note(e: &Explanation, v: usize) -> Option<String> {
+    let users: Vec<usize> = e.vertices.iter().enumerate().filter(|(_, p)| p.uses.contains(&v)).map(|(i, _)| i).collect();
+    if users.len() < 2 {
+        return None;
+    }
+    let display = |i: usize| unicode_name(&e.vertices[i].name);
+    let name = &display(v);
+    let names: Vec<String> = users.iter().map(|&u| display(u)).collect();
+    let mut note = format!("{name} is used by {}, so its adjoint has {} terms, one per use.", names.join(", "), users.len());
+    // A user that also depends on another user uses the value directly and through it.
+    for &user in &users {
+        let through: Vec<String> =
+            users.iter().filter(|&&other| other != user && reaches(e, other, user)).map(|&other| display(other)).collect();
+        if !through.is_empty() {
+            let _ = write!(
+                note,
+                " {} depends on {name} directly and through {}: the sum counts both paths.",
+                display(user),
+                through.join(" and ")
+            );
+        }
+    }
+    Some(note)
+}
+
+/// Whether vertex `from` is used, directly or not, by vertex `to`.
+fn reaches(e: &Explanation, from: usize, to: usize) -> bool {
+    e.vertices[to].uses.iter().any(|&u| u == from || reaches(e, from, u))
+}
+
+fn general_rule_left(w: &Writer) -> String {
+    match w.notation {
+        Notation::Latex => "\\bar{x}_i".to_string(),
+        Notation::MathMl => "<msub><mi>x\u{304}</mi><mi>i</mi></msub>".to_string(),
+        Notation::Ascii | Notation::Unicode => "x̄ᵢ".to_string(),
+    }
+}
+
+fn general_rule_right(w: &Writer) -> String {
+    match w.notation {
+        Notation::Latex => {
+            "\\sum_{j \\in \\operatorname{children}(i)} \\left(\\frac{\\partial x_j}{\\partial x_i}\\right)^{\\top} \\bar{x}_j"
+                .to_string()
+        }
+        Notation::MathMl => "<munder><mo>∑</mo><mrow><mi>j</mi><mo>∈</mo><mi>children</mi><mo>&#x2061;</mo><mo>(</mo><mi>i</mi><mo>)</mo></mrow></munder>\
+             <msup><mrow><mo>(</mo><mfrac><mrow><mo>∂</mo><msub><mi>x</mi><mi>j</mi></msub></mrow><mrow><mo>∂</mo><msub><mi>x</mi><mi>i</mi></msub></mrow></mfrac><mo>)</mo></mrow><mo>⊤</mo></msup>\
+             <msub><mi>x\u{304}</mi><mi>j</mi></msub>"
+            .to_string(),
+        Notation::Ascii | Notation::Unicode => "Σ_{j ∈ children(i)} (∂xⱼ/∂xᵢ)ᵀ x̄ⱼ".to_string(),
+    }
+}
+
+fn format_error(error: f64) -> String {
+    if error == 0.0 {
+        "0".to_string()
+    } else {
+        format!("{error:.1e}")
+    }
+}
+
+fn mark(error: f64) -> &'static str {
+    if error <= 1e-6 {
+        "✓"
+    } else {
+        "✗"
+    }
+}
+
+fn text(blocks: &[Block]) -> String {
+    let mut out = String::new();
+    for (i, block) in blocks.iter().enumerate() {
+        match block {
+            Block::Heading(title) if i == 0 => {
+                let _ = writeln!(out, "{title}\n{}\n", "=".repeat(title.chars().count()));
+            }
+            Block::Heading(title) => {
+                let _ = writeln!(out, "{title}\n{}\n", "-".repeat(title.chars().count()));
+            }
+            Block::Prose(prose) => {
+                let _ = writeln!(out, "{}\n", wrap(prose, 90));
+            }
+            Block::Math(rows) => {
+                let width = rows.iter().map(|r| columns(&r.left)).max().unwrap_or(0);
+                let lines: Vec<String> = rows
+                    .iter()
+                    .map(|r| {
+                        let relation = if r.right.is_empty() { " " } else { "=" };
+                        let pad = " ".repeat(width - columns(&r.left));
+                        format!("  {pad}{} {relation} {}", r.left, r.right)
+                    })
+                    .collect();
+                let line_width = lines.iter().map(|l| columns(l)).max().unwrap_or(0);
+                for (line, row) in lines.iter().zip(rows) {
+                    match row.check {
+                        Some(error) => {
+                            let pad = line_width - columns(line);
+                            let _ = writeln!(out, "{line}{}   {} {}", " ".repeat(pad), mark(error), format_error(error));
+                        }
+                        None => {
+                            let _ = writeln!(out, "{line}");
+                        }
+                    }
+                }
+                out.push('\n');
+            }
+            Block::Table(rows) => {
+                let columns = rows.first().map_or(0, Vec::len);
+                let widths: Vec<usize> =
+                    (0..columns).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+                for row in rows {
+                    let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, &w)| format!("{cell:<w$}")).collect();
+                    let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
+                }
+                out.push('\n');
+            }
+            Block::Graph(_) => {}
+        }
+    }
+    out.trim_end().to_string() + "\n"
+}
+
+/// The terminal columns `text` takes: combining marks (the bar of `x̄`) take none.
+fn columns(text: &str) -> usize {
+    text.chars().filter(|c| !('\u{300}'..='\u{36f}').contains(c)).count()
+}
+
+fn wrap(text: &str, width: usize) -> String {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("one line at least");
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines.join("\n")
+}
+
+fn markdown(blocks: &[Block]) -> String {
+    let mut out = String::new();
+    for (i, block) in blocks.iter().enumerate() {
+        match block {
+            Block::Heading(title) => {
+                let _ = writeln!(out, "{} {title}\n", if i == 0 { "#" } else { "##" });
+            }
+            Block::Prose(prose) => {
+                let _ = writeln!(out, "{prose}\n");
+            }
+            Block::Math(rows) => {
+                out.push_str("$$\n\\begin{aligned}\n");
+                for row in rows {
+                    let relation = if row.right.is_empty() { "" } else { "&=" };
+                    let check = match row.check {
+                        Some(error) => format!(" &&\\text{{{} {}}}", mark(error), format_error(error)),
+                        None => String::new(),
+                    };
+                    let _ = writeln!(out, "{} {relation} {}{check} \\\\", row.left, row.right);
+                }
+                out.push_str("\\end{aligned}\n$$\n\n");
+            }
+            Block::Table(rows) => {
+                for (r, row) in rows.iter().enumerate() {
+                    let _ = writeln!(out, "| {} |", row.join(" | "));
+                    if r == 0 {
+                        let _ = writeln!(out, "|{}", "---|".repeat(row.len()));
+                    }
+                }
+                out.push('\n');
+            }
+            Block::Graph(_) => {}
+        }
+    }
+    out
+}
+
+fn html(blocks: &[Block], title: &str) -> String {
+    let mut body = String::new();
+    for (i, block) in blocks.iter().enumerate() {
+        match block {
+            Block::Heading(heading) if i == 0 => {
+                let _ = writeln!(body, "<h1>{}</h1>", escape(heading));
+            }
+            Block::Heading(heading) => {
+                let _ = writeln!(body, "<h2>{}</h2>", escape(heading));
+            }
+            Block::Prose(prose) => {
+                let _ = writeln!(body, "<p>{}</p>", escape(prose));
+            }
+            Block::Math(rows) => {
+                body.push_str("<div class=\"math\"><math display=\"block\"><mtable columnalign=\"right left left\">\n");
+                for row in rows {
+                    let relation = if row.right.is_empty() { String::new() } else { "<mo>=</mo>".to_string() };
+                    let check = match row.check {
+                        Some(error) => format!(
+                            "<mtd><mtext class=\"{}\">\u{a0}\u{a0}{} {}</mtext></mtd>",
+                            if error <= 1e-6 { "ok" } else { "bad" },
+                            mark(error),
+                            format_error(error)
+                        ),
+                        None => "<mtd></mtd>".to_string(),
+                    };
+                    let _ = writeln!(
+                        body,
+                        "<mtr><mtd><mrow>{}</mrow></mtd><mtd><mrow>{relation}{}</mrow></mtd>{check}</mtr>",
+                        row.left, row.right
+                    );
+                }
+                body.push_str("</mtable></math></div>\n");
+            }
+            Block::Table(rows) => {
+                body.push_str("<table>\n");
+                for (r, row) in rows.iter().enumerate() {
+                    let tag = if r == 0 { "th" } else { "td" };
+                    let cells: String = row.iter().map(|c| format!("<{tag}>{}</{tag}>", escape(c))).collect();
+                    let _ = writeln!(body, "<tr>{cells}</tr>");
+                }
+                body.push_str("</table>\n");
+            }
+            Block::Graph(svg) => {
+                let _ = writeln!(body, "<figure>{svg}</figure>");
+            }
+        }
+    }
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n{body}</body>\n</html>\n",
+        escape(title)
+    )
+}
+
+const STYLE: &str = "body { font-family: Georgia, 'DejaVu Serif', serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; line-height: 1.5; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
+.math { margin: 0.8rem 0; overflow-x: auto; overflow-y: hidden; }
+math[display=block] { margin: 0; }
+mtd:first-child { text-align: right; padding-right: 0.2em; } mtd { text-align: left; }
+mtd:nth-child(3) { padding-left: 2em; }
+figure svg { max-width: 100%; height: auto; }
+.ok { color: #1a7f37; } .bad { color: #cf222e; font-weight: bold; }
+table { border-collapse: collapse; margin: 1rem 0; } th, td { border: 1px solid #ddd; padding: 0.2rem 0.6rem; text-align: left; }
+figure { margin: 1rem 0; overflow-x: auto; }
+";
