@@ -211,3 +211,47 @@ fn the_readme_shows_what_grad_prints_for_each_example() {
         assert!(readme.contains(symbolic), "README is out of date for examples/{example}:\n{symbolic}");
     }
 }
+
+#[test]
+fn explain_shows_three_views_checked() {
+    let output = matgrad(&["explain", "examples/backprop.mg", "--dims", "K=3"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    for needle in ["1. The computation graph", "2. Backpropagation", "3. Differentials", "A\u{304} = w\u{304} ∂w/∂A + z\u{304} ∂z/∂A + y\u{304} ∂y/∂A", "dy = dA x + A dx"] {
+        assert!(text.contains(needle), "missing {needle:?}:\n{text}");
+    }
+    assert!(!text.contains('✗'), "a step failed its check:\n{text}");
+}
+
+#[test]
+fn explain_graph_as_dot_and_svg() {
+    let dot = matgrad(&["explain", "examples/backprop.mg", "--graph", "dot"]);
+    assert_eq!(dot.status.code(), Some(0), "{}", stderr(&dot));
+    let dot = stdout(&dot);
+    assert!(dot.starts_with("digraph"), "{dot}");
+    // A (n1) feeds three nodes and x (n0) two.
+    assert!(dot.contains("n1 [label=<<B>A</B>") && dot.contains("n0 [label=<<B>x</B>"), "{dot}");
+    assert_eq!(dot.matches("n1 -> ").count(), 3, "{dot}");
+    assert_eq!(dot.matches("n0 -> ").count(), 2, "{dot}");
+    let svg = matgrad(&["explain", "examples/backprop.mg", "--graph", "svg"]);
+    assert_eq!(svg.status.code(), Some(0), "{}", stderr(&svg));
+    assert!(stdout(&svg).contains("<svg"));
+}
+
+#[test]
+fn explain_writes_a_standalone_html_page() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("explain.html");
+    let output = matgrad(&["explain", "examples/mlp2.mg", "--format", "html", "-o", path.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let html = std::fs::read_to_string(&path).expect("written");
+    assert!(html.contains("<svg") && html.contains("<math"));
+    assert!(!html.contains("src=\"http") && !html.contains("<script"));
+}
+
+#[test]
+fn explain_of_a_non_scalar_is_a_clear_error() {
+    let output = matgrad_stdin(&["explain", "-"], b"y = A*x\n");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("but a gradient is of a scalar"), "{}", stderr(&output));
+}
