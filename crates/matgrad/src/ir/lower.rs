@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::program::{line_column, Program, Statement, Variable};
 use crate::syntax::ast::{self, BinOp, DimSpecKind, Expr, ExprKind, Item, TypeSpec};
+use crate::syntax::greek_letter;
 
 use super::op::{Constant, Func, Op, ShapeError};
 use super::shape::{Dim, Shape};
@@ -71,36 +72,6 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
 pub fn builtin(name: &str) -> Option<Builtin> {
     BUILTINS.iter().find(|(n, _)| *n == name).map(|&(_, b)| b)
 }
-
-/// Greek letter names: undeclared, they are scalars.
-const GREEK: &[&str] = &[
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "epsilon",
-    "varepsilon",
-    "zeta",
-    "eta",
-    "theta",
-    "vartheta",
-    "iota",
-    "kappa",
-    "lambda",
-    "mu",
-    "nu",
-    "xi",
-    "pi",
-    "rho",
-    "sigma",
-    "tau",
-    "upsilon",
-    "phi",
-    "varphi",
-    "chi",
-    "psi",
-    "omega",
-];
 
 pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
     let mut lowerer = Lowerer {
@@ -283,7 +254,7 @@ impl Lowerer<'_> {
     /// The letter convention for undeclared inputs.
     fn conventional_shape(&mut self, name: &str) -> Shape {
         let dims = &mut self.graph.dims;
-        if GREEK.contains(&name) {
+        if greek_letter(name).is_some() {
             return Shape::SCALAR;
         }
         match name.chars().next() {
@@ -473,7 +444,7 @@ impl Lowerer<'_> {
         let is_variable = self.bindings.contains_key(name)
             || self.declared.contains_key(name)
             || is_single_letter_name(name)
-            || GREEK.contains(&name);
+            || greek_letter(name).is_some();
         if is_variable && args.len() == 1 {
             let name_expr = Expr { kind: ExprKind::Var(name.to_string()), span: name_span };
             let product = Expr {
@@ -604,5 +575,22 @@ fn integer_literal(expr: &Expr) -> Option<i64> {
         ExprKind::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => Some(*v as i64),
         ExprKind::Neg(inner) => integer_literal(inner).map(|k| -k),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BUILTINS;
+    use crate::syntax::FUNCTIONS;
+
+    /// The parser's function names (which decide what a call is) and the lowering's table
+    /// (which decides what it means) are the same set.
+    #[test]
+    fn the_parser_and_the_lowering_know_the_same_functions() {
+        let mut lowered: Vec<&str> = BUILTINS.iter().map(|(name, _)| *name).collect();
+        let mut parsed: Vec<&str> = FUNCTIONS.to_vec();
+        lowered.sort();
+        parsed.sort();
+        assert_eq!(lowered, parsed);
     }
 }

@@ -1,33 +1,6 @@
-//! How a variable's canonical name (`W_1`, `alpha`) is shown in Unicode and LaTeX.
+//! How a variable's canonical name (`W_1`, `alpha`) is shown in Unicode, LaTeX and MathML.
 
-const GREEK: &[(&str, &str)] = &[
-    ("alpha", "α"),
-    ("beta", "β"),
-    ("gamma", "γ"),
-    ("delta", "δ"),
-    ("epsilon", "ε"),
-    ("varepsilon", "ε"),
-    ("zeta", "ζ"),
-    ("eta", "η"),
-    ("theta", "θ"),
-    ("vartheta", "ϑ"),
-    ("iota", "ι"),
-    ("kappa", "κ"),
-    ("lambda", "λ"),
-    ("mu", "μ"),
-    ("nu", "ν"),
-    ("xi", "ξ"),
-    ("pi", "π"),
-    ("rho", "ρ"),
-    ("sigma", "σ"),
-    ("tau", "τ"),
-    ("upsilon", "υ"),
-    ("phi", "φ"),
-    ("varphi", "φ"),
-    ("chi", "χ"),
-    ("psi", "ψ"),
-    ("omega", "ω"),
-];
+use crate::syntax::{greek_latex, greek_letter};
 
 /// Marks a symbol for the differential of a variable: `ⅆA` prints as dA (`\mathrm{d}A`).
 /// Users cannot write it, so it never clashes with a variable called `dA`.
@@ -50,7 +23,7 @@ pub fn unicode_name(name: &str) -> String {
         };
     }
     let (base, subscript) = split_subscript(name);
-    let base = GREEK.iter().find(|(n, _)| *n == base).map_or(base.to_string(), |(_, g)| g.to_string());
+    let base = greek(base);
     match subscript {
         Some(sub) if sub.chars().all(|c| c.is_ascii_digit()) => {
             base + &sub
@@ -72,8 +45,10 @@ pub fn latex_name(name: &str) -> String {
         return format!("\\bar{{{}}}", latex_name(rest));
     }
     let (base, subscript) = split_subscript(name);
-    let base = if GREEK.iter().any(|(n, _)| *n == base) {
-        format!("\\{base}")
+    let base = if let Some(command) = greek_latex(base) {
+        format!("\\{command}")
+    } else if let Some(letter) = greek_letter(base) {
+        letter.to_string()
     } else if base.chars().count() > 1 {
         format!("\\mathit{{{base}}}")
     } else {
@@ -95,7 +70,7 @@ pub fn mathml_name(name: &str) -> String {
         // A combining macron inside the identifier: accents built with <mover> sit too low
         // or too faint over a letter in Chromium's MathML at body size.
         let (base, subscript) = split_subscript(rest);
-        let base = GREEK.iter().find(|(n, _)| *n == base).map_or(base.to_string(), |(_, g)| g.to_string());
+        let base = greek(base);
         let barred = format!("<mi>{}{ADJOINT}</mi>", escape(&base));
         return match subscript {
             Some(sub) => format!("<msub>{barred}<mn>{}</mn></msub>", escape(sub)),
@@ -103,7 +78,7 @@ pub fn mathml_name(name: &str) -> String {
         };
     }
     let (base, subscript) = split_subscript(name);
-    let base = GREEK.iter().find(|(n, _)| *n == base).map_or(base.to_string(), |(_, g)| g.to_string());
+    let base = greek(base);
     let variant = if base.chars().count() > 1 { " mathvariant=\"italic\"" } else { "" };
     let base = format!("<mi{variant}>{}</mi>", escape(&base));
     match subscript {
@@ -111,6 +86,11 @@ pub fn mathml_name(name: &str) -> String {
         Some(sub) => format!("<msub>{base}<mi>{}</mi></msub>", escape(sub)),
         None => base,
     }
+}
+
+/// `alpha` → `α`; other names unchanged.
+fn greek(name: &str) -> String {
+    greek_letter(name).map_or(name.to_string(), String::from)
 }
 
 /// Escapes text for XML.

@@ -47,7 +47,7 @@ mod statement;
 mod tests;
 
 pub use ast::*;
-pub use names::FUNCTIONS;
+pub use names::{greek_latex, greek_letter, FUNCTIONS};
 pub use parser::MAX_DEPTH;
 
 use crate::diagnostic::{Diagnostic, Span};

@@ -30,6 +30,9 @@ pub const FUNCTIONS: &[&str] = &[
     "softmax",
     "logsumexp",
     "eye",
+    "zeros",
+    "ones",
+    "step",
 ];
 
 /// The canonical function an ASCII identifier names, matched exactly (`Tr` could be a
@@ -118,6 +121,17 @@ pub fn greek_char(c: char) -> Option<&'static str> {
 /// The name of a Greek LaTeX command (without the backslash): `varepsilon` is `epsilon`.
 pub fn greek_command(command: &str) -> Option<&'static str> {
     GREEK.iter().find(|(_, latex, _)| !latex.is_empty() && *latex == command).map(|(_, _, name)| *name)
+}
+
+/// The letter a canonical Greek name stands for: `alpha` is `α`, `Sigma` is `Σ`.
+pub fn greek_letter(name: &str) -> Option<char> {
+    GREEK.iter().find(|(chars, _, canonical)| *canonical == name && !chars.is_empty()).and_then(|(chars, _, _)| chars.chars().next())
+}
+
+/// The LaTeX command (without the backslash) for a canonical Greek name, where LaTeX has
+/// one (`alpha`; capital Alpha is just `A`).
+pub fn greek_latex(name: &str) -> Option<&'static str> {
+    GREEK.iter().find(|(_, latex, canonical)| *canonical == name && !latex.is_empty()).map(|(_, latex, _)| *latex)
 }
 
 /// Every Greek LaTeX command, for "did you mean" suggestions.
