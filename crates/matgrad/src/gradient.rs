@@ -26,6 +26,8 @@ pub struct Gradient {
     pub wrt: Vec<Wrt>,
     /// Introduced names for repeated subexpressions, in definition order.
     pub definitions: Vec<(NodeId, String)>,
+    /// The same, by node, for printing.
+    definition_names: HashMap<NodeId, String>,
     /// The sweep's trace and every adjoint.
     pub sweep: Gradients,
 }
@@ -83,8 +85,9 @@ impl Program {
             .map(|(name, &(node, gradient))| Wrt { name, node, gradient })
             .collect();
         let roots: Vec<NodeId> = wrt.iter().map(|w| w.gradient).collect();
-        let definitions = abbreviations(&self.graph, &roots, &self.names_in_use());
-        Ok(Gradient { program: self, wrt, definitions, sweep })
+        let definitions = abbreviations(&self.graph, &roots, &[], &self.names_in_use());
+        let definition_names = definitions.iter().cloned().collect();
+        Ok(Gradient { program: self, wrt, definitions, definition_names, sweep })
     }
 
     /// Every name a reader could confuse a new one with: variables and dimension symbols.
@@ -101,26 +104,20 @@ impl Program {
 impl Gradient {
     /// The name a printed node goes by: the user's, or an introduced one.
     pub fn name_of(&self, id: NodeId) -> Option<String> {
-        self.program.graph.name(id).map(str::to_string).or_else(|| self.definition_names().get(&id).cloned())
-    }
-
-    fn definition_names(&self) -> HashMap<NodeId, String> {
-        self.definitions.iter().map(|(id, name)| (*id, name.clone())).collect()
+        self.program.graph.name(id).map(str::to_string).or_else(|| self.definition_names.get(&id).cloned())
     }
 
     /// `id`'s expression in `notation`, with the user's and the introduced names.
     pub fn expression(&self, id: NodeId, notation: Notation) -> String {
-        let definitions = self.definition_names();
-        let graph = &self.program.graph;
-        let namer = |node: NodeId| graph.name(node).map(str::to_string).or_else(|| definitions.get(&node).cloned());
-        print(graph, id, notation, &namer)
+        let namer = |node: NodeId| self.name_of(node);
+        print(&self.program.graph, id, notation, &namer)
     }
 
     /// A gradient's closed form; a gradient that is one of the user's own values (∂L/∂y = w,
     /// say) or an introduced definition is written as that name.
     pub fn closed_form(&self, wrt: &Wrt, notation: Notation) -> String {
         // A gradient that is also an introduced definition (the δ of a layer) is its name.
-        let definition = self.definitions.iter().find(|(id, _)| *id == wrt.gradient).map(|(_, name)| name.as_str());
+        let definition = self.definition_names.get(&wrt.gradient).map(String::as_str);
         match self.program.graph.name(wrt.gradient).or(definition) {
             Some(name) => show_name(name, notation),
             None => self.expression(wrt.gradient, notation),

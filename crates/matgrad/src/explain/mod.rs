@@ -89,6 +89,8 @@ pub struct Explanation {
     pub substitutions: Vec<Substitution>,
     /// Short names for repeated subexpressions of everything printed.
     pub definitions: Vec<(NodeId, String)>,
+    /// The same, by node, for printing.
+    definition_names: HashMap<NodeId, String>,
 }
 
 impl Explanation {
@@ -105,7 +107,7 @@ impl Explanation {
         self.graph()
             .name(id)
             .map(str::to_string)
-            .or_else(|| self.definitions.iter().find(|(d, _)| *d == id).map(|(_, n)| n.clone()))
+            .or_else(|| self.definition_names.get(&id).cloned())
     }
 }
 
@@ -219,8 +221,21 @@ impl Program {
         let mut names = taken.clone();
         names.extend(gradient.program.graph.dims.symbols().map(|(_, n)| n.to_string()));
         names.extend(["L", "I", "G"].map(String::from));
-        let definitions = abbreviations(&gradient.program.graph, &roots, &names);
-        Ok(Explanation { gradient, vertices, backprop, differentials, start, substitutions, definitions })
+        // A coefficient that a later back-substitution line extends (G_A growing by a term
+        // per use of A) gets a name, so that each line is short and the whole is linear.
+        let graph = &gradient.program.graph;
+        let mut growing = Vec::new();
+        for pair in substitutions.windows(2) {
+            for &(v, g) in &pair[0].after {
+                let extended = pair[1].after.iter().any(|&(w, later)| w == v && later != g && graph.op(later).children().into_iter().any(|c| c == g));
+                if extended && graph.name(g).is_none() && matches!(graph.op(g), crate::ir::Op::Add(..)) {
+                    growing.push(g);
+                }
+            }
+        }
+        let definitions = abbreviations(graph, &roots, &growing, &names);
+        let definition_names = definitions.iter().cloned().collect();
+        Ok(Explanation { gradient, vertices, backprop, differentials, start, substitutions, definitions, definition_names })
     }
 }
 

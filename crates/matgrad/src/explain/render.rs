@@ -198,11 +198,12 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
             .filter(|p| p.uses.contains(&i))
             .map(|p| p.name.as_str())
             .collect();
-        let mut row = vec![
-            vertex.name.clone(),
-            graph.dims.show_type(graph.shape(vertex.node)),
-            if users.is_empty() { "(the output)".to_string() } else { users.join(", ") },
-        ];
+        let used_by = match users.len() {
+            0 => "(the output)".to_string(),
+            n if n > 8 => format!("{}, … ({n} in all)", users[..8].join(", ")),
+            _ => users.join(", "),
+        };
+        let mut row = vec![vertex.name.clone(), graph.dims.show_type(graph.shape(vertex.node)), used_by];
         if let Some(c) = checked {
             row.push(format!("{:.4}", c.values[i].norm()));
             row.push(format!("{:.4}", c.adjoints[i].norm()));
@@ -212,6 +213,7 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
     blocks.push(Block::Table(table));
 
     // 2. Backpropagation.
+    let ancestors = Ancestors::of(e);
     blocks.push(Block::Heading("2. Backpropagation".to_string()));
     blocks.push(Block::Prose(
         "The adjoint of a value is the sum over its children (the values that use it) of the child's adjoint \
@@ -247,7 +249,7 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
             rows.push(Row { left: String::new(), right: simplified, check });
         }
         blocks.push(Block::Math(rows));
-        if let Some(note) = uses_note(e, v) {
+        if let Some(note) = uses_note(e, &ancestors, v) {
             blocks.push(Block::Prose(note));
         }
     }
@@ -323,34 +325,62 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
 }
 
 /// Why a value with several uses has several terms, and which uses reach it twice.
-fn uses_note(e: &Explanation, v: usize) -> Option<String> {
+fn uses_note(e: &Explanation, ancestors: &Ancestors, v: usize) -> Option<String> {
+    const SHOWN: usize = 8;
     let users: Vec<usize> = e.vertices.iter().enumerate().filter(|(_, p)| p.uses.contains(&v)).map(|(i, _)| i).collect();
     if users.len() < 2 {
         return None;
     }
     let display = |i: usize| unicode_name(&e.vertices[i].name);
-    let name = &display(v);
-    let names: Vec<String> = users.iter().map(|&u| display(u)).collect();
-    let mut note = format!("{name} is used by {}, so its adjoint has {} terms, one per use.", names.join(", "), users.len());
+    let list = |items: &[usize]| {
+        let names: Vec<String> = items.iter().take(SHOWN).map(|&i| display(i)).collect();
+        match names.split_last() {
+            _ if items.len() > SHOWN => format!("{}, … ({} in all)", names.join(", "), items.len()),
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => names.join(""),
+        }
+    };
+    let name = display(v);
+    let mut note = format!("{name} is used by {}, so its adjoint has {} terms, one per use.", list(&users), users.len());
     // A user that also depends on another user uses the value directly and through it.
+    let mut explained = 0;
     for &user in &users {
-        let through: Vec<String> =
-            users.iter().filter(|&&other| other != user && reaches(e, other, user)).map(|&other| display(other)).collect();
-        if !through.is_empty() {
-            let _ = write!(
-                note,
-                " {} depends on {name} directly and through {}: the sum counts both paths.",
-                display(user),
-                through.join(" and ")
-            );
+        let through: Vec<usize> = users.iter().copied().filter(|&other| other != user && ancestors.reaches(other, user)).collect();
+        if !through.is_empty() && explained < 3 {
+            explained += 1;
+            let _ = write!(note, " {} depends on {name} directly and through {}: the sum counts both paths.", display(user), list(&through));
         }
     }
     Some(note)
 }
 
-/// Whether vertex `from` is used, directly or not, by vertex `to`.
-fn reaches(e: &Explanation, from: usize, to: usize) -> bool {
-    e.vertices[to].uses.iter().any(|&u| u == from || reaches(e, from, u))
+/// For each vertex, the set of vertices it depends on, as bit sets built once in
+/// topological order, so "does w depend on z" is one lookup.
+struct Ancestors {
+    words: usize,
+    bits: Vec<u64>,
+}
+
+impl Ancestors {
+    fn of(e: &Explanation) -> Ancestors {
+        let n = e.vertices.len();
+        let words = n.div_ceil(64);
+        let mut bits = vec![0u64; n * words];
+        for (to, vertex) in e.vertices.iter().enumerate() {
+            for &used in &vertex.uses {
+                bits[to * words + used / 64] |= 1 << (used % 64);
+                for w in 0..words {
+                    bits[to * words + w] |= bits[used * words + w];
+                }
+            }
+        }
+        Ancestors { words, bits }
+    }
+
+    /// Whether `to` depends, directly or not, on `from`.
+    fn reaches(&self, from: usize, to: usize) -> bool {
+        self.bits[to * self.words + from / 64] & (1 << (from % 64)) != 0
+    }
 }
 
 fn general_rule_left(w: &Writer) -> String {
@@ -433,7 +463,8 @@ fn text(blocks: &[Block]) -> String {
                 let widths: Vec<usize> =
                     (0..columns).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
                 for row in rows {
-                    let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, &w)| format!("{cell:<w$}")).collect();
+                    let cells: Vec<String> =
+                        row.iter().zip(&widths).map(|(cell, &w)| format!("{cell}{}", " ".repeat(w - cell.chars().count()))).collect();
                     let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
                 }
                 out.push('\n');

@@ -12,9 +12,10 @@ use crate::ir::{Graph, NodeId, Op};
 const LOWER: &[&str] = &["p", "q", "r", "s", "t", "g", "h", "k", "m", "n", "a", "b", "c", "d", "e", "f"];
 const UPPER: &[&str] = &["P", "Q", "R", "S", "T", "M", "N", "G", "H", "J", "F", "E", "D", "C"];
 
-/// Names for the repeated subexpressions of `roots`, in definition order. `taken` holds
-/// every name the user's program already uses.
-pub fn abbreviations(graph: &Graph, roots: &[NodeId], taken: &HashSet<String>) -> Vec<(NodeId, String)> {
+/// Names for the repeated subexpressions of `roots`, and for each of `growing` (a quantity
+/// that later lines extend, named so that each line stays short), in definition order.
+/// `taken` holds every name the user's program already uses.
+pub fn abbreviations(graph: &Graph, roots: &[NodeId], growing: &[NodeId], taken: &HashSet<String>) -> Vec<(NodeId, String)> {
     let is_atom = |id: NodeId| {
         graph.name(id).is_some() || matches!(graph.op(id), Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..))
     };
@@ -43,17 +44,26 @@ pub fn abbreviations(graph: &Graph, roots: &[NodeId], taken: &HashSet<String>) -
         })
         .map(|(&id, _)| id)
         .collect();
+    candidates.extend(growing.iter().filter(|&&id| !is_atom(id) && !is_transparent(graph, id)));
     candidates.sort();
+    candidates.dedup();
     let mut taken = taken.clone();
+    // Where each pool's search for a free name resumes, so naming stays linear.
+    let mut next = [0usize; 2];
     let mut names = Vec::new();
     for id in candidates {
-        let pool = if graph.dims.is_vector(graph.shape(id)) || graph.is_scalar(id) { LOWER } else { UPPER };
-        let name = pool
-            .iter()
-            .map(|n| n.to_string())
-            .chain((1..).map(|i| format!("{}{i}", pool[0])))
-            .find(|n| !taken.contains(n))
-            .expect("an endless supply of names");
+        let small = graph.dims.is_vector(graph.shape(id)) || graph.is_scalar(id);
+        let (pool, cursor) = if small { (LOWER, &mut next[0]) } else { (UPPER, &mut next[1]) };
+        let name = loop {
+            let candidate = match pool.get(*cursor) {
+                Some(letter) => letter.to_string(),
+                None => format!("{}{}", pool[0], *cursor - pool.len() + 1),
+            };
+            *cursor += 1;
+            if !taken.contains(&candidate) {
+                break candidate;
+            }
+        };
         taken.insert(name.clone());
         names.push((id, name));
     }
