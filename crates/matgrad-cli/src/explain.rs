@@ -21,7 +21,12 @@ pub enum GraphFormat {
 }
 
 /// The explanation (or, with `graph`, only the graph) checked at `point`.
-pub fn run(explanation: &Explanation, point: &Point, format: ExplainFormat, graph: Option<GraphFormat>) -> Result<String, Failure> {
+pub fn run(
+    explanation: &Explanation,
+    point: &Point,
+    format: ExplainFormat,
+    graph: Option<GraphFormat>,
+) -> Result<String, Failure> {
     let checked = check(explanation, &point.sizes, &point.inputs)?;
     let diagram = diagram(explanation, &checked);
     if let Some(graph) = graph {

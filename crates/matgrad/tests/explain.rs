@@ -51,7 +51,11 @@ fn markdown_and_html_formats() {
     let markdown = render(&explanation, Format::Markdown, None, None);
     assert!(markdown.contains("\\bar{A} &= \\bar{w}\\frac{\\partial w}{\\partial A} + \\bar{z}\\frac{\\partial z}{\\partial A} + \\bar{y}\\frac{\\partial y}{\\partial A}"), "{markdown}");
     let html = render(&explanation, Format::Html, None, Some("<svg></svg>"));
-    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<math display=\"block\">") && html.contains("<svg></svg>"));
+    assert!(
+        html.starts_with("<!DOCTYPE html>")
+            && html.contains("<math display=\"block\">")
+            && html.contains("<svg></svg>")
+    );
     // Standalone: nothing is fetched.
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
 }

@@ -75,11 +75,14 @@ pub fn check(explanation: &Explanation, sizes: &Sizes, inputs: &HashMap<String, 
         point.insert(input_name(explanation, vertex.tangent), direction);
     }
     // Every quantity the steps print, evaluated in one pass (each node once).
-    let mut quantities: Vec<NodeId> = explanation.backprop.iter().flat_map(|s| s.terms.iter().map(|t| t.matrix_form)).collect();
+    let mut quantities: Vec<NodeId> =
+        explanation.backprop.iter().flat_map(|s| s.terms.iter().map(|t| t.matrix_form)).collect();
     quantities.extend(explanation.differentials.iter().map(|&(_, d)| d));
     quantities.extend(explanation.substitutions.iter().flat_map(|s| s.before.iter().map(|&(_, g)| g)));
-    quantities.extend(explanation.substitutions.last().map_or(&explanation.start, |s| &s.after).iter().map(|&(_, g)| g));
-    let computed: HashMap<NodeId, Array> = quantities.iter().copied().zip(evaluate(graph, sizes, &point, &quantities)?).collect();
+    quantities
+        .extend(explanation.substitutions.last().map_or(&explanation.start, |s| &s.after).iter().map(|&(_, g)| g));
+    let computed: HashMap<NodeId, Array> =
+        quantities.iter().copied().zip(evaluate(graph, sizes, &point, &quantities)?).collect();
     let value = |node: NodeId| -> Result<Array, InputError> { Ok(computed[&node].clone()) };
 
     let mut backprop = Vec::new();

@@ -11,7 +11,6 @@
 //! `w̄`), each differential from `diff::differential` with symbolic tangents (`dA`). So each
 //! step can be printed in any notation and evaluated, and [`check`] evaluates them all.
 
-
 mod check;
 mod render;
 
@@ -104,10 +103,7 @@ impl Explanation {
 
     /// The name a node prints as: the user's, a symbol's, or an introduced one.
     pub fn name_of(&self, id: NodeId) -> Option<String> {
-        self.graph()
-            .name(id)
-            .map(str::to_string)
-            .or_else(|| self.definition_names.get(&id).cloned())
+        self.graph().name(id).map(str::to_string).or_else(|| self.definition_names.get(&id).cloned())
     }
 }
 
@@ -227,7 +223,10 @@ impl Program {
         let mut growing = Vec::new();
         for pair in substitutions.windows(2) {
             for &(v, g) in &pair[0].after {
-                let extended = pair[1].after.iter().any(|&(w, later)| w == v && later != g && graph.op(later).children().into_iter().any(|c| c == g));
+                let extended = pair[1]
+                    .after
+                    .iter()
+                    .any(|&(w, later)| w == v && later != g && graph.op(later).children().into_iter().any(|c| c == g));
                 if extended && graph.name(g).is_none() && matches!(graph.op(g), crate::ir::Op::Add(..)) {
                     growing.push(g);
                 }
@@ -235,7 +234,16 @@ impl Program {
         }
         let definitions = abbreviations(graph, &roots, &growing, &names);
         let definition_names = definitions.iter().cloned().collect();
-        Ok(Explanation { gradient, vertices, backprop, differentials, start, substitutions, definitions, definition_names })
+        Ok(Explanation {
+            gradient,
+            vertices,
+            backprop,
+            differentials,
+            start,
+            substitutions,
+            definitions,
+            definition_names,
+        })
     }
 }
 

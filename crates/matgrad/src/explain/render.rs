@@ -192,12 +192,7 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
         table[0].extend(["‖value‖".to_string(), "‖adjoint‖".to_string()]);
     }
     for (i, vertex) in e.vertices.iter().enumerate() {
-        let users: Vec<&str> = e
-            .vertices
-            .iter()
-            .filter(|p| p.uses.contains(&i))
-            .map(|p| p.name.as_str())
-            .collect();
+        let users: Vec<&str> = e.vertices.iter().filter(|p| p.uses.contains(&i)).map(|p| p.name.as_str()).collect();
         let used_by = match users.len() {
             0 => "(the output)".to_string(),
             n if n > 8 => format!("{}, … ({n} in all)", users[..8].join(", ")),
@@ -292,7 +287,8 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
         .iter()
         .filter(|&&(v, _)| e.vertices[v].kind == VertexKind::Input)
         .map(|&(v, g)| {
-            let check = checked.and_then(|c| c.read_off.iter().find(|(n, _)| *n == e.vertices[v].name).map(|&(_, x)| x));
+            let check =
+                checked.and_then(|c| c.read_off.iter().find(|(n, _)| *n == e.vertices[v].name).map(|&(_, x)| x));
             Row { left: w.partial(&w.name(output), &w.name(v)), right: w.expr(g), check }
         })
         .collect();
@@ -327,7 +323,8 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
 /// Why a value with several uses has several terms, and which uses reach it twice.
 fn uses_note(e: &Explanation, ancestors: &Ancestors, v: usize) -> Option<String> {
     const SHOWN: usize = 8;
-    let users: Vec<usize> = e.vertices.iter().enumerate().filter(|(_, p)| p.uses.contains(&v)).map(|(i, _)| i).collect();
+    let users: Vec<usize> =
+        e.vertices.iter().enumerate().filter(|(_, p)| p.uses.contains(&v)).map(|(i, _)| i).collect();
     if users.len() < 2 {
         return None;
     }
@@ -341,14 +338,21 @@ fn uses_note(e: &Explanation, ancestors: &Ancestors, v: usize) -> Option<String>
         }
     };
     let name = display(v);
-    let mut note = format!("{name} is used by {}, so its adjoint has {} terms, one per use.", list(&users), users.len());
+    let mut note =
+        format!("{name} is used by {}, so its adjoint has {} terms, one per use.", list(&users), users.len());
     // A user that also depends on another user uses the value directly and through it.
     let mut explained = 0;
     for &user in &users {
-        let through: Vec<usize> = users.iter().copied().filter(|&other| other != user && ancestors.reaches(other, user)).collect();
+        let through: Vec<usize> =
+            users.iter().copied().filter(|&other| other != user && ancestors.reaches(other, user)).collect();
         if !through.is_empty() && explained < 3 {
             explained += 1;
-            let _ = write!(note, " {} depends on {name} directly and through {}: the sum counts both paths.", display(user), list(&through));
+            let _ = write!(
+                note,
+                " {} depends on {name} directly and through {}: the sum counts both paths.",
+                display(user),
+                list(&through)
+            );
         }
     }
     Some(note)
@@ -449,7 +453,8 @@ fn text(blocks: &[Block]) -> String {
                     match row.check {
                         Some(error) => {
                             let pad = line_width - columns(line);
-                            let _ = writeln!(out, "{line}{}   {} {}", " ".repeat(pad), mark(error), format_error(error));
+                            let _ =
+                                writeln!(out, "{line}{}   {} {}", " ".repeat(pad), mark(error), format_error(error));
                         }
                         None => {
                             let _ = writeln!(out, "{line}");
@@ -463,8 +468,11 @@ fn text(blocks: &[Block]) -> String {
                 let widths: Vec<usize> =
                     (0..columns).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
                 for row in rows {
-                    let cells: Vec<String> =
-                        row.iter().zip(&widths).map(|(cell, &w)| format!("{cell}{}", " ".repeat(w - cell.chars().count()))).collect();
+                    let cells: Vec<String> = row
+                        .iter()
+                        .zip(&widths)
+                        .map(|(cell, &w)| format!("{cell}{}", " ".repeat(w - cell.chars().count())))
+                        .collect();
                     let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
                 }
                 out.push('\n');

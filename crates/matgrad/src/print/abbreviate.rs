@@ -15,7 +15,12 @@ const UPPER: &[&str] = &["P", "Q", "R", "S", "T", "M", "N", "G", "H", "J", "F", 
 /// Names for the repeated subexpressions of `roots`, and for each of `growing` (a quantity
 /// that later lines extend, named so that each line stays short), in definition order.
 /// `taken` holds every name the user's program already uses.
-pub fn abbreviations(graph: &Graph, roots: &[NodeId], growing: &[NodeId], taken: &HashSet<String>) -> Vec<(NodeId, String)> {
+pub fn abbreviations(
+    graph: &Graph,
+    roots: &[NodeId],
+    growing: &[NodeId],
+    taken: &HashSet<String>,
+) -> Vec<(NodeId, String)> {
     let is_atom = |id: NodeId| {
         graph.name(id).is_some() || matches!(graph.op(id), Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..))
     };

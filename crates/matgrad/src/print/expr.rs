@@ -142,17 +142,17 @@ impl Printer<'_> {
             Op::Norm2(a) => self.fenced(a, "norm2", ["‖", "‖"], ["\\|", "\\|"], ["‖", "‖", ""]),
             Op::Trace(a) => self.call(&self.pick("tr", "tr", "\\operatorname{tr}", "<mi>tr</mi>"), a),
             Op::Det(a) => self.call(&self.pick("det", "det", "\\det", "<mi>det</mi>"), a),
-            Op::LogDet(a) => self.call(
-                &self.pick("logdet", "log det", "\\log\\det", "<mi>log</mi><mo>&#x2061;</mo><mi>det</mi>"),
-                a,
-            ),
+            Op::LogDet(a) => {
+                self.call(&self.pick("logdet", "log det", "\\log\\det", "<mi>log</mi><mo>&#x2061;</mo><mi>det</mi>"), a)
+            }
             Op::Diag(a) => self.call(&self.pick("diag", "Diag", "\\operatorname{Diag}", "<mi>Diag</mi>"), a),
             Op::DiagPart(a) => self.call(&self.pick("diag", "diag", "\\operatorname{diag}", "<mi>diag</mi>"), a),
-            Op::Softmax(a) => self.call(&self.pick("softmax", "softmax", "\\operatorname{softmax}", "<mi>softmax</mi>"), a),
-            Op::LogSumExp(a) => self.call(
-                &self.pick("logsumexp", "logsumexp", "\\operatorname{logsumexp}", "<mi>logsumexp</mi>"),
-                a,
-            ),
+            Op::Softmax(a) => {
+                self.call(&self.pick("softmax", "softmax", "\\operatorname{softmax}", "<mi>softmax</mi>"), a)
+            }
+            Op::LogSumExp(a) => {
+                self.call(&self.pick("logsumexp", "logsumexp", "\\operatorname{logsumexp}", "<mi>logsumexp</mi>"), a)
+            }
         }
     }
 
@@ -176,7 +176,10 @@ impl Printer<'_> {
         match value {
             0.0 => Printed::new(self.pick("0", "0", "0", "<mn>0</mn>"), ATOM),
             1.0 => Printed::new(ones, ATOM),
-            _ => Printed::new(format!("{}{}{ones}", self.number(value).text, self.pick("", " ", " ", INVISIBLE_TIMES)), PRODUCT),
+            _ => Printed::new(
+                format!("{}{}{ones}", self.number(value).text, self.pick("", " ", " ", INVISIBLE_TIMES)),
+                PRODUCT,
+            ),
         }
     }
 
@@ -270,11 +273,8 @@ impl Printer<'_> {
 
     /// A scalar times anything. Display notations put the scalar first (`2 w`).
     fn scaling(&self, a: NodeId, b: NodeId) -> Printed {
-        let (first, second) = if self.is_display() && self.graph.is_scalar(b) && !self.graph.is_scalar(a) {
-            (b, a)
-        } else {
-            (a, b)
-        };
+        let (first, second) =
+            if self.is_display() && self.graph.is_scalar(b) && !self.graph.is_scalar(a) { (b, a) } else { (a, b) };
         let left = self.operand(first, PRODUCT);
         // A scalar commutes with every product, so `2 s xᵀ` needs no parentheses in display
         // notations; ASCII keeps them so the text parses back to the same graph.
@@ -332,7 +332,12 @@ impl Printer<'_> {
         // is marked `X^∘2`.
         let marked = elementwise && !self.graph.dims.is_vector(self.graph.shape(a)) && !self.graph.is_scalar(a);
         let mark = if marked { self.pick("", "∘", "\\circ ", "<mo>∘</mo>") } else { String::new() };
-        self.superscript(a, &format!("{mark}{exponent}"), &format!("^{{{mark}{exponent}}}"), &format!("{mark}{exponent}"))
+        self.superscript(
+            a,
+            &format!("{mark}{exponent}"),
+            &format!("^{{{mark}{exponent}}}"),
+            &format!("{mark}{exponent}"),
+        )
     }
 
     /// `base^exponent`, with Unicode superscript digits where they exist.
@@ -404,7 +409,10 @@ impl Printer<'_> {
             Notation::Unicode => format!("{}{inner}{}", unicode[0], unicode[1]),
             Notation::Latex => format!("{}{inner}{}", latex[0], latex[1]),
             Notation::MathMl => {
-                let fence = format!("<mrow><mo fence=\"true\">{}</mo>{inner}<mo fence=\"true\">{}</mo></mrow>", mathml[0], mathml[1]);
+                let fence = format!(
+                    "<mrow><mo fence=\"true\">{}</mo>{inner}<mo fence=\"true\">{}</mo></mrow>",
+                    mathml[0], mathml[1]
+                );
                 if mathml[2].is_empty() {
                     fence
                 } else {

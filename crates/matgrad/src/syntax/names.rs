@@ -125,7 +125,10 @@ pub fn greek_command(command: &str) -> Option<&'static str> {
 
 /// The letter a canonical Greek name stands for: `alpha` is `α`, `Sigma` is `Σ`.
 pub fn greek_letter(name: &str) -> Option<char> {
-    GREEK.iter().find(|(chars, _, canonical)| *canonical == name && !chars.is_empty()).and_then(|(chars, _, _)| chars.chars().next())
+    GREEK
+        .iter()
+        .find(|(chars, _, canonical)| *canonical == name && !chars.is_empty())
+        .and_then(|(chars, _, _)| chars.chars().next())
 }
 
 /// The LaTeX command (without the backslash) for a canonical Greek name, where LaTeX has
