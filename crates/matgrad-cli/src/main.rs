@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 2 a mistake in what the user gave (program, flags, inputs),
 //! 1 an internal error.
 
+mod bench;
 mod explain;
 mod gradient;
 mod inputs;
@@ -86,6 +87,9 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Time the compiled evaluation of the value and gradients (median, min, max), and of
+    /// the value alone.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -271,7 +275,8 @@ fn run(cli: Cli) -> Result<String, Failure> {
             let (name, source) = read_source(&file)?;
             let program = load_program(&name, &source, point.of.as_deref())?;
             let wrt: Vec<&str> = wrt.iter().map(String::as_str).collect();
-            let explanation = program.explain(&wrt).map_err(|e| Failure { message: e.message, hint: e.hint, code: 2 })?;
+            let explanation =
+                program.explain(&wrt).map_err(|e| Failure { message: e.message, hint: e.hint, code: 2 })?;
             let at = bind_point(&explanation.gradient.program, &point)?;
             let text = explain::run(&explanation, &at, format, graph)?;
             match output {
@@ -283,6 +288,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 None => Ok(text),
             }
         }
+        Command::Bench(args) => bench::run(args),
     }
 }
 

@@ -217,7 +217,13 @@ fn explain_shows_three_views_checked() {
     let output = matgrad(&["explain", "examples/backprop.mg", "--dims", "K=3"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
-    for needle in ["1. The computation graph", "2. Backpropagation", "3. Differentials", "A\u{304} = w\u{304} ∂w/∂A + z\u{304} ∂z/∂A + y\u{304} ∂y/∂A", "dy = dA x + A dx"] {
+    for needle in [
+        "1. The computation graph",
+        "2. Backpropagation",
+        "3. Differentials",
+        "A\u{304} = w\u{304} ∂w/∂A + z\u{304} ∂z/∂A + y\u{304} ∂y/∂A",
+        "dy = dA x + A dx",
+    ] {
         assert!(text.contains(needle), "missing {needle:?}:\n{text}");
     }
     assert!(!text.contains('✗'), "a step failed its check:\n{text}");
@@ -254,4 +260,27 @@ fn explain_of_a_non_scalar_is_a_clear_error() {
     let output = matgrad_stdin(&["explain", "-"], b"y = A*x\n");
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("but a gradient is of a scalar"), "{}", stderr(&output));
+}
+
+#[test]
+fn bench_json_has_the_documented_keys() {
+    let args = ["bench", "examples/backprop.mg", "--dims", "K=8", "--wrt", "A,B", "--format", "json"];
+    // A tiny budget keeps the test fast; the figures are not checked, only their shape.
+    let output = matgrad(&[&args[..], &["--time", "0", "--min-runs", "3"]].concat());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    for key in ["median_us", "min_us", "max_us", "value_only_median_us"] {
+        assert!(json[key].as_f64().is_some_and(|t| t > 0.0), "{key} in {json}");
+    }
+    let (min, median, max) = (json["min_us"].as_f64(), json["median_us"].as_f64(), json["max_us"].as_f64());
+    assert!(min <= median && median <= max, "{json}");
+    assert_eq!(json["wrt"], serde_json::json!(["A", "B"]));
+    assert_eq!(json["dims"], serde_json::json!({"K": 8}));
+}
+
+#[test]
+fn bench_reports_mistakes_as_user_errors() {
+    let output = matgrad(&["bench", "examples/backprop.mg", "--wrt", "Q", "--time", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("`Q` is not a variable of the program"), "{}", stderr(&output));
 }

@@ -4,10 +4,13 @@
 //! hash-consed [`ir::Graph`]. Every other pass works on that graph: [`diff`] grows it with
 //! gradient nodes (built through [`simplify`]'s rules), [`print`] writes expressions in
 //! ASCII, Unicode or LaTeX, [`eval`] computes values, [`check`] compares gradients with
-//! finite differences. See ARCHITECTURE.md for the map.
+//! finite differences, and [`compiled`] compiles a value and its gradients once to run them
+//! many times on the caller's buffers (`Program::parse(src)?.gradient(&["A"])?.compile(&dims)?`).
+//! See ARCHITECTURE.md for the map.
 
 pub mod array;
 pub mod check;
+pub mod compiled;
 pub mod diagnostic;
 pub mod diff;
 pub mod eval;
@@ -19,6 +22,7 @@ pub mod simplify;
 pub mod syntax;
 
 pub use array::Array;
+pub use compiled::{Compiled, Error, Outputs};
 pub use diagnostic::{Diagnostic, Span};
 pub use gradient::Gradient;
 pub use program::Program;

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{eval1, parse, random_inputs, random_program, sizes};
+use common::{eval1, parse, random_inputs, random_program, sizes, RULE_TABLE};
 use matgrad::check::{check_gradients, relative_error};
 use matgrad::diff::grad;
 use matgrad::eval::Sizes;
@@ -79,50 +79,6 @@ fn check_second_order(source: &str, size: usize, points: u64) {
         }
     }
 }
-
-/// One row per op (and per elementwise function), each read as a program over declared
-/// inputs, including ops used more than once and results fed to several others.
-const RULE_TABLE: &[(&str, &str)] = &[
-    ("neg", "x, y: vector(n)\nL = sum(-x.*y)"),
-    ("add with a broadcast scalar", "x, y: vector(n)\nc: scalar\nL = sum((x + c).*y)"),
-    ("elementwise product and scaling", "x, y: vector(n)\nc: scalar\nL = sum(c*x.*y.*x)"),
-    ("division", "x, y: vector(n)\nc: scalar\nL = sum(x./(2 + y.^2)) + sum(y/(1 + c^2)) + c/(2 + x'*x)"),
-    ("elementwise power", "x: vector(n)\nc: scalar\nL = sum((1 + x.^2).^c) + sum(x.^3)"),
-    ("scalar power", "x, y: vector(n)\nc: scalar\nL = (1 + c^2)^(x'*y/10) + c^4"),
-    ("matrix product", "x, y: vector(n)\nA, B: matrix(n, n)\nL = x'*A*B*y"),
-    ("transpose", "x, y: vector(n)\nA: matrix(n, n)\nL = sum((A'*x).*y)"),
-    ("sigmoid", "x, y: vector(n)\nL = sum(sigmoid(x).*y)"),
-    ("tanh", "x, y: vector(n)\nL = sum(tanh(x).*y)"),
-    ("exp", "x, y: vector(n)\nL = sum(exp(x).*y)"),
-    ("log", "x, y: vector(n)\nL = sum(log(1 + x.^2).*y)"),
-    ("sin", "x, y: vector(n)\nL = sum(sin(x).*y)"),
-    ("cos", "x, y: vector(n)\nL = sum(cos(x).*y)"),
-    ("tan", "x, y: vector(n)\nL = sum(tan(x/4).*y)"),
-    ("sqrt", "x, y: vector(n)\nL = sum(sqrt(1 + x.^2).*y)"),
-    ("abs", "x, y: vector(n)\nL = sum(abs(x).*y)"),
-    ("sign", "x, y: vector(n)\nL = sum(sign(x).*y) + x'*y"),
-    ("relu", "x, y: vector(n)\nL = sum(relu(x).*y)"),
-    ("softplus", "x, y: vector(n)\nL = sum(softplus(x).*y)"),
-    ("step", "x, y: vector(n)\nL = sum(step(x).*y) + sum(x.*y)"),
-    ("matrix power", "x: vector(n)\nA: matrix(n, n)\nL = sum(A^3*x) + tr(A^2)"),
-    ("inverse power", "x: vector(n)\nA: matrix(n, n)\nB = A*A' + eye(n)\nL = x'*B^-2*x"),
-    ("sum", "A: matrix(n, n)\nL = sum(A.*A)"),
-    ("norm1", "x: vector(n)\nA: matrix(n, n)\nL = norm1(A*x)"),
-    ("norm2", "x: vector(n)\nA: matrix(n, n)\nL = norm2(A*x) + norm2(A)"),
-    ("trace", "A, B: matrix(n, n)\nL = tr(A*B)"),
-    ("det", "A: matrix(n, n)\nL = det(A)"),
-    ("logdet", "A: matrix(n, n)\nL = logdet(A*A' + eye(n))"),
-    ("logdet of an indefinite matrix", "A: matrix(n, n)\nL = logdet(A)"),
-    ("inverse", "x, y: vector(n)\nA: matrix(n, n)\nL = x'*inv(A*A' + eye(n))*y"),
-    ("diag of a vector", "x, y: vector(n)\nA: matrix(n, n)\nL = sum(A.*diag(x))"),
-    ("diag of a matrix", "x, y: vector(n)\nA: matrix(n, n)\nL = diag(A)'*y"),
-    ("softmax", "x, y: vector(n)\nL = softmax(x)'*y"),
-    ("logsumexp", "x: vector(n)\nL = logsumexp(x)"),
-    ("ones and zeros", "x: vector(n)\nL = ones(n)'*x + sum(zeros(n).*x)"),
-    ("identity", "A: matrix(n, n)\nL = sum((A + eye(n)).^2)"),
-    ("a node used three times", "x: vector(n)\nA: matrix(n, n)\ny = A*x\nL = y'*y + sum(sigmoid(y)) + norm2(y)"),
-    ("a result fed to several", "x: vector(n)\nA: matrix(n, n)\nz = tanh(A*x)\nw = A*z\nL = z'*w + sum(z)"),
-];
 
 #[test]
 fn every_rule_agrees_with_finite_differences_at_first_order() {

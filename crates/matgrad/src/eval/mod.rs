@@ -4,6 +4,7 @@
 //! with each minor release, so the rest of matgrad sees only [`Array`](crate::Array).
 
 mod kernels;
+pub(crate) mod plan;
 mod sizes;
 
 pub use kernels::{evaluate, function as scalar_function};

@@ -5,7 +5,9 @@
 //! directly); the others are allocated once per workspace. Greedy in step order: a value
 //! takes the smallest free slot that fits, else grows the largest free one, else a new one.
 
-use super::{Step, ValueId};
+use std::collections::BTreeMap;
+
+use super::Step;
 
 /// What the allocator needs to know of a value.
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +36,7 @@ pub(super) fn assign(values: &[ValueInfo], steps: &[Step], outputs: usize) -> La
     }
     let mut slot_of = vec![usize::MAX; values.len()];
     let mut slot_lengths: Vec<usize> = Vec::new();
-    let mut free: Vec<usize> = Vec::new();
+    let mut free = Free::default();
     let mut defined = Vec::new();
     for (index, step) in steps.iter().enumerate() {
         defined.clear();
@@ -44,7 +46,7 @@ pub(super) fn assign(values: &[ValueInfo], steps: &[Step], outputs: usize) -> La
             let info = values[v.0 as usize];
             slot_of[v.0 as usize] = match info.output {
                 Some(output) => output,
-                None => outputs + take(&mut free, &mut slot_lengths, info.len),
+                None => outputs + free.take(&mut slot_lengths, info.len),
             };
             // A value nobody reads (scratch, or written but unused) dies with its step.
             last_use[v.0 as usize] = last_use[v.0 as usize].max(index);
@@ -58,29 +60,44 @@ pub(super) fn assign(values: &[ValueInfo], steps: &[Step], outputs: usize) -> La
             let (slot, info) = (slot_of[v.0 as usize], values[v.0 as usize]);
             debug_assert!(slot != usize::MAX, "a value is read before it is written");
             if last_use[v.0 as usize] == index && info.output.is_none() {
-                free.push(slot - outputs);
+                free.give(slot - outputs, &slot_lengths);
             }
         }
     }
     Layout { slot_of, slot_lengths }
 }
 
-/// A free slot of at least `len` entries: the smallest that fits, else the largest grown.
-fn take(free: &mut Vec<usize>, lengths: &mut Vec<usize>, len: usize) -> usize {
-    let fitting = free.iter().enumerate().filter(|&(_, &s)| lengths[s] >= len).min_by_key(|&(_, &s)| lengths[s]);
-    let chosen = fitting.or_else(|| free.iter().enumerate().max_by_key(|&(_, &s)| lengths[s])).map(|(i, _)| i);
-    match chosen {
-        Some(i) => {
-            let slot = free.swap_remove(i);
-            lengths[slot] = lengths[slot].max(len);
-            slot
-        }
-        None => {
-            lengths.push(len);
-            lengths.len() - 1
-        }
-    }
+/// The free slots by length, so that finding the best fit is a lookup, not a scan (a long
+/// program has thousands of values alive at the turn from the forward to the backward pass).
+#[derive(Default)]
+struct Free {
+    by_length: BTreeMap<usize, Vec<usize>>,
 }
 
-#[allow(dead_code)]
-fn unused(_: ValueId) {}
+impl Free {
+    /// A free slot of at least `len` entries: the smallest that fits, else the largest
+    /// grown, else a new one.
+    fn take(&mut self, lengths: &mut Vec<usize>, len: usize) -> usize {
+        let fitting = self.by_length.range(len..).next().map(|(&l, _)| l);
+        let chosen = fitting.or_else(|| self.by_length.keys().next_back().copied());
+        match chosen {
+            Some(l) => {
+                let slots = self.by_length.get_mut(&l).expect("a key just found");
+                let slot = slots.pop().expect("no empty lists are kept");
+                if slots.is_empty() {
+                    self.by_length.remove(&l);
+                }
+                lengths[slot] = lengths[slot].max(len);
+                slot
+            }
+            None => {
+                lengths.push(len);
+                lengths.len() - 1
+            }
+        }
+    }
+
+    fn give(&mut self, slot: usize, lengths: &[usize]) {
+        self.by_length.entry(lengths[slot]).or_default().push(slot);
+    }
+}

@@ -8,24 +8,38 @@
 //! and every scaling rides on the kernel), a diagonal or identity matrix that is never
 //! materialised, a reduction, or a call of a dense routine. A form is written to a buffer
 //! only where it must be: a node used more than once (computed once — the graph is
-//! hash-consed, so the forward pass and every gradient share it), a requested output, or an
-//! operand a kernel reads from memory. [`memory`] then assigns buffers by liveness, so
+//! hash-consed, so the forward pass and every gradient share it; except a matrix product
+//! whose every use is another product, which each use orders anew: `(A B) x` is `A (B x)`),
+//! a requested output, or an operand a kernel reads from memory. [`memory`] then assigns buffers by liveness, so
 //! intermediates share memory, and requested outputs are written straight into the
 //! caller's arrays.
 //!
+//! Kernels: elementwise loops and the matrix–vector and thin products are this module's own
+//! (`elementwise`, `dense`: simple loops compiled for the CPU's vector instructions through
+//! `pulp`); general products and LU go to faer. Kernels above a measured size split their
+//! work between two threads by columns, so each core keeps the same half of a matrix in its
+//! cache from pass to pass; a plan with such kernels runs inside the thread pool, where a
+//! hand-over costs well under a microsecond.
+//!
 //! Invariants: a step never reads the buffer it writes; every buffer a step reads is an
-//! input or was written by an earlier step; [`Plan::run`] allocates nothing.
+//! input or was written by an earlier step; [`Plan::run`] allocates nothing (faer's general
+//! products may allocate packing space of their own).
 
+mod dense;
 mod elementwise;
 mod lower;
+mod math;
 mod memory;
 mod products;
 mod special;
 
+use std::collections::HashMap;
+
 use crate::ir::{Graph, NodeId};
+use crate::Array;
 
 use super::sizes::{InputError, Sizes};
-use elementwise::{Kernel, Registers, Sink};
+use elementwise::{Kernel, Registers};
 use products::Products;
 use special::{Special, SpecialScratch};
 
@@ -123,7 +137,15 @@ pub(crate) struct Plan {
     outputs: Vec<(usize, usize)>,
     /// `(rows, cols)` of each graph input, and whether the plan reads it.
     inputs: Vec<InputShape>,
+    /// For each value, the output it is (for descriptions).
+    output_of: Vec<Option<usize>>,
+    /// The most registers any elementwise program needs, and whether one runs on two threads.
     registers: usize,
+    parallel: bool,
+    /// Whether any step runs on two threads: then the run happens inside the thread pool,
+    /// where handing half a kernel to the other thread costs well under a microsecond
+    /// (from outside, each hand-over cost about 6 µs here).
+    threads: bool,
 }
 
 /// What the plan expects of one graph input.
@@ -150,13 +172,18 @@ impl Plan {
         let lowered = lower::lower(graph, sizes, wanted)?;
         let layout = memory::assign(&lowered.values, &lowered.steps, wanted.len());
         let registers = lowered.steps.iter().map(|s| s.registers()).max().unwrap_or(0);
+        let parallel = lowered.steps.iter().any(Step::is_parallel);
+        let threads = lowered.steps.iter().any(Step::uses_threads);
         Ok(Plan {
             steps: lowered.steps,
             slot_of: layout.slot_of,
             slot_lengths: layout.slot_lengths,
             outputs: lowered.outputs,
             inputs: lowered.inputs,
+            output_of: lowered.values.iter().map(|v| v.output).collect(),
             registers,
+            parallel,
+            threads,
         })
     }
 
@@ -180,19 +207,56 @@ impl Plan {
                 _ => SpecialScratch::None,
             })
             .collect();
-        Workspace { slots, registers: Registers::new(self.registers), special }
+        Workspace { slots, registers: Registers::new(self.registers, self.parallel), special }
     }
 
-    /// Runs every step. `inputs[i]` is graph input `i` (column-major, of the length
-    /// [`Plan::inputs`] says; unneeded ones may be empty); `outputs[k]` receives requested
-    /// node `k` and must hold exactly its `rows · cols` entries. The caller checks lengths.
-    pub(crate) fn run(&self, workspace: &mut Workspace, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
+    /// Runs every step. Graph input `i` is `inputs[order[i]].1` (column-major, of the
+    /// length [`Plan::inputs`] says; an unneeded one may be absent); `outputs[k]` receives
+    /// requested node `k`, of the shape [`Plan::outputs`] says. The caller checks both.
+    pub(crate) fn run(
+        &self,
+        workspace: &mut Workspace,
+        inputs: &[(&str, &[f64])],
+        order: &[usize],
+        outputs: &mut [Array],
+    ) {
+        self.run_steps(workspace, Inputs { given: inputs, order }, outputs, None);
+    }
+
+    /// [`Plan::run`], adding each step's time in seconds to `seconds[step]`.
+    pub(crate) fn run_timed(
+        &self,
+        workspace: &mut Workspace,
+        inputs: &[(&str, &[f64])],
+        order: &[usize],
+        outputs: &mut [Array],
+        seconds: &mut [f64],
+    ) {
+        self.run_steps(workspace, Inputs { given: inputs, order }, outputs, Some(seconds));
+    }
+
+    fn run_steps(&self, workspace: &mut Workspace, inputs: Inputs, outputs: &mut [Array], seconds: Option<&mut [f64]>) {
+        if self.threads && rayon::current_thread_index().is_none() {
+            rayon::scope(|_| self.run_here(workspace, inputs, outputs, seconds));
+        } else {
+            self.run_here(workspace, inputs, outputs, seconds);
+        }
+    }
+
+    fn run_here(
+        &self,
+        workspace: &mut Workspace,
+        inputs: Inputs,
+        outputs: &mut [Array],
+        mut seconds: Option<&mut [f64]>,
+    ) {
         debug_assert_eq!(outputs.len(), self.outputs.len());
         // The outputs become slots for the run: the steps write them in place.
         for (slot, output) in workspace.slots.iter_mut().zip(outputs.iter_mut()) {
-            std::mem::swap(slot, output);
+            std::mem::swap(slot, &mut output.data);
         }
         for (index, step) in self.steps.iter().enumerate() {
+            let start = seconds.is_some().then(std::time::Instant::now);
             let dst_slot = self.slot_of[step.dst().0 as usize];
             let mut dst = std::mem::take(&mut workspace.slots[dst_slot]);
             match step {
@@ -203,19 +267,50 @@ impl Plan {
                 Step::Products { products, .. } => {
                     products.run(inputs, &mut workspace.slots, &self.slot_of, &mut workspace.registers, &mut dst)
                 }
-                Step::Special { special, .. } => special.run(
-                    inputs,
-                    &mut workspace.slots,
-                    &self.slot_of,
-                    &mut workspace.special[index],
-                    &mut dst,
-                ),
+                Step::Special { special, .. } => {
+                    special.run(inputs, &mut workspace.slots, &self.slot_of, &mut workspace.special[index], &mut dst)
+                }
             }
             workspace.slots[dst_slot] = dst;
+            if let (Some(seconds), Some(start)) = (seconds.as_deref_mut(), start) {
+                seconds[index] += start.elapsed().as_secs_f64();
+            }
         }
         for (slot, output) in workspace.slots.iter_mut().zip(outputs.iter_mut()) {
-            std::mem::swap(slot, output);
+            std::mem::swap(slot, &mut output.data);
         }
+    }
+
+    /// One line per step, `name = what it computes [how]`, with inputs and outputs by the
+    /// given names and intermediates numbered `t1`, `t2`, … in order.
+    pub(crate) fn describe(&self, inputs: &[String], outputs: &[String]) -> Vec<String> {
+        let mut temporaries: HashMap<ValueId, usize> = HashMap::new();
+        let mut lines = Vec::new();
+        for step in &self.steps {
+            let dst = step.dst();
+            if self.output_of[dst.0 as usize].is_none() {
+                let next = temporaries.len() + 1;
+                temporaries.entry(dst).or_insert(next);
+            }
+            let name = |source: Source| match source {
+                Source::Input(i) => inputs[i as usize].clone(),
+                Source::Value(v) => match self.output_of[v.0 as usize] {
+                    Some(k) => outputs[k].clone(),
+                    None => temporaries.get(&v).map_or_else(|| "scratch".to_string(), |t| format!("t{t}")),
+                },
+            };
+            let body = match step {
+                Step::Elementwise { kernel, .. } => kernel.describe(&name),
+                Step::Products { products, .. } => products.describe(&name),
+                Step::Special { special, .. } => special.describe(&name),
+            };
+            lines.push(format!("{} = {body}", name(Source::Value(dst))));
+        }
+        lines
+    }
+
+    pub(crate) fn steps(&self) -> usize {
+        self.steps.len()
     }
 }
 
@@ -227,12 +322,35 @@ impl Step {
             Step::Special { .. } => 0,
         }
     }
+
+    fn is_parallel(&self) -> bool {
+        match self {
+            Step::Elementwise { kernel, .. } => kernel.is_parallel(),
+            Step::Products { products, .. } => products.is_parallel(),
+            Step::Special { .. } => false,
+        }
+    }
+
+    fn uses_threads(&self) -> bool {
+        match self {
+            Step::Elementwise { kernel, .. } => kernel.is_parallel(),
+            Step::Products { products, .. } => products.uses_threads(),
+            Step::Special { special, .. } => special.uses_threads(),
+        }
+    }
+}
+
+/// The caller's input buffers: graph input `i` is `given[order[i]]`.
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
+    given: &'a [(&'a str, &'a [f64])],
+    order: &'a [usize],
 }
 
 /// Read access to every array during a step: the caller's inputs and the slots (except the
-/// one being written, which the run loop has taken out).
+/// ones being written, which the run loop has taken out).
 struct Memory<'a> {
-    inputs: &'a [&'a [f64]],
+    inputs: Inputs<'a>,
     slots: &'a [Vec<f64>],
     slot_of: &'a [usize],
 }
@@ -240,7 +358,7 @@ struct Memory<'a> {
 impl<'a> Memory<'a> {
     fn get(&self, source: Source) -> &'a [f64] {
         match source {
-            Source::Input(i) => self.inputs[i as usize],
+            Source::Input(i) => self.inputs.given[self.inputs.order[i as usize]].1,
             Source::Value(v) => &self.slots[self.slot_of[v.0 as usize]],
         }
     }
@@ -261,6 +379,3 @@ fn put_slots<const N: usize>(slots: &mut [Vec<f64>], slot_of: &[usize], values: 
         slots[slot_of[v.0 as usize]] = buffer;
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -11,17 +11,19 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
+use super::dense::{self, Columns, Thin};
 use super::elementwise::{Kernel, Registers};
-use super::{put_slots, take_slots, Memory, Source, ValueId, View};
+use super::{put_slots, take_slots, Inputs, Memory, Source, ValueId, View};
 
-/// A product with an inner dimension at most this is *thin*: several thin terms are packed
-/// into one product. (Beyond a few columns the packing copy buys nothing.)
+/// A product with an inner dimension at most this is *thin*: thin terms are packed side by
+/// side (up to this rank in all) and computed by one pass over the result.
 const THIN_RANK: usize = 8;
 
-/// Products with at least this many multiply-adds (m·k·n) run on two threads; below it the
-/// threads cost more than they save. Measured on this machine (2 cores) with faer 0.24:
-/// TODO(measure)
-const PARALLEL_WORK: usize = 1 << 20;
+/// faer's products with at least this many multiply-adds (m·k·n) run on two threads.
+/// Measured on this machine (2 cores, inside the thread pool): square products gain from
+/// 128³ ≈ 2·10⁶ on (66 µs against 68; 402 against 470 at 256³) and lose below (50 µs
+/// against 28 at 96³).
+pub(super) const PARALLEL_WORK: usize = 1 << 21;
 
 /// A scale factor: a constant times an optional scalar computed at run time.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,10 +62,24 @@ pub(super) struct Term {
 
 #[derive(Debug)]
 enum Group {
-    One(Term),
-    /// Thin terms computed as one product `[α₁L₁ α₂L₂ …] [R₁; R₂; …]`, packed into the
-    /// scratch values `left` (m × rank) and `right` (rank × n).
-    Packed { terms: Vec<Term>, left: ValueId, right: ValueId, rank: usize },
+    /// `y (+)= α A x` (`dots`: `y (+)= α Aᵀ x`, column dot products), with A the
+    /// `rows × cols` storage of `matrix`. With two threads each takes half of A's columns;
+    /// in the first form the second half's partial sum goes through `partial`.
+    MatrixVector {
+        alpha: Scale,
+        matrix: Source,
+        rows: usize,
+        cols: usize,
+        vector: Source,
+        dots: bool,
+        parallel: bool,
+        partial: Option<ValueId>,
+    },
+    /// Any other product, through faer.
+    General { term: Term, parallel: bool },
+    /// Thin terms computed as one product `[α₁L₁ α₂L₂ …] [R₁; R₂; …]` of rank at most
+    /// [`THIN_RANK`], packed into the scratch values `left` (m × rank) and `right` (R by rows).
+    Packed { terms: Vec<Term>, left: ValueId, right: ValueId, rank: usize, parallel: bool },
 }
 
 /// `dst = init + Σ terms`, grouped for execution.
@@ -76,24 +92,77 @@ pub(super) struct Products {
 }
 
 impl Products {
-    /// Groups `terms` (each `rows × cols`); `scratch(rows, cols)` makes a scratch value.
+    /// Groups `terms` (each `rows × cols`); `scratch(len)` makes a scratch value.
     pub(super) fn new(
         rows: usize,
         cols: usize,
         init: Option<Kernel>,
         terms: Vec<Term>,
-        mut scratch: impl FnMut(usize, usize) -> ValueId,
+        mut scratch: impl FnMut(usize) -> ValueId,
     ) -> Products {
-        let is_thin = |t: &Term| rows > 1 && cols > 1 && t.left.cols <= THIN_RANK;
-        let (thin, wide): (Vec<Term>, Vec<Term>) = terms.into_iter().partition(is_thin);
-        let mut groups: Vec<Group> = wide.into_iter().map(Group::One).collect();
-        if thin.len() == 1 {
-            groups.push(Group::One(thin[0]));
-        } else if thin.len() > 1 {
-            let rank = thin.iter().map(|t| t.left.cols).sum();
-            let (left, right) = (scratch(rows, rank), scratch(rank, cols));
-            groups.push(Group::Packed { terms: thin, left, right, rank });
+        let mut groups = Vec::new();
+        let mut thin: Vec<Term> = Vec::new();
+        // Two threads split every matrix by columns, so that each core keeps reading the
+        // same half (from its own cache) in every pass.
+        let split = |entries: usize| entries >= dense::PARALLEL_ENTRIES;
+        for term in terms {
+            let (k, (l, r)) = (term.left.cols, (term.left, term.right));
+            let storage = |v: View| if v.transposed { (v.cols, v.rows) } else { (v.rows, v.cols) };
+            let mut group = |matrix: View, vector: View, dots: bool| {
+                let (rows, cols) = storage(matrix);
+                let parallel = split(rows * cols) && cols >= 8;
+                let partial = (parallel && !dots).then(|| scratch(rows));
+                Group::MatrixVector {
+                    alpha: term.alpha,
+                    matrix: matrix.source,
+                    rows,
+                    cols,
+                    vector: vector.source,
+                    dots,
+                    parallel,
+                    partial,
+                }
+            };
+            groups.push(if rows == 1 && cols == 1 {
+                // A dot product: the column r dotted with l.
+                Group::MatrixVector {
+                    alpha: term.alpha,
+                    matrix: r.source,
+                    rows: k,
+                    cols: 1,
+                    vector: l.source,
+                    dots: true,
+                    parallel: false,
+                    partial: None,
+                }
+            } else if cols == 1 {
+                group(l, r, l.transposed)
+            } else if rows == 1 {
+                group(r, l, !r.transposed)
+            } else if k <= THIN_RANK {
+                thin.push(term);
+                continue;
+            } else {
+                Group::General { term, parallel: rows * cols * k >= PARALLEL_WORK }
+            });
         }
+        // Thin terms in packs of rank at most THIN_RANK, in order.
+        let mut pack: Vec<Term> = Vec::new();
+        let mut finish = |pack: &mut Vec<Term>, groups: &mut Vec<Group>| {
+            if !pack.is_empty() {
+                let rank = pack.iter().map(|t| t.left.cols).sum();
+                let (left, right) = (scratch(rows * rank), scratch(rank * cols));
+                let parallel = split(rows * cols) && cols >= 2;
+                groups.push(Group::Packed { terms: std::mem::take(pack), left, right, rank, parallel });
+            }
+        };
+        for term in thin {
+            if pack.iter().map(|t| t.left.cols).sum::<usize>() + term.left.cols > THIN_RANK {
+                finish(&mut pack, &mut groups);
+            }
+            pack.push(term);
+        }
+        finish(&mut pack, &mut groups);
         Products { rows, cols, init, groups }
     }
 
@@ -101,36 +170,102 @@ impl Products {
         self.init.as_ref().map_or(0, Kernel::registers)
     }
 
+    /// Whether the elementwise part runs on two threads (it needs its own registers).
+    pub(super) fn is_parallel(&self) -> bool {
+        self.init.as_ref().is_some_and(Kernel::is_parallel)
+    }
+
+    /// Whether any part runs on two threads.
+    pub(super) fn uses_threads(&self) -> bool {
+        self.is_parallel()
+            || self.groups.iter().any(|g| match g {
+                Group::MatrixVector { parallel, .. }
+                | Group::General { parallel, .. }
+                | Group::Packed { parallel, .. } => *parallel,
+            })
+    }
+
     pub(super) fn reads(&self, out: &mut Vec<ValueId>) {
         if let Some(init) = &self.init {
             init.reads(out);
         }
-        let mut term = |t: &Term| {
-            for source in [Some(t.left.source), Some(t.right.source), t.alpha.runtime].into_iter().flatten() {
-                if let Source::Value(v) = source {
-                    out.push(v);
-                }
-            }
-        };
+        let mut sources: Vec<Source> = Vec::new();
         for group in &self.groups {
             match group {
-                Group::One(t) => term(t),
-                Group::Packed { terms, .. } => terms.iter().for_each(&mut term),
+                Group::MatrixVector { alpha, matrix, vector, .. } => {
+                    sources.extend([Some(*matrix), Some(*vector), alpha.runtime].into_iter().flatten())
+                }
+                Group::General { term, .. } => sources.extend(term_sources(term)),
+                Group::Packed { terms, .. } => terms.iter().for_each(|t| sources.extend(term_sources(t))),
             }
         }
+        out.extend(sources.into_iter().filter_map(|s| match s {
+            Source::Value(v) => Some(v),
+            Source::Input(_) => None,
+        }));
     }
 
     pub(super) fn scratch(&self, out: &mut Vec<ValueId>) {
         for group in &self.groups {
-            if let Group::Packed { left, right, .. } = group {
-                out.extend([*left, *right]);
+            match group {
+                Group::Packed { left, right, .. } => out.extend([*left, *right]),
+                Group::MatrixVector { partial: Some(partial), .. } => out.push(*partial),
+                Group::MatrixVector { partial: None, .. } | Group::General { .. } => {}
             }
         }
     }
 
+    /// The sum as it is computed, e.g. `2·w·zᵀ + …` with each group's kernel.
+    pub(super) fn describe(&self, name: &dyn Fn(Source) -> String) -> String {
+        let scale = |alpha: &Scale| {
+            let runtime = alpha.runtime.map(|s| format!("{}·", name(s))).unwrap_or_default();
+            let constant = match alpha.constant {
+                1.0 => String::new(),
+                -1.0 => "−".to_string(),
+                c => format!("{c}·"),
+            };
+            format!("{constant}{runtime}")
+        };
+        let view = |v: View| {
+            if v.transposed && v.rows > 1 && v.cols > 1 {
+                format!("{}ᵀ", name(v.source))
+            } else {
+                name(v.source)
+            }
+        };
+        // R's rows, as the columns of Rᵀ.
+        let column = |v: View| view(v.transpose());
+        let threads = |how: &str, parallel: bool| if parallel { format!("{how}, 2 threads") } else { how.to_string() };
+        let mut parts = Vec::new();
+        if let Some(init) = &self.init {
+            parts.push(init.expression(name));
+        }
+        for group in &self.groups {
+            parts.push(match group {
+                Group::MatrixVector { alpha, matrix, vector, dots, parallel, .. } => {
+                    let t = if *dots { "ᵀ" } else { "" };
+                    let how = threads("matrix–vector", *parallel);
+                    format!("{}{}{t}·{}   [{how}]", scale(alpha), name(*matrix), name(*vector))
+                }
+                Group::General { term, parallel } => {
+                    let how = threads("matrix product", *parallel);
+                    format!("{}{}·{}   [{how}]", scale(&term.alpha), view(term.left), view(term.right))
+                }
+                Group::Packed { terms, rank, parallel, .. } => {
+                    let left: Vec<String> =
+                        terms.iter().map(|t| format!("{}{}", scale(&t.alpha), view(t.left))).collect();
+                    let right: Vec<String> = terms.iter().map(|t| column(t.right)).collect();
+                    let how = threads(&format!("one thin product, rank {rank}"), *parallel);
+                    format!("[{}]·[{}]ᵀ   [{how}]", left.join(" "), right.join(" "))
+                }
+            });
+        }
+        format!("{}   [{}×{}]", parts.join(" + "), self.rows, self.cols)
+    }
+
     pub(super) fn run(
         &self,
-        inputs: &[&[f64]],
+        inputs: Inputs,
         slots: &mut [Vec<f64>],
         slot_of: &[usize],
         registers: &mut Registers,
@@ -145,24 +280,42 @@ impl Products {
         }
         for group in &self.groups {
             match group {
-                Group::One(term) => {
+                Group::MatrixVector { alpha, matrix, rows, cols, vector, dots, parallel, partial } => {
+                    let mut taken = partial.map(|p| take_slots(slots, slot_of, [p]));
+                    let memory = Memory { inputs, slots, slot_of };
+                    let a = Columns { data: &memory.get(*matrix)[..rows * cols], rows: *rows, cols: *cols };
+                    let (x, alpha) = (memory.get(*vector), alpha.value(&memory));
+                    if *dots {
+                        dense::transposed_matrix_vector(dst, accumulate, alpha, a, x, *parallel);
+                    } else {
+                        let partial = taken.as_mut().map(|[p]| p.as_mut_slice());
+                        dense::matrix_vector(dst, accumulate, alpha, a, x, partial);
+                    }
+                    if let (Some(p), Some(taken)) = (partial, taken) {
+                        put_slots(slots, slot_of, [*p], taken);
+                    }
+                }
+                Group::General { term, parallel } => {
                     let memory = Memory { inputs, slots, slot_of };
                     let (left, right) = (matrix(&memory, term.left), matrix(&memory, term.right));
-                    gemm(dst, rows, cols, accumulate, left, right, term.alpha.value(&memory));
+                    gemm(dst, rows, cols, accumulate, left, right, term.alpha.value(&memory), *parallel);
                 }
-                Group::Packed { terms, left, right, rank } => {
+                Group::Packed { terms, left, right, rank, parallel } => {
                     let taken = take_slots(slots, slot_of, [*left, *right]);
                     let [mut packed_left, mut packed_right] = taken;
                     pack(&Memory { inputs, slots, slot_of }, terms, rows, cols, &mut packed_left, &mut packed_right);
-                    let l = MatRef::from_column_major_slice(&packed_left[..rows * rank], rows, *rank);
-                    let r = MatRef::from_column_major_slice(&packed_right[..rank * cols], *rank, cols);
-                    gemm(dst, rows, cols, accumulate, l, r, 1.0);
+                    let thin = Thin { left: &packed_left, right: &packed_right, rank: *rank };
+                    dense::thin_product(dst, rows, cols, accumulate, thin, *parallel);
                     put_slots(slots, slot_of, [*left, *right], [packed_left, packed_right]);
                 }
             }
             accumulate = true;
         }
     }
+}
+
+fn term_sources(t: &Term) -> impl Iterator<Item = Source> {
+    [Some(t.left.source), Some(t.right.source), t.alpha.runtime].into_iter().flatten()
 }
 
 /// Copies each thin term's α L into consecutive columns of `left` and its R into
@@ -187,7 +340,7 @@ fn pack(memory: &Memory, terms: &[Term], rows: usize, cols: usize, left: &mut [f
     }
 }
 
-fn matrix<'a>(memory: &Memory<'a>, view: View) -> MatRef<'a, f64> {
+pub(super) fn matrix<'a>(memory: &Memory<'a>, view: View) -> MatRef<'a, f64> {
     let data = memory.get(view.source);
     if view.transposed {
         MatRef::from_column_major_slice(&data[..view.len()], view.cols, view.rows).transpose()
@@ -196,10 +349,19 @@ fn matrix<'a>(memory: &Memory<'a>, view: View) -> MatRef<'a, f64> {
     }
 }
 
-/// dst (+)= α L R, on two threads when the product is large enough to gain from them.
-fn gemm(dst: &mut [f64], rows: usize, cols: usize, accumulate: bool, l: MatRef<f64>, r: MatRef<f64>, alpha: f64) {
-    let work = rows * cols * l.ncols();
-    let par = if work >= PARALLEL_WORK { Par::rayon(2) } else { Par::Seq };
+/// dst (+)= α L R through faer, on two threads if `parallel`.
+#[allow(clippy::too_many_arguments)]
+fn gemm(
+    dst: &mut [f64],
+    rows: usize,
+    cols: usize,
+    accumulate: bool,
+    l: MatRef<f64>,
+    r: MatRef<f64>,
+    alpha: f64,
+    parallel: bool,
+) {
+    let par = if parallel { Par::rayon(2) } else { Par::Seq };
     let accum = if accumulate { Accum::Add } else { Accum::Replace };
     matmul(MatMut::from_column_major_slice_mut(dst, rows, cols), accum, l, r, alpha, par);
 }

@@ -6,7 +6,7 @@ use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::lu::partial_pivoting::{factor, inverse};
 use faer::{Accum, MatMut, MatRef, Par};
 
-use super::{put_slots, take_slots, Memory, Source, ValueId, View};
+use super::{put_slots, take_slots, Inputs, Memory, Source, ValueId, View};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Routine {
@@ -29,10 +29,18 @@ pub(super) struct Special {
 }
 
 /// Per-step scratch that is not an `f64` array.
-#[derive(Debug)]
 pub(crate) enum SpecialScratch {
     None,
     Lu { forward: Vec<usize>, backward: Vec<usize>, stack: MemBuffer },
+}
+
+impl std::fmt::Debug for SpecialScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpecialScratch::None => f.write_str("None"),
+            SpecialScratch::Lu { forward, .. } => write!(f, "Lu({})", forward.len()),
+        }
+    }
 }
 
 impl Special {
@@ -41,9 +49,33 @@ impl Special {
         let n = operand.rows;
         let scratch = match routine {
             Routine::Softmax | Routine::LogSumExp => None,
-            Routine::Inverse | Routine::Det | Routine::LogDet | Routine::Power(_) => Some([scratch(n, n), scratch(n, n)]),
+            Routine::Inverse | Routine::Det | Routine::LogDet | Routine::Power(_) => {
+                Some([scratch(n, n), scratch(n, n)])
+            }
         };
         Special { routine, operand, scratch }
+    }
+
+    pub(super) fn describe(&self, name: &dyn Fn(Source) -> String) -> String {
+        let operand = if self.operand.transposed {
+            format!("{}ᵀ", name(self.operand.source))
+        } else {
+            name(self.operand.source)
+        };
+        match self.routine {
+            Routine::Softmax => format!("softmax({operand})"),
+            Routine::LogSumExp => format!("logsumexp({operand})"),
+            Routine::Inverse => format!("inv({operand})   [LU]"),
+            Routine::Det => format!("det({operand})   [LU]"),
+            Routine::LogDet => format!("logdet({operand})   [LU]"),
+            Routine::Power(k) => format!("{operand}^{k}   [by squaring]"),
+        }
+    }
+
+    /// Whether the routine runs on two threads (a large matrix power does).
+    pub(super) fn uses_threads(&self) -> bool {
+        let n = self.operand.rows;
+        matches!(self.routine, Routine::Power(_)) && n * n * n >= super::products::PARALLEL_WORK
     }
 
     pub(super) fn reads(&self, out: &mut Vec<ValueId>) {
@@ -70,7 +102,7 @@ impl Special {
 
     pub(super) fn run(
         &self,
-        inputs: &[&[f64]],
+        inputs: Inputs,
         slots: &mut [Vec<f64>],
         slot_of: &[usize],
         workspace: &mut SpecialScratch,
@@ -94,7 +126,8 @@ impl Special {
                 let mut lu = MatMut::from_column_major_slice_mut(&mut factors[..n * n], n, n);
                 lu.copy_from(matrix(&Memory { inputs, slots, slot_of }, self.operand));
                 let stack = MemStack::new(stack);
-                let (info, perm) = factor::lu_in_place(lu.as_mut(), forward, backward, Par::Seq, stack, Default::default());
+                let (info, perm) =
+                    factor::lu_in_place(lu.as_mut(), forward, backward, Par::Seq, stack, Default::default());
                 let lu = lu.as_ref();
                 let diagonal = (0..n).map(|i| lu[(i, i)]);
                 match self.routine {
@@ -153,7 +186,14 @@ fn power(memory: &Memory, a: View, mut k: u32, out: &mut [f64], base: &mut [f64]
     let multiply = |product: &mut [f64], l: &[f64], r: &[f64]| {
         let (l, r) = (MatRef::from_column_major_slice(l, n, n), MatRef::from_column_major_slice(r, n, n));
         let par = if n * n * n >= super::products::PARALLEL_WORK { Par::rayon(2) } else { Par::Seq };
-        faer::linalg::matmul::matmul(MatMut::from_column_major_slice_mut(product, n, n), Accum::Replace, l, r, 1.0, par);
+        faer::linalg::matmul::matmul(
+            MatMut::from_column_major_slice_mut(product, n, n),
+            Accum::Replace,
+            l,
+            r,
+            1.0,
+            par,
+        );
     };
     let mut started = false;
     while k > 0 {

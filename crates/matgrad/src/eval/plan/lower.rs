@@ -1,0 +1,635 @@
+//! Graph → steps: gives every reachable node a [`Form`] and materialises forms only where a
+//! buffer is needed (see the module docs of `plan`).
+//!
+//! The rules, by op: inputs and transposes are views; constants, `Fill`, `Eye` and
+//! `Diag(v)` are never written out unless requested (a product with `Diag(v)` scales rows
+//! or columns inside an elementwise loop, a product with `Eye` is its other factor);
+//! elementwise ops build expressions; `MatMul` builds a chain of factors (association
+//! chosen by cost when it is materialised); `+`, `−` and scaling of products extend a lazy
+//! sum of products; reductions reduce an expression; `tr(L R)` is `sum(L ⊙ Rᵀ)`, never the
+//! product; `ones(m, k) B` is `𝟙 (𝟙ᵀ B)`. A node used more than once is computed once, into a
+//! buffer, unless it is a matrix product used only by other products.
+
+use std::collections::HashMap;
+
+use crate::ir::{Graph, NodeId, Op};
+
+use super::super::sizes::{InputError, Sizes};
+use super::elementwise::{Binary, Expr, ExprId, Exprs, Kernel, Leaf, Scalar, Sink, Unary, MAX_DEPTH};
+use super::memory::ValueInfo;
+use super::products::{chain_order, Products, Scale, Term};
+use super::special::{Routine, Special};
+use super::{InputShape, Source, Step, ValueId, View};
+
+/// The most factors a chain collects before part of it is computed.
+const MAX_CHAIN: usize = 12;
+
+/// How a node's value is available to its consumers.
+#[derive(Debug, Clone)]
+enum Form {
+    /// An array in memory (an input, or a value computed earlier), read through a view.
+    Dense(View),
+    /// Every entry is the constant (a scalar when the node is 1×1).
+    Fill(f64),
+    Identity,
+    /// The diagonal matrix of a vector.
+    Diag(View),
+    /// An elementwise expression, not yet computed.
+    Expr(ExprId),
+    /// A sum of matrix products plus an elementwise rest, not yet computed.
+    Sum(Sum),
+    /// A reduction (to 1×1) of an expression over `rows × cols`, not yet computed.
+    Reduce {
+        expr: ExprId,
+        rows: usize,
+        cols: usize,
+        sink: Sink,
+    },
+    /// A dense routine of a materialised operand, not yet computed.
+    Call(Routine, View),
+}
+
+impl Form {
+    /// Whether using the form twice costs nothing (so it is never materialised for reuse).
+    fn is_free(&self) -> bool {
+        matches!(self, Form::Dense(_) | Form::Fill(_) | Form::Identity | Form::Diag(_))
+    }
+
+    /// Whether the form is a lone product of factors, which a consumer can extend.
+    fn is_chain(&self) -> bool {
+        matches!(self, Form::Sum(Sum { chains, rest: None }) if chains.len() == 1)
+    }
+}
+
+/// Σ αᵢ (product of the factors of chain i) + rest.
+#[derive(Debug, Clone)]
+struct Sum {
+    chains: Vec<Chain>,
+    rest: Option<ExprId>,
+}
+
+#[derive(Debug, Clone)]
+struct Chain {
+    alpha: Scale,
+    /// Two or more factors, each a materialised view.
+    factors: Vec<View>,
+}
+
+/// The compiled steps and what memory planning needs.
+pub(super) struct Lowered {
+    pub steps: Vec<Step>,
+    pub values: Vec<ValueInfo>,
+    pub outputs: Vec<(usize, usize)>,
+    pub inputs: Vec<InputShape>,
+}
+
+pub(super) fn lower(graph: &Graph, sizes: &Sizes, wanted: &[NodeId]) -> Result<Lowered, InputError> {
+    let reachable = graph.reachable(wanted);
+    let mut shapes = vec![(0, 0); graph.len()];
+    for &id in &reachable {
+        shapes[id.index()] = sizes.shape(graph, graph.shape(id)).ok_or_else(|| InputError {
+            message: format!("a dimension of `{}` has no size", graph.dims.show_shape(graph.shape(id))),
+            hint: Some("give every dimension symbol a size".to_string()),
+        })?;
+    }
+    let inputs = graph
+        .inputs()
+        .iter()
+        .map(|input| {
+            let (rows, cols) = sizes.shape(graph, input.shape).unwrap_or((0, 0));
+            InputShape { rows, cols, needed: false }
+        })
+        .collect();
+    let mut uses = vec![0u32; graph.len()];
+    // Whether every use of a node is as a factor of a product (directly or transposed):
+    // such a node can stay a lazy chain of factors, each consumer choosing its own order.
+    let mut only_in_products = vec![true; graph.len()];
+    for id in wanted {
+        only_in_products[id.index()] = false;
+    }
+    for &id in reachable.iter().rev() {
+        let op = graph.op(id);
+        let factor = match op {
+            Op::MatMul(..) => true,
+            Op::Transpose(_) => only_in_products[id.index()],
+            _ => false,
+        };
+        for child in op.children() {
+            uses[child.index()] += 1;
+            only_in_products[child.index()] &= factor;
+        }
+    }
+    let mut outputs_of: HashMap<NodeId, Vec<usize>> = HashMap::new();
+    for (k, &id) in wanted.iter().enumerate() {
+        uses[id.index()] += 1;
+        outputs_of.entry(id).or_default().push(k);
+    }
+    let mut lowering = Lowering {
+        graph,
+        shapes,
+        exprs: Exprs::default(),
+        steps: Vec::new(),
+        values: Vec::new(),
+        forms: vec![None; graph.len()],
+        inputs,
+        ones: HashMap::new(),
+        uses_left: uses.clone(),
+    };
+    let outputs: Vec<(usize, usize)> = wanted.iter().map(|id| lowering.shapes[id.index()]).collect();
+    let output_values: Vec<ValueId> =
+        outputs.iter().enumerate().map(|(k, &(rows, cols))| lowering.value(rows * cols, Some(k))).collect();
+    for &id in &reachable {
+        let (rows, cols) = lowering.shapes[id.index()];
+        let form = lowering.node(id);
+        let form = match outputs_of.get(&id) {
+            Some(ks) => {
+                let view = lowering.materialise(form.clone(), rows, cols, Some(output_values[ks[0]]));
+                for &k in &ks[1..] {
+                    lowering.materialise(Form::Dense(view), rows, cols, Some(output_values[k]));
+                }
+                // Later readers read the output, unless the node was free to read already.
+                if form.is_free() {
+                    form
+                } else {
+                    Form::Dense(view)
+                }
+            }
+            // A matrix product shared by several products is not formed: `(A B) x` and
+            // `(A B)ᵀ y` are cheaper as `A (B x)` and `Bᵀ (Aᵀ y)` than through `A B`, and a
+            // shared `1 xᵀ` times `Bᵀ` is `1 (xᵀ Bᵀ)`. (A shared vector is worth keeping.)
+            None if uses[id.index()] > 1
+                && !form.is_free()
+                && !(form.is_chain() && only_in_products[id.index()] && rows > 1 && cols > 1) =>
+            {
+                Form::Dense(lowering.materialise(form, rows, cols, None))
+            }
+            None => form,
+        };
+        lowering.forms[id.index()] = Some(form);
+    }
+    Ok(Lowered { steps: lowering.steps, values: lowering.values, outputs, inputs: lowering.inputs })
+}
+
+struct Lowering<'g> {
+    graph: &'g Graph,
+    /// `(rows, cols)` of every reachable node.
+    shapes: Vec<(usize, usize)>,
+    exprs: Exprs,
+    steps: Vec<Step>,
+    values: Vec<ValueInfo>,
+    forms: Vec<Option<Form>>,
+    inputs: Vec<InputShape>,
+    /// Vectors of ones already in memory, by length.
+    ones: HashMap<usize, View>,
+    /// Uses of each node not yet lowered.
+    uses_left: Vec<u32>,
+}
+
+impl Lowering<'_> {
+    fn value(&mut self, len: usize, output: Option<usize>) -> ValueId {
+        self.values.push(ValueInfo { len, output });
+        ValueId(self.values.len() as u32 - 1)
+    }
+
+    /// The form of child `id`, for one of its uses: the last use takes it (a sum that
+    /// collects the ten thousand terms of a long program's gradient must not be copied at
+    /// every term).
+    fn form(&mut self, id: NodeId) -> Form {
+        let left = &mut self.uses_left[id.index()];
+        *left = left.saturating_sub(1);
+        let slot = &mut self.forms[id.index()];
+        let form = if *left == 0 { slot.take() } else { slot.clone() };
+        form.expect("children are lowered before their parents, and read once per use")
+    }
+
+    fn shape(&self, id: NodeId) -> (usize, usize) {
+        self.shapes[id.index()]
+    }
+
+    fn node(&mut self, id: NodeId) -> Form {
+        let (rows, cols) = self.shape(id);
+        let op = self.graph.op(id);
+        // The children's forms, each fetched once (see `form`), with their shapes.
+        let mut children = op.children().into_iter().map(|c| (c, self.shape(c)));
+        let (a, b) = (children.next(), children.next());
+        let (fa, sa) = match a {
+            Some((a, sa)) => (Some(self.form(a)), sa),
+            None => (None, (0, 0)),
+        };
+        let (fb, sb) = match b {
+            Some((b, sb)) => (Some(self.form(b)), sb),
+            None => (None, (0, 0)),
+        };
+        let a = || fa.expect("the op has a first operand");
+        match op {
+            Op::Input(i) => {
+                self.inputs[i as usize].needed = true;
+                Form::Dense(View::of(Source::Input(i), rows, cols))
+            }
+            Op::Const(c) => Form::Fill(c.0),
+            Op::Eye(_) => Form::Identity,
+            Op::Fill(c, _) => Form::Fill(c.0),
+            Op::Neg(_) => match a() {
+                Form::Fill(c) => Form::Fill(-c),
+                Form::Sum(sum) => self.scaled(sum, Form::Fill(-1.0), rows, cols),
+                form => {
+                    let e = self.expr(form, sa, (rows, cols));
+                    Form::Expr(self.exprs.unary(Unary::Neg, e))
+                }
+            },
+            Op::Add(..) => self.add(a(), sa, fb.expect("binary"), sb, rows, cols),
+            Op::Mul(..) => self.mul(a(), sa, fb.expect("binary"), sb, rows, cols),
+            Op::Div(..) => match (a(), fb.expect("binary")) {
+                (Form::Sum(sum), Form::Fill(c)) => self.scaled(sum, Form::Fill(1.0 / c), rows, cols),
+                (fa, fb) => self.binary(Binary::Div, fa, sa, fb, sb, rows, cols),
+            },
+            Op::Pow(..) => self.binary(Binary::Pow, a(), sa, fb.expect("binary"), sb, rows, cols),
+            Op::Map(f, _) => {
+                let e = self.expr(a(), sa, (rows, cols));
+                Form::Expr(self.exprs.unary(Unary::Map(f), e))
+            }
+            Op::MatMul(..) => self.matmul(a(), sa, fb.expect("binary"), sb, rows, cols),
+            Op::Transpose(_) => self.transpose(a(), sa),
+            Op::MatPow(_, k) => Form::Call(Routine::Power(k), self.dense(a(), sa)),
+            Op::Sum(_) => self.reduce(a(), sa, Sink::Sum),
+            Op::Norm1(_) => self.reduce(a(), sa, Sink::SumAbs),
+            Op::Norm2(_) => self.reduce(a(), sa, Sink::Norm2),
+            Op::Trace(_) => self.trace(a(), sa),
+            Op::Det(_) => Form::Call(Routine::Det, self.dense(a(), sa)),
+            Op::LogDet(_) => Form::Call(Routine::LogDet, self.dense(a(), sa)),
+            Op::Inv(_) => Form::Call(Routine::Inverse, self.dense(a(), sa)),
+            Op::Diag(_) => Form::Diag(self.dense(a(), sa)),
+            Op::DiagPart(_) => match a() {
+                Form::Diag(v) => Form::Dense(v),
+                Form::Identity => Form::Fill(1.0),
+                Form::Fill(c) => Form::Fill(c),
+                form => {
+                    let e = self.expr(form, sa, sa);
+                    Form::Expr(self.exprs.diagonal(e))
+                }
+            },
+            Op::Softmax(_) => Form::Call(Routine::Softmax, self.dense(a(), sa)),
+            Op::LogSumExp(_) => Form::Call(Routine::LogSumExp, self.dense(a(), sa)),
+        }
+    }
+
+    /// `a + b`: a sum of products absorbs the other operand into its elementwise rest.
+    fn add(&mut self, fa: Form, sa: (usize, usize), fb: Form, sb: (usize, usize), rows: usize, cols: usize) -> Form {
+        match (fa, fb) {
+            (Form::Sum(x), Form::Sum(y)) if sa == sb => {
+                let rest = match (x.rest, y.rest) {
+                    (Some(p), Some(q)) => Some(self.exprs.binary(Binary::Add, p, q)),
+                    (p, q) => p.or(q),
+                };
+                let mut chains = x.chains;
+                chains.extend(y.chains);
+                self.sum(Sum { chains, rest }, rows, cols)
+            }
+            (Form::Sum(sum), other) if sa == (rows, cols) => self.add_to_rest(sum, other, sb, rows, cols),
+            (other, Form::Sum(sum)) if sb == (rows, cols) => self.add_to_rest(sum, other, sa, rows, cols),
+            (fa, fb) => {
+                let ea = self.expr(fa, sa, (rows, cols));
+                let eb = self.expr(fb, sb, (rows, cols));
+                // x + (−y) is one subtraction.
+                match self.exprs.get(eb) {
+                    Expr::Unary(Unary::Neg, y) => Form::Expr(self.exprs.binary(Binary::Sub, ea, y)),
+                    _ => Form::Expr(self.exprs.binary(Binary::Add, ea, eb)),
+                }
+            }
+        }
+    }
+
+    fn add_to_rest(&mut self, sum: Sum, other: Form, shape: (usize, usize), rows: usize, cols: usize) -> Form {
+        let e = self.expr(other, shape, (rows, cols));
+        let rest = match sum.rest {
+            Some(r) => self.exprs.binary(Binary::Add, r, e),
+            None => e,
+        };
+        self.sum(Sum { chains: sum.chains, rest: Some(rest) }, rows, cols)
+    }
+
+    /// A sum of products, computed now if its elementwise rest has grown too deep (a long
+    /// run of `+` would otherwise make one deep expression).
+    fn sum(&mut self, sum: Sum, rows: usize, cols: usize) -> Form {
+        match sum.rest {
+            Some(rest) if self.exprs.depth(rest) >= MAX_DEPTH => {
+                Form::Dense(self.materialise(Form::Sum(sum), rows, cols, None))
+            }
+            _ => Form::Sum(sum),
+        }
+    }
+
+    /// `a ⊙ b`, or a scaling: a scalar times a sum of products scales its terms.
+    fn mul(&mut self, fa: Form, sa: (usize, usize), fb: Form, sb: (usize, usize), rows: usize, cols: usize) -> Form {
+        match (fa, fb) {
+            (Form::Sum(sum), scale) if sb == (1, 1) => self.scaled(sum, scale, rows, cols),
+            (scale, Form::Sum(sum)) if sa == (1, 1) => self.scaled(sum, scale, rows, cols),
+            (fa, fb) => self.binary(Binary::Mul, fa, sa, fb, sb, rows, cols),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn binary(
+        &mut self,
+        op: Binary,
+        fa: Form,
+        sa: (usize, usize),
+        fb: Form,
+        sb: (usize, usize),
+        rows: usize,
+        cols: usize,
+    ) -> Form {
+        let ea = self.expr(fa, sa, (rows, cols));
+        let eb = self.expr(fb, sb, (rows, cols));
+        Form::Expr(self.exprs.binary(op, ea, eb))
+    }
+
+    /// `scale · sum`, where `scale` is the form of a 1×1 node.
+    fn scaled(&mut self, sum: Sum, scale: Form, rows: usize, cols: usize) -> Form {
+        let factor = self.scale(scale);
+        let chains: Option<Vec<Chain>> = sum
+            .chains
+            .iter()
+            .map(|c| c.alpha.times(factor).map(|alpha| Chain { alpha, factors: c.factors.clone() }))
+            .collect();
+        let Some(chains) = chains else {
+            // Two run-time scale factors: compute the sum, then scale it elementwise.
+            let view = self.materialise(Form::Sum(sum), rows, cols, None);
+            let s = self.scale_expr(factor);
+            let e = self.leaf(view);
+            return Form::Expr(self.exprs.binary(Binary::Mul, s, e));
+        };
+        let rest = sum.rest.map(|r| {
+            let s = self.scale_expr(factor);
+            self.exprs.binary(Binary::Mul, s, r)
+        });
+        self.sum(Sum { chains, rest }, rows, cols)
+    }
+
+    /// The form of a 1×1 node as a scale factor.
+    fn scale(&mut self, form: Form) -> Scale {
+        match form {
+            Form::Fill(c) => Scale { constant: c, runtime: None },
+            Form::Identity => Scale::ONE,
+            form => Scale { constant: 1.0, runtime: Some(self.dense(form, (1, 1)).source) },
+        }
+    }
+
+    fn scale_expr(&mut self, scale: Scale) -> ExprId {
+        let constant = self.exprs.scalar(Scalar::Const(scale.constant));
+        match scale.runtime {
+            None => constant,
+            Some(source) => {
+                let runtime = self.exprs.scalar(Scalar::Runtime(source));
+                self.exprs.binary(Binary::Mul, constant, runtime)
+            }
+        }
+    }
+
+    fn matmul(&mut self, fa: Form, sa: (usize, usize), fb: Form, sb: (usize, usize), rows: usize, cols: usize) -> Form {
+        // A product with a 1×1 factor is a scaling.
+        if sa == (1, 1) || sb == (1, 1) {
+            return self.mul(fa, sa, fb, sb, rows, cols);
+        }
+        match (fa, fb) {
+            (Form::Identity, other) | (other, Form::Identity) => other,
+            // Diag(v) X scales the rows of X, X Diag(v) its columns.
+            (Form::Diag(v), other) => {
+                let scale = self.exprs.leaf(broadcast(v, true));
+                let e = self.expr(other, sb, (rows, cols));
+                Form::Expr(self.exprs.binary(Binary::Mul, scale, e))
+            }
+            (other, Form::Diag(v)) => {
+                let e = self.expr(other, sa, (rows, cols));
+                let scale = self.exprs.leaf(broadcast(v, false));
+                Form::Expr(self.exprs.binary(Binary::Mul, e, scale))
+            }
+            (fa, fb) => {
+                let (left_alpha, mut left) = self.chain(fa, sa);
+                let (right_alpha, mut right) = self.chain(fb, sb);
+                // Long chains are ordered in pieces (the search is cubic in their length).
+                if left.len() + right.len() > MAX_CHAIN {
+                    let (longer, alpha, shape) = if left.len() >= right.len() {
+                        (&mut left, Scale::ONE, sa)
+                    } else {
+                        (&mut right, Scale::ONE, sb)
+                    };
+                    let product =
+                        Form::Sum(Sum { chains: vec![Chain { alpha, factors: std::mem::take(longer) }], rest: None });
+                    *longer = vec![self.materialise(product, shape.0, shape.1, None)];
+                }
+                let (alpha, right) = match left_alpha.times(right_alpha) {
+                    Some(alpha) => (alpha, right),
+                    None => {
+                        let product =
+                            Form::Sum(Sum { chains: vec![Chain { alpha: right_alpha, factors: right }], rest: None });
+                        (left_alpha, vec![self.materialise(product, sb.0, sb.1, None)])
+                    }
+                };
+                Form::Sum(Sum { chains: vec![Chain { alpha, factors: [left, right].concat() }], rest: None })
+            }
+        }
+    }
+
+    /// The factors a `MatMul` operand contributes: a lone product's chain, or the operand.
+    fn chain(&mut self, form: Form, shape: (usize, usize)) -> (Scale, Vec<View>) {
+        match form {
+            Form::Sum(Sum { mut chains, rest: None }) if chains.len() == 1 => {
+                let chain = chains.remove(0);
+                (chain.alpha, chain.factors)
+            }
+            // c·𝟙𝟙ᵀ is a product of two vectors of ones: `ones(m, k) B` costs m·n, not m·k·n.
+            Form::Fill(c) if shape.0 > 1 && shape.1 > 1 => {
+                let (left, right) = (self.ones(shape.0), self.ones(shape.1).transpose());
+                (Scale { constant: c, runtime: None }, vec![left, right])
+            }
+            form => (Scale::ONE, vec![self.dense(form, shape)]),
+        }
+    }
+
+    /// A vector of n ones in memory, made once.
+    fn ones(&mut self, n: usize) -> View {
+        if let Some(&view) = self.ones.get(&n) {
+            return view;
+        }
+        let view = self.materialise(Form::Fill(1.0), n, 1, None);
+        self.ones.insert(n, view);
+        view
+    }
+
+    fn transpose(&mut self, form: Form, shape: (usize, usize)) -> Form {
+        if shape == (1, 1) {
+            return form;
+        }
+        match form {
+            Form::Dense(view) => Form::Dense(view.transpose()),
+            Form::Fill(_) | Form::Identity | Form::Diag(_) => form,
+            Form::Expr(e) => Form::Expr(self.exprs.transpose(e)),
+            // (Σ α L R + E)ᵀ = Σ α Rᵀ Lᵀ + Eᵀ
+            Form::Sum(sum) => Form::Sum(Sum {
+                chains: sum
+                    .chains
+                    .into_iter()
+                    .map(|c| Chain { alpha: c.alpha, factors: c.factors.iter().rev().map(|f| f.transpose()).collect() })
+                    .collect(),
+                rest: sum.rest.map(|r| self.exprs.transpose(r)),
+            }),
+            form @ (Form::Reduce { .. } | Form::Call(..)) => Form::Dense(self.dense(form, shape).transpose()),
+        }
+    }
+
+    fn reduce(&mut self, form: Form, (rows, cols): (usize, usize), sink: Sink) -> Form {
+        let expr = self.expr(form, (rows, cols), (rows, cols));
+        Form::Reduce { expr, rows, cols, sink }
+    }
+
+    fn trace(&mut self, form: Form, (n, _): (usize, usize)) -> Form {
+        match form {
+            Form::Identity => Form::Fill(n as f64),
+            Form::Fill(c) => Form::Fill(c * n as f64),
+            Form::Diag(v) => Form::Reduce { expr: self.exprs.leaf(strided(v)), rows: n, cols: 1, sink: Sink::Sum },
+            // tr(α L R) = α sum(L ⊙ Rᵀ): the product itself is never formed.
+            Form::Sum(Sum { chains, rest: None }) if chains.len() == 1 && chains[0].factors.len() == 2 => {
+                let (l, r) = (chains[0].factors[0], chains[0].factors[1]);
+                let (el, er) = (self.leaf(l), self.leaf(r.transpose()));
+                let mut expr = self.exprs.binary(Binary::Mul, el, er);
+                if chains[0].alpha != Scale::ONE {
+                    let alpha = self.scale_expr(chains[0].alpha);
+                    expr = self.exprs.binary(Binary::Mul, alpha, expr);
+                }
+                Form::Reduce { expr, rows: l.rows, cols: l.cols, sink: Sink::Sum }
+            }
+            form => {
+                let e = self.expr(form, (n, n), (n, n));
+                Form::Reduce { expr: self.exprs.diagonal(e), rows: n, cols: 1, sink: Sink::Sum }
+            }
+        }
+    }
+
+    /// `form` (of a node of shape `shape`) as an operand of an elementwise expression over
+    /// `consumer`. A 1×1 operand of a larger consumer is computed once and broadcast.
+    fn expr(&mut self, form: Form, shape: (usize, usize), consumer: (usize, usize)) -> ExprId {
+        let broadcast = shape == (1, 1) && consumer != (1, 1);
+        match form {
+            Form::Fill(c) => self.exprs.scalar(Scalar::Const(c)),
+            Form::Dense(view) => self.leaf(view),
+            Form::Identity if shape == (1, 1) => self.exprs.scalar(Scalar::Const(1.0)),
+            Form::Identity => self.exprs.leaf(Leaf::Identity),
+            Form::Diag(v) if shape == (1, 1) => self.leaf(v),
+            Form::Diag(v) => self.exprs.leaf(Leaf::Diagonal { source: v.source, stride: strided_step(v) }),
+            Form::Expr(e) if !broadcast && self.exprs.depth(e) < MAX_DEPTH => e,
+            form => {
+                let view = self.dense(form, shape);
+                self.leaf(view)
+            }
+        }
+    }
+
+    /// A view as an elementwise operand: a 1×1 view is a scalar.
+    fn leaf(&mut self, view: View) -> ExprId {
+        if view.len() == 1 {
+            self.exprs.scalar(Scalar::Runtime(view.source))
+        } else {
+            self.exprs.leaf(strided(view))
+        }
+    }
+
+    /// `form` in memory: itself if it is already, else computed into a new value.
+    fn dense(&mut self, form: Form, shape: (usize, usize)) -> View {
+        self.materialise(form, shape.0, shape.1, None)
+    }
+
+    /// Computes `form` into `target` (or a new value; a view needs none) and returns a view
+    /// of the result.
+    fn materialise(&mut self, form: Form, rows: usize, cols: usize, target: Option<ValueId>) -> View {
+        let dst = match (target, &form) {
+            (Some(dst), _) => dst,
+            (None, Form::Dense(view)) => return *view,
+            (None, _) => self.value(rows * cols, None),
+        };
+        let elementwise = |lowering: &mut Self, expr: ExprId, sink: Sink, r: usize, c: usize| {
+            let kernel = Kernel::compile(&lowering.exprs, expr, r, c, sink);
+            lowering.steps.push(Step::Elementwise { dst, kernel });
+        };
+        match form {
+            Form::Dense(view) => {
+                let e = self.leaf(view);
+                elementwise(self, e, Sink::Store, rows, cols);
+            }
+            // (An expression is compiled as it is, however deep: `expr` would send a deep one
+            // back here.)
+            Form::Expr(e) => elementwise(self, e, Sink::Store, rows, cols),
+            Form::Fill(_) | Form::Identity | Form::Diag(_) => {
+                let e = self.expr(form, (rows, cols), (rows, cols));
+                elementwise(self, e, Sink::Store, rows, cols);
+            }
+            Form::Reduce { expr, rows: r, cols: c, sink } => elementwise(self, expr, sink, r, c),
+            Form::Sum(sum) => self.products(sum, rows, cols, dst),
+            Form::Call(routine, operand) => {
+                let special = Special::new(routine, operand, |r, c| self.value(r * c, None));
+                self.steps.push(Step::Special { dst, special });
+            }
+        }
+        View::of(Source::Value(dst), rows, cols)
+    }
+
+    fn products(&mut self, sum: Sum, rows: usize, cols: usize, dst: ValueId) {
+        let mut terms = Vec::new();
+        for chain in sum.chains {
+            let factors = chain.factors;
+            let mut dims: Vec<usize> = factors.iter().map(|f| f.rows).collect();
+            dims.push(factors[factors.len() - 1].cols);
+            let split = chain_order(&dims);
+            let last = factors.len() - 1;
+            let k = split[0][last];
+            let left = self.chain_product(&factors, &split, 0, k);
+            let right = self.chain_product(&factors, &split, k + 1, last);
+            terms.push(Term { alpha: chain.alpha, left, right });
+        }
+        let init = sum.rest.map(|rest| Kernel::compile(&self.exprs, rest, rows, cols, Sink::Store));
+        let products = Products::new(rows, cols, init, terms, |len| self.value(len, None));
+        self.steps.push(Step::Products { dst, products });
+    }
+
+    /// The product of `factors[i..=j]` in memory, in the order `split` chose.
+    fn chain_product(&mut self, factors: &[View], split: &[Vec<usize>], i: usize, j: usize) -> View {
+        if i == j {
+            return factors[i];
+        }
+        let k = split[i][j];
+        let left = self.chain_product(factors, split, i, k);
+        let right = self.chain_product(factors, split, k + 1, j);
+        let (rows, cols) = (left.rows, right.cols);
+        let dst = self.value(rows * cols, None);
+        let term = Term { alpha: Scale::ONE, left, right };
+        let products = Products::new(rows, cols, None, vec![term], |len| self.value(len, None));
+        self.steps.push(Step::Products { dst, products });
+        View::of(Source::Value(dst), rows, cols)
+    }
+}
+
+/// A view as a strided leaf.
+fn strided(view: View) -> Leaf {
+    let (row_stride, col_stride) = view.strides();
+    Leaf::Strided { source: view.source, row_stride, col_stride }
+}
+
+/// The step between consecutive entries of a vector view (1: vectors are contiguous).
+fn strided_step(v: View) -> usize {
+    let (row_stride, col_stride) = v.strides();
+    if v.rows > 1 {
+        row_stride
+    } else {
+        col_stride
+    }
+}
+
+/// The vector `v` repeated along rows (`(i, j) ↦ vᵢ`) or along columns (`(i, j) ↦ vⱼ`).
+fn broadcast(v: View, down_rows: bool) -> Leaf {
+    let step = strided_step(v);
+    if down_rows {
+        Leaf::Strided { source: v.source, row_stride: step, col_stride: 0 }
+    } else {
+        Leaf::Strided { source: v.source, row_stride: 0, col_stride: step }
+    }
+}

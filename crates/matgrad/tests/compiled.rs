@@ -1,0 +1,266 @@
+//! The compiled plan against the interpreter: every derivative rule's program, the examples
+//! and random programs give the interpreter's values and gradients to 1e-12 relative, at
+//! sizes small and large enough to cross the kernels' blocks and thresholds; and the API's
+//! errors are values that name what is wrong.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{parse, random_inputs, random_program, sizes, RULE_TABLE};
+use matgrad::check::relative_error;
+use matgrad::eval::{evaluate, Sizes};
+use matgrad::ir::NodeId;
+use matgrad::{Array, Error, Gradient, Program};
+
+const TOLERANCE: f64 = 1e-12;
+
+fn example(name: &str) -> String {
+    let path = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn buffers(inputs: &HashMap<String, Array>) -> Vec<(&str, &[f64])> {
+    inputs.iter().map(|(name, array)| (name.as_str(), array.data.as_slice())).collect()
+}
+
+/// Compiles the value and every gradient of `gradient` with every dimension at `size`, runs
+/// it at random points, and compares each result with the interpreter's. Returns how many
+/// points had finite values (a random composition can overflow; such a point is skipped).
+fn agrees_with_interpreter(label: &str, gradient: &Gradient, size: usize, seeds: std::ops::Range<u64>) -> usize {
+    let graph = &gradient.program.graph;
+    let sizes: Sizes = sizes(graph, size);
+    let dims: Vec<(&str, usize)> = sizes.iter().collect();
+    let compiled = gradient.compile(&dims).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let mut nodes: Vec<NodeId> = vec![gradient.program.output_node()];
+    nodes.extend(gradient.wrt.iter().map(|w| w.gradient));
+    let names: Vec<&str> = std::iter::once("value").chain(gradient.wrt.iter().map(|w| w.name.as_str())).collect();
+    // One set of outputs for every point: a run must not depend on what the last one left.
+    let mut outputs = compiled.outputs();
+    let mut finite = 0;
+    for seed in seeds {
+        let inputs = random_inputs(graph, &sizes, seed);
+        compiled.run(&buffers(&inputs), &mut outputs).unwrap_or_else(|e| panic!("{label}: {e}"));
+        let expected = evaluate(graph, &sizes, &inputs, &nodes).expect("the interpreter evaluates");
+        if expected.iter().any(|a| a.data.iter().any(|v| !v.is_finite() || v.abs() > 1e12)) {
+            continue;
+        }
+        finite += 1;
+        let got = std::iter::once(outputs.value()).chain(outputs.gradients().map(|(_, a)| a));
+        for ((name, got), expected) in names.iter().zip(got).zip(&expected) {
+            assert_eq!((got.rows, got.cols), (expected.rows, expected.cols), "{label}: shape of {name}");
+            let error = relative_error(got, expected, 1e-300);
+            assert!(
+                error <= TOLERANCE,
+                "{label} (size {size}, seed {seed}): {name} differs from the interpreter by {error:e}\n\
+                 compiled:    {:?}\ninterpreter: {:?}",
+                &got.data[..got.data.len().min(6)],
+                &expected.data[..expected.data.len().min(6)],
+            );
+        }
+    }
+    finite
+}
+
+#[test]
+fn every_rule_table_program_agrees_with_the_interpreter() {
+    for (name, source) in RULE_TABLE {
+        let gradient = parse(source).gradient(&[]).expect("a scalar output");
+        // 1 is degenerate, 3 tiny; 37 spans several blocks of a flat loop; 200 crosses the
+        // column length of a block and the thresholds for two threads.
+        for size in [1, 3, 37, 200] {
+            // A 1×1 "matrix" makes some rows ill-posed (logdet of a random 1×1, say); the
+            // finite points are still compared.
+            agrees_with_interpreter(name, &gradient, size, 0..2);
+        }
+    }
+}
+
+#[test]
+fn the_examples_agree_with_the_interpreter() {
+    for file in [
+        "backprop.mg",
+        "backprop.tex",
+        "logistic_regression.mg",
+        "softmax_cross_entropy.mg",
+        "mlp.mg",
+        "least_squares.mg",
+    ] {
+        let gradient = parse(&example(file)).gradient(&[]).expect("a scalar output");
+        for size in [2, 16, 257] {
+            assert!(agrees_with_interpreter(file, &gradient, size, 0..2) > 0, "{file}: no finite point");
+        }
+    }
+}
+
+#[test]
+fn batched_programs_agree_with_the_interpreter() {
+    // Matrices of samples, as the benchmark writes its workloads: products of every shape.
+    let sources = [
+        "X, T: matrix(d, b)\nW1, W2: matrix(d, d)\nH = tanh(W1*X)\nY = W2*H\nL = norm2(Y - T)^2/2",
+        "X: matrix(b, d)\nt: vector(b)\nw: vector(d)\ns = X*w\nL = sum(softplus(s) - t.*s)",
+        "A, B, C: matrix(d, d)\nx: vector(d)\nL = x'*A*B*C*x + tr(A*B') + sum(diag(x)*A*diag(x))",
+        "A: matrix(d, b)\nu: vector(d)\nv: vector(b)\nc: scalar\nL = sum((c*u*v' - 2*A).^2) + norm1(A'*u)",
+    ];
+    for source in sources {
+        let gradient = parse(source).gradient(&[]).expect("a scalar output");
+        for size in [3, 40, 300] {
+            assert!(agrees_with_interpreter(source, &gradient, size, 0..2) > 0, "{source}: no finite point");
+        }
+    }
+}
+
+#[test]
+fn random_programs_agree_with_the_interpreter() {
+    let mut compared = 0;
+    for seed in 0..150u64 {
+        let source = random_program(seed, 1 + (seed % 8) as usize);
+        let gradient = parse(&source).gradient(&[]).expect("a scalar output");
+        for size in [3, 20] {
+            compared += agrees_with_interpreter(&source, &gradient, size, seed..seed + 1);
+        }
+    }
+    assert!(compared >= 250, "only {compared} of 300 random points were finite");
+}
+
+#[test]
+fn value_only_compilation_agrees_with_the_interpreter() {
+    let program = parse(&example("backprop.mg"));
+    let sizes = sizes(&program.graph, 33);
+    let inputs = random_inputs(&program.graph, &sizes, 7);
+    let compiled = program.compile(&[("K", 33)]).expect("compiles");
+    let mut outputs = compiled.outputs();
+    compiled.run(&buffers(&inputs), &mut outputs).expect("runs");
+    let expected = evaluate(&program.graph, &sizes, &inputs, &[program.output_node()]).expect("evaluates");
+    assert!(relative_error(outputs.value(), &expected[0], 0.0) <= TOLERANCE);
+    assert_eq!(outputs.gradients().count(), 0);
+}
+
+#[test]
+fn the_documented_call_chain_works_with_question_marks() -> Result<(), Error> {
+    let source = "x: vector(K)\nA, B: matrix(K, K)\nL = norm2(A*x + B*x)^2";
+    let f = Program::parse(source)?.gradient(&["A", "B"])?.compile(&[("K", 2)])?;
+    let (a, b, x) = (vec![1.0, 0.0, 0.0, 1.0], vec![0.0; 4], vec![1.0, 2.0]);
+    let mut out = f.outputs();
+    f.run(&[("A", &a), ("B", &b), ("x", &x)], &mut out)?;
+    assert!((out.scalar().expect("a scalar") - 5.0).abs() < 1e-12);
+    // ∂L/∂A = 2 (A + B) x xᵀ
+    assert_eq!(out.gradient("A").map(|g| g.data.clone()), Some(vec![2.0, 4.0, 4.0, 8.0]));
+    assert!(out.gradient("x").is_none());
+    Ok(())
+}
+
+fn example_function() -> (matgrad::Compiled, Vec<f64>, Vec<f64>) {
+    let f =
+        parse(&example("backprop.mg")).gradient(&["A", "B"]).expect("scalar").compile(&[("K", 3)]).expect("compiles");
+    (f, vec![0.5; 9], vec![1.0; 3])
+}
+
+fn message(error: Error) -> String {
+    error.to_string()
+}
+
+#[test]
+fn a_buffer_of_the_wrong_length_is_an_error_naming_the_input_and_both_sizes() {
+    let (f, a, x) = example_function();
+    let mut out = f.outputs();
+    let short = vec![0.0; 8];
+    let error = f.run(&[("A", &a), ("B", &short), ("x", &x)], &mut out).expect_err("B is too short");
+    assert_eq!(
+        message(error),
+        "input `B` should have 9 entries (3×3), but its buffer has 8 (hint: buffers are column-major, rows · cols entries)"
+    );
+}
+
+#[test]
+fn missing_unknown_and_repeated_inputs_are_errors() {
+    let (f, a, x) = example_function();
+    let mut out = f.outputs();
+    let error = f.run(&[("A", &a), ("x", &x)], &mut out).expect_err("B is missing");
+    assert_eq!(message(error), "no buffer for input `B` (3×3)");
+    let error = f.run(&[("A", &a), ("B", &a), ("x", &x), ("Q", &x)], &mut out).expect_err("Q is unknown");
+    assert_eq!(message(error), "`Q` is not an input of the program (hint: its inputs are: x, A, B)");
+    let error = f.run(&[("A", &a), ("B", &a), ("x", &x), ("A", &a)], &mut out).expect_err("A twice");
+    assert_eq!(message(error), "input `A` is given twice");
+}
+
+#[test]
+fn sizes_and_mismatched_outputs_are_errors() {
+    let gradient = parse(&example("backprop.mg")).gradient(&[]).expect("scalar");
+    let error = gradient.compile(&[]).expect_err("K has no size");
+    assert_eq!(message(error), "no size for dimension `K` (hint: give every dimension a size, e.g. (\"K\", 64))");
+    let error = gradient.compile(&[("K", 3), ("Q", 2)]).expect_err("there is no Q");
+    assert!(message(error).starts_with("the program has no dimension `Q`"));
+    let error = gradient.compile(&[("K", 0)]).expect_err("K = 0");
+    assert_eq!(message(error), "dimension `K` must be at least 1");
+    let (f, a, x) = example_function();
+    let (other, _, _) = example_function();
+    let mut out = other.outputs();
+    let error = f.run(&[("A", &a), ("B", &a), ("x", &x)], &mut out).expect_err("outputs of another function");
+    assert!(message(error).starts_with("these outputs were made by a different compiled function"));
+}
+
+#[test]
+fn parse_and_gradient_errors_convert_to_the_api_error() {
+    let parsed: Result<Program, Error> = Program::parse("y = A*").map_err(Error::from);
+    assert!(matches!(parsed, Err(Error::Program(_))));
+    let gradient = Program::parse("y = A*x").map_err(Error::from).and_then(|p| p.gradient(&[]).map_err(Error::from));
+    assert!(matches!(gradient, Err(Error::Gradient(_))));
+}
+
+#[test]
+fn inputs_list_what_a_run_needs() {
+    let (f, _, _) = example_function();
+    let inputs: Vec<(&str, (usize, usize))> = f.inputs().collect();
+    assert_eq!(inputs, vec![("x", (3, 1)), ("A", (3, 3)), ("B", (3, 3))]);
+}
+
+/// The compiled plan of `source` (every dimension at `size`), one step per line.
+fn plan(source: &str, size: usize) -> String {
+    let gradient = parse(source).gradient(&[]).expect("a scalar output");
+    let dims: Vec<(String, usize)> =
+        gradient.program.graph.dims.symbols().map(|(_, n)| (n.to_string(), size)).collect();
+    let dims: Vec<(&str, usize)> = dims.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+    gradient.compile(&dims).expect("compiles").describe().join("\n") + "\n"
+}
+
+#[test]
+fn the_backprop_plan_shares_fuses_and_packs() {
+    // Each product once (forward and backward share y, u, v, z, w), the three outer products
+    // of ∂L/∂A as one thin product with the 2 folded in, transposes as views, and the
+    // elementwise chain of the derivative in one loop.
+    insta::assert_snapshot!(plan(&example("backprop.mg"), 8));
+}
+
+#[test]
+fn matrix_chains_are_associated_by_cost() {
+    // Written (A B) x, computed A (B x): two matrix–vector products, no matrix product.
+    let text = plan("x: vector(n)\nA, B: matrix(n, n)\nL = sum(A*B*x)", 50);
+    assert!(!text.contains("matrix product"), "{text}");
+    assert!(text.contains("B·x   [matrix–vector]"), "{text}");
+}
+
+#[test]
+fn diagonal_and_identity_matrices_are_never_formed() {
+    // Diag(x) A scales A's rows inside the loop; tr(A B) is sum(A ⊙ Bᵀ); eye(n) is a leaf.
+    let text = plan("x: vector(n)\nA, B: matrix(n, n)\nL = sum(diag(x)*A) + tr(A*B) + sum(A + eye(n))", 20);
+    assert!(!text.contains("Diag(") && !text.contains("matrix product"), "{text}");
+    assert!(text.contains("x·1ᵀ"), "{text}");
+}
+
+#[test]
+fn a_long_program_compiles_and_agrees() {
+    // Two thousand uses of A: its gradient is a sum of that many terms, and every value of
+    // the forward pass is alive when the backward pass starts. (Parsing and differentiating
+    // recurse over the expression; the thread gets the stack the command line gives them.)
+    let run = || {
+        let mut source = String::from("x: vector(n)\nA: matrix(n, n)\nh0 = x\n");
+        for i in 1..=2000 {
+            source.push_str(&format!("h{i} = tanh(A*h{}) + h{}/2\n", i - 1, i - 1));
+        }
+        source.push_str("L = sum(h2000)\n");
+        let gradient = parse(&source).gradient(&[]).expect("a scalar output");
+        assert_eq!(agrees_with_interpreter("a chain of 2000 statements", &gradient, 3, 0..1), 1);
+    };
+    std::thread::Builder::new().stack_size(256 << 20).spawn(run).expect("starts").join().expect("runs");
+}
