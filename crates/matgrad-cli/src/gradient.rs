@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use matgrad::check::check_gradients;
 use matgrad::eval::evaluate;
 use matgrad::gradient::{Gradient, LAYOUT};
 use matgrad::ir::NodeId;
@@ -39,14 +38,7 @@ pub fn values(gradient: &Gradient, point: &Point) -> Result<HashMap<NodeId, Arra
 }
 
 pub fn check(gradient: &Gradient, point: &Point) -> Result<Vec<(String, f64)>, Failure> {
-    let pairs: Vec<(NodeId, NodeId)> = gradient.wrt.iter().map(|w| (w.node, w.gradient)).collect();
-    let output = gradient.program.output_node();
-    let mut errors = check_gradients(&gradient.program.graph, output, &pairs, &point.sizes, &point.inputs)?;
-    // Report by the user's names (an intermediate's node may carry an earlier name).
-    for (error, wrt) in errors.iter_mut().zip(&gradient.wrt) {
-        error.0 = wrt.name.clone();
-    }
-    Ok(errors)
+    Ok(gradient.check(&point.sizes, &point.inputs)?)
 }
 
 fn partial(gradient: &Gradient, name: &str) -> String {

@@ -4,10 +4,12 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
+use crate::check::check_gradients;
 use crate::diff::{self, DiffError, Gradients};
+use crate::eval::{InputError, Sizes};
 use crate::ir::NodeId;
 use crate::print::{abbreviations, print, show_name, Notation};
-use crate::Program;
+use crate::{Array, Program};
 
 /// The gradient of one variable.
 #[derive(Debug, Clone)]
@@ -122,6 +124,19 @@ impl Gradient {
             Some(name) => show_name(name, notation),
             None => self.expression(wrt.gradient, notation),
         }
+    }
+
+    /// Every gradient against central finite differences at a point: the largest relative
+    /// error per variable, by the name the user asked for (an intermediate's node may carry
+    /// an earlier statement's name).
+    pub fn check(&self, sizes: &Sizes, inputs: &HashMap<String, Array>) -> Result<Vec<(String, f64)>, InputError> {
+        let pairs: Vec<(NodeId, NodeId)> = self.wrt.iter().map(|w| (w.node, w.gradient)).collect();
+        let output = self.program.output_node();
+        let mut errors = check_gradients(&self.program.graph, output, &pairs, sizes, inputs)?;
+        for (error, wrt) in errors.iter_mut().zip(&self.wrt) {
+            error.0 = wrt.name.clone();
+        }
+        Ok(errors)
     }
 
     /// The name of the output being differentiated.

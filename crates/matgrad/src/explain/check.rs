@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::{Explanation, VertexKind};
-use crate::check::{check_gradients, noise_floor, relative_error};
+use crate::check::{noise_floor, relative_error};
 use crate::eval::{evaluate, InputError, Sizes};
 use crate::ir::{NodeId, Op};
 use crate::Array;
@@ -136,12 +136,7 @@ pub fn check(explanation: &Explanation, sizes: &Sizes, inputs: &HashMap<String, 
         }
     }
 
-    let gradient = &explanation.gradient;
-    let pairs: Vec<(NodeId, NodeId)> = gradient.wrt.iter().map(|w| (w.node, w.gradient)).collect();
-    let mut finite_differences = check_gradients(graph, gradient.program.output_node(), &pairs, sizes, inputs)?;
-    for (entry, wrt) in finite_differences.iter_mut().zip(&gradient.wrt) {
-        entry.0 = wrt.name.clone();
-    }
+    let finite_differences = explanation.gradient.check(sizes, inputs)?;
     Ok(Checked { values, adjoints, backprop, differentials, substitutions, read_off, finite_differences })
 }
 

@@ -289,16 +289,9 @@ impl Lowerer<'_> {
             BinOp::ElemMul => self.add(Op::Mul(a, b), whole, &operands),
             BinOp::ElemDiv => self.add(Op::Div(a, b), whole, &operands),
             BinOp::Div if self.graph.is_scalar(b) => self.add(Op::Div(a, b), whole, &operands),
-            BinOp::Div => Err(Diagnostic::new(
-                whole.span,
-                format!(
-                    "`{}`: `/` divides by a scalar, but `{}` {}",
-                    self.text(whole.span),
-                    self.text(right.span),
-                    self.graph.dims.describe(self.graph.shape(b))
-                ),
-            )
-            .with_hint("use `./` for elementwise division, or `inv(…)` for a matrix inverse")),
+            BinOp::Div => Err(self
+                .misuse(whole, "`/` divides by a scalar", right, b)
+                .with_hint("use `./` for elementwise division, or `inv(…)` for a matrix inverse")),
             BinOp::ElemPow => self.add(Op::Pow(a, b), whole, &operands),
             BinOp::Pow => unreachable!("handled above"),
         }
@@ -312,16 +305,9 @@ impl Lowerer<'_> {
         if self.graph.is_scalar(a) {
             let b = self.expr(exponent)?;
             if !self.graph.is_scalar(b) {
-                return Err(Diagnostic::new(
-                    whole.span,
-                    format!(
-                        "`{}`: the exponent of `^` must be a scalar, but `{}` {}",
-                        self.text(whole.span),
-                        self.text(exponent.span),
-                        self.graph.dims.describe(self.graph.shape(b))
-                    ),
-                )
-                .with_hint("use `.^` for an elementwise power"));
+                return Err(self
+                    .misuse(whole, "the exponent of `^` must be a scalar", exponent, b)
+                    .with_hint("use `.^` for an elementwise power"));
             }
             return self.add(Op::Pow(a, b), whole, &[base, exponent]);
         }
@@ -510,6 +496,13 @@ impl Lowerer<'_> {
                 format!("`{}` needs a vector, but `{}` {}", op_name(op), text(0), dims.describe(shape)),
             ),
         }
+    }
+
+    /// "`whole`: rule, but `operand` is …": an operand whose shape the rule does not allow.
+    fn misuse(&self, whole: &Expr, rule: &str, operand: &Expr, node: NodeId) -> Diagnostic {
+        let what = self.graph.dims.describe(self.graph.shape(node));
+        let message = format!("`{}`: {rule}, but `{}` {what}", self.text(whole.span), self.text(operand.span));
+        Diagnostic::new(whole.span, message)
     }
 
     /// The user's text for a span, shortened when long.
