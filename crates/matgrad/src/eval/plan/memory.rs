@@ -40,7 +40,7 @@ pub(super) fn assign(values: &[ValueInfo], steps: &[Step], outputs: usize) -> La
     let mut defined = Vec::new();
     for (index, step) in steps.iter().enumerate() {
         defined.clear();
-        defined.push(step.dst());
+        step.writes(&mut defined);
         step.scratch(&mut defined);
         for &v in &defined {
             let info = values[v.0 as usize];

@@ -31,6 +31,7 @@ mod lower;
 mod math;
 mod memory;
 mod products;
+mod shared_pass;
 mod special;
 
 use std::collections::HashMap;
@@ -41,6 +42,7 @@ use crate::Array;
 use super::sizes::{InputError, Sizes};
 use elementwise::{Kernel, Registers};
 use products::Products;
+use shared_pass::SharedPass;
 use special::{Special, SpecialScratch};
 
 /// An array the plan computes; [`memory`] gives it a slot.
@@ -97,6 +99,8 @@ enum Step {
     Products { dst: ValueId, products: Products },
     /// A dense routine (inverse, determinant, softmax, …) with its scratch.
     Special { dst: ValueId, special: Special },
+    /// `dst = β Aᵀ f(α A w)` in one pass over A, writing `α A w` and its image under f too.
+    SharedPass { dst: ValueId, pass: SharedPass },
 }
 
 impl Step {
@@ -106,13 +110,25 @@ impl Step {
             Step::Elementwise { kernel, .. } => kernel.reads(out),
             Step::Products { products, .. } => products.reads(out),
             Step::Special { special, .. } => special.reads(out),
+            Step::SharedPass { pass, .. } => pass.reads(out),
         }
     }
 
     fn dst(&self) -> ValueId {
         match self {
-            Step::Elementwise { dst, .. } | Step::Products { dst, .. } | Step::Special { dst, .. } => *dst,
+            Step::Elementwise { dst, .. }
+            | Step::Products { dst, .. }
+            | Step::Special { dst, .. }
+            | Step::SharedPass { dst, .. } => *dst,
         }
+    }
+
+    /// The values the step writes for later steps: its destination and any others.
+    fn writes(&self, out: &mut Vec<ValueId>) {
+        if let Step::SharedPass { pass, .. } = self {
+            pass.writes(out);
+        }
+        out.push(self.dst());
     }
 
     /// Values the step uses as scratch: written and read within the step only.
@@ -121,6 +137,7 @@ impl Step {
             Step::Elementwise { .. } => {}
             Step::Products { products, .. } => products.scratch(out),
             Step::Special { special, .. } => special.scratch(out),
+            Step::SharedPass { pass, .. } => pass.scratch(out),
         }
     }
 }
@@ -169,7 +186,8 @@ pub(crate) struct Workspace {
 impl Plan {
     /// Compiles the evaluation of `wanted` (in order) at `sizes`.
     pub(crate) fn compile(graph: &Graph, sizes: &Sizes, wanted: &[NodeId]) -> Result<Plan, InputError> {
-        let lowered = lower::lower(graph, sizes, wanted)?;
+        let mut lowered = lower::lower(graph, sizes, wanted)?;
+        lowered.steps = shared_pass::fuse(lowered.steps, &mut lowered.values);
         let layout = memory::assign(&lowered.values, &lowered.steps, wanted.len());
         let registers = lowered.steps.iter().map(|s| s.registers()).max().unwrap_or(0);
         let parallel = lowered.steps.iter().any(Step::is_parallel);
@@ -261,7 +279,7 @@ impl Plan {
             let mut dst = std::mem::take(&mut workspace.slots[dst_slot]);
             match step {
                 Step::Elementwise { kernel, .. } => {
-                    let memory = Memory { inputs, slots: &workspace.slots, slot_of: &self.slot_of };
+                    let memory = Memory::new(inputs, &workspace.slots, &self.slot_of);
                     kernel.run(&memory, &mut workspace.registers, &mut dst);
                 }
                 Step::Products { products, .. } => {
@@ -269,6 +287,9 @@ impl Plan {
                 }
                 Step::Special { special, .. } => {
                     special.run(inputs, &mut workspace.slots, &self.slot_of, &mut workspace.special[index], &mut dst)
+                }
+                Step::SharedPass { pass, .. } => {
+                    pass.run(inputs, &mut workspace.slots, &self.slot_of, &mut workspace.registers, &mut dst)
                 }
             }
             workspace.slots[dst_slot] = dst;
@@ -286,11 +307,16 @@ impl Plan {
     pub(crate) fn describe(&self, inputs: &[String], outputs: &[String]) -> Vec<String> {
         let mut temporaries: HashMap<ValueId, usize> = HashMap::new();
         let mut lines = Vec::new();
+        let mut written = Vec::new();
         for step in &self.steps {
             let dst = step.dst();
-            if self.output_of[dst.0 as usize].is_none() {
-                let next = temporaries.len() + 1;
-                temporaries.entry(dst).or_insert(next);
+            written.clear();
+            step.writes(&mut written);
+            for &v in &written {
+                if self.output_of[v.0 as usize].is_none() {
+                    let next = temporaries.len() + 1;
+                    temporaries.entry(v).or_insert(next);
+                }
             }
             let name = |source: Source| match source {
                 Source::Input(i) => inputs[i as usize].clone(),
@@ -303,6 +329,7 @@ impl Plan {
                 Step::Elementwise { kernel, .. } => kernel.describe(&name),
                 Step::Products { products, .. } => products.describe(&name),
                 Step::Special { special, .. } => special.describe(&name),
+                Step::SharedPass { pass, .. } => pass.describe(&name),
             };
             lines.push(format!("{} = {body}", name(Source::Value(dst))));
         }
@@ -320,6 +347,7 @@ impl Step {
             Step::Elementwise { kernel, .. } => kernel.registers(),
             Step::Products { products, .. } => products.registers(),
             Step::Special { .. } => 0,
+            Step::SharedPass { pass, .. } => pass.registers(),
         }
     }
 
@@ -327,7 +355,7 @@ impl Step {
         match self {
             Step::Elementwise { kernel, .. } => kernel.is_parallel(),
             Step::Products { products, .. } => products.is_parallel(),
-            Step::Special { .. } => false,
+            Step::Special { .. } | Step::SharedPass { .. } => false,
         }
     }
 
@@ -336,6 +364,7 @@ impl Step {
             Step::Elementwise { kernel, .. } => kernel.is_parallel(),
             Step::Products { products, .. } => products.uses_threads(),
             Step::Special { special, .. } => special.uses_threads(),
+            Step::SharedPass { pass, .. } => pass.uses_threads(),
         }
     }
 }
@@ -353,13 +382,30 @@ struct Memory<'a> {
     inputs: Inputs<'a>,
     slots: &'a [Vec<f64>],
     slot_of: &'a [usize],
+    /// A value whose slot is taken out (being written), lent back for reading.
+    lent: Option<(ValueId, &'a [f64])>,
 }
 
 impl<'a> Memory<'a> {
+    fn new(inputs: Inputs<'a>, slots: &'a [Vec<f64>], slot_of: &'a [usize]) -> Memory<'a> {
+        Memory { inputs, slots, slot_of, lent: None }
+    }
+
+    /// This memory, with `value` read from `data` (the caller holds its slot).
+    fn lending<'b>(&self, value: ValueId, data: &'b [f64]) -> Memory<'b>
+    where
+        'a: 'b,
+    {
+        Memory { inputs: self.inputs, slots: self.slots, slot_of: self.slot_of, lent: Some((value, data)) }
+    }
+
     fn get(&self, source: Source) -> &'a [f64] {
         match source {
             Source::Input(i) => self.inputs.given[self.inputs.order[i as usize]].1,
-            Source::Value(v) => &self.slots[self.slot_of[v.0 as usize]],
+            Source::Value(v) => match self.lent {
+                Some((lent, data)) if lent == v => data,
+                _ => &self.slots[self.slot_of[v.0 as usize]],
+            },
         }
     }
 

@@ -44,7 +44,18 @@ impl Scale {
         Some(Scale { constant: self.constant * other.constant, runtime })
     }
 
-    fn value(self, memory: &Memory) -> f64 {
+    /// The factor as a prefix: `2·`, `−`, `t3·`, or nothing.
+    pub(super) fn describe(&self, name: &dyn Fn(Source) -> String) -> String {
+        let runtime = self.runtime.map(|s| format!("{}·", name(s))).unwrap_or_default();
+        let constant = match self.constant {
+            1.0 => String::new(),
+            -1.0 => "−".to_string(),
+            c => format!("{c}·"),
+        };
+        format!("{constant}{runtime}")
+    }
+
+    pub(super) fn value(self, memory: &Memory) -> f64 {
         match self.runtime {
             Some(source) => self.constant * memory.scalar(source),
             None => self.constant,
@@ -80,6 +91,22 @@ enum Group {
     /// Thin terms computed as one product `[α₁L₁ α₂L₂ …] [R₁; R₂; …]` of rank at most
     /// [`THIN_RANK`], packed into the scratch values `left` (m × rank) and `right` (R by rows).
     Packed { terms: Vec<Term>, left: ValueId, right: ValueId, rank: usize, parallel: bool },
+}
+
+/// One matrix–vector product `α A x` (`transposed`: `α Aᵀ x`), with A the `rows × cols`
+/// storage of `matrix`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct MatrixVector {
+    pub alpha: Scale,
+    pub matrix: Source,
+    pub rows: usize,
+    pub cols: usize,
+    pub vector: Source,
+    pub transposed: bool,
+    pub parallel: bool,
+    /// Whether the sum has an elementwise part, a pointwise vector program (see
+    /// [`Products::matrix_vector`]).
+    pub init: bool,
 }
 
 /// `dst = init + Σ terms`, grouped for execution.
@@ -170,6 +197,34 @@ impl Products {
         self.init.as_ref().map_or(0, Kernel::registers)
     }
 
+    /// The product, if the sum is one matrix–vector product plus, at most, a pointwise vector
+    /// program (which can then run on any range of entries).
+    pub(super) fn matrix_vector(&self) -> Option<MatrixVector> {
+        let [Group::MatrixVector { alpha, matrix, rows, cols, vector, dots, parallel, .. }] = self.groups.as_slice()
+        else {
+            return None;
+        };
+        let len = if *dots { *cols } else { *rows };
+        if self.init.as_ref().is_some_and(|init| !init.is_pointwise_vector(len)) {
+            return None;
+        }
+        Some(MatrixVector {
+            alpha: *alpha,
+            matrix: *matrix,
+            rows: *rows,
+            cols: *cols,
+            vector: *vector,
+            transposed: *dots,
+            parallel: *parallel,
+            init: self.init.is_some(),
+        })
+    }
+
+    /// The elementwise part, taken out.
+    pub(super) fn take_init(&mut self) -> Option<Kernel> {
+        self.init.take()
+    }
+
     /// Whether the elementwise part runs on two threads (it needs its own registers).
     pub(super) fn is_parallel(&self) -> bool {
         self.init.as_ref().is_some_and(Kernel::is_parallel)
@@ -217,15 +272,7 @@ impl Products {
 
     /// The sum as it is computed, e.g. `2·w·zᵀ + …` with each group's kernel.
     pub(super) fn describe(&self, name: &dyn Fn(Source) -> String) -> String {
-        let scale = |alpha: &Scale| {
-            let runtime = alpha.runtime.map(|s| format!("{}·", name(s))).unwrap_or_default();
-            let constant = match alpha.constant {
-                1.0 => String::new(),
-                -1.0 => "−".to_string(),
-                c => format!("{c}·"),
-            };
-            format!("{constant}{runtime}")
-        };
+        let scale = |alpha: &Scale| alpha.describe(name);
         let view = |v: View| {
             if v.transposed && v.rows > 1 && v.cols > 1 {
                 format!("{}ᵀ", name(v.source))
@@ -275,15 +322,15 @@ impl Products {
         let dst = &mut dst[..rows * cols];
         let mut accumulate = false;
         if let Some(init) = &self.init {
-            init.run(&Memory { inputs, slots, slot_of }, registers, dst);
+            init.run(&Memory::new(inputs, slots, slot_of), registers, dst);
             accumulate = true;
         }
         for group in &self.groups {
             match group {
                 Group::MatrixVector { alpha, matrix, rows, cols, vector, dots, parallel, partial } => {
                     let mut taken = partial.map(|p| take_slots(slots, slot_of, [p]));
-                    let memory = Memory { inputs, slots, slot_of };
-                    let a = Columns { data: &memory.get(*matrix)[..rows * cols], rows: *rows, cols: *cols };
+                    let memory = Memory::new(inputs, slots, slot_of);
+                    let a = Columns::whole(memory.get(*matrix), *rows, *cols);
                     let (x, alpha) = (memory.get(*vector), alpha.value(&memory));
                     if *dots {
                         dense::transposed_matrix_vector(dst, accumulate, alpha, a, x, *parallel);
@@ -296,14 +343,14 @@ impl Products {
                     }
                 }
                 Group::General { term, parallel } => {
-                    let memory = Memory { inputs, slots, slot_of };
+                    let memory = Memory::new(inputs, slots, slot_of);
                     let (left, right) = (matrix(&memory, term.left), matrix(&memory, term.right));
                     gemm(dst, rows, cols, accumulate, left, right, term.alpha.value(&memory), *parallel);
                 }
                 Group::Packed { terms, left, right, rank, parallel } => {
                     let taken = take_slots(slots, slot_of, [*left, *right]);
                     let [mut packed_left, mut packed_right] = taken;
-                    pack(&Memory { inputs, slots, slot_of }, terms, rows, cols, &mut packed_left, &mut packed_right);
+                    pack(&Memory::new(inputs, slots, slot_of), terms, rows, cols, &mut packed_left, &mut packed_right);
                     let thin = Thin { left: &packed_left, right: &packed_right, rank: *rank };
                     dense::thin_product(dst, rows, cols, accumulate, thin, *parallel);
                     put_slots(slots, slot_of, [*left, *right], [packed_left, packed_right]);

@@ -111,11 +111,11 @@ impl Special {
         let n = self.operand.rows;
         match (self.routine, self.scratch) {
             (Routine::Softmax, _) => {
-                let x = &Memory { inputs, slots, slot_of }.get(self.operand.source)[..n];
+                let x = &Memory::new(inputs, slots, slot_of).get(self.operand.source)[..n];
                 softmax(x, &mut dst[..n]);
             }
             (Routine::LogSumExp, _) => {
-                let x = &Memory { inputs, slots, slot_of }.get(self.operand.source)[..n];
+                let x = &Memory::new(inputs, slots, slot_of).get(self.operand.source)[..n];
                 dst[0] = log_sum_exp(x);
             }
             (Routine::Inverse | Routine::Det | Routine::LogDet, Some(scratch)) => {
@@ -124,7 +124,7 @@ impl Special {
                 };
                 let [mut factors, unused] = take_slots(slots, slot_of, scratch);
                 let mut lu = MatMut::from_column_major_slice_mut(&mut factors[..n * n], n, n);
-                lu.copy_from(matrix(&Memory { inputs, slots, slot_of }, self.operand));
+                lu.copy_from(matrix(&Memory::new(inputs, slots, slot_of), self.operand));
                 let stack = MemStack::new(stack);
                 let (info, perm) =
                     factor::lu_in_place(lu.as_mut(), forward, backward, Par::Seq, stack, Default::default());
@@ -149,7 +149,14 @@ impl Special {
             }
             (Routine::Power(k), Some(scratch)) => {
                 let [mut base, mut product] = take_slots(slots, slot_of, scratch);
-                power(&Memory { inputs, slots, slot_of }, self.operand, k, &mut dst[..n * n], &mut base, &mut product);
+                power(
+                    &Memory::new(inputs, slots, slot_of),
+                    self.operand,
+                    k,
+                    &mut dst[..n * n],
+                    &mut base,
+                    &mut product,
+                );
                 put_slots(slots, slot_of, scratch, [base, product]);
             }
             (Routine::Inverse | Routine::Det | Routine::LogDet | Routine::Power(_), None) => {
