@@ -100,7 +100,7 @@ enum Step {
     /// A dense routine (inverse, determinant, softmax, …) with its scratch.
     Special { dst: ValueId, special: Special },
     /// `dst = β Aᵀ f(α A w)` in one pass over A, writing `α A w` and its image under f too.
-    SharedPass { dst: ValueId, pass: SharedPass },
+    SharedPass { dst: ValueId, pass: Box<SharedPass> },
 }
 
 impl Step {

@@ -183,7 +183,7 @@ fn apply(steps: Vec<Step>, found: Found, values: &mut Vec<ValueInfo>) -> Vec<Ste
     let mut out = Vec::with_capacity(steps.len());
     out.extend(steps.drain(..a).flatten());
     out.extend(hoisted);
-    out.push(Step::SharedPass { dst: t, pass });
+    out.push(Step::SharedPass { dst: t, pass: Box::new(pass) });
     out.extend(steps.into_iter().flatten());
     out
 }
