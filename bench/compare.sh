@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The side-by-side benchmark of bench/README.md: matgrad vs JAX and NumPy (PyTorch if it is
+# The side-by-side benchmark of bench/README.md: matgrad vs JAX, NumPy and PyTorch (if it is
 # installed in the venv) on the three workloads, f64, 2 threads; writes bench/results.md.
 #
-#   bench/compare.sh            # the full run (a few minutes, plus the first venv setup)
-#   bench/compare.sh --quick    # short timings, to check that everything runs
+#   bench/compare.sh                 # the full run (a few minutes, plus the first venv setup)
+#   bench/compare.sh --quick         # short timings, to check that everything runs
+#   bench/compare.sh --with-torch    # first install PyTorch into the venv (~5 GB from PyPI)
 #
 # Installs nothing globally: the Python peers live in bench/.venv (gitignored).
 set -euo pipefail
@@ -14,10 +15,22 @@ if [ ! -x "$venv/bin/python" ]; then
     echo "== creating $venv (numpy, jax[cpu])"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --upgrade pip
-    # PyTorch is not installed: PyPI's Linux wheel is the CUDA build (~5 GB with its
-    # dependencies); `$venv/bin/pip install torch` adds it to the comparison if wanted.
     "$venv/bin/pip" install --quiet numpy 'jax[cpu]'
 fi
+
+# PyTorch is opt-in: PyPI's Linux wheel is the CUDA build, about 5 GB with its `nvidia-*`
+# dependencies (it runs on the CPU all the same).
+args=()
+for arg in "$@"; do
+    if [ "$arg" = --with-torch ]; then
+        if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
+            echo "== installing torch into $venv"
+            "$venv/bin/pip" install --quiet torch
+        fi
+    else
+        args+=("$arg")
+    fi
+done
 
 echo "== building matgrad (release)"
 cargo build --release --quiet -p matgrad-cli
@@ -29,4 +42,4 @@ export XLA_FLAGS="--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads
 export JAX_PLATFORMS=cpu
 
 echo "== running (two rounds; each line is one measurement)"
-"$venv/bin/python" bench/peers.py "$@"
+"$venv/bin/python" bench/peers.py ${args[@]+"${args[@]}"}

@@ -425,7 +425,8 @@ impl Kernel {
         entries: Range<usize>,
     ) {
         debug_assert!(self.is_pointwise_vector(self.rows) && dst.len() == entries.len());
-        Arch::new().dispatch(Entries { kernel: self, memory, registers: &mut registers.sets[0], dst, entries });
+        let span = Span::Entries(entries);
+        Arch::new().dispatch(Units { kernel: self, memory, registers: &mut registers.sets[0], dst, span });
     }
 
     /// Runs `units` (blocks or columns) with `dst` starting at the first unit's first entry,
@@ -437,26 +438,29 @@ impl Kernel {
         dst: &mut [f64],
         units: Range<usize>,
     ) -> Accumulator {
-        Arch::new().dispatch(Units { kernel: self, memory, registers, dst, units })
+        Arch::new().dispatch(Units { kernel: self, memory, registers, dst, span: Span::Units(units) })
     }
 
     #[inline(always)]
-    fn blocks(&self, memory: &Memory, registers: &mut [Vec<f64>], dst: &mut [f64], units: Range<usize>) -> Accumulator {
+    fn blocks(&self, memory: &Memory, registers: &mut [Vec<f64>], dst: &mut [f64], span: Span) -> Accumulator {
         let mut total = Accumulator::default();
-        if self.flat {
-            let (len, base) = (self.rows * self.cols, units.start * BLOCK);
-            for start in units.map(|u| u * BLOCK) {
-                let at = Block { row: start, col: 0, offset: start, len: BLOCK.min(len - start) };
-                self.block(memory, registers, dst, base, &mut total, at);
-            }
-        } else {
-            let base = units.start * self.rows;
-            for col in units {
-                for row in (0..self.rows).step_by(BLOCK) {
-                    let at = Block { row, col, offset: row + col * self.rows, len: BLOCK.min(self.rows - row) };
-                    self.block(memory, registers, dst, base, &mut total, at);
+        let entries = match span {
+            Span::Entries(entries) => entries,
+            Span::Units(units) if self.flat => units.start * BLOCK..(units.end * BLOCK).min(self.rows * self.cols),
+            Span::Units(columns) => {
+                let base = columns.start * self.rows;
+                for col in columns {
+                    for row in (0..self.rows).step_by(BLOCK) {
+                        let at = Block { row, col, offset: row + col * self.rows, len: BLOCK.min(self.rows - row) };
+                        self.block(memory, registers, dst, base, &mut total, at);
+                    }
                 }
+                return total;
             }
+        };
+        for start in entries.clone().step_by(BLOCK) {
+            let at = Block { row: start, col: 0, offset: start, len: BLOCK.min(entries.end - start) };
+            self.block(memory, registers, dst, entries.start, &mut total, at);
         }
         total
     }
@@ -516,7 +520,7 @@ impl Kernel {
     }
 }
 
-/// A kernel's loop over some of its units, as a `pulp` operation: `with_simd` is called
+/// A kernel's loop over a [`Span`], as a `pulp` operation: `with_simd` is called
 /// from a function compiled for the CPU's instruction set, and everything the loop calls is
 /// `#[inline(always)]`, so the per-instruction loops are compiled for it too.
 struct Units<'a> {
@@ -524,7 +528,14 @@ struct Units<'a> {
     memory: &'a Memory<'a>,
     registers: &'a mut [Vec<f64>],
     dst: &'a mut [f64],
-    units: Range<usize>,
+    span: Span,
+}
+
+/// What a loop covers: some of a program's units (blocks in flat order, or columns), or a
+/// range of entries of a flat program.
+enum Span {
+    Units(Range<usize>),
+    Entries(Range<usize>),
 }
 
 impl WithSimd for Units<'_> {
@@ -532,30 +543,7 @@ impl WithSimd for Units<'_> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, _: S) -> Accumulator {
-        self.kernel.blocks(self.memory, self.registers, self.dst, self.units)
-    }
-}
-
-/// A pointwise vector program over a range of entries, as a `pulp` operation (see [`Units`]).
-struct Entries<'a> {
-    kernel: &'a Kernel,
-    memory: &'a Memory<'a>,
-    registers: &'a mut [Vec<f64>],
-    dst: &'a mut [f64],
-    entries: Range<usize>,
-}
-
-impl WithSimd for Entries<'_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, _: S) {
-        let Entries { kernel, memory, registers, dst, entries } = self;
-        let mut total = Accumulator::default();
-        for start in entries.clone().step_by(BLOCK) {
-            let at = Block { row: start, col: 0, offset: start, len: BLOCK.min(entries.end - start) };
-            kernel.block(memory, registers, dst, entries.start, &mut total, at);
-        }
+        self.kernel.blocks(self.memory, self.registers, self.dst, self.span)
     }
 }
 

@@ -237,7 +237,7 @@ impl SharedPass {
         let y = name(Source::Value(self.y));
         let (g, between) = match &self.between {
             Some((g, kernel)) => {
-                (name(Source::Value(*g)), format!(" and {} = {}", name(Source::Value(*g)), kernel.describe(name)))
+                (name(Source::Value(*g)), format!(" and {} = {}", name(Source::Value(*g)), kernel.expression(name)))
             }
             None => (y.clone(), String::new()),
         };
