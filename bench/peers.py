@@ -279,9 +279,15 @@ def run_torch(workload, budget, min_runs):
     return summary(timed(call, budget, min_runs))
 
 
+def relative_difference(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    scale = max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-300)
+    return np.max(np.abs(a - b)) / scale
+
+
 def check_agreement(workload):
-    """The NumPy closed form and JAX compute the same gradient (a guard against comparing
-    different work)."""
+    """The NumPy closed form, JAX and PyTorch (if installed) compute the same value and
+    gradient (a guard against comparing different work)."""
     rng = np.random.default_rng(1)
     inputs = workload["inputs"](rng)
     args = [inputs[name] for name in workload["order"]]
@@ -295,11 +301,18 @@ def check_agreement(workload):
     if workload["group"].startswith("1"):
         theirs = (value, grads[1], grads[2], grads[0])
     for a, b in zip(mine, theirs):
-        a, b = np.asarray(a), np.asarray(b)
-        scale = max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-300)
-        error = np.max(np.abs(a - b)) / scale
+        error = relative_difference(a, b)
         if not error < 1e-8:
             raise SystemExit(f"{workload['name']}: NumPy and JAX disagree ({error:.1e})")
+    if torch is not None:
+        targs = [torch.tensor(a, dtype=torch.float64) for a in args]
+        wrt = [targs[i].requires_grad_(True) for i in workload["argnums"]]
+        loss = workload["torch"](*targs)
+        loss.backward()
+        for a, b in zip((value, *grads), (loss.item(), *[w.grad.numpy() for w in wrt])):
+            error = relative_difference(a, b)
+            if not error < 1e-8:
+                raise SystemExit(f"{workload['name']}: JAX and PyTorch disagree ({error:.1e})")
 
 
 # ---------------------------------------------------------------------------------------
