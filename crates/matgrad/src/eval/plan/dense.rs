@@ -176,8 +176,13 @@ fn combine<S: Simd>(
     }
 }
 
-/// α A x: a block of `N` vectors of y stays in registers while the loop runs along all of
-/// A's columns, so y is written once and each entry of A is loaded once.
+/// Up to this many entries, `A x` keeps blocks of y in registers and runs along A's rows
+/// (each column read in short pieces); above, it sweeps down eight columns at a time, so that
+/// A is read in long runs the hardware prefetches. Measured here: 64×64 0.26 µs against
+/// 0.49, 256×256 8.7 against 10.3; but 512×512 63 against 49, 1024×1024 441 against 331.
+const STRIP_ENTRIES: usize = 1 << 16;
+
+/// α A x, by blocks of y held in registers (small A) or by sweeps of eight columns.
 struct AxpyColumns<'a> {
     y: &'a mut [f64],
     accumulate: bool,
@@ -193,6 +198,9 @@ impl WithSimd for AxpyColumns<'_> {
     fn with_simd<S: Simd>(self, simd: S) {
         let AxpyColumns { y, accumulate, alpha, a, x } = self;
         let x = &x[..a.cols];
+        if a.rows * a.cols > STRIP_ENTRIES {
+            return axpy_sweep(simd, &mut y[..a.rows], accumulate, alpha, a, x);
+        }
         let lanes = S::F64_LANES;
         let alpha = simd.splat_f64s(alpha);
         let mut first = 0;
@@ -214,6 +222,52 @@ impl WithSimd for AxpyColumns<'_> {
             let value = combine(simd, accumulate, alpha, acc, || simd.partial_load_f64s(&y[first..a.rows]));
             simd.partial_store_f64s(&mut y[first..a.rows], value);
         }
+    }
+}
+
+/// α A x eight columns at a time: y is read and written once per eight columns (it stays in
+/// the cache), each column is read from top to bottom.
+#[inline(always)]
+fn axpy_sweep<S: Simd>(simd: S, y: &mut [f64], accumulate: bool, alpha: f64, a: Columns, x: &[f64]) {
+    if !accumulate {
+        y.fill(0.0);
+    }
+    let whole = a.rows - a.rows % S::F64_LANES;
+    let mut j = 0;
+    while j < a.cols {
+        let width = (a.cols - j).min(8);
+        let c: [f64; 8] = std::array::from_fn(|t| if t < width { alpha * x[j + t] } else { 0.0 });
+        // Columns past the last repeat it, with a zero coefficient.
+        let cols: [&[f64]; 8] = std::array::from_fn(|t| a.column(j + t.min(width - 1)));
+        let cv: [S::f64s; 8] = std::array::from_fn(|t| simd.splat_f64s(c[t]));
+        let cols_v: [&[S::f64s]; 8] = std::array::from_fn(|t| S::as_simd_f64s(&cols[t][..whole]).0);
+        let (head, _) = S::as_mut_simd_f64s(&mut y[..whole]);
+        for (v, out) in head.iter_mut().enumerate() {
+            let low = simd.mul_add_f64s(
+                cv[0],
+                cols_v[0][v],
+                simd.mul_add_f64s(
+                    cv[1],
+                    cols_v[1][v],
+                    simd.mul_add_f64s(cv[2], cols_v[2][v], simd.mul_f64s(cv[3], cols_v[3][v])),
+                ),
+            );
+            let high = simd.mul_add_f64s(
+                cv[4],
+                cols_v[4][v],
+                simd.mul_add_f64s(
+                    cv[5],
+                    cols_v[5][v],
+                    simd.mul_add_f64s(cv[6], cols_v[6][v], simd.mul_f64s(cv[7], cols_v[7][v])),
+                ),
+            );
+            *out = simd.add_f64s(*out, simd.add_f64s(low, high));
+        }
+        for i in whole..a.rows {
+            let sum: f64 = (0..8).map(|t| c[t] * cols[t][i]).sum();
+            y[i] += sum;
+        }
+        j += width;
     }
 }
 
