@@ -31,24 +31,38 @@ fn allocations() -> usize {
     ALLOCATIONS.with(Cell::get)
 }
 
+/// Compiles the gradient of `source` at `dims` and checks that runs after the first allocate
+/// nothing on this thread (the sizes are small enough that every kernel runs on it).
+fn runs_allocate_nothing(source: &str, dims: &[(&str, usize)], inputs: &[(&str, &[f64])]) {
+    let f = matgrad::Program::parse(source).expect("parses").gradient(&[]).expect("scalar").compile(dims);
+    let f = f.expect("compiles");
+    let start = allocations();
+    let mut out = f.outputs();
+    assert!(allocations() > start, "the counter counts");
+    f.run(inputs, &mut out).expect("runs");
+    let before = allocations();
+    for _ in 0..10 {
+        f.run(inputs, &mut out).expect("runs");
+    }
+    assert_eq!(allocations() - before, 0, "runs allocated");
+    assert!(out.scalar().is_some_and(f64::is_finite));
+}
+
 #[test]
 fn running_a_compiled_gradient_allocates_nothing() {
     let source = std::fs::read_to_string(format!("{}/../../examples/backprop.mg", env!("CARGO_MANIFEST_DIR")))
         .expect("the example");
-    // Small enough that every kernel runs on this thread.
     let k = 8;
-    let f = matgrad::Program::parse(&source).expect("parses").gradient(&[]).expect("scalar").compile(&[("K", k)]);
-    let f = f.expect("compiles");
     let (x, a, b) = (vec![0.5; k], vec![0.25; k * k], vec![-0.125; k * k]);
-    let inputs = [("x", &x[..]), ("A", &a[..]), ("B", &b[..])];
-    let start = allocations();
-    let mut out = f.outputs();
-    assert!(allocations() > start, "the counter counts");
-    f.run(&inputs, &mut out).expect("runs");
-    let before = allocations();
-    for _ in 0..10 {
-        f.run(&inputs, &mut out).expect("runs");
-    }
-    assert_eq!(allocations() - before, 0, "runs allocated");
-    assert!(out.scalar().is_some_and(f64::is_finite));
+    runs_allocate_nothing(&source, &[("K", k)], &[("x", &x[..]), ("A", &a[..]), ("B", &b[..])]);
+}
+
+#[test]
+fn a_shared_pass_allocates_nothing() {
+    // Xᵀw, then X (σ(Xᵀw) − t), in one pass over X. (One block: sizes with several run on two
+    // threads, whose allocations this thread-local counter would not see.)
+    let source = "X: matrix(d, n)\nt: vector(n)\nw: vector(d)\ns = X'*w\nL = sum(softplus(s) - t.*s)";
+    let (d, n) = (4, 200);
+    let (x, t, w) = (vec![0.5; d * n], vec![1.0; n], vec![-0.25; d]);
+    runs_allocate_nothing(source, &[("d", d), ("n", n)], &[("X", &x[..]), ("t", &t[..]), ("w", &w[..])]);
 }
