@@ -234,40 +234,38 @@ fn axpy_sweep<S: Simd>(simd: S, y: &mut [f64], accumulate: bool, alpha: f64, a: 
     }
     let whole = a.rows - a.rows % S::F64_LANES;
     let mut j = 0;
-    while j < a.cols {
-        let width = (a.cols - j).min(8);
-        let c: [f64; 8] = std::array::from_fn(|t| if t < width { alpha * x[j + t] } else { 0.0 });
-        // Columns past the last repeat it, with a zero coefficient.
-        let cols: [&[f64]; 8] = std::array::from_fn(|t| a.column(j + t.min(width - 1)));
+    while j + 8 <= a.cols {
+        let c: [f64; 8] = std::array::from_fn(|t| alpha * x[j + t]);
+        let cols: [&[f64]; 8] = std::array::from_fn(|t| a.column(j + t));
         let cv: [S::f64s; 8] = std::array::from_fn(|t| simd.splat_f64s(c[t]));
         let cols_v: [&[S::f64s]; 8] = std::array::from_fn(|t| S::as_simd_f64s(&cols[t][..whole]).0);
         let (head, _) = S::as_mut_simd_f64s(&mut y[..whole]);
         for (v, out) in head.iter_mut().enumerate() {
-            let low = simd.mul_add_f64s(
-                cv[0],
-                cols_v[0][v],
-                simd.mul_add_f64s(
-                    cv[1],
-                    cols_v[1][v],
-                    simd.mul_add_f64s(cv[2], cols_v[2][v], simd.mul_f64s(cv[3], cols_v[3][v])),
-                ),
-            );
-            let high = simd.mul_add_f64s(
-                cv[4],
-                cols_v[4][v],
-                simd.mul_add_f64s(
-                    cv[5],
-                    cols_v[5][v],
-                    simd.mul_add_f64s(cv[6], cols_v[6][v], simd.mul_f64s(cv[7], cols_v[7][v])),
-                ),
-            );
+            // Two independent chains of four (no closure here: see above).
+            let mut low = simd.mul_f64s(cv[3], cols_v[3][v]);
+            let mut high = simd.mul_f64s(cv[7], cols_v[7][v]);
+            for t in (0..3).rev() {
+                low = simd.mul_add_f64s(cv[t], cols_v[t][v], low);
+                high = simd.mul_add_f64s(cv[t + 4], cols_v[t + 4][v], high);
+            }
             *out = simd.add_f64s(*out, simd.add_f64s(low, high));
         }
         for i in whole..a.rows {
-            let sum: f64 = (0..8).map(|t| c[t] * cols[t][i]).sum();
-            y[i] += sum;
+            y[i] += (0..8).map(|t| c[t] * cols[t][i]).sum::<f64>();
         }
-        j += width;
+        j += 8;
+    }
+    // The last columns one by one (not padded with zero coefficients: 0 · ∞ would be NaN).
+    for (j, &xj) in x.iter().enumerate().skip(j) {
+        let (c, column) = (alpha * xj, a.column(j));
+        let cv = simd.splat_f64s(c);
+        let (head, _) = S::as_mut_simd_f64s(&mut y[..whole]);
+        for (out, &v) in head.iter_mut().zip(S::as_simd_f64s(&column[..whole]).0) {
+            *out = simd.mul_add_f64s(cv, v, *out);
+        }
+        for i in whole..a.rows {
+            y[i] = c.mul_add(column[i], y[i]);
+        }
     }
 }
 

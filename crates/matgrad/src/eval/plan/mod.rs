@@ -99,7 +99,7 @@ enum Step {
     Products { dst: ValueId, products: Products },
     /// A dense routine (inverse, determinant, softmax, …) with its scratch.
     Special { dst: ValueId, special: Special },
-    /// `dst = β Aᵀ f(α A w)` in one pass over A, writing `α A w` and its image under f too.
+    /// `dst = β A f(α Aᵀ w)` in one pass over A, writing `α Aᵀ w` and its image under f too.
     SharedPass { dst: ValueId, pass: Box<SharedPass> },
 }
 

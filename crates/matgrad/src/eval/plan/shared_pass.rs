@@ -40,7 +40,7 @@ pub(super) struct SharedPass {
     cols: usize,
     alpha: Scale,
     w: Source,
-    /// The elementwise parts of the two sums (`y = E + α A w`, `t = F + β Aᵀ g`), pointwise
+    /// The elementwise parts of the two sums (`y = E + α Aᵀ w`, `t = F + β A g`), pointwise
     /// vector programs.
     first_init: Option<Kernel>,
     second_init: Option<Kernel>,
@@ -285,8 +285,10 @@ impl SharedPass {
             for start in (0..n).step_by(self.block) {
                 let range = start..(start + self.block).min(n);
                 // Each thread's part of the block (the second empty on one thread).
+                // (Whole groups of four columns where the block allows.)
                 let half = match partial {
-                    Some(_) => (range.len() / 2).next_multiple_of(4).min(range.len()),
+                    Some(_) if range.len() >= 8 => (range.len() / 2).next_multiple_of(4).min(range.len()),
+                    Some(_) => range.len() / 2,
                     None => range.len(),
                 };
                 let (top, bottom) = (range.start..range.start + half, range.start + half..range.end);
