@@ -104,9 +104,6 @@ pub(super) struct MatrixVector {
     pub vector: Source,
     pub transposed: bool,
     pub parallel: bool,
-    /// Whether the sum has an elementwise part, a pointwise vector program (see
-    /// [`Products::matrix_vector`]).
-    pub init: bool,
 }
 
 /// `dst = init + Σ terms`, grouped for execution.
@@ -216,7 +213,6 @@ impl Products {
             vector: *vector,
             transposed: *dots,
             parallel: *parallel,
-            init: self.init.is_some(),
         })
     }
 
