@@ -56,14 +56,14 @@ pub(super) fn matrix_vector(
             let (left, right) = (a.columns(0..half), a.columns(half..a.cols));
             let partial = &mut partial[..a.rows];
             rayon::join(
-                || Arch::new().dispatch(AxpyColumns { y: &mut *y, accumulate, alpha, a: left, x: &x[..half] }),
-                || Arch::new().dispatch(AxpyColumns { y: partial, accumulate: false, alpha, a: right, x: &x[half..] }),
+                || product(y, accumulate, alpha, left, &x[..half], false),
+                || product(partial, false, alpha, right, &x[half..], false),
             );
             for (yi, pi) in y.iter_mut().zip(partial.iter()) {
                 *yi += pi;
             }
         }
-        None => Arch::new().dispatch(AxpyColumns { y, accumulate, alpha, a, x }),
+        None => product(y, accumulate, alpha, a, x, false),
     }
 }
 
@@ -79,20 +79,20 @@ pub(super) fn transposed_matrix_vector(
     let y = &mut y[..a.cols];
     if parallel && a.cols >= 8 {
         let half = a.cols / 2;
-        let (left, right) = y.split_at_mut(half);
+        let (top, bottom) = y.split_at_mut(half);
         rayon::join(
-            || Arch::new().dispatch(DotColumns { y: left, accumulate, alpha, a, first_col: 0, x }),
-            || Arch::new().dispatch(DotColumns { y: right, accumulate, alpha, a, first_col: half, x }),
+            || product(top, accumulate, alpha, a.columns(0..half), x, true),
+            || product(bottom, accumulate, alpha, a.columns(half..a.cols), x, true),
         );
     } else {
-        Arch::new().dispatch(DotColumns { y, accumulate, alpha, a, first_col: 0, x });
+        product(y, accumulate, alpha, a, x, true);
     }
 }
 
 /// `y (+)= α A x` or, `transposed`, `y (+)= α Aᵀ x`, on this thread.
 pub(super) fn product(y: &mut [f64], accumulate: bool, alpha: f64, a: Columns, x: &[f64], transposed: bool) {
     if transposed {
-        Arch::new().dispatch(DotColumns { y: &mut y[..a.cols], accumulate, alpha, a, first_col: 0, x })
+        Arch::new().dispatch(DotColumns { y: &mut y[..a.cols], accumulate, alpha, a, x })
     } else {
         Arch::new().dispatch(AxpyColumns { y: &mut y[..a.rows], accumulate, alpha, a, x })
     }
@@ -293,14 +293,13 @@ fn axpy_block<S: Simd, const N: usize>(
     store::<S, N>(y, first, result);
 }
 
-/// Entries `first_col..first_col + y.len()` of α Aᵀ x: four columns at a time, each dot
+/// α Aᵀ x (y has A's columns): four columns at a time, each dot
 /// product in two vector accumulators, with x loaded once for the four.
 struct DotColumns<'a> {
     y: &'a mut [f64],
     accumulate: bool,
     alpha: f64,
     a: Columns<'a>,
-    first_col: usize,
     x: &'a [f64],
 }
 
@@ -309,23 +308,22 @@ impl WithSimd for DotColumns<'_> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let DotColumns { y, accumulate, alpha, a, first_col, x } = self;
+        let DotColumns { y, accumulate, alpha, a, x } = self;
         let x = &x[..a.rows];
         let mut k = 0;
         while k + 4 <= y.len() {
-            dot_block::<S, 4>(simd, y, k, accumulate, alpha, a, first_col + k, x);
+            dot_block::<S, 4>(simd, y, k, accumulate, alpha, a, x);
             k += 4;
         }
         while k < y.len() {
-            dot_block::<S, 1>(simd, y, k, accumulate, alpha, a, first_col + k, x);
+            dot_block::<S, 1>(simd, y, k, accumulate, alpha, a, x);
             k += 1;
         }
     }
 }
 
-/// `y[k..k + C]` (+)= α (columns `col..col + C` of A)ᵀ x.
+/// `y[k..k + C]` (+)= α (columns `k..k + C` of A)ᵀ x.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn dot_block<S: Simd, const C: usize>(
     simd: S,
     y: &mut [f64],
@@ -333,11 +331,10 @@ fn dot_block<S: Simd, const C: usize>(
     accumulate: bool,
     alpha: f64,
     a: Columns,
-    col: usize,
     x: &[f64],
 ) {
     let lanes = S::F64_LANES;
-    let cols: [&[f64]; C] = std::array::from_fn(|t| a.column(col + t));
+    let cols: [&[f64]; C] = std::array::from_fn(|t| a.column(k + t));
     let mut even = [simd.splat_f64s(0.0); C];
     let mut odd = [simd.splat_f64s(0.0); C];
     let mut i = 0;
