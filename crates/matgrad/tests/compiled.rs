@@ -177,6 +177,35 @@ fn an_infinite_entry_gives_the_same_value_in_every_loop_order() {
 }
 
 #[test]
+fn a_gradient_too_large_for_the_caches_is_written_exactly() {
+    // ∂L/∂A = x yᵀ + 2 x zᵀ: at 2048 × 2048 (32 MiB) the thin product writes past the caches
+    // with streaming stores, on two threads; 2047 rows are not all 16-byte aligned and take
+    // the ordinary stores. Each entry is x_i (y_j + 2 z_j) to rounding either way.
+    let source = "A: matrix(m, n)\nx: vector(m)\ny, z: vector(n)\nL = x'*A*y + 2*x'*A*z";
+    for (m, n) in [(2048, 2048), (2047, 2048)] {
+        let f = parse(source).gradient(&["A"]).expect("a gradient").compile(&[("m", m), ("n", n)]).expect("compiles");
+        let x: Vec<f64> = (0..m).map(|i| (i as f64 * 0.37).sin()).collect();
+        let y: Vec<f64> = (0..n).map(|j| (j as f64 * 0.11).cos()).collect();
+        let z: Vec<f64> = (0..n).map(|j| 1.0 / (1.0 + j as f64)).collect();
+        let a = vec![0.5; m * n];
+        let mut out = f.outputs();
+        // Twice: the second run writes over the first's result.
+        for _ in 0..2 {
+            f.run(&[("A", &a), ("x", &x), ("y", &y), ("z", &z)], &mut out).expect("runs");
+        }
+        let gradient = out.gradient("A").expect("∂L/∂A");
+        for j in 0..n {
+            for (i, &xi) in x.iter().enumerate() {
+                let expected = xi * y[j] + 2.0 * xi * z[j];
+                let got = gradient.data[i + j * m];
+                let scale = xi.abs() * (y[j].abs() + 2.0 * z[j].abs());
+                assert!((got - expected).abs() <= 1e-15 * scale, "{m}×{n} at ({i}, {j}): {got} ≠ {expected}");
+            }
+        }
+    }
+}
+
+#[test]
 fn value_only_compilation_agrees_with_the_interpreter() {
     let program = parse(&example("backprop.mg"));
     let sizes = sizes(&program.graph, 33);

@@ -111,10 +111,13 @@ pub(super) struct Thin<'a> {
 pub(super) fn thin_product(dst: &mut [f64], rows: usize, cols: usize, accumulate: bool, thin: Thin, parallel: bool) {
     let Thin { left, right, rank } = thin;
     let dst = &mut dst[..rows * cols];
+    // Whether to write past the caches: decided for the whole array, which each thread's
+    // half belongs to.
+    let stream = !accumulate && streaming::worthwhile(dst, rows);
     let run = |dst: &mut [f64], first_col: usize| {
         macro_rules! rank {
             ($r:literal) => {
-                Arch::new().dispatch(RankColumns::<$r> { dst, rows, accumulate, left, right, first_col })
+                Arch::new().dispatch(RankColumns::<$r> { dst, rows, accumulate, stream, left, right, first_col })
             };
         }
         match rank {
@@ -311,6 +314,10 @@ impl WithSimd for DotColumns<'_> {
         let DotColumns { y, accumulate, alpha, a, x } = self;
         let x = &x[..a.rows];
         let mut k = 0;
+        while k + 8 <= y.len() {
+            dot_block8(simd, y, k, accumulate, alpha, a, x);
+            k += 8;
+        }
         while k + 4 <= y.len() {
             dot_block::<S, 4>(simd, y, k, accumulate, alpha, a, x);
             k += 4;
@@ -320,6 +327,70 @@ impl WithSimd for DotColumns<'_> {
             k += 1;
         }
     }
+}
+
+/// `y[k..k + 8]` (+)= α (columns `k..k + 8` of A)ᵀ x: one accumulator a column (eight
+/// independent chains keep both FMA units busy), x loaded once for the eight, and the eight
+/// sums reduced together ([`sum_each`]).
+#[inline(always)]
+fn dot_block8<S: Simd>(simd: S, y: &mut [f64], k: usize, accumulate: bool, alpha: f64, a: Columns, x: &[f64]) {
+    let lanes = S::F64_LANES;
+    let whole = a.rows - a.rows % lanes;
+    let (xs, _) = S::as_simd_f64s(&x[..whole]);
+    let cols: [&[S::f64s]; 8] = std::array::from_fn(|t| S::as_simd_f64s(&a.column(k + t)[..whole]).0);
+    let mut acc = [simd.splat_f64s(0.0); 8];
+    for (v, &xv) in xs.iter().enumerate() {
+        for t in 0..8 {
+            acc[t] = simd.mul_add_f64s(cols[t][v], xv, acc[t]);
+        }
+    }
+    if whole < a.rows {
+        // The last rows, fewer than a vector (masked lanes load as zero).
+        let xv = simd.partial_load_f64s(&x[whole..]);
+        for (t, acc) in acc.iter_mut().enumerate() {
+            *acc = simd.mul_add_f64s(simd.partial_load_f64s(&a.column(k + t)[whole..]), xv, *acc);
+        }
+    }
+    let sums = sum_each(simd, acc);
+    for (out, dot) in y[k..k + 8].iter_mut().zip(sums) {
+        *out = if accumulate { *out + alpha * dot } else { alpha * dot };
+    }
+}
+
+/// The sum of each vector's lanes. With AVX-512, the eight horizontal sums are one
+/// transposing tree of 14 shuffles and 7 additions (instead of eight separate reductions of
+/// about as many instructions each, in long dependent chains): 64×64 `Aᵀx` took 0.12 µs
+/// against 0.24 with separate reductions.
+#[inline(always)]
+fn sum_each<S: Simd>(simd: S, acc: [S::f64s; 8]) -> [f64; 8] {
+    #[cfg(target_arch = "x86_64")]
+    if std::any::TypeId::of::<S>() == std::any::TypeId::of::<pulp::x86::V4>() {
+        // SAFETY: S is V4 (same type), whose vectors are `f64x8`.
+        let (v4, acc) = unsafe {
+            (std::mem::transmute_copy::<S, pulp::x86::V4>(&simd), std::mem::transmute_copy::<_, [pulp::f64x8; 8]>(&acc))
+        };
+        return sum_each_v4(v4, acc);
+    }
+    acc.map(|a| simd.reduce_sum_f64s(a))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn sum_each_v4(v4: pulp::x86::V4, acc: [pulp::f64x8; 8]) -> [f64; 8] {
+    use pulp::bytemuck::cast;
+    use std::arch::x86_64::__m512d;
+    let f = v4.avx512f;
+    let a: [__m512d; 8] = acc.map(cast);
+    // Each step halves the vectors and doubles the columns each holds. Pairs of columns:
+    // lanes (c, c′) of every 128-bit quarter hold partial sums of columns c and c′.
+    let pair = |x: __m512d, y: __m512d| f._mm512_add_pd(f._mm512_unpacklo_pd(x, y), f._mm512_unpackhi_pd(x, y));
+    let b = [pair(a[0], a[1]), pair(a[2], a[3]), pair(a[4], a[5]), pair(a[6], a[7])];
+    // Quarters 0, 2 of x and of y, plus quarters 1, 3: four columns, two partial sums each.
+    let quad = |x: __m512d, y: __m512d| {
+        f._mm512_add_pd(f._mm512_shuffle_f64x2::<0b10_00_10_00>(x, y), f._mm512_shuffle_f64x2::<0b11_01_11_01>(x, y))
+    };
+    let c = [quad(b[0], b[1]), quad(b[2], b[3])];
+    cast(quad(c[0], c[1]))
 }
 
 /// `y[k..k + C]` (+)= α (columns `k..k + C` of A)ᵀ x.
@@ -366,6 +437,8 @@ struct RankColumns<'a, const R: usize> {
     dst: &'a mut [f64],
     rows: usize,
     accumulate: bool,
+    /// Streaming stores (see [`streaming`]), which only a `dst` that is not accumulated into uses.
+    stream: bool,
     left: &'a [f64],
     right: &'a [f64],
     first_col: usize,
@@ -382,7 +455,7 @@ impl<const R: usize> WithSimd for RankColumns<'_, R> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let RankColumns { dst, rows, accumulate, left, right, first_col } = self;
+        let RankColumns { dst, rows, accumulate, stream, left, right, first_col } = self;
         let lanes = S::F64_LANES;
         let cols = dst.len() / rows;
         let l: [&[f64]; R] = std::array::from_fn(|t| &left[t * rows..(t + 1) * rows]);
@@ -397,6 +470,19 @@ impl<const R: usize> WithSimd for RankColumns<'_, R> {
                 rank_block::<S, R, 1>(simd, dst, rows, first, accumulate, l, right, first_col..first_col + cols);
                 first += lanes;
             }
+        } else if stream && S::F64_LANES % 2 == 0 {
+            let lv: [&[S::f64s]; R] = std::array::from_fn(|t| S::as_simd_f64s(&l[t][..whole]).0);
+            for (j, column) in dst.chunks_exact_mut(rows).enumerate() {
+                let c: [S::f64s; R] = std::array::from_fn(|t| simd.splat_f64s(right[(first_col + j) * R + t]));
+                for (v, out) in column[..whole].chunks_exact_mut(lanes).enumerate() {
+                    let mut sum = simd.mul_f64s(c[0], lv[0][v]);
+                    for t in 1..R {
+                        sum = simd.mul_add_f64s(c[t], lv[t][v], sum);
+                    }
+                    streaming::store::<S>(out, sum);
+                }
+            }
+            streaming::fence();
         } else {
             let lv: [&[S::f64s]; R] = std::array::from_fn(|t| S::as_simd_f64s(&l[t][..whole]).0);
             for (j, column) in dst.chunks_exact_mut(rows).enumerate() {
@@ -453,5 +539,60 @@ fn rank_block<S: Simd, const R: usize, const N: usize>(
             }
         }
         store::<S, N>(dst, offset, sum);
+    }
+}
+
+/// Non-temporal stores, for a large result that nothing reads soon (a gradient with respect
+/// to a big matrix, written once at the end of a run). An ordinary store first brings the
+/// line it writes into the cache, so writing an array from memory costs a read of it too;
+/// these write past the caches and skip that read.
+mod streaming {
+    use pulp::Simd;
+
+    /// Arrays at least this large are streamed: beyond what the caches keep from run to run.
+    /// Measured here on the example's ∂L/∂A and ∂L/∂B: at 4096 × 4096 (128 MiB) each took 3.7
+    /// ms against 4.5–4.9; at 2048 × 2048 (32 MiB) 0.90–0.98 ms against 1.0–1.27, and the
+    /// next step, which reads A and B, 1.2 ms against 1.6 (the outputs no longer push them
+    /// out of the cache); at 1024 × 1024 (8 MiB, kept by the shared cache) 205 µs against
+    /// 136–204, a loss.
+    pub(super) const BYTES: usize = 32 << 20;
+
+    /// Whether the array `dst` (columns of `rows` entries) is worth streaming and can be: large,
+    /// and with every column on a 16-byte boundary, as the stores need (the kernel also needs
+    /// vectors of an even number of lanes, which it checks).
+    pub(super) fn worthwhile(dst: &[f64], rows: usize) -> bool {
+        cfg!(target_arch = "x86_64")
+            && std::mem::size_of_val(dst) >= BYTES
+            && rows.is_multiple_of(2)
+            && (dst.as_ptr() as usize).is_multiple_of(16)
+    }
+
+    /// Writes the vector `value` to `out` (a vector's worth of entries, 16-byte aligned).
+    #[inline(always)]
+    pub(super) fn store<S: Simd>(out: &mut [f64], value: S::f64s) {
+        let values: &[f64] = pulp::bytemuck::cast_slice(std::slice::from_ref(&value));
+        let out = &mut out[..values.len()];
+        #[cfg(target_arch = "x86_64")]
+        for (pair, dst) in values.chunks_exact(2).zip(out.chunks_exact_mut(2)) {
+            use std::arch::x86_64::{_mm_loadu_pd, _mm_stream_pd};
+            debug_assert_eq!(dst.as_ptr() as usize % 16, 0);
+            // SAFETY: `dst` holds two entries and is 16-byte aligned (`worthwhile` checked the
+            // array and the columns; vectors have an even number of lanes); SSE2 is part of
+            // x86-64.
+            unsafe { _mm_stream_pd(dst.as_mut_ptr(), _mm_loadu_pd(pair.as_ptr())) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        out.copy_from_slice(values);
+    }
+
+    /// Orders the streamed stores before whatever the thread does next (they are weakly
+    /// ordered; another thread may read the array once this thread's part is done).
+    #[inline(always)]
+    pub(super) fn fence() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: SSE is part of x86-64.
+        unsafe {
+            std::arch::x86_64::_mm_sfence()
+        }
     }
 }
