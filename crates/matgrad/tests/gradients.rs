@@ -233,6 +233,7 @@ fn rule_example(name: &str) -> (&'static str, fn(&mut Graph, &Program) -> NodeId
         "collect-like-terms" => ("E = 2*x + 3*x", |g, p| node(g, p, "E")),
         "common-scalar-factor" => ("E = c*x + c*y", |g, p| node(g, p, "E")),
         "common-matrix-factor" => ("E = A*x + A*y", |g, p| node(g, p, "E")),
+        "cancel-and-expand" => ("E = x.*(1 - x).*((y - 1)./(1 - x) + y./x)", |g, p| node(g, p, "E")),
         other => panic!("rule `{other}` has no example: add one"),
     }
 }
@@ -255,6 +256,63 @@ fn every_simplification_rule_fires_on_its_example_and_keeps_the_value() {
             assert!(relative_error(&a, &b, 1e-12) <= 1e-12, "{} changed the value of {statements}", rule.name);
         }
     }
+}
+
+/// A random elementwise expression over `x`, `y` (vectors) and `c` (a scalar) with `+`, `−`,
+/// `⊙`, `⊘` and squares; every other quotient is built to cancel (`a ⊙ (b ⊘ a + …)`).
+fn random_quotient(rng: &mut u64, depth: u32) -> String {
+    let mut next = |n: u64| {
+        *rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (*rng >> 33) % n
+    };
+    let leaves = ["x", "y", "c", "1", "2", "(1 - x)", "(y + c)"];
+    if depth == 0 {
+        return leaves[next(leaves.len() as u64) as usize].to_string();
+    }
+    let (a, b) = (random_quotient(rng, depth - 1), random_quotient(rng, depth - 1));
+    let mut next = |n: u64| {
+        *rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (*rng >> 33) % n
+    };
+    match next(6) {
+        0 => format!("({a} + {b})"),
+        1 => format!("({a} - {b})"),
+        2 => format!("({a}.*{b})"),
+        3 => format!("({a}./{b})"),
+        4 => format!("({a}).^2"),
+        _ => format!("({b}.*({a}./{b} + {b}./(1 - x)))"),
+    }
+}
+
+#[test]
+fn cancel_and_expand_keeps_the_value_of_random_quotients() {
+    let rule = RULES.iter().find(|r| r.name == "cancel-and-expand").expect("the rule");
+    let (mut fired, mut compared) = (0, 0);
+    for seed in 0..1000u64 {
+        let mut rng = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let expression = random_quotient(&mut rng, 1 + (seed % 3) as u32);
+        let source = format!("x, y: vector(n)\nc: scalar\nE = {expression} .* x");
+        let program = parse(&source);
+        let mut graph = program.graph.clone();
+        let before = program.lookup("E").expect("defined");
+        let Some(after) = (rule.apply)(&mut graph, before) else { continue };
+        fired += 1;
+        assert_eq!(graph.shape(after), graph.shape(before), "{expression}");
+        let sizes = sizes(&graph, 4);
+        for point in 0..3 {
+            let inputs = random_inputs(&graph, &sizes, seed * 3 + point);
+            let (b, a) = (eval1(&graph, &sizes, &inputs, before), eval1(&graph, &sizes, &inputs, after));
+            // Near a zero of a cancelled denominator both sides lose digits (or the original
+            // is undefined there); such points say nothing about the rewrite.
+            if b.data.iter().any(|v| !v.is_finite() || v.abs() > 1e6) {
+                continue;
+            }
+            compared += 1;
+            let error = relative_error(&a, &b, b.max_abs().max(1.0));
+            assert!(error <= 1e-8, "{expression}: {:?} became {:?} ({error:e})", b.data, a.data);
+        }
+    }
+    assert!(fired >= 200 && compared >= 500, "the rule fired {fired} times, {compared} points compared");
 }
 
 #[test]

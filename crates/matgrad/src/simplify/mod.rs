@@ -7,6 +7,7 @@
 //! a node the user named, and only rewrite toward a canonical form, so they terminate.
 
 mod monomial;
+mod rational;
 mod rules;
 
 pub use monomial::Monomial;

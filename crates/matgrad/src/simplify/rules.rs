@@ -4,7 +4,7 @@
 use crate::eval::scalar_function;
 use crate::ir::{Constant, Graph, NodeId, Op, Shape};
 
-use super::{build, Monomial};
+use super::{build, rational, Monomial};
 
 /// A named rewrite: a simpler node equal to the given one, or None when it does not apply.
 pub struct Rule {
@@ -75,6 +75,11 @@ pub const RULES: &[Rule] = &[
         name: "common-matrix-factor",
         identity: "A X + A Y = A (X + Y), X B + Y B = (X + Y) B",
         apply: common_matrix_factor,
+    },
+    Rule {
+        name: "cancel-and-expand",
+        identity: "p ⊙ (1 − p) ⊙ ((t − 1) ⊘ (1 − p) + t ⊘ p) = t − p, when that is shorter",
+        apply: rational::cancel_and_expand,
     },
 ];
 
