@@ -18,6 +18,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use matgrad::eval::{self, Sizes};
 use matgrad::{Diagnostic, Program};
 
+/// Arrays on 64-byte boundaries, for the kernels' vector loads (see `matgrad::alloc`).
+#[global_allocator]
+static ALLOCATOR: matgrad::AlignedAlloc = matgrad::AlignedAlloc;
+
 #[derive(Parser)]
 #[command(
     name = "matgrad",

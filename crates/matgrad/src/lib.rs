@@ -8,6 +8,7 @@
 //! many times on the caller's buffers (`Program::parse(src)?.gradient(&["A"])?.compile(&dims)?`).
 //! See ARCHITECTURE.md for the map.
 
+pub mod alloc;
 pub mod array;
 pub mod check;
 pub mod compiled;
@@ -21,6 +22,7 @@ pub mod program;
 pub mod simplify;
 pub mod syntax;
 
+pub use alloc::AlignedAlloc;
 pub use array::Array;
 pub use compiled::{Compiled, Error, Outputs};
 pub use diagnostic::{Diagnostic, Span};

@@ -310,8 +310,16 @@ fn plan(source: &str, size: usize) -> String {
 fn the_backprop_plan_shares_fuses_and_packs() {
     // Each product once (forward and backward share y, u, v, z, w), the three outer products
     // of ∂L/∂A as one thin product with the 2 folded in, transposes as views, and the
-    // elementwise chain of the derivative in one loop.
+    // elementwise chain of the derivative in one loop; the outer products last.
     insta::assert_snapshot!(plan(&example("backprop.mg"), 8));
+}
+
+#[test]
+fn the_backprop_plan_reads_b_first_and_then_a_six_times_in_a_row() {
+    // At 64 the matrices are worth ordering for: B x first (B is read twice, A six times),
+    // then every pass over A, ∂L/∂x's product with A before the one with B, and the outer
+    // products last.
+    insta::assert_snapshot!(plan(&example("backprop.mg"), 64));
 }
 
 #[test]

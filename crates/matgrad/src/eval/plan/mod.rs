@@ -31,6 +31,7 @@ mod lower;
 mod math;
 mod memory;
 mod products;
+mod schedule;
 mod shared_pass;
 mod special;
 
@@ -50,7 +51,7 @@ use special::{Special, SpecialScratch};
 struct ValueId(u32);
 
 /// Where a step reads an array at run time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Source {
     /// The caller's buffer for graph input `i`.
     Input(u32),
@@ -131,6 +132,15 @@ impl Step {
         out.push(self.dst());
     }
 
+    /// The matrices the step streams through, with their sizes (see [`schedule`]).
+    fn matrices(&self, out: &mut Vec<(Source, usize)>) {
+        match self {
+            Step::Products { products, .. } => products.matrices(out),
+            Step::SharedPass { pass, .. } => out.push(pass.matrix()),
+            Step::Elementwise { .. } | Step::Special { .. } => {}
+        }
+    }
+
     /// Values the step uses as scratch: written and read within the step only.
     fn scratch(&self, out: &mut Vec<ValueId>) {
         match self {
@@ -188,6 +198,7 @@ impl Plan {
     pub(crate) fn compile(graph: &Graph, sizes: &Sizes, wanted: &[NodeId]) -> Result<Plan, InputError> {
         let mut lowered = lower::lower(graph, sizes, wanted)?;
         lowered.steps = shared_pass::fuse(lowered.steps, &mut lowered.values);
+        lowered.steps = schedule::schedule(lowered.steps, &lowered.values);
         let layout = memory::assign(&lowered.values, &lowered.steps, wanted.len());
         let registers = lowered.steps.iter().map(|s| s.registers()).max().unwrap_or(0);
         let parallel = lowered.steps.iter().any(Step::is_parallel);

@@ -236,6 +236,27 @@ impl Products {
             })
     }
 
+    /// The matrices the sum streams through (each matrix–vector product's matrix, each
+    /// general product's factors; not a thin product's packed vectors), with their sizes.
+    pub(super) fn matrices(&self, out: &mut Vec<(Source, usize)>) {
+        for group in &self.groups {
+            match group {
+                Group::MatrixVector { matrix, rows, cols, .. } => out.push((*matrix, rows * cols)),
+                Group::General { term, .. } => {
+                    out.extend([term.left, term.right].map(|v| (v.source, v.len())));
+                }
+                Group::Packed { .. } => {}
+            }
+        }
+    }
+
+    /// Puts the matrix–vector products of `matrix` first, so they run while it is still in
+    /// the cache from the step before (the sum is the same in any order, to rounding).
+    pub(super) fn lead_with(&mut self, matrix: Source) {
+        let reads = |g: &Group| matches!(g, Group::MatrixVector { matrix: m, .. } if *m == matrix);
+        self.groups.sort_by_key(|g| !reads(g));
+    }
+
     pub(super) fn reads(&self, out: &mut Vec<ValueId>) {
         if let Some(init) = &self.init {
             init.reads(out);

@@ -197,6 +197,11 @@ fn products_of(step: Option<Step>) -> (ValueId, Option<Kernel>) {
 }
 
 impl SharedPass {
+    /// The matrix the pass streams through, with its size.
+    pub(super) fn matrix(&self) -> (Source, usize) {
+        (self.matrix, self.rows * self.cols)
+    }
+
     pub(super) fn reads(&self, out: &mut Vec<ValueId>) {
         let sources = [Some(self.matrix), Some(self.w), self.alpha.runtime, self.beta.runtime];
         out.extend(sources.into_iter().flatten().filter_map(|s| match s {
