@@ -323,6 +323,20 @@ fn the_backprop_plan_reads_b_first_and_then_a_six_times_in_a_row() {
 }
 
 #[test]
+fn a_product_reached_by_two_associations_is_computed_once() {
+    // The value is (xᵀ A) y = xᵀ (A y), ordered by cost; ∂L/∂x = A y is the same product: one
+    // pass over A for it, one for ∂L/∂y = Aᵀ x, and a copy.
+    let source = "A: matrix(n, n)\nx, y: vector(n)\nL = x'*A*y";
+    let text = plan(source, 64);
+    assert_eq!(text.matches("A·y").count(), 1, "{text}");
+    insta::assert_snapshot!(text);
+    let gradient = parse(source).gradient(&[]).expect("a scalar output");
+    for size in [3, 64, 300] {
+        assert!(agrees_with_interpreter(source, &gradient, size, 0..2) > 0);
+    }
+}
+
+#[test]
 fn matrix_chains_are_associated_by_cost() {
     // Written (A B) x, computed A (B x): two matrix–vector products, no matrix product.
     let text = plan("x: vector(n)\nA, B: matrix(n, n)\nL = sum(A*B*x)", 50);

@@ -133,6 +133,7 @@ pub(super) fn lower(graph: &Graph, sizes: &Sizes, wanted: &[NodeId]) -> Result<L
         forms: vec![None; graph.len()],
         inputs,
         ones: HashMap::new(),
+        products_made: HashMap::new(),
         uses_left: uses.clone(),
     };
     let outputs: Vec<(usize, usize)> = wanted.iter().map(|id| lowering.shapes[id.index()]).collect();
@@ -181,6 +182,10 @@ struct Lowering<'g> {
     inputs: Vec<InputShape>,
     /// Vectors of ones already in memory, by length.
     ones: HashMap<usize, View>,
+    /// Products `L R` already in memory, by their factors: a product that two expressions
+    /// reach by different associations (`xᵀ (A y)` for the value and `A y` for a gradient)
+    /// is computed once.
+    products_made: HashMap<(View, View), View>,
     /// Uses of each node not yet lowered.
     uses_left: Vec<u32>,
 }
@@ -586,9 +591,23 @@ impl Lowering<'_> {
             let right = self.chain_product(&factors, &split, k + 1, last);
             terms.push(Term { alpha: chain.alpha, left, right });
         }
+        // A plain product already in memory is copied, not computed again.
+        let plain = match (terms.as_slice(), &sum.rest) {
+            ([term], None) if term.alpha == Scale::ONE => Some((term.left, term.right)),
+            _ => None,
+        };
+        if let Some(made) = plain.and_then(|factors| self.products_made.get(&factors).copied()) {
+            let e = self.leaf(made);
+            let kernel = Kernel::compile(&self.exprs, e, rows, cols, Sink::Store);
+            self.steps.push(Step::Elementwise { dst, kernel });
+            return;
+        }
         let init = sum.rest.map(|rest| Kernel::compile(&self.exprs, rest, rows, cols, Sink::Store));
         let products = Products::new(rows, cols, init, terms, |len| self.value(len, None));
         self.steps.push(Step::Products { dst, products });
+        if let Some(factors) = plain {
+            self.products_made.insert(factors, View::of(Source::Value(dst), rows, cols));
+        }
     }
 
     /// The product of `factors[i..=j]` in memory, in the order `split` chose.
@@ -599,12 +618,17 @@ impl Lowering<'_> {
         let k = split[i][j];
         let left = self.chain_product(factors, split, i, k);
         let right = self.chain_product(factors, split, k + 1, j);
+        if let Some(&made) = self.products_made.get(&(left, right)) {
+            return made;
+        }
         let (rows, cols) = (left.rows, right.cols);
         let dst = self.value(rows * cols, None);
         let term = Term { alpha: Scale::ONE, left, right };
         let products = Products::new(rows, cols, None, vec![term], |len| self.value(len, None));
         self.steps.push(Step::Products { dst, products });
-        View::of(Source::Value(dst), rows, cols)
+        let made = View::of(Source::Value(dst), rows, cols);
+        self.products_made.insert((left, right), made);
+        made
     }
 }
 

@@ -60,7 +60,7 @@ enum Source {
 
 /// A dense column-major array as a step reads it: `rows × cols` after the transpose, which
 /// is free (the kernels read the storage with swapped strides).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct View {
     source: Source,
     rows: usize,
