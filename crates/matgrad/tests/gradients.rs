@@ -259,7 +259,7 @@ fn every_simplification_rule_fires_on_its_example_and_keeps_the_value() {
 }
 
 /// A random elementwise expression over `x`, `y` (vectors) and `c` (a scalar) with `+`, `−`,
-/// `⊙`, `⊘` and squares; every other quotient is built to cancel (`a ⊙ (b ⊘ a + …)`).
+/// `⊙`, `⊘` and small powers; some of its quotients are built to cancel (`a ⊙ (b ⊘ a + …)`).
 fn random_quotient(rng: &mut u64, depth: u32) -> String {
     let mut next = |n: u64| {
         *rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -274,12 +274,14 @@ fn random_quotient(rng: &mut u64, depth: u32) -> String {
         *rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (*rng >> 33) % n
     };
-    match next(6) {
+    match next(8) {
         0 => format!("({a} + {b})"),
         1 => format!("({a} - {b})"),
         2 => format!("({a}.*{b})"),
         3 => format!("({a}./{b})"),
         4 => format!("({a}).^2"),
+        5 => format!("({a}).^-1"),
+        6 => format!("({a}).^3 - {b}"),
         _ => format!("({b}.*({a}./{b} + {b}./(1 - x)))"),
     }
 }
@@ -288,7 +290,7 @@ fn random_quotient(rng: &mut u64, depth: u32) -> String {
 fn cancel_and_expand_keeps_the_value_of_random_quotients() {
     let rule = RULES.iter().find(|r| r.name == "cancel-and-expand").expect("the rule");
     let (mut fired, mut compared) = (0, 0);
-    for seed in 0..1000u64 {
+    for seed in 0..1500u64 {
         let mut rng = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let expression = random_quotient(&mut rng, 1 + (seed % 3) as u32);
         let source = format!("x, y: vector(n)\nc: scalar\nE = {expression} .* x");
