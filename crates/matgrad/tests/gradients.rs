@@ -318,6 +318,38 @@ fn cancel_and_expand_keeps_the_value_of_random_quotients() {
 }
 
 #[test]
+fn a_power_of_a_power_is_bracketed_in_unicode() {
+    // `x⁴²` would read as x to the 42nd; (x⁴)² is what the gradient of (x⁴)³ holds.
+    let gradient = parse("x: vector(n)\nL = sum((x.^4).^3)").gradient(&[]).expect("a scalar output");
+    let wrt = &gradient.wrt[0];
+    let text = gradient.closed_form(wrt, Notation::Unicode);
+    assert!(text.contains("(x⁴)²") && !text.contains("x⁴²"), "{text}");
+    check_first_order("x: vector(n)\nL = sum((x.^4).^3)", 3, 2);
+}
+
+#[test]
+fn cancel_and_expand_gives_up_on_exponents_past_its_bound() {
+    // Nested powers multiply exponents: 4¹⁶ once wrapped to 0 and the quotient "cancelled"
+    // to 1 ⊘ y (found in review); nested powers of a cancelling sum once expanded for
+    // minutes. Both are now left alone, quickly.
+    let rule = RULES.iter().find(|r| r.name == "cancel-and-expand").expect("the rule");
+    let nested = |inner: &str, k: usize| (0..k).fold(inner.to_string(), |e, _| format!("({e}).^4"));
+    let sources = [
+        format!("E = {} ./ y", nested("x", 16)),
+        format!("E = (x ./ (x + y - y)) .* (x + y - y) .* {}", nested("x + y - y", 12)),
+    ];
+    for statement in sources {
+        let program = parse(&format!("x, y: vector(n)\n{statement}"));
+        let mut graph = program.graph.clone();
+        let before = program.lookup("E").expect("defined");
+        let start = std::time::Instant::now();
+        let after = (rule.apply)(&mut graph, before);
+        assert!(start.elapsed().as_secs_f64() < 1.0, "{statement}: {:?}", start.elapsed());
+        assert_eq!(after, None, "{statement}");
+    }
+}
+
+#[test]
 fn random_programs_have_gradients_that_agree_with_finite_differences() {
     let mut checked = 0;
     for seed in 0..300u64 {

@@ -348,7 +348,10 @@ impl Printer<'_> {
                 Printed::new(format!("{base}{latex}"), POWER)
             }
             Notation::Unicode => {
-                let base = self.operand(base, POSTFIX).text;
+                // A superscript on a superscript reads as one number (`x⁴²` for (x⁴)²), so a
+                // power's base that is itself raised is bracketed.
+                let raised = matches!(self.graph.op(base), Op::Pow(..) | Op::MatPow(..) | Op::Inv(_));
+                let base = self.operand(base, if raised { ATOM } else { POSTFIX }).text;
                 match to_superscript(unicode) {
                     Some(sup) => Printed::new(format!("{base}{sup}"), POSTFIX),
                     None => {

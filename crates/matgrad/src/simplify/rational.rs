@@ -23,6 +23,9 @@ use super::build;
 /// not apply (a derivative's cancellation happens in a handful of terms).
 const MAX_VISITS: usize = 64;
 const MAX_TERMS: usize = 16;
+/// The largest exponent a reading holds: nested powers multiply exponents (`((x²)²)²…`), and a
+/// reading that needs more is given up rather than overflowing or expanding for long.
+const MAX_EXPONENT: i32 = 16;
 
 /// The atoms of one monomial with their non-zero exponents, in id order.
 type Powers = Vec<(NodeId, i32)>;
@@ -69,13 +72,16 @@ impl Polynomial {
         let mut product = Polynomial::default();
         for (a, ca) in &self.terms {
             for (b, cb) in &other.terms {
-                product.add_term(multiply(a, b), ca * cb);
+                product.add_term(multiply(a, b)?, ca * cb);
             }
         }
         (product.terms.len() <= MAX_TERMS).then_some(product)
     }
 
     fn power(&self, k: u32) -> Option<Polynomial> {
+        if k > MAX_EXPONENT as u32 {
+            return None;
+        }
         let mut result = Polynomial::constant(1.0);
         for _ in 0..k {
             result = result.times(self)?;
@@ -124,12 +130,17 @@ impl Polynomial {
     }
 }
 
-fn multiply(a: &Powers, b: &Powers) -> Powers {
+/// The product of two monomials' atoms; None when an exponent grows past [`MAX_EXPONENT`].
+fn multiply(a: &Powers, b: &Powers) -> Option<Powers> {
     let mut merged: BTreeMap<NodeId, i32> = a.iter().copied().collect();
     for &(atom, e) in b {
-        *merged.entry(atom).or_insert(0) += e;
+        let exponent = merged.entry(atom).or_insert(0);
+        *exponent += e;
+        if exponent.abs() > MAX_EXPONENT {
+            return None;
+        }
     }
-    merged.into_iter().filter(|&(_, e)| e != 0).collect()
+    Some(merged.into_iter().filter(|&(_, e)| e != 0).collect())
 }
 
 /// Reads a tree as a polynomial, with the sums in `denominators` as atoms.

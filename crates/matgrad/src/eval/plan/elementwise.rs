@@ -199,6 +199,8 @@ pub(super) enum Sink {
     SumAbs,
     /// The square root of the sum of squares.
     Norm2,
+    /// The sum of squares: `‖x‖²`, which a squared loss is, without a square root to undo.
+    SumSquares,
 }
 
 /// An operand: a register, a leaf read in place, or a scalar.
@@ -315,6 +317,7 @@ impl Kernel {
             Sink::Sum => format!("sum({expression})"),
             Sink::SumAbs => format!("norm1({expression})"),
             Sink::Norm2 => format!("norm2({expression})"),
+            Sink::SumSquares => format!("norm2({expression})²"),
         };
         let operations = self.code.iter().filter(|i| !matches!(i, Instr::Gather { .. })).count();
         let mut notes = vec![format!("{}×{}", self.rows, self.cols)];
@@ -391,7 +394,7 @@ impl Kernel {
                 // A store splits the result; a reduction's halves each return a partial sum.
                 let (top, bottom) = match self.sink {
                     Sink::Store => dst.split_at_mut(half * unit),
-                    Sink::Sum | Sink::SumAbs | Sink::Norm2 => (&mut [][..], &mut [][..]),
+                    Sink::Sum | Sink::SumAbs | Sink::Norm2 | Sink::SumSquares => (&mut [][..], &mut [][..]),
                 };
                 let (a, b) = rayon::join(
                     || self.run_units(memory, first, top, 0..half),
@@ -403,7 +406,7 @@ impl Kernel {
         };
         match self.sink {
             Sink::Store => {}
-            Sink::Sum | Sink::SumAbs => dst[0] = total.sum(),
+            Sink::Sum | Sink::SumAbs | Sink::SumSquares => dst[0] = total.sum(),
             Sink::Norm2 => dst[0] = total.sum().sqrt(),
         }
     }
@@ -490,7 +493,7 @@ impl Kernel {
             }
             Sink::Sum => total.add(value, at.len, |x| x),
             Sink::SumAbs => total.add(value, at.len, f64::abs),
-            Sink::Norm2 => total.add(value, at.len, |x| x * x),
+            Sink::Norm2 | Sink::SumSquares => total.add(value, at.len, |x| x * x),
         }
     }
 

@@ -248,7 +248,14 @@ impl Lowering<'_> {
                 (Form::Sum(sum), Form::Fill(c)) => self.scaled(sum, Form::Fill(1.0 / c), rows, cols),
                 (fa, fb) => self.binary(Binary::Div, fa, sa, fb, sb, rows, cols),
             },
-            Op::Pow(..) => self.binary(Binary::Pow, a(), sa, fb.expect("binary"), sb, rows, cols),
+            Op::Pow(..) => match (a(), fb.expect("binary")) {
+                // ‖x‖² as one sum of squares (the norm is not used elsewhere, or it would be in
+                // memory already).
+                (Form::Reduce { expr, rows, cols, sink: Sink::Norm2 }, Form::Fill(2.0)) => {
+                    Form::Reduce { expr, rows, cols, sink: Sink::SumSquares }
+                }
+                (fa, fb) => self.binary(Binary::Pow, fa, sa, fb, sb, rows, cols),
+            },
             Op::Map(f, _) => {
                 let e = self.expr(a(), sa, (rows, cols));
                 Form::Expr(self.exprs.unary(Unary::Map(f), e))
