@@ -1,6 +1,7 @@
 //! A lowered program: the graph plus what the user called things and where they wrote them.
 
 use crate::diagnostic::{Diagnostic, Span};
+use crate::ir::kinds::Origin;
 use crate::ir::{Graph, NodeId};
 
 /// `name = expr` as lowered: the statement's value is `node`.
@@ -11,14 +12,17 @@ pub struct Statement {
     pub span: Span,
 }
 
-/// An input: declared, or taken from its first use by the letter convention.
+/// An input: declared, or undeclared with its kind from its use or its letter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Variable {
     pub name: String,
     pub node: NodeId,
     /// The declaration, or the first use of an undeclared input.
     pub span: Span,
-    pub declared: bool,
+    /// Where its kind came from.
+    pub origin: Origin,
+    /// For a kind decided by use, the expression that decided it.
+    pub decided_by: Option<Span>,
 }
 
 #[derive(Debug, Clone)]

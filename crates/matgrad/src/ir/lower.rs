@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::program::{line_column, Program, Statement, Variable};
 use crate::syntax::ast::{self, BinOp, DimSpecKind, Expr, ExprKind, Item, TypeSpec};
-use crate::syntax::greek_letter;
 
+use super::kinds::{self, Kind, Origin, Reading};
 use super::op::{Constant, Func, Op, ShapeError};
 use super::shape::{Dim, Shape};
 use super::{Graph, NodeId};
@@ -81,7 +81,18 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
         declared: HashMap::new(),
         inputs: Vec::new(),
         statements: Vec::new(),
+        readings: HashMap::new(),
     };
+    let declared: HashMap<String, TypeSpec> = ast
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Declare { names, ty, .. } => Some(names.iter().map(move |n| (n.text.clone(), ty.clone()))),
+            Item::Assign { .. } => None,
+        })
+        .flatten()
+        .collect();
+    lowerer.readings = kinds::infer(ast, &declared, &Specials)?;
     lowerer.declare_all(ast)?;
     for item in &ast.items {
         if let Item::Assign { name, value, span } = item {
@@ -120,6 +131,17 @@ struct Lowerer<'a> {
     declared: HashMap<String, (Shape, Span)>,
     inputs: Vec<Variable>,
     statements: Vec<Statement>,
+    /// The kinds of undeclared inputs, decided before lowering (see [`kinds`]).
+    readings: HashMap<String, Reading>,
+}
+
+/// The names lowering gives a fixed meaning when they are neither declared nor assigned.
+struct Specials;
+
+impl kinds::Special for Specials {
+    fn fixed(&self, _name: &str) -> Option<Kind> {
+        None
+    }
 }
 
 impl Lowerer<'_> {
@@ -158,7 +180,7 @@ impl Lowerer<'_> {
         for (name, &(shape, span)) in declared {
             let node = self.graph.add_input(name, shape);
             self.bindings.insert(name.clone(), Binding::Input(node, span));
-            self.inputs.push(Variable { name: name.clone(), node, span, declared: true });
+            self.inputs.push(Variable { name: name.clone(), node, span, origin: Origin::Declared, decided_by: None });
         }
         Ok(())
     }
@@ -244,26 +266,27 @@ impl Lowerer<'_> {
             return Err(Diagnostic::new(span, format!("`{name}` is a function, not a variable"))
                 .with_hint(format!("call it: `{name}(…)`")));
         }
-        let shape = self.conventional_shape(name);
+        let reading = self.readings.get(name).copied().unwrap_or(Reading {
+            kind: kinds::letter_kind(name, false),
+            origin: Origin::Letter,
+            decided_by: None,
+        });
+        let dims = &mut self.graph.dims;
+        let shape = match reading.kind {
+            Kind::Scalar => Shape::SCALAR,
+            Kind::Vector => Shape::vector(dims.unknown(&format!("len({name})"))),
+            Kind::Matrix => Shape::new(dims.unknown(&format!("rows({name})")), dims.unknown(&format!("cols({name})"))),
+        };
         let node = self.graph.add_input(name, shape);
         self.bindings.insert(name.to_string(), Binding::Input(node, span));
-        self.inputs.push(Variable { name: name.to_string(), node, span, declared: false });
+        self.inputs.push(Variable {
+            name: name.to_string(),
+            node,
+            span,
+            origin: reading.origin,
+            decided_by: reading.decided_by,
+        });
         Ok(node)
-    }
-
-    /// The letter convention for undeclared inputs.
-    fn conventional_shape(&mut self, name: &str) -> Shape {
-        let dims = &mut self.graph.dims;
-        if greek_letter(name).is_some() {
-            return Shape::SCALAR;
-        }
-        match name.chars().next() {
-            Some('a'..='g') => Shape::SCALAR,
-            Some(c) if c.is_ascii_uppercase() => {
-                Shape::new(dims.unknown(&format!("rows({name})")), dims.unknown(&format!("cols({name})")))
-            }
-            _ => Shape::vector(dims.unknown(&format!("len({name})"))),
-        }
     }
 
     fn binary(&mut self, op: BinOp, left: &Expr, right: &Expr, whole: &Expr) -> Result<NodeId, Diagnostic> {
@@ -430,7 +453,7 @@ impl Lowerer<'_> {
         let is_variable = self.bindings.contains_key(name)
             || self.declared.contains_key(name)
             || is_single_letter_name(name)
-            || greek_letter(name).is_some();
+            || crate::syntax::greek_letter(name).is_some();
         if is_variable && args.len() == 1 {
             let name_expr = Expr { kind: ExprKind::Var(name.to_string()), span: name_span };
             let product = Expr {

@@ -2,6 +2,7 @@
 //! pass reads and grows.
 
 pub mod graph;
+pub mod kinds;
 pub mod lower;
 pub mod op;
 pub mod shape;

@@ -3,8 +3,10 @@
 
 use std::fmt::Write;
 
+use crate::ir::kinds::{letter_rule, Origin};
 use crate::ir::NodeId;
 use crate::program::line_column;
+use crate::program::Variable;
 use crate::Program;
 
 use super::{print, Notation};
@@ -19,10 +21,13 @@ pub fn listing(program: &Program, source: &str) -> String {
         program.inputs.iter().map(|v| format!("{}: {}", v.name, graph.dims.show_type(graph.shape(v.node)))).collect();
     let width = declarations.iter().map(|d| d.chars().count()).max().unwrap_or(0);
     for (declaration, variable) in declarations.iter().zip(&program.inputs) {
-        if variable.declared {
-            let _ = writeln!(out, "{declaration}");
-        } else {
-            let _ = writeln!(out, "{declaration:<width$}  # undeclared: by the letter convention");
+        match variable.origin {
+            Origin::Declared => {
+                let _ = writeln!(out, "{declaration}");
+            }
+            origin => {
+                let _ = writeln!(out, "{declaration:<width$}  # {}", describe_origin(variable, origin, source));
+            }
         }
     }
     out.push_str("\n# statements\n");
@@ -57,4 +62,27 @@ pub fn listing(program: &Program, source: &str) -> String {
         }
     }
     out
+}
+
+/// Where an undeclared input's kind came from, in words: "by its letter (a–g scalars)",
+/// "from its use in `A*x - b` (line 3)".
+pub fn describe_origin(variable: &Variable, origin: Origin, source: &str) -> String {
+    match origin {
+        Origin::Declared => "declared".to_string(),
+        Origin::Letter => format!("undeclared: by its letter ({})", letter_rule(&variable.name, false).1),
+        Origin::Use => match variable.decided_by {
+            Some(span) => {
+                let (line, _) = line_column(source, span.start);
+                let text: String =
+                    source.get(span.range()).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+                let text = if text.chars().count() > 40 {
+                    format!("{}…", text.chars().take(39).collect::<String>())
+                } else {
+                    text
+                };
+                format!("undeclared: from its use in `{text}` (line {line})")
+            }
+            None => "undeclared: from its use".to_string(),
+        },
+    }
 }
