@@ -35,7 +35,11 @@ pub fn run(
             GraphFormat::Svg => to_svg(&diagram),
         });
     }
-    let header = crate::output::point_header(point);
+    let header = format!(
+        "{}{}",
+        matgrad::print::inputs_header(&explanation.gradient.program),
+        crate::output::point_header(point)
+    );
     Ok(match format {
         ExplainFormat::Text => format!("{header}{}", render(explanation, Format::Text, Some(&checked), None)),
         ExplainFormat::Markdown => render(explanation, Format::Markdown, Some(&checked), None),

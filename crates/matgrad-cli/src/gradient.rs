@@ -6,7 +6,7 @@ use std::fmt::Write;
 use matgrad::eval::evaluate;
 use matgrad::gradient::{Gradient, LAYOUT};
 use matgrad::ir::NodeId;
-use matgrad::print::{latex_name, unicode_name, Notation};
+use matgrad::print::{inputs_header, latex_name, unicode_name, Notation};
 use matgrad::Array;
 use serde_json::{json, Map, Value};
 
@@ -51,6 +51,7 @@ pub fn text(gradient: &Gradient, numbers: Option<&Numbers>) -> String {
     let mut out = String::new();
     let definition = gradient.expression(output.node, Notation::Unicode);
     let _ = writeln!(out, "# gradients of {} = {definition}", unicode_name(&output.name));
+    out.push_str(&inputs_header(program));
     let _ = writeln!(out, "# layout: {}", LAYOUT.replace('L', &unicode_name(&output.name)));
     out.push('\n');
     for wrt in &gradient.wrt {
@@ -142,6 +143,7 @@ pub fn json(gradient: &Gradient, numbers: Option<&Numbers>) -> String {
     }
     let mut document = Map::new();
     document.insert("output".into(), json!(program.output_statement().name));
+    document.insert("inputs".into(), crate::output::inputs_json(program));
     if let Some(v) = value(program.output_node()) {
         document.insert("value".into(), v);
     }

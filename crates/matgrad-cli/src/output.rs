@@ -110,6 +110,7 @@ pub fn eval_json(program: &Program, point: &Point, values: &HashMap<NodeId, Arra
         "output": program.output_statement().name,
         "values": statements,
         "inputs": inputs,
+        "reading": inputs_json(program),
         "sizes": sizes,
         "random_inputs": point.random,
         "seed": point.seed,
@@ -130,4 +131,29 @@ pub fn array_json(array: &Array) -> Value {
             array.to_rows().into_iter().map(|row| Value::Array(row.into_iter().map(number).collect())).collect(),
         )
     }
+}
+
+/// How each input was read: `{"b": {"shape": ["n"], "from": "use"}}`, shapes symbolic.
+pub fn inputs_json(program: &Program) -> Value {
+    let graph = &program.graph;
+    let dim = |d| match graph.dims.resolve(d) {
+        matgrad::ir::Dim::Number(n) => json!(n),
+        _ => json!(graph.dims.show(d)),
+    };
+    let inputs: Map<String, Value> = program
+        .inputs
+        .iter()
+        .map(|v| {
+            let s = graph.shape(v.node);
+            let shape = if graph.dims.is_scalar(s) {
+                json!([])
+            } else if graph.dims.is_vector(s) {
+                json!([dim(s.rows)])
+            } else {
+                json!([dim(s.rows), dim(s.cols)])
+            };
+            (v.name.clone(), json!({"shape": shape, "from": v.origin.as_str()}))
+        })
+        .collect();
+    Value::Object(inputs)
 }

@@ -34,6 +34,33 @@ pub struct Program {
     pub output: usize,
     /// Parts of a pasted document that were not math (see `syntax::Program::ignored`).
     pub ignored: Vec<Span>,
+    /// Statements of a pasted document that assign a name a second time.
+    pub restated: Vec<Restated>,
+    /// The text the program was read from; every span points into it.
+    pub source: String,
+}
+
+/// A pasted document's second statement for a name (an answer restating the question's
+/// model): not a definition, but a claim about the first one's meaning.
+#[derive(Debug, Clone)]
+pub struct Restated {
+    pub name: String,
+    /// The whole restatement.
+    pub span: Span,
+    /// The statement it restates.
+    pub first: Span,
+    pub meaning: Meaning,
+}
+
+/// What a restatement means, compared with the statement it restates.
+#[derive(Debug, Clone)]
+pub enum Meaning {
+    /// The same graph node: the same expression up to spelling.
+    Same,
+    /// Another expression; whether it has the same value is for a numerical check.
+    Different(NodeId),
+    /// It does not type-check; the message says why.
+    Unreadable(String),
 }
 
 impl Program {
@@ -66,6 +93,13 @@ impl Program {
                 Err(format!("no statement assigns `{name}`; the program assigns {}", names.join(", ")))
             }
         }
+    }
+
+    /// For each statement, whether it is part of the model: the output depends on it. A
+    /// pasted page's definitions for its derivation (`U = Diag(u)`, `P = w zᵀ + …`) are not.
+    pub fn in_model(&self) -> Vec<bool> {
+        let reachable = self.graph.reachable(&[self.output_node()]);
+        self.statements.iter().map(|s| reachable.binary_search(&s.node).is_ok()).collect()
     }
 
     /// The node of an input or a statement.

@@ -166,6 +166,7 @@ enum Entry {
         letter: Kind,
         origin: Option<Origin>,
         decided_by: Option<Span>,
+        first_use: Span,
     },
     /// A declared input: its form is fixed.
     Declared(Form),
@@ -193,19 +194,29 @@ pub trait Special {
 /// eight undecided names of three kinds each).
 const MAX_COMBINATIONS: usize = 6561;
 
+/// The kinds of a program's undeclared inputs.
+#[derive(Debug, Clone, Default)]
+pub struct Readings {
+    pub kinds: HashMap<String, Reading>,
+    /// Why the program is ambiguous, if it is: the names it names are given their letter's
+    /// kind in `kinds`, so that lowering can report a plain mistake (`x^2` of a vector)
+    /// with its own message; only a program that lowers anyway gets this refusal.
+    pub ambiguity: Option<Diagnostic>,
+}
+
 /// Decides the kind of every undeclared input of `program`. `declared` gives the declared
 /// names' kinds; `special` the names lowering gives a fixed meaning.
-pub fn infer(
-    program: &ast::Program,
-    declared: &HashMap<String, TypeSpec>,
-    special: &dyn Special,
-) -> Result<HashMap<String, Reading>, Diagnostic> {
+pub fn infer(program: &ast::Program, declared: &HashMap<String, TypeSpec>, special: &dyn Special) -> Readings {
     let mut pass = Pass { names: HashMap::new(), statements: Vec::new(), special };
     for (name, ty) in declared {
         pass.names.insert(name.clone(), Entry::Declared(type_form(ty)));
     }
     for item in &program.items {
         if let Item::Assign { name, value, .. } = item {
+            // A restatement in a pasted page is a claim, not a definition.
+            if matches!(pass.names.get(&name.text), Some(Entry::Assigned { .. })) {
+                continue;
+            }
             let mut refs = Vec::new();
             pass.collect(value, false, &mut refs);
             pass.statements.push(Statement { target: name.text.clone(), value, refs });
@@ -213,19 +224,19 @@ pub fn infer(
             pass.names.insert(name.text.clone(), Entry::Assigned { forms: 0b1111 });
         }
     }
-    pass.solve();
-    pass.refuse_scalars_on_the_right()?;
-    Ok(pass
+    let ambiguity = pass.solve().and_then(|()| pass.refuse_scalars_on_the_right()).err();
+    let kinds = pass
         .names
         .into_iter()
         .filter_map(|(name, entry)| match entry {
             Entry::Free { candidates, letter, origin, decided_by, .. } => {
-                let kind = candidates.iter().next().unwrap_or(letter);
+                let kind = if candidates.count() == 1 { candidates.iter().next().unwrap_or(letter) } else { letter };
                 Some((name, Reading { kind, origin: origin.unwrap_or(Origin::Letter), decided_by }))
             }
             _ => None,
         })
-        .collect())
+        .collect();
+    Readings { kinds, ambiguity }
 }
 
 fn type_form(ty: &TypeSpec) -> Form {
@@ -266,6 +277,7 @@ impl Pass<'_> {
                         letter: letter_kind(name, bold),
                         origin: None,
                         decided_by: None,
+                        first_use: expr.span,
                     });
                 }
                 if !refs.contains(name) {
@@ -293,29 +305,46 @@ impl Pass<'_> {
         }
     }
 
-    fn solve(&mut self) {
+    fn solve(&mut self) -> Result<(), Diagnostic> {
         loop {
             while self.narrow() {}
             if !self.break_ties() {
                 break;
             }
         }
-        // Where the letter's kind does not fit the use, lowering reads the name by its letter
-        // and reports the mistake with a message about the operation (`A^0.5`, `x^2`, `A/B`),
-        // which says more than "ambiguous" would. Two cases reach here: several kinds fit but
-        // not the letter's, and an upper-case name that only a scalar or a vector fits (an
-        // upper-case letter is a matrix in every convention people write in, so use alone
-        // does not demote it).
+        // Several kinds fit, but not the letter's: a real ambiguity (`c'*x`: a vector or a
+        // matrix, not the scalar its letter says), refused with the readings.
+        let mut undecided: Vec<(&String, Kinds, Kind, Span)> = self
+            .names
+            .iter()
+            .filter_map(|(name, entry)| match *entry {
+                Entry::Free { candidates, letter, first_use, .. } if candidates.count() > 1 => {
+                    Some((name, candidates, letter, first_use))
+                }
+                _ => None,
+            })
+            .collect();
+        undecided.sort_by_key(|&(_, _, _, span)| span.start);
+        if let Some(&(name, candidates, letter, span)) = undecided.first() {
+            let readings: Vec<&str> = candidates.iter().map(kind_name).collect();
+            return Err(Diagnostic::new(span, format!("`{name}` is ambiguous: it could be {}", or_list(&readings)))
+                .with_label(format!("its letter says {}, which does not fit how it is used", kind_name(letter)))
+                .with_hint(declaration_hint(name, candidates)));
+        }
+        // An upper-case name that only a scalar or a vector fits: an upper-case letter is a
+        // matrix in every convention people write in, so use alone does not demote it. Read
+        // by its letter, lowering reports the mistake with a message about the operation
+        // (`A^0.5`, `x/N`), which says more than "ambiguous" would.
         for entry in self.names.values_mut() {
-            if let Entry::Free { candidates, letter, origin, decided_by, .. } = entry {
-                let demoted = *letter == Kind::Matrix && !candidates.contains(Kind::Matrix);
-                if candidates.count() != 1 || demoted {
-                    *candidates = Kinds::only(*letter);
+            if let Entry::Free { candidates, letter: Kind::Matrix, origin, decided_by, .. } = entry {
+                if !candidates.contains(Kind::Matrix) {
+                    *candidates = Kinds::only(Kind::Matrix);
                     *origin = Some(Origin::Letter);
                     *decided_by = None;
                 }
             }
         }
+        Ok(())
     }
 
     /// One pass over the statements; whether any candidate was dropped.
@@ -349,11 +378,15 @@ impl Pass<'_> {
                 choices.push(options);
             }
             let target = statement.target.clone();
+            // The forms the target may take, narrowed by its uses in later statements.
+            let allowed = match self.names.get(&target) {
+                Some(Entry::Assigned { forms }) => *forms,
+                _ => 0b1111,
+            };
             if combinations > MAX_COMBINATIONS {
-                self.names.insert(target, Entry::Assigned { forms: 0b1111 });
                 continue;
             }
-            let mut fits: HashMap<String, Kinds> = HashMap::new();
+            let mut fits: HashMap<String, u8> = HashMap::new();
             let mut forms = 0u8;
             let mut combination: Vec<(String, Value)> = Vec::with_capacity(choices.len());
             for mut number in 0..combinations {
@@ -363,38 +396,46 @@ impl Pass<'_> {
                     number /= options.len();
                 }
                 let Ok(value) = self.evaluate(statement.value, &combination) else { continue };
+                if allowed & value.form.bit() == 0 {
+                    continue;
+                }
                 forms |= value.form.bit();
                 for (name, value) in &combination {
-                    if let Some(Entry::Free { .. }) = self.names.get(name) {
-                        let kind = KINDS.into_iter().find(|&k| Form::of(k) == value.form).unwrap_or(Kind::Scalar);
-                        fits.entry(name.clone()).or_insert(Kinds(0)).0 |= Kinds::bit(kind);
-                    }
+                    *fits.entry(name.clone()).or_insert(0) |= value.form.bit();
                 }
             }
-            let span = statement.value.span;
             if forms == 0 {
                 // No combination fits: a shape error that lowering reports with its own
                 // message. Narrowing on it would only blame the wrong name.
-                self.names.insert(target, Entry::Assigned { forms: 0b1111 });
                 continue;
             }
+            let span = statement.value.span;
             for (name, fit) in fits {
-                if let Some(Entry::Free { candidates, origin, decided_by, .. }) = self.names.get_mut(&name) {
-                    let narrowed = Kinds(candidates.0 & fit.0);
-                    if narrowed != *candidates {
-                        *candidates = narrowed;
-                        changed = true;
-                        if narrowed.count() == 1 && origin.is_none() {
-                            *origin = Some(Origin::Use);
-                            *decided_by = Some(span);
+                match self.names.get_mut(&name) {
+                    Some(Entry::Free { candidates, origin, decided_by, .. }) => {
+                        let fitting = KINDS.into_iter().filter(|&k| fit & Form::of(k).bit() != 0);
+                        let narrowed = Kinds(candidates.0 & fitting.fold(0, |bits, k| bits | Kinds::bit(k)));
+                        if narrowed != *candidates {
+                            *candidates = narrowed;
+                            changed = true;
+                            if narrowed.count() == 1 && origin.is_none() {
+                                *origin = Some(Origin::Use);
+                                *decided_by = Some(span);
+                            }
                         }
                     }
+                    // An operand's use narrows the statement that assigned it.
+                    Some(Entry::Assigned { forms: old }) if *old & fit != *old => {
+                        *old &= fit;
+                        changed = true;
+                    }
+                    _ => {}
                 }
             }
-            if let Some(Entry::Assigned { forms: old }) = self.names.get(&target) {
-                changed |= *old != forms;
+            if forms != allowed {
+                self.names.insert(target, Entry::Assigned { forms });
+                changed = true;
             }
-            self.names.insert(target, Entry::Assigned { forms });
         }
         changed
     }
@@ -626,4 +667,33 @@ fn is_integer(expr: &Expr) -> bool {
         ExprKind::Neg(inner) => is_integer(inner),
         _ => false,
     }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Scalar => "a scalar",
+        Kind::Vector => "a vector",
+        Kind::Matrix => "a matrix",
+    }
+}
+
+fn or_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+fn declaration_hint(name: &str, candidates: Kinds) -> String {
+    let declarations: Vec<String> = candidates
+        .iter()
+        .map(|kind| match kind {
+            Kind::Scalar => format!("`{name}: scalar`"),
+            Kind::Vector => format!("`{name}: vector(n)`"),
+            Kind::Matrix => format!("`{name}: matrix(m, n)`"),
+        })
+        .collect();
+    let declarations: Vec<&str> = declarations.iter().map(String::as_str).collect();
+    format!("declare it: {} (or `{name} ∈ ℝⁿ`, `{name} ∈ ℝ^{{m×n}}`)", or_list(&declarations))
 }

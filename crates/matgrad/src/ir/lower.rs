@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::{Diagnostic, Span};
-use crate::program::{line_column, Program, Statement, Variable};
+use crate::program::{line_column, Meaning, Program, Restated, Statement, Variable};
 use crate::syntax::ast::{self, BinOp, DimSpecKind, Expr, ExprKind, Item, TypeSpec};
 
 use super::kinds::{self, Kind, Origin, Reading};
@@ -92,21 +92,82 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
         })
         .flatten()
         .collect();
-    lowerer.readings = kinds::infer(ast, &declared, &Specials)?;
+    let readings = kinds::infer(ast, &declared, &Specials);
+    lowerer.readings = readings.kinds;
     lowerer.declare_all(ast)?;
+    let document = crate::syntax::is_document(source);
+    let mut restated = Vec::new();
     for item in &ast.items {
         if let Item::Assign { name, value, span } = item {
-            lowerer.assign(name, value, *span)?;
+            match lowerer.bindings.get(&name.text) {
+                // A page restates its model in its answers (`y = Ax` again): a restatement
+                // is checked for its meaning, never a second definition.
+                Some(&Binding::Assigned(node, first)) if document => {
+                    restated.push(lowerer.restatement(name, value, *span, node, first));
+                }
+                _ => lowerer.assign(name, value, *span)?,
+            }
         }
     }
-    let Some(last) = lowerer.statements.len().checked_sub(1) else {
+    if lowerer.statements.is_empty() {
         let span = ast.items.last().map_or(Span::default(), item_span);
         return Err(Diagnostic::new(span, "the program has no statements, only declarations")
             .with_hint("add a statement that computes something, e.g. `L = sum(x)`"));
-    };
+    }
+    // An ambiguous program is refused, unless reading its ambiguous names by their letters
+    // already failed above with a plainer message.
+    if let Some(ambiguity) = readings.ambiguity {
+        return Err(ambiguity);
+    }
+    distinct_names(&lowerer.inputs, &lowerer.statements)?;
     let Lowerer { mut graph, inputs, statements, .. } = lowerer;
-    graph.dims.name_unknowns();
-    Ok(Program { graph, inputs, statements, output: last, ignored: ast.ignored.clone() })
+    let output = output_statement(&graph, &statements, document);
+    let names: Vec<&str> =
+        inputs.iter().map(|v| v.name.as_str()).chain(statements.iter().map(|s| s.name.as_str())).collect();
+    graph.dims.name_unknowns(&names);
+    Ok(Program {
+        graph,
+        inputs,
+        statements,
+        output,
+        ignored: ast.ignored.clone(),
+        restated,
+        source: source.to_string(),
+    })
+}
+
+/// Refuses two names that would print the same (`W1` and `W_1` are both W₁): every output
+/// shows names in Unicode or LaTeX, where they would be one variable to the reader.
+fn distinct_names(inputs: &[Variable], statements: &[Statement]) -> Result<(), Diagnostic> {
+    let mut shown: HashMap<String, &str> = HashMap::new();
+    let named = inputs.iter().map(|v| (&v.name, v.span)).chain(statements.iter().map(|s| (&s.name, s.span)));
+    for (name, span) in named {
+        let display = crate::print::unicode_name(name);
+        match shown.get(&display) {
+            Some(&other) if other != name => {
+                return Err(Diagnostic::new(
+                    span,
+                    format!("`{other}` and `{name}` are different names that print the same ({display})"),
+                )
+                .with_hint("rename one of them, so that the results can tell them apart"));
+            }
+            _ => {
+                shown.insert(display, name);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The statement that is the program's output: the last one; in a pasted document, the
+/// last one with a scalar value (a loss), since a page goes on to define names for its
+/// derivation (`P = w zᵀ + …`) after the model.
+fn output_statement(graph: &Graph, statements: &[Statement], document: bool) -> usize {
+    let last = statements.len().saturating_sub(1);
+    if !document {
+        return last;
+    }
+    statements.iter().rposition(|s| graph.is_scalar(s.node)).unwrap_or(last)
 }
 
 fn item_span(item: &Item) -> Span {
@@ -234,6 +295,16 @@ impl Lowerer<'_> {
         self.bindings.insert(name.text.clone(), Binding::Assigned(node, span));
         self.statements.push(Statement { name: name.text.clone(), node, span });
         Ok(())
+    }
+
+    /// A document's second statement for `name`: lowered on its own, compared with the first.
+    fn restatement(&mut self, name: &ast::Name, value: &Expr, span: Span, first: NodeId, first_span: Span) -> Restated {
+        let meaning = match self.expr(value) {
+            Ok(node) if node == first => Meaning::Same,
+            Ok(node) => Meaning::Different(node),
+            Err(diagnostic) => Meaning::Unreadable(diagnostic.message),
+        };
+        Restated { name: name.text.clone(), span, first: first_span, meaning }
     }
 
     fn expr(&mut self, expr: &Expr) -> Result<NodeId, Diagnostic> {

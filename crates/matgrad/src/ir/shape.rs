@@ -119,8 +119,9 @@ impl Dims {
     }
 
     /// Gives every unknown still unsolved a symbol of its own (`n`, `m`, `p`, … not already
-    /// taken), so that after lowering every shape is made of numbers and symbols.
-    pub fn name_unknowns(&mut self) {
+    /// taken, and none of `avoid`: a size is not called like a variable), so that after
+    /// lowering every shape is made of numbers and symbols.
+    pub fn name_unknowns(&mut self, avoid: &[&str]) {
         const NAMES: [&str; 8] = ["n", "m", "p", "q", "r", "s", "t", "k"];
         let mut fresh = (0..).map(|i: usize| match NAMES.get(i) {
             Some(name) => name.to_string(),
@@ -128,7 +129,10 @@ impl Dims {
         });
         for i in 0..self.unknowns.len() {
             if let Dim::Unknown(root) = self.resolve(Dim::Unknown(i as u32)) {
-                let name = fresh.by_ref().find(|n| !self.symbols.contains(n)).expect("an endless supply of names");
+                let name = fresh
+                    .by_ref()
+                    .find(|n| !self.symbols.contains(n) && !avoid.contains(&n.as_str()))
+                    .expect("an endless supply of names");
                 let symbol = self.symbol(&name);
                 self.unknowns[root as usize] = Some(symbol);
             }

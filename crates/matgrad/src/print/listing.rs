@@ -9,7 +9,7 @@ use crate::program::line_column;
 use crate::program::Variable;
 use crate::Program;
 
-use super::{print, Notation};
+use super::{print, unicode_name, Notation};
 
 /// The listing of `program`; `source` is its text, for what a pasted document ignored.
 pub fn listing(program: &Program, source: &str) -> String {
@@ -84,5 +84,54 @@ pub fn describe_origin(variable: &Variable, origin: Origin, source: &str) -> Str
             }
             None => "undeclared: from its use".to_string(),
         },
+    }
+}
+
+/// The header lines that say how each input was read, grouped by where its kind came
+/// from, in Unicode: `# inputs, declared: x: vector(K), A: matrix(K, K)`,
+/// `# inputs from their use: b: vector(n) (in `A*x + b`, line 3)`.
+pub fn inputs_header(program: &Program) -> String {
+    let graph = &program.graph;
+    let mut out = String::new();
+    for origin in [Origin::Declared, Origin::Letter, Origin::Use] {
+        let entries: Vec<String> = program
+            .inputs
+            .iter()
+            .filter(|v| v.origin == origin)
+            .map(|v| {
+                let ty = format!("{}: {}", unicode_name(&v.name), graph.dims.show_type(graph.shape(v.node)));
+                match origin {
+                    Origin::Declared => ty,
+                    Origin::Letter => format!("{ty} ({})", letter_rule(&v.name, false).1),
+                    Origin::Use => match v.decided_by {
+                        Some(span) => {
+                            let (line, _) = line_column(&program.source, span.start);
+                            format!("{ty} (in `{}`, line {line})", excerpt(&program.source, span))
+                        }
+                        None => ty,
+                    },
+                }
+            })
+            .collect();
+        if entries.is_empty() {
+            continue;
+        }
+        let heading = match origin {
+            Origin::Declared => "# inputs, declared: ",
+            Origin::Letter => "# inputs by their letters: ",
+            Origin::Use => "# inputs from their use: ",
+        };
+        let _ = writeln!(out, "{heading}{}", entries.join(", "));
+    }
+    out
+}
+
+/// The source text of `span` on one line, shortened past 40 characters.
+fn excerpt(source: &str, span: crate::Span) -> String {
+    let text: String = source.get(span.range()).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() > 40 {
+        format!("{}…", text.chars().take(39).collect::<String>())
+    } else {
+        text
     }
 }

@@ -47,6 +47,7 @@ mod statement;
 mod tests;
 
 pub use ast::*;
+pub use document::is_document;
 pub use names::{greek_latex, greek_letter, FUNCTIONS};
 pub use parser::MAX_DEPTH;
 
