@@ -90,8 +90,8 @@ fn measure(compiled: &Compiled, inputs: &[(&str, &[f64])], time: f64, min_runs: 
 pub fn run(args: BenchArgs) -> Result<String, Failure> {
     let (name, source) = read_source(&args.file)?;
     let program = load_program(&name, &source, args.point.of.as_deref())?;
-    let wrt: Vec<&str> = args.wrt.iter().map(String::as_str).collect();
-    let gradient = program.gradient(&wrt).map_err(|e| Failure { message: e.message, hint: e.hint, code: 2 })?;
+    let wrt = crate::wrt_names(&args.wrt)?;
+    let gradient = program.gradient(&wrt).map_err(Failure::from)?;
     let point = bind_point(&gradient.program, &args.point)?;
     let dims: Vec<(&str, usize)> = point.sizes.iter().collect();
     let compile_error = |e: matgrad::Error| Failure::user(e.to_string());

@@ -20,31 +20,35 @@ pub enum GraphFormat {
     Svg,
 }
 
-/// The explanation (or, with `graph`, only the graph) checked at `point`.
+/// The explanation (or, with `graph`, only the graph) checked at `point`, and the steps
+/// that failed their check.
 pub fn run(
     explanation: &Explanation,
     point: &Point,
     format: ExplainFormat,
     graph: Option<GraphFormat>,
-) -> Result<String, Failure> {
+) -> Result<(String, Vec<String>), Failure> {
     let checked = check(explanation, &point.sizes, &point.inputs)?;
+    let failures = checked.failures(explanation);
     let diagram = diagram(explanation, &checked);
     if let Some(graph) = graph {
-        return Ok(match graph {
+        let text = match graph {
             GraphFormat::Dot => to_dot(&diagram),
             GraphFormat::Svg => to_svg(&diagram),
-        });
+        };
+        return Ok((text, failures));
     }
     let header = format!(
         "{}{}",
         matgrad::print::inputs_header(&explanation.gradient.program),
         crate::output::point_header(point)
     );
-    Ok(match format {
+    let text = match format {
         ExplainFormat::Text => format!("{header}{}", render(explanation, Format::Text, Some(&checked), None)),
         ExplainFormat::Markdown => render(explanation, Format::Markdown, Some(&checked), None),
         ExplainFormat::Html => render(explanation, Format::Html, Some(&checked), Some(&to_svg(&diagram))),
-    })
+    };
+    Ok((text, failures))
 }
 
 /// The graph of named values, with each value's norm and its adjoint's norm.

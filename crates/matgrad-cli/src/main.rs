@@ -68,7 +68,7 @@ enum Command {
         #[arg(long)]
         check: bool,
         /// Tolerance for --check (largest relative error).
-        #[arg(long, default_value_t = 1e-6, value_name = "TOL")]
+        #[arg(long, default_value_t = 1e-6, value_name = "TOL", value_parser = parse_tolerance, allow_hyphen_values = true)]
         tol: f64,
     },
     /// Explain how the chain rule runs: the computation graph, backpropagation and
@@ -152,21 +152,53 @@ fn parse_dims(text: &str) -> Result<DimSizes, String> {
         .map(DimSizes)
 }
 
+/// `--tol`: a relative error, so a positive number (a negative or NaN one fails every check).
+fn parse_tolerance(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(tol) if tol > 0.0 && tol.is_finite() => Ok(tol),
+        Ok(_) => Err(format!("`{text}` is not a tolerance: give a positive number such as 1e-6")),
+        Err(_) => Err(format!("`{text}` is not a number: give a positive number such as 1e-6")),
+    }
+}
+
+/// The names of `--wrt`, trimmed (`--wrt "A, B"`); empty and repeated names are mistakes.
+fn wrt_names(wrt: &[String]) -> Result<Vec<&str>, Failure> {
+    let mut names: Vec<&str> = Vec::new();
+    for name in wrt.iter().map(|n| n.trim()) {
+        if name.is_empty() {
+            return Err(Failure::user("--wrt has an empty name").with_hint("separate names with commas: --wrt A,B"));
+        }
+        if names.contains(&name) {
+            return Err(Failure::user(format!("--wrt names `{name}` twice")));
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
 /// Why the command failed, and which exit code that means.
 #[derive(Debug)]
 pub struct Failure {
     message: String,
     hint: Option<String>,
     code: u8,
+    /// What the command had printed before it failed (a failed check still shows its
+    /// results).
+    output: String,
 }
 
 impl Failure {
     pub fn user(message: impl Into<String>) -> Failure {
-        Failure { message: message.into(), hint: None, code: 2 }
+        Failure { message: message.into(), hint: None, code: 2, output: String::new() }
     }
 
     pub fn internal(message: impl Into<String>) -> Failure {
-        Failure { message: message.into(), hint: None, code: 1 }
+        Failure { message: message.into(), hint: None, code: 1, output: String::new() }
+    }
+
+    /// A failed check (exit 1), after the output that shows it.
+    pub fn failed_check(message: impl Into<String>, output: String) -> Failure {
+        Failure { message: message.into(), hint: None, code: 1, output }
     }
 
     pub fn io(path: &Path, error: std::io::Error) -> Failure {
@@ -180,13 +212,19 @@ impl Failure {
 
     /// A diagnostic about the program, rendered with its source line and caret.
     fn program(diagnostic: &Diagnostic, file: &str, source: &str) -> Failure {
-        Failure { message: diagnostic.render(file, source).trim_end().to_string(), hint: None, code: 2 }
+        Failure::user(diagnostic.render(file, source).trim_end().to_string())
+    }
+}
+
+impl From<matgrad::gradient::GradientError> for Failure {
+    fn from(error: matgrad::gradient::GradientError) -> Failure {
+        Failure { hint: error.hint, ..Failure::user(error.message) }
     }
 }
 
 impl From<eval::InputError> for Failure {
     fn from(error: eval::InputError) -> Failure {
-        Failure { message: error.message, hint: error.hint, code: 2 }
+        Failure { hint: error.hint, ..Failure::user(error.message) }
     }
 }
 
@@ -200,23 +238,42 @@ fn main() -> ExitCode {
         Ok(Err(_)) => Err(Failure::internal("matgrad crashed; this is a bug, please report it with the input")),
         Err(error) => Err(Failure::internal(format!("cannot start: {error}"))),
     };
-    match result {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
+    let (text, failure) = match result {
+        Ok(text) => (text, None),
+        Err(mut failure) => (std::mem::take(&mut failure.output), Some(failure)),
+    };
+    if let Err(error) = write_stdout(&text) {
+        // A reader that stopped reading (`matgrad … | head`) is not an error, as for any
+        // Unix tool; a full disk is.
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            return failure.map_or(ExitCode::SUCCESS, |f| ExitCode::from(f.code));
         }
-        Err(failure) => {
-            if failure.message.starts_with("error") {
-                eprintln!("{}", failure.message);
-            } else {
-                eprintln!("error: {}", failure.message);
-            }
-            if let Some(hint) = failure.hint {
-                eprintln!("  = hint: {hint}");
-            }
-            ExitCode::from(failure.code)
-        }
+        eprintln!("error: cannot write the output: {error}");
+        return ExitCode::from(1);
     }
+    let Some(failure) = failure else { return ExitCode::SUCCESS };
+    let mut report = String::new();
+    if failure.message.starts_with("error") {
+        report.push_str(&failure.message);
+    } else {
+        report.push_str(&format!("error: {}", failure.message));
+    }
+    report.push('\n');
+    if let Some(hint) = &failure.hint {
+        report.push_str(&format!("  = hint: {hint}\n"));
+    }
+    // stderr closed or full: nothing more can be said.
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), report.as_bytes());
+    ExitCode::from(failure.code)
+}
+
+/// Writes `text` to standard output and flushes it, reporting failures instead of
+/// panicking as `print!` does.
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
 }
 
 fn run(cli: Cli) -> Result<String, Failure> {
@@ -242,8 +299,8 @@ fn run(cli: Cli) -> Result<String, Failure> {
         Command::Grad { file, wrt, point, format, check, tol } => {
             let (name, source) = read_source(&file)?;
             let program = load_program(&name, &source, point.of.as_deref())?;
-            let wrt: Vec<&str> = wrt.iter().map(String::as_str).collect();
-            let gradient = program.gradient(&wrt).map_err(|e| Failure { message: e.message, hint: e.hint, code: 2 })?;
+            let wrt = wrt_names(&wrt)?;
+            let gradient = program.gradient(&wrt).map_err(Failure::from)?;
             // Values only when asked for a point (or a check, or JSON for tools).
             let evaluate = check || format == GradFormat::Json || point.is_given();
             let numbers = if evaluate {
@@ -265,12 +322,10 @@ fn run(cli: Cli) -> Result<String, Failure> {
             };
             if let Some((_, _, Some(checked))) = &numbers {
                 if !checked.passed() {
-                    print!("{text}");
-                    return Err(Failure {
-                        message: format!("the finite-difference check failed: a relative error exceeds {tol:e}"),
-                        hint: None,
-                        code: 1,
-                    });
+                    return Err(Failure::failed_check(
+                        format!("the finite-difference check failed: a relative error exceeds {tol:e}"),
+                        text,
+                    ));
                 }
             }
             Ok(text)
@@ -278,18 +333,26 @@ fn run(cli: Cli) -> Result<String, Failure> {
         Command::Explain { file, wrt, point, format, graph, output } => {
             let (name, source) = read_source(&file)?;
             let program = load_program(&name, &source, point.of.as_deref())?;
-            let wrt: Vec<&str> = wrt.iter().map(String::as_str).collect();
-            let explanation =
-                program.explain(&wrt).map_err(|e| Failure { message: e.message, hint: e.hint, code: 2 })?;
+            let wrt = wrt_names(&wrt)?;
+            let explanation = program.explain(&wrt).map_err(Failure::from)?;
             let at = bind_point(&explanation.gradient.program, &point)?;
-            let text = explain::run(&explanation, &at, format, graph)?;
-            match output {
+            let (text, failures) = explain::run(&explanation, &at, format, graph)?;
+            let text = match output {
                 Some(path) => {
                     std::fs::write(&path, text)
-                        .map_err(|e| Failure::user(format!("cannot write {}: {e}", path.display())))?;
-                    Ok(format!("wrote {}\n", path.display()))
+                        .map_err(|e| Failure::internal(format!("cannot write {}: {e}", path.display())))?;
+                    format!("wrote {}\n", path.display())
                 }
-                None => Ok(text),
+                None => text,
+            };
+            if failures.is_empty() {
+                Ok(text)
+            } else {
+                let steps = if failures.len() == 1 { "step" } else { "steps" };
+                Err(Failure::failed_check(
+                    format!("{} {steps} of the explanation failed the check: {}", failures.len(), failures.join(", ")),
+                    text,
+                ))
             }
         }
         Command::Bench(args) => bench::run(args),

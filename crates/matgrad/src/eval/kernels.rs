@@ -16,10 +16,40 @@ pub fn evaluate(
     inputs: &HashMap<String, Array>,
     wanted: &[NodeId],
 ) -> Result<Vec<Array>, InputError> {
+    evaluate_with(graph, sizes, inputs, &[], wanted)
+}
+
+/// The values of `wanted` with some nodes' values given instead of computed: an
+/// intermediate held as an independent leaf (the finite-difference check of ∂L/∂y
+/// perturbs `y` itself, not what it is computed from).
+pub fn evaluate_with(
+    graph: &Graph,
+    sizes: &Sizes,
+    inputs: &HashMap<String, Array>,
+    overrides: &[(NodeId, &Array)],
+    wanted: &[NodeId],
+) -> Result<Vec<Array>, InputError> {
+    let mut needed = vec![false; graph.len()];
+    for id in wanted {
+        needed[id.index()] = true;
+    }
+    let given = |id: NodeId| overrides.iter().find(|(node, _)| *node == id).map(|&(_, array)| array);
+    for i in (0..graph.len()).rev() {
+        let id = NodeId(i as u32);
+        if needed[i] && given(id).is_none() {
+            for child in graph.op(id).children() {
+                needed[child.index()] = true;
+            }
+        }
+    }
     let mut values: Vec<Option<Mat<f64>>> = vec![None; graph.len()];
-    for id in graph.reachable(wanted) {
-        let value = node(graph, sizes, inputs, id, &values)?;
-        values[id.index()] = Some(value);
+    for i in (0..graph.len()).filter(|&i| needed[i]) {
+        let id = NodeId(i as u32);
+        let value = match given(id) {
+            Some(array) => Mat::from_fn(array.rows, array.cols, |r, c| array.get(r, c)),
+            None => node(graph, sizes, inputs, id, &values)?,
+        };
+        values[i] = Some(value);
     }
     Ok(wanted.iter().map(|id| to_array(values[id.index()].as_ref().expect("evaluated above"))).collect())
 }

@@ -134,7 +134,42 @@ impl Sizes {
                 sizes.defaulted.push(symbol.to_string());
             }
         }
+        sizes.check_memory(graph, MEMORY_BUDGET)?;
         Ok(sizes)
+    }
+
+    /// Refuses sizes whose arrays would not fit in `budget` bytes, before anything is
+    /// allocated: an evaluation keeps a value for every node of the graph, so their sizes
+    /// added up bound what it needs. The error names the largest array and the total.
+    pub fn check_memory(&self, graph: &Graph, budget: u64) -> Result<(), InputError> {
+        let mut total: u128 = 0;
+        let mut largest = (0u128, Shape::SCALAR);
+        for (_, node) in graph.nodes() {
+            let Some((rows, cols)) = self.shape(graph, node.shape) else { continue };
+            let bytes = (rows as u128).saturating_mul(cols as u128).saturating_mul(8);
+            total = total.saturating_add(bytes);
+            if bytes > largest.0 {
+                largest = (bytes, node.shape);
+            }
+        }
+        if total <= u128::from(budget) {
+            return Ok(());
+        }
+        let shape = largest.1;
+        let mut sizes: Vec<String> = [shape.rows, shape.cols]
+            .iter()
+            .filter_map(|&d| graph.dims.symbol_name(d).map(|n| format!("{n} = {}", self.get(n).unwrap_or(0))))
+            .collect();
+        sizes.dedup();
+        let sizes = if sizes.is_empty() { String::new() } else { format!(" ({})", sizes.join(", ")) };
+        Err(InputError::new(format!(
+            "these sizes need {} of memory, more than the budget of {}: one {} array{sizes} alone is {}",
+            bytes_text(total),
+            bytes_text(u128::from(budget)),
+            graph.dims.show_shape(shape),
+            bytes_text(largest.0),
+        ))
+        .with_hint("choose smaller sizes"))
     }
 
     /// Sizes given directly, for the library API and tests.
@@ -161,6 +196,30 @@ impl Sizes {
 
     pub fn shape(&self, graph: &Graph, shape: Shape) -> Option<(usize, usize)> {
         Some((self.dim(graph, shape.rows)?, self.dim(graph, shape.cols)?))
+    }
+}
+
+/// The memory an evaluation may use unless the caller says otherwise: 8 GiB, a third of
+/// this project's machines and more than any size a person checks by hand needs.
+pub const MEMORY_BUDGET: u64 = 8 << 30;
+
+/// `8 GiB`, `80 PiB`, `512 B`.
+fn bytes_text(bytes: u128) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if bytes == u128::MAX {
+        "more than 10³⁸ bytes".to_string()
+    } else if unit == 0 {
+        format!("{bytes} B")
+    } else if value >= 100.0 || value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }
 

@@ -6,6 +6,7 @@ use super::{Explanation, VertexKind};
 use crate::check::{noise_floor, relative_error};
 use crate::eval::{evaluate, InputError, Sizes};
 use crate::ir::{NodeId, Op};
+use crate::print::unicode_name;
 use crate::Array;
 
 /// The largest relative error of one step against what it must equal.
@@ -31,7 +32,44 @@ pub struct Checked {
     pub finite_differences: Vec<(String, StepCheck)>,
 }
 
+/// The largest relative error a step may have and still agree (✓).
+pub const STEP_TOLERANCE: f64 = 1e-6;
+
 impl Checked {
+    /// The steps that disagree (✗), named for a person: "the adjoint of y", "dz",
+    /// "∂L/∂A read off", "∂L/∂x against finite differences".
+    pub fn failures(&self, explanation: &Explanation) -> Vec<String> {
+        let fails = |e: f64| e.is_nan() || e > STEP_TOLERANCE;
+        let vertex = |i: usize| unicode_name(&explanation.vertices[i].name);
+        let mut out = Vec::new();
+        for (step, &error) in explanation.backprop.iter().zip(&self.backprop) {
+            if fails(error) {
+                out.push(format!("the adjoint of {}", vertex(step.vertex)));
+            }
+        }
+        for (&(i, _), &error) in explanation.differentials.iter().zip(&self.differentials) {
+            if fails(error) {
+                out.push(format!("d{}", vertex(i)));
+            }
+        }
+        for (substitution, &error) in explanation.substitutions.iter().zip(&self.substitutions) {
+            if fails(error) {
+                out.push(format!("the substitution of d{}", vertex(substitution.vertex)));
+            }
+        }
+        for (name, error) in &self.read_off {
+            if fails(*error) {
+                out.push(format!("∂L/∂{} read off", unicode_name(name)));
+            }
+        }
+        for (name, error) in &self.finite_differences {
+            if fails(*error) {
+                out.push(format!("∂L/∂{} against finite differences", unicode_name(name)));
+            }
+        }
+        out
+    }
+
     /// The largest error of any step.
     pub fn worst(&self) -> f64 {
         self.backprop

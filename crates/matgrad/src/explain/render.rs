@@ -7,6 +7,7 @@
 
 use std::fmt::Write;
 
+use super::check::STEP_TOLERANCE;
 use super::{Checked, Explanation, VertexKind};
 use crate::ir::{NodeId, Op};
 use crate::print::{escape, print, show_name, unicode_name, Notation, ADJOINT};
@@ -307,15 +308,29 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
         blocks.push(Block::Math(rows));
     }
     if let Some(c) = checked {
-        let worst = c.worst();
         let gradients: Vec<String> =
             c.finite_differences.iter().map(|(n, x)| format!("{n}: {}", format_error(*x))).collect();
-        blocks.push(Block::Prose(format!(
-            "Checked at the point: every step above agrees with the gradient evaluation (largest relative error {}); \
-             the gradients agree with central finite differences ({}).",
-            format_error(worst),
-            gradients.join(", ")
-        )));
+        let failures = c.failures(e);
+        blocks.push(Block::Prose(if failures.is_empty() {
+            format!(
+                "Checked at the point: every step above agrees with the gradient evaluation (largest relative error {}); \
+                 the gradients agree with central finite differences ({}).",
+                format_error(c.worst()),
+                gradients.join(", ")
+            )
+        } else {
+            format!(
+                "Checked at the point: {} of the steps above {} disagree (✗, relative error above {}): {}. \
+                 At a point where a function is undefined or not differentiable (log of a negative entry, \
+                 a singular matrix) the checks cannot agree; try another point with --seed or --inputs. \
+                 Finite differences: {}.",
+                failures.len(),
+                if failures.len() == 1 { "does" } else { "do" },
+                format_error(STEP_TOLERANCE),
+                failures.join(", "),
+                gradients.join(", ")
+            )
+        }));
     }
     blocks
 }
@@ -418,7 +433,7 @@ fn format_error(error: f64) -> String {
 }
 
 fn mark(error: f64) -> &'static str {
-    if error <= 1e-6 {
+    if error <= STEP_TOLERANCE {
         "✓"
     } else {
         "✗"
