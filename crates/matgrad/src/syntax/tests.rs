@@ -45,6 +45,12 @@ fn expr(e: &Expr) -> String {
             let args: Vec<String> = args.iter().map(expr).collect();
             format!("({} {})", name, args.join(" "))
         }
+        ExprKind::Ones => "𝟙".to_string(),
+        ExprKind::Bold(x) => format!("(bold {})", expr(x)),
+        ExprKind::Derivative { name, args, .. } => {
+            let args: Vec<String> = args.iter().map(expr).collect();
+            format!("({}' {})", name, args.join(" "))
+        }
     }
 }
 
@@ -56,12 +62,18 @@ fn check(input: &str, expected: &str) {
     }
 }
 
-/// Checks each `(input, expected)` row.
+/// Checks each `(input, expected)` row, reporting every row that differs.
 #[track_caller]
 fn check_all(rows: &[(&str, &str)]) {
+    let mut failures = Vec::new();
     for (input, expected) in rows {
-        check(input, expected);
+        match parse(input) {
+            Ok(program) if sexpr(&program) == *expected => {}
+            Ok(program) => failures.push(format!("{input:?}\n  got:      {}\n  expected: {expected}", sexpr(&program))),
+            Err(e) => failures.push(format!("{input:?}\n  failed: {} at {:?}", e.message, e.span)),
+        }
     }
+    assert!(failures.is_empty(), "{} rows differ:\n{}", failures.len(), failures.join("\n"));
 }
 
 /// Checks a document: its items, and the text of what it ignored.
@@ -189,12 +201,12 @@ fn unicode_spelling() {
     check_all(&[
         ("z = A (u ⊙ v)", "(= z (* A (.* u v)))"),
         ("z = u ∘ v", "(= z (.* u v))"),
-        ("z = A·x + A⋅x + A × x", "(= z (+ (+ (* A x) (* A x)) (* A x)))"),
+        ("z = A·x + A⋅x + A × x", "(= z (+ (+ (· A x) (· A x)) (* A x)))"),
         ("z = a − b", "(= z (- a b))"),
         ("z = −a", "(= z (neg a))"),
         ("u = σ(y)", "(= u (sigmoid y))"),
         ("u = σ (y)", "(= u (sigmoid y))"),
-        ("u = σ y", "(= u (* sigma y))"),
+        ("u = σ y", "(= u (sigma y))"),
         ("u = σ", "(= u sigma)"),
         ("L = ‖w‖²", "(= L (^ (norm2 w) 2))"),
         (
@@ -246,13 +258,13 @@ fn latex_spelling() {
         ),
         (
             r"$$y = \sigma(x) + \sigma (x) + \sigma\left(x\right) + \sigma x + \sigma^2$$",
-            "(= y (+ (+ (+ (+ (sigmoid x) (sigmoid x)) (sigmoid x)) (* sigma x)) (^ sigma 2)))",
+            "(= y (+ (+ (+ (+ (sigmoid x) (sigmoid x)) (sigmoid x)) (sigma x)) (^ sigma 2)))",
         ),
-        (r"$$y = \alpha_1 + \mathbf{W}_1 + W_{\text{out}}$$", "(= y (+ (+ alpha_1 W_1) W_out))"),
+        (r"$$y = \alpha_1 + \mathbf{W}_1 + W_{\text{out}}$$", "(= y (+ (+ alpha_1 (bold W_1)) W_out))"),
         // Wrappers and accents.
         (
             r"$$y = \mathbf{W} \boldsymbol{x} + \bm{b} + \vec{v} + \mathrm{x} + \mathbf x$$",
-            "(= y (+ (+ (+ (+ (* W x) b) v) x) x))",
+            "(= y (+ (+ (+ (+ (* (bold W) (bold x)) (bold b)) v) x) (bold x)))",
         ),
         (
             r"$$y = \hat{y} + \tilde{x} + \bar{x} + \hat y + \hat{\mathbf{y}}$$",
@@ -262,7 +274,7 @@ fn latex_spelling() {
         (r"$$\mathrm{loss} = x$$", "(= loss x)"),
         (r"$$y = \mathbf{Wx}$$", "(= y (* W x))"),
         // Products.
-        (r"$$y = A \cdot x + A \times x$$", "(= y (+ (* A x) (* A x)))"),
+        (r"$$y = A \cdot x + A \times x$$", "(= y (+ (· A x) (* A x)))"),
         (r"$$y = u * v + u \odot v + u \circ v + u \ast v$$", "(= y (+ (+ (+ (.* u v) (.* u v)) (.* u v)) (.* u v)))"),
         (
             r"$$y = a / b + \frac{a}{b} + \dfrac{a+b}{2} + \frac12$$",
@@ -320,7 +332,7 @@ fn latex_spelling() {
         ),
         (r"$$y = \log\det X + \log \det(X)$$", "(= y (+ (logdet X) (logdet X)))"),
         (r"$$y = \exp\left(x\right) + \exp{x} + \exp\bigl(x\bigr)$$", "(= y (+ (+ (exp x) (exp x)) (exp x)))"),
-        (r"$$y = \log x y$$", "(= y (* (log x) y))"),
+        (r"$$y = \log x y$$", "(= y (log (* x y)))"),
         (r"$$y = \exp(x)^2$$", "(= y (^ (exp x) 2))"),
         (r"$$y = \sin^2 x$$", "(= y (^ (sin x) 2))"),
         (r"$$f = \operatorname{foo}(x, y)$$", "(= f (foo x y))"),
@@ -568,7 +580,7 @@ fn errors() {
         (r"$$y = A \\ = B$$", "expected a name before `=`", (11, 12)),
         (r"$$y = Ax \\ z = By = C$$", "unexpected `=`: a statement assigns one name", (19, 20)),
         (r"$$y = \tanh^{-1}(x)$$", r"`\tanh^{-1}` (an inverse function) is not supported", (6, 16)),
-        (r"$$y = W^{(1)} x$$", "a superscript in parentheses would read as a power", (7, 8)),
+        (r"$$y = W^{(x^2)} x$$", "a superscript in parentheses would read as a power", (7, 8)),
         (r"$$y = x_{t-1}$$", "unsupported subscript: expected letters or digits, found `-`", (10, 11)),
         // Documents.
         ("$$y = Ax", "unterminated `$$`", (0, 2)),
