@@ -545,24 +545,24 @@ impl<'a> Parser<'a> {
     /// `1/2 x` reads as (1/2)·x or as 1/(2·x): refused, with both spellings.
     fn ambiguous_division(&self, lhs: &Node, operator: Token, rhs: &Node, first: Span) -> Diagnostic {
         let text = |span: Span| self.source.get(span.range()).unwrap_or("");
-        let (numerator, slash) = (text(lhs.expr.span), text(operator.span));
         let between = |a: Span, b: Span| self.source.get(a.end..b.start).unwrap_or("");
-        let written = format!(
-            "{numerator}{}{slash}{}{}",
+        // The division as the user spaced it: `1/2`, `a / b`.
+        let divide = format!(
+            "{}{}{}{}",
+            text(lhs.expr.span),
             between(lhs.expr.span, operator.span),
-            between(operator.span, rhs.expr.span),
-            text(rhs.expr.span)
+            text(operator.span),
+            between(operator.span, rhs.expr.span)
         );
         let rest = self.source.get(first.end..rhs.expr.span.end).unwrap_or("");
         Diagnostic::new(
             lhs.expr.span.to(rhs.expr.span),
-            format!("`{written}` is ambiguous: the division may end before the product or after it"),
+            format!(
+                "`{divide}{}` is ambiguous: the division may end before the product or after it",
+                text(rhs.expr.span)
+            ),
         )
-        .with_hint(format!(
-            "write `({numerator}{slash}{}){rest}` or `{numerator}{slash}({})`",
-            text(first),
-            text(rhs.expr.span)
-        ))
+        .with_hint(format!("write `({divide}{}){rest}` or `{divide}({})`", text(first), text(rhs.expr.span)))
     }
 
     /// The binary operator `token` stands for, or juxtaposition if it starts an operand.
@@ -1542,9 +1542,11 @@ fn norm_name(subscript: &str, span: Span) -> std::result::Result<&'static str, D
     }
 }
 
-/// The text with control characters escaped (`\u{0}`), for messages.
+/// The text with control and zero-width characters escaped (`\u{0}`, `\u{200b}`), for
+/// messages.
 fn printable(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { c.escape_debug().to_string() } else { c.to_string() }).collect()
+    let hidden = |c: char| c.is_control() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}');
+    text.chars().map(|c| if hidden(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect()
 }
 
 /// The name an expression is, seeing through bold: `x`, `\mathbf{x}`.
