@@ -468,7 +468,12 @@ impl Lowerer<'_> {
                 ),
             )
             .with_hint(format!(
-                "write `{sigmoid}` for the sigmoid, or declare `{written}` (`{written}: scalar`) for the product"
+                "write `{sigmoid}` for the sigmoid, or declare `{written}` (`{}`) for the product",
+                if written.starts_with('\\') {
+                    format!(r"{written} \in \mathbb{{R}}")
+                } else {
+                    format!("{written}: scalar")
+                }
             )));
         }
         let Some(function) = builtin(name) else {

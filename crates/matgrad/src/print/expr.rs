@@ -185,10 +185,20 @@ impl Printer<'_> {
                 _ => Printed::new(format!("{}*ones({size})", self.number(value).text), PRODUCT),
             };
         }
-        let ones = self.pick("", "𝟙", "\\mathbf{1}", "<mi>𝟙</mi>");
+        // `𝟙` reads back as a vector; a matrix of ones is the outer product `𝟙 𝟙ᵀ`.
+        let is_matrix = !dims.is_scalar(shape) && dims.resolve(shape.cols) != ONE;
+        let ones = match is_matrix {
+            false => self.pick("", "𝟙", "\\mathbf{1}", "<mi>𝟙</mi>"),
+            true => self.pick(
+                "",
+                "𝟙 𝟙ᵀ",
+                "\\mathbf{1} \\mathbf{1}^\\top",
+                &format!("<mi>𝟙</mi>{INVISIBLE_TIMES}<msup><mi>𝟙</mi><mo>⊤</mo></msup>"),
+            ),
+        };
         match value {
             0.0 => Printed::new(self.pick("0", "0", "0", "<mn>0</mn>"), ATOM),
-            1.0 => Printed::new(ones, ATOM),
+            1.0 => Printed::new(ones, if is_matrix { JUXTAPOSED } else { ATOM }),
             _ => Printed::new(
                 format!("{}{}{ones}", self.number(value).text, self.pick("", " ", " ", INVISIBLE_TIMES)),
                 JUXTAPOSED,

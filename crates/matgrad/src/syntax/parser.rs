@@ -81,6 +81,9 @@ pub fn parse_statement(
             ));
         }
         let mut diagnostic = Diagnostic::new(token.span, format!("unexpected character `{}`", printable(text)));
+        if printable(text) != text && !text.contains(['\n', '\t']) {
+            diagnostic = diagnostic.with_hint("an invisible character, often carried by pasted text: delete it");
+        }
         if text == "$" {
             diagnostic = diagnostic.with_hint("LaTeX math goes between `$$ … $$` or `$ … $`");
         }
