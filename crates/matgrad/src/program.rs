@@ -23,6 +23,8 @@ pub struct Variable {
     pub origin: Origin,
     /// For a kind decided by use, the expression that decided it.
     pub decided_by: Option<Span>,
+    /// For a kind decided by the letter, the rule (`a–g: scalars`).
+    pub letter_rule: &'static str,
 }
 
 #[derive(Debug, Clone)]

@@ -12,6 +12,7 @@ mod forward;
 mod rules;
 
 pub use forward::differential;
+pub(crate) use rules::derivative;
 
 use crate::ir::{Constant, Graph, NodeId, Op};
 use crate::simplify::build;

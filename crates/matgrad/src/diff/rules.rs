@@ -188,7 +188,7 @@ fn vjp_map(e: &mut Edge, f: Func, a: NodeId) {
 /// σ′ = y ⊙ (1 − y), tanh′ = 1 − y², exp′ = y, log′ = 1 ⊘ a, sin′ = cos a, cos′ = −sin a,
 /// tan′ = 1 + y², sqrt′ = 1 ⊘ (2 y), softplus′ = σ(a). None where f′ is zero (sign, step).
 /// Subgradients at the kinks: abs′(0) = sign(0) = 0, relu′(0) = step(0) = 0.
-pub(super) fn derivative(graph: &mut Graph, f: Func, a: NodeId, y: NodeId) -> Option<NodeId> {
+pub(crate) fn derivative(graph: &mut Graph, f: Func, a: NodeId, y: NodeId) -> Option<NodeId> {
     let one = graph.constant(1.0);
     let two = graph.constant(2.0);
     let b = |graph: &mut Graph, op: Op| build(graph, op);

@@ -25,7 +25,7 @@
 //! Invariant: the kinds this pass gives are the shapes lowering uses, so a name's kind in
 //! `check`'s listing is the one that was differentiated.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{Diagnostic, Span};
 use crate::syntax::ast::{self, BinOp, Expr, ExprKind, Item, TypeSpec};
@@ -71,6 +71,9 @@ pub struct Reading {
     pub kind: Kind,
     pub origin: Origin,
     pub decided_by: Option<Span>,
+    /// The letter rule that applies to the name (`a–g: scalars`), said where the letter
+    /// decided.
+    pub letter_rule: &'static str,
 }
 
 /// The kind a name's letter (or typeface) suggests.
@@ -164,6 +167,8 @@ enum Entry {
         /// The candidates when the letter broke the tie.
         before_tie: Kinds,
         letter: Kind,
+        /// Whether the name is written in bold somewhere.
+        bold: bool,
         origin: Option<Origin>,
         decided_by: Option<Span>,
         first_use: Span,
@@ -207,7 +212,15 @@ pub struct Readings {
 /// Decides the kind of every undeclared input of `program`. `declared` gives the declared
 /// names' kinds; `special` the names lowering gives a fixed meaning.
 pub fn infer(program: &ast::Program, declared: &HashMap<String, TypeSpec>, special: &dyn Special) -> Readings {
-    let mut pass = Pass { names: HashMap::new(), statements: Vec::new(), special };
+    let assigned = program
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Assign { name, .. } => Some(name.text.clone()),
+            Item::Declare { .. } => None,
+        })
+        .collect();
+    let mut pass = Pass { names: HashMap::new(), assigned, statements: Vec::new(), special };
     for (name, ty) in declared {
         pass.names.insert(name.clone(), Entry::Declared(type_form(ty)));
     }
@@ -229,9 +242,10 @@ pub fn infer(program: &ast::Program, declared: &HashMap<String, TypeSpec>, speci
         .names
         .into_iter()
         .filter_map(|(name, entry)| match entry {
-            Entry::Free { candidates, letter, origin, decided_by, .. } => {
+            Entry::Free { candidates, letter, origin, decided_by, bold, .. } => {
                 let kind = if candidates.count() == 1 { candidates.iter().next().unwrap_or(letter) } else { letter };
-                Some((name, Reading { kind, origin: origin.unwrap_or(Origin::Letter), decided_by }))
+                let letter_rule = letter_rule(&name, bold).1;
+                Some((name, Reading { kind, origin: origin.unwrap_or(Origin::Letter), decided_by, letter_rule }))
             }
             _ => None,
         })
@@ -257,6 +271,8 @@ struct Statement<'a> {
 
 struct Pass<'a> {
     names: HashMap<String, Entry>,
+    /// Every name some statement assigns, wherever it stands.
+    assigned: HashSet<String>,
     statements: Vec<Statement<'a>>,
     special: &'a dyn Special,
 }
@@ -265,26 +281,50 @@ struct Pass<'a> {
 type Combination<'c> = &'c [(String, Value)];
 
 impl Pass<'_> {
+    /// Whether `base` is the `e` of `e^x`: neither declared nor assigned.
+    fn is_exp_base(&self, base: &Expr) -> bool {
+        matches!(&base.kind, ExprKind::Var(name) if name == "e" && !self.assigned.contains(name)
+            && !matches!(self.names.get(name), Some(Entry::Declared(_))))
+    }
+
     /// Records the names `expr` reads, making an entry for each new undeclared one.
     fn collect(&mut self, expr: &Expr, bold: bool, refs: &mut Vec<String>) {
         match &expr.kind {
             ExprKind::Number(_) => {}
             ExprKind::Var(name) => {
-                if self.special.fixed(name).is_none() || self.names.contains_key(name) {
-                    self.names.entry(name.clone()).or_insert(Entry::Free {
+                if self.special.fixed(name).is_none() || self.names.contains_key(name) || self.assigned.contains(name) {
+                    let entry = self.names.entry(name.clone()).or_insert(Entry::Free {
                         candidates: Kinds::ALL,
                         before_tie: Kinds::ALL,
                         letter: letter_kind(name, bold),
+                        bold,
                         origin: None,
                         decided_by: None,
                         first_use: expr.span,
                     });
+                    // A name written in bold anywhere is bold: `\mathbf{a}` is a vector.
+                    if let Entry::Free { letter, bold: was_bold, .. } = entry {
+                        if bold {
+                            *letter = letter_kind(name, true);
+                            *was_bold = true;
+                        }
+                    }
                 }
                 if !refs.contains(name) {
                     refs.push(name.clone());
                 }
             }
             ExprKind::Neg(inner) | ExprKind::Transpose(inner) => self.collect(inner, false, refs),
+            ExprKind::Bold(inner) => self.collect(inner, true, refs),
+            ExprKind::Ones => {}
+            ExprKind::Derivative { args, .. } => {
+                for arg in args {
+                    self.collect(arg, false, refs);
+                }
+            }
+            ExprKind::Binary(BinOp::Pow, base, exponent) if self.is_exp_base(base) => {
+                self.collect(exponent, false, refs);
+            }
             ExprKind::Binary(_, left, right) => {
                 self.collect(left, false, refs);
                 self.collect(right, false, refs);
@@ -492,6 +532,17 @@ impl Pass<'_> {
                 }
                 Ok(Value { form: value.form.transposed(), ..value })
             }
+            ExprKind::Bold(inner) => self.evaluate(inner, combination),
+            ExprKind::Ones => Ok(known(VECTOR)),
+            // σ′(y): elementwise, the shape of its argument.
+            ExprKind::Derivative { args, .. } => match args.as_slice() {
+                [arg] => self.evaluate(arg, combination),
+                _ => Err(()),
+            },
+            // `e^x` with `e` free is exp(x).
+            ExprKind::Binary(BinOp::Pow, base, exponent) if self.is_exp_base(base) => {
+                self.evaluate(exponent, combination)
+            }
             ExprKind::Binary(op, left, right) => {
                 let a = self.evaluate(left, combination)?;
                 let b = self.evaluate(right, combination)?;
@@ -554,9 +605,11 @@ impl Pass<'_> {
 
     fn scalars_on_the_right(&self, expr: &Expr) -> Result<(), Diagnostic> {
         let (left, right) = match &expr.kind {
-            ExprKind::Number(_) | ExprKind::Var(_) => return Ok(()),
-            ExprKind::Neg(inner) | ExprKind::Transpose(inner) => return self.scalars_on_the_right(inner),
-            ExprKind::Call { args, .. } => {
+            ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones => return Ok(()),
+            ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => {
+                return self.scalars_on_the_right(inner)
+            }
+            ExprKind::Call { args, .. } | ExprKind::Derivative { args, .. } => {
                 for arg in args {
                     self.scalars_on_the_right(arg)?;
                 }
@@ -565,11 +618,15 @@ impl Pass<'_> {
             ExprKind::Binary(op, left, right) => {
                 self.scalars_on_the_right(left)?;
                 self.scalars_on_the_right(right)?;
-                if *op != BinOp::Mul {
+                if !matches!(op, BinOp::Mul | BinOp::Dot) {
                     return Ok(());
                 }
                 (left, right)
             }
+        };
+        let right = match &right.kind {
+            ExprKind::Bold(inner) => inner,
+            _ => right,
         };
         let ExprKind::Var(name) = &right.kind else { return Ok(()) };
         let Some(Entry::Free { candidates, before_tie, origin: Some(Origin::Letter), .. }) = self.names.get(name)
@@ -609,9 +666,14 @@ impl Pass<'_> {
 
 fn collect_names(expr: &Expr, out: &mut Vec<String>) {
     match &expr.kind {
-        ExprKind::Number(_) => {}
+        ExprKind::Number(_) | ExprKind::Ones => {}
         ExprKind::Var(name) => out.push(name.clone()),
-        ExprKind::Neg(inner) | ExprKind::Transpose(inner) => collect_names(inner, out),
+        ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => collect_names(inner, out),
+        ExprKind::Derivative { args, .. } => {
+            for arg in args {
+                collect_names(arg, out);
+            }
+        }
         ExprKind::Binary(_, left, right) => {
             collect_names(left, out);
             collect_names(right, out);
@@ -642,7 +704,12 @@ fn binary(op: BinOp, a: Value, b: Value, right: &Expr) -> Result<Value, ()> {
     };
     match op {
         BinOp::Add | BinOp::Sub | BinOp::ElemMul | BinOp::ElemDiv | BinOp::ElemPow => elementwise(),
-        BinOp::Mul => {
+        // `A : B`: operands of one shape, a scalar always.
+        BinOp::Frobenius if a.form == b.form => Ok(Value { form: SCALAR, tentative: false }),
+        BinOp::Frobenius => Err(()),
+        // `x · y` of two vectors is their inner product; otherwise a product.
+        BinOp::Dot if a.form == VECTOR && b.form == VECTOR => Ok(Value { form: SCALAR, tentative }),
+        BinOp::Mul | BinOp::Dot => {
             if a.form == SCALAR {
                 Ok(Value { form: b.form, tentative })
             } else if b.form == SCALAR {

@@ -5,9 +5,10 @@
 //! Rules: programs are single-assignment; declared names are inputs; an undeclared name
 //! that is never assigned is an input whose kind follows matrixcalculus.org's letter
 //! convention (a–g scalars, h–z vectors, A–Z matrices, Greek letters scalars) with sizes
-//! solved by unification.
+//! solved by unification. Some undeclared, unassigned names are constants instead: `I`
+//! and `I_n` are identity matrices, and `e` in `e^x` is Euler's number.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{Diagnostic, Span};
 use crate::program::{line_column, Meaning, Program, Restated, Statement, Variable};
@@ -77,6 +78,14 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
     let mut lowerer = Lowerer {
         source,
         graph: Graph::new(),
+        assigned_anywhere: ast
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Assign { name, .. } => Some(name.text.clone()),
+                Item::Declare { .. } => None,
+            })
+            .collect(),
         bindings: HashMap::new(),
         declared: HashMap::new(),
         inputs: Vec::new(),
@@ -187,6 +196,8 @@ enum Binding {
 struct Lowerer<'a> {
     source: &'a str,
     graph: Graph,
+    /// Every name some statement assigns (before or after the one being lowered).
+    assigned_anywhere: HashSet<String>,
     bindings: HashMap<String, Binding>,
     /// Declared names, with their shape and where the declaration names them.
     declared: HashMap<String, (Shape, Span)>,
@@ -200,8 +211,13 @@ struct Lowerer<'a> {
 struct Specials;
 
 impl kinds::Special for Specials {
-    fn fixed(&self, _name: &str) -> Option<Kind> {
-        None
+    /// `I`, `I_n`, `I_3`: the identity (see [`Lowerer::identity`]).
+    fn fixed(&self, name: &str) -> Option<Kind> {
+        let identity = name == "I"
+            || name
+                .strip_prefix("I_")
+                .is_some_and(|size| !size.is_empty() && size.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        identity.then_some(Kind::Matrix)
     }
 }
 
@@ -241,7 +257,14 @@ impl Lowerer<'_> {
         for (name, &(shape, span)) in declared {
             let node = self.graph.add_input(name, shape);
             self.bindings.insert(name.clone(), Binding::Input(node, span));
-            self.inputs.push(Variable { name: name.clone(), node, span, origin: Origin::Declared, decided_by: None });
+            self.inputs.push(Variable {
+                name: name.clone(),
+                node,
+                span,
+                origin: Origin::Declared,
+                decided_by: None,
+                letter_rule: "",
+            });
         }
         Ok(())
     }
@@ -325,6 +348,66 @@ impl Lowerer<'_> {
             }
             ExprKind::Binary(op, left, right) => self.binary(*op, left, right, expr),
             ExprKind::Call { name, name_span, args } => self.call(name, *name_span, args, expr),
+            ExprKind::Ones => {
+                let n = self.graph.dims.unknown("len(𝟙)");
+                self.add(Op::Fill(Constant(1.0), Shape::vector(n)), expr, &[])
+            }
+            ExprKind::Bold(inner) => self.expr(inner),
+            ExprKind::Derivative { name, name_span, args } => self.derivative(name, *name_span, args, expr),
+        }
+    }
+
+    /// Whether `name` is neither declared nor assigned anywhere in the program, so that a
+    /// conventional meaning (`I`, `e`) may be given to it.
+    fn is_free(&self, name: &str) -> bool {
+        !self.bindings.contains_key(name) && !self.declared.contains_key(name) && !self.assigned_anywhere.contains(name)
+    }
+
+    /// `I`, `I_n`, `I_3` (also `\mathbf{I}`, `\mathbb{I}`, `𝕀`) when free: the identity, of
+    /// size n, 3, or (plain `I`) a size found from its use.
+    fn identity(&mut self, name: &str, expr: &Expr) -> Result<Option<NodeId>, Diagnostic> {
+        if !self.is_free(name) {
+            return Ok(None);
+        }
+        let size = match name.strip_prefix("I_") {
+            None if name == "I" => self.graph.dims.unknown("size(I)"),
+            Some(digits) if digits.bytes().all(|b| b.is_ascii_digit()) => match digits.parse::<u64>() {
+                Ok(n) if (1..=1_000_000_000).contains(&n) => Dim::Number(n),
+                _ => return Ok(None),
+            },
+            Some(symbol) if symbol.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                self.graph.dims.symbol(symbol)
+            }
+            _ => return Ok(None),
+        };
+        self.add(Op::Eye(size), expr, &[]).map(Some)
+    }
+
+    /// `σ'(y)`, `tanh'(x)`: the derivative of an elementwise function at its argument, built
+    /// by the derivative table the gradients use (σ′(y) = σ(y) ⊙ (1 − σ(y))).
+    fn derivative(&mut self, name: &str, name_span: Span, args: &[Expr], whole: &Expr) -> Result<NodeId, Diagnostic> {
+        let written = self.text(name_span);
+        let Some(Builtin::Elementwise(f)) = builtin(name) else {
+            return Err(Diagnostic::new(
+                name_span,
+                format!("`{written}` is not defined: a prime marks the derivative of an elementwise function"),
+            )
+            .with_hint("σ′, tanh′, exp′, log′, relu′, softplus′, sin′, cos′, … have derivatives; for a transpose write the prime after the call, as in `f(x)'`"));
+        };
+        if args.len() != 1 {
+            return Err(Diagnostic::new(
+                whole.span,
+                format!("`{written}` takes 1 argument, but {} given", given(args.len())),
+            ));
+        }
+        let a = self.expr(&args[0])?;
+        let value = self.add(Op::Map(f, a), whole, &[&args[0]])?;
+        match crate::diff::derivative(&mut self.graph, f, a, value) {
+            Some(slope) => Ok(slope),
+            None => {
+                let shape = self.graph.shape(a);
+                self.add(Op::Fill(Constant(0.0), shape), whole, &[])
+            }
         }
     }
 
@@ -332,6 +415,9 @@ impl Lowerer<'_> {
         match self.bindings.get(name) {
             Some(Binding::Input(node, _) | Binding::Assigned(node, _)) => return Ok(*node),
             None => {}
+        }
+        if let Some(eye) = self.identity(name, &Expr { kind: ExprKind::Var(name.to_string()), span })? {
+            return Ok(eye);
         }
         if builtin(name).is_some() {
             return Err(Diagnostic::new(span, format!("`{name}` is a function, not a variable"))
@@ -341,6 +427,7 @@ impl Lowerer<'_> {
             kind: kinds::letter_kind(name, false),
             origin: Origin::Letter,
             decided_by: None,
+            letter_rule: kinds::letter_rule(name, false).1,
         });
         let dims = &mut self.graph.dims;
         let shape = match reading.kind {
@@ -356,6 +443,7 @@ impl Lowerer<'_> {
             span,
             origin: reading.origin,
             decided_by: reading.decided_by,
+            letter_rule: reading.letter_rule,
         });
         Ok(node)
     }
@@ -378,8 +466,15 @@ impl Lowerer<'_> {
                 };
                 self.add(Op::Add(a, negated), whole, &operands)
             }
-            BinOp::Mul if scalar_side => self.add(Op::Mul(a, b), whole, &operands),
-            BinOp::Mul => self.add(Op::MatMul(a, b), whole, &operands),
+            BinOp::Mul | BinOp::Dot if scalar_side => self.add(Op::Mul(a, b), whole, &operands),
+            BinOp::Dot
+                if self.graph.dims.is_vector(self.graph.shape(a)) && self.graph.dims.is_vector(self.graph.shape(b)) =>
+            {
+                let row = self.add(Op::Transpose(a), left, &[left])?;
+                self.add(Op::MatMul(row, b), whole, &operands)
+            }
+            BinOp::Mul | BinOp::Dot => self.add(Op::MatMul(a, b), whole, &operands),
+            BinOp::Frobenius => self.frobenius(a, b, whole, &operands),
             BinOp::ElemMul => self.add(Op::Mul(a, b), whole, &operands),
             BinOp::ElemDiv => self.add(Op::Div(a, b), whole, &operands),
             BinOp::Div if self.graph.is_scalar(b) => self.add(Op::Div(a, b), whole, &operands),
@@ -391,9 +486,34 @@ impl Lowerer<'_> {
         }
     }
 
+    /// `A : B` = tr(AᵀB) = sum(A ⊙ B), for operands of one shape (no broadcasting).
+    fn frobenius(&mut self, a: NodeId, b: NodeId, whole: &Expr, operands: &[&Expr]) -> Result<NodeId, Diagnostic> {
+        let (left, right) = (self.graph.shape(a), self.graph.shape(b));
+        let dims = &mut self.graph.dims;
+        if !(dims.unify(left.rows, right.rows) && dims.unify(left.cols, right.cols)) {
+            let text = |i: usize| operands.get(i).map_or(String::new(), |e| self.text(e.span));
+            let message = format!(
+                "`{}`: `{}` {} but `{}` {}",
+                self.text(whole.span),
+                text(0),
+                self.graph.dims.describe(left),
+                text(1),
+                self.graph.dims.describe(right)
+            );
+            return Err(Diagnostic::new(whole.span, message)
+                .with_hint("the Frobenius product `A : B` = sum(A ⊙ B) needs operands of one shape"));
+        }
+        let product = self.add(Op::Mul(a, b), whole, operands)?;
+        self.add(Op::Sum(product), whole, operands)
+    }
+
     /// `^`: scalar power for a scalar base; for a square matrix, a matrix power with an
-    /// integer exponent (negative exponents invert).
+    /// integer exponent (negative exponents invert). `e^x` is exp(x) when `e` is free.
     fn power(&mut self, base: &Expr, exponent: &Expr, whole: &Expr) -> Result<NodeId, Diagnostic> {
+        if matches!(&base.kind, ExprKind::Var(name) if name == "e") && self.is_free("e") {
+            let x = self.expr(exponent)?;
+            return self.add(Op::Map(Func::Exp, x), whole, &[exponent]);
+        }
         let a = self.expr(base)?;
         let shape = self.graph.shape(a);
         if self.graph.is_scalar(a) {
@@ -441,6 +561,29 @@ impl Lowerer<'_> {
     }
 
     fn call(&mut self, name: &str, name_span: Span, args: &[Expr], whole: &Expr) -> Result<NodeId, Diagnostic> {
+        // `σ y` (the parser's call `sigma` from `σ`, `\sigma`): a product when σ is a variable;
+        // otherwise both the sigmoid and a product are plausible, so it is refused.
+        let written = self.text(name_span);
+        if name == "sigma" && written != "sigma" && self.is_free("sigma") {
+            let argument = args.first().map_or(String::new(), |a| self.text(a.span));
+            let sigmoid =
+                if written.starts_with('\\') { format!("{written}({argument})") } else { format!("σ({argument})") };
+            return Err(Diagnostic::new(
+                whole.span,
+                format!(
+                    "`{}` is ambiguous: the sigmoid {sigmoid}, or the scalar {written} times `{argument}`",
+                    self.text(whole.span)
+                ),
+            )
+            .with_hint(format!(
+                "write `{sigmoid}` for the sigmoid, or declare `{written}` (`{}`) for the product",
+                if written.starts_with('\\') {
+                    format!(r"{written} \in \mathbb{{R}}")
+                } else {
+                    format!("{written}: scalar")
+                }
+            )));
+        }
         let Some(function) = builtin(name) else {
             return self.product_or_unknown(name, name_span, args, whole);
         };

@@ -3,7 +3,7 @@
 use crate::ir::shape::ONE;
 use crate::ir::{Func, Graph, NodeId, Op, Shape};
 
-use super::names::{latex_name, mathml_name, unicode_name};
+use super::names::{ascii_name, latex_name, mathml_name, unicode_name};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Notation {
@@ -20,7 +20,7 @@ pub enum Notation {
 /// A variable's name as `notation` writes it: `W_1`, `W₁`, `W_{1}`, `<msub>…</msub>`.
 pub fn show_name(name: &str, notation: Notation) -> String {
     match notation {
-        Notation::Ascii => name.to_string(),
+        Notation::Ascii => ascii_name(name),
         Notation::Unicode => unicode_name(name),
         Notation::Latex => latex_name(name),
         Notation::MathMl => mathml_name(name),
@@ -38,13 +38,16 @@ pub fn print(graph: &Graph, root: NodeId, notation: Notation, namer: Namer) -> S
 /// MathML's invisible times: a product written by juxtaposition.
 const INVISIBLE_TIMES: &str = "<mo>&#x2062;</mo>";
 
-// Binding strength, loosest first.
+// Binding strength, loosest first. As the parser reads them: in display notations a
+// product written by juxtaposition (`A x`, `2 w`) binds tighter than `⊙`, `⊘` and `/`, so
+// `(A/2) x` needs its brackets; ASCII has one level for `*`, `.*`, `./`, `/`.
 const SUM: u8 = 1;
 const PRODUCT: u8 = 2;
-const PREFIX: u8 = 3;
-const POWER: u8 = 4;
-const POSTFIX: u8 = 5;
-const ATOM: u8 = 6;
+const JUXTAPOSED: u8 = 3;
+const PREFIX: u8 = 4;
+const POWER: u8 = 5;
+const POSTFIX: u8 = 6;
+const ATOM: u8 = 7;
 
 /// Which kind of product an expression is, so that a matrix product and an elementwise one
 /// never meet without parentheses (they do not associate with each other).
@@ -88,6 +91,16 @@ impl Printer<'_> {
 
     fn is_display(&self) -> bool {
         self.notation != Notation::Ascii
+    }
+
+    /// The strength of a matrix product or a scaling: juxtaposition in display notations,
+    /// `*` in ASCII.
+    fn juxtaposed(&self) -> u8 {
+        if self.is_display() {
+            JUXTAPOSED
+        } else {
+            PRODUCT
+        }
     }
 
     fn node(&self, id: NodeId, root: bool) -> Printed {
@@ -172,13 +185,23 @@ impl Printer<'_> {
                 _ => Printed::new(format!("{}*ones({size})", self.number(value).text), PRODUCT),
             };
         }
-        let ones = self.pick("", "𝟙", "\\mathbf{1}", "<mi>𝟙</mi>");
+        // `𝟙` reads back as a vector; a matrix of ones is the outer product `𝟙 𝟙ᵀ`.
+        let is_matrix = !dims.is_scalar(shape) && dims.resolve(shape.cols) != ONE;
+        let ones = match is_matrix {
+            false => self.pick("", "𝟙", "\\mathbf{1}", "<mi>𝟙</mi>"),
+            true => self.pick(
+                "",
+                "𝟙 𝟙ᵀ",
+                "\\mathbf{1} \\mathbf{1}^\\top",
+                &format!("<mi>𝟙</mi>{INVISIBLE_TIMES}<msup><mi>𝟙</mi><mo>⊤</mo></msup>"),
+            ),
+        };
         match value {
             0.0 => Printed::new(self.pick("0", "0", "0", "<mn>0</mn>"), ATOM),
-            1.0 => Printed::new(ones, ATOM),
+            1.0 => Printed::new(ones, if is_matrix { JUXTAPOSED } else { ATOM }),
             _ => Printed::new(
                 format!("{}{}{ones}", self.number(value).text, self.pick("", " ", " ", INVISIBLE_TIMES)),
-                PRODUCT,
+                JUXTAPOSED,
             ),
         }
     }
@@ -230,7 +253,7 @@ impl Printer<'_> {
         if Self::starts_negative(&inner.text) {
             inner = Printed::new(self.parenthesized(&inner.text), ATOM);
         }
-        let strength = if display && inner.strength == PRODUCT { PRODUCT } else { PREFIX };
+        let strength = if display { inner.strength.min(PREFIX) } else { PREFIX };
         Printed::new(format!("{}{}", self.minus(), inner.text), strength)
     }
 
@@ -255,7 +278,11 @@ impl Printer<'_> {
                 _ => printed,
             }
         };
-        let left = side(a, PRODUCT);
+        let strength = match kind {
+            Product::Matrix => self.juxtaposed(),
+            Product::Elementwise => PRODUCT,
+        };
+        let left = side(a, strength);
         // Both kinds of product are associative, so display notations write `A B C` for
         // A (B C); ASCII keeps the parentheses so the text parses back to the same graph.
         let same_kind = match self.graph.op(b) {
@@ -264,21 +291,23 @@ impl Printer<'_> {
             _ => false,
         };
         let right = if self.is_display() && same_kind && (self.namer)(b).is_none() {
-            self.operand(b, PRODUCT)
+            self.operand(b, strength)
         } else {
             side(b, POWER)
         };
-        Printed { text: format!("{}{op}{}", left.text, right.text), strength: PRODUCT, product: Some(kind) }
+        Printed { text: format!("{}{op}{}", left.text, right.text), strength, product: Some(kind) }
     }
 
     /// A scalar times anything. Display notations put the scalar first (`2 w`).
     fn scaling(&self, a: NodeId, b: NodeId) -> Printed {
         let (first, second) =
             if self.is_display() && self.graph.is_scalar(b) && !self.graph.is_scalar(a) { (b, a) } else { (a, b) };
-        let left = self.operand(first, PRODUCT);
-        // A scalar commutes with every product, so `2 s xᵀ` needs no parentheses in display
-        // notations; ASCII keeps them so the text parses back to the same graph.
+        let left = self.operand(first, self.juxtaposed());
+        // A scalar commutes with every product, so `2 s xᵀ` and `2 u ⊙ v` need no parentheses
+        // in display notations (the latter reads as (2 u) ⊙ v, the same value, and binds as
+        // loosely as its `⊙`); ASCII keeps them so the text parses back to the same graph.
         let right = self.operand(second, if self.notation == Notation::Ascii { POWER } else { PRODUCT });
+        let strength = self.juxtaposed().min(right.strength);
         let starts_with_digit = right.text.starts_with(|c: char| c.is_ascii_digit()) || right.text.starts_with("<mn>");
         let op = match self.notation {
             Notation::Ascii => "*",
@@ -288,11 +317,7 @@ impl Printer<'_> {
             Notation::Unicode | Notation::Latex => " ",
             Notation::MathMl => INVISIBLE_TIMES,
         };
-        Printed {
-            text: format!("{}{op}{}", left.text, right.text),
-            strength: PRODUCT,
-            product: left.product.or(right.product),
-        }
+        Printed { text: format!("{}{op}{}", left.text, right.text), strength, product: left.product.or(right.product) }
     }
 
     fn division(&self, a: NodeId, b: NodeId) -> Printed {

@@ -3,12 +3,13 @@
 
 use std::fmt::Write;
 
-use crate::ir::kinds::{letter_rule, Origin};
+use crate::ir::kinds::Origin;
 use crate::ir::NodeId;
 use crate::program::line_column;
 use crate::program::Variable;
 use crate::Program;
 
+use super::names::ascii_name;
 use super::{print, unicode_name, Notation};
 
 /// The listing of `program`; `source` is its text, for what a pasted document ignored.
@@ -17,8 +18,11 @@ pub fn listing(program: &Program, source: &str) -> String {
     let namer = |id: NodeId| graph.name(id).map(str::to_string);
     let mut out = String::new();
     out.push_str("# inputs\n");
-    let declarations: Vec<String> =
-        program.inputs.iter().map(|v| format!("{}: {}", v.name, graph.dims.show_type(graph.shape(v.node)))).collect();
+    let declarations: Vec<String> = program
+        .inputs
+        .iter()
+        .map(|v| format!("{}: {}", ascii_name(&v.name), graph.dims.show_type(graph.shape(v.node))))
+        .collect();
     let width = declarations.iter().map(|d| d.chars().count()).max().unwrap_or(0);
     for (declaration, variable) in declarations.iter().zip(&program.inputs) {
         match variable.origin {
@@ -37,17 +41,17 @@ pub fn listing(program: &Program, source: &str) -> String {
         .map(|s| {
             // A statement whose value an earlier one already computed prints as that name.
             let expr = match graph.name(s.node) {
-                Some(name) if name != s.name => name.to_string(),
+                Some(name) if name != s.name => ascii_name(name),
                 _ => print(graph, s.node, Notation::Ascii, &namer),
             };
-            format!("{} = {expr}", s.name)
+            format!("{} = {expr}", ascii_name(&s.name))
         })
         .collect();
     let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     for (line, statement) in lines.iter().zip(&program.statements) {
         let _ = writeln!(out, "{line:<width$}  # {}", graph.dims.show_type(graph.shape(statement.node)));
     }
-    let _ = writeln!(out, "\n# output: {}", program.output_statement().name);
+    let _ = writeln!(out, "\n# output: {}", ascii_name(&program.output_statement().name));
     if !program.ignored.is_empty() {
         out.push_str("\n# ignored (not math, or inline math that declares nothing):\n");
         for span in &program.ignored {
@@ -69,7 +73,7 @@ pub fn listing(program: &Program, source: &str) -> String {
 pub fn describe_origin(variable: &Variable, origin: Origin, source: &str) -> String {
     match origin {
         Origin::Declared => "declared".to_string(),
-        Origin::Letter => format!("undeclared: by its letter ({})", letter_rule(&variable.name, false).1),
+        Origin::Letter => format!("undeclared: by its letter ({})", variable.letter_rule),
         Origin::Use => match variable.decided_by {
             Some(span) => {
                 let (line, _) = line_column(source, span.start);
@@ -102,7 +106,7 @@ pub fn inputs_header(program: &Program) -> String {
                 let ty = format!("{}: {}", unicode_name(&v.name), graph.dims.show_type(graph.shape(v.node)));
                 match origin {
                     Origin::Declared => ty,
-                    Origin::Letter => format!("{ty} ({})", letter_rule(&v.name, false).1),
+                    Origin::Letter => format!("{ty} ({})", v.letter_rule),
                     Origin::Use => match v.decided_by {
                         Some(span) => {
                             let (line, _) = line_column(&program.source, span.start);

@@ -1,4 +1,8 @@
-//! How a variable's canonical name (`W_1`, `alpha`) is shown in Unicode, LaTeX and MathML.
+//! How a variable's canonical name (`W_1`, `alpha`, `W^(1)`) is shown in ASCII, Unicode,
+//! LaTeX and MathML.
+//!
+//! A layer index is part of a name: `W^(1)` (written `W^{(1)}`, `W⁽¹⁾`) is the first layer's
+//! `W`. Every notation writes it so that it reads back as the name, not as a power.
 
 use crate::syntax::{greek_latex, greek_letter};
 
@@ -8,10 +12,25 @@ pub const DIFFERENTIAL: char = 'ⅆ';
 /// Marks a symbol for the adjoint of a variable: `w̄` (w and a combining macron).
 pub const ADJOINT: char = '\u{304}';
 
-/// `alpha` → `α`, `W_1` → `W₁`, `ⅆA` → `dA`; other names unchanged.
+/// `W^(1)` → `W^{(1)}`: ASCII reads `W^(1)` as a power; other names unchanged.
+pub fn ascii_name(name: &str) -> String {
+    match split_layer(name) {
+        Some((base, index)) => format!("{base}^{{({index})}}"),
+        None => name.to_string(),
+    }
+}
+
+/// `alpha` → `α`, `W_1` → `W₁`, `ⅆA` → `dA`, `W^(1)` → `W⁽¹⁾`; other names unchanged.
 pub fn unicode_name(name: &str) -> String {
     if let Some(rest) = name.strip_prefix(DIFFERENTIAL) {
         return format!("d{}", unicode_name(rest));
+    }
+    if let Some((base, index)) = split_layer(name) {
+        let small: Option<String> = index.chars().map(superscript).collect();
+        return match small {
+            Some(small) => format!("{}⁽{small}⁾", unicode_name(base)),
+            None => format!("{}^{{({index})}}", unicode_name(base)),
+        };
     }
     if let Some(rest) = name.strip_suffix(ADJOINT) {
         // The bar goes on the letter, before any subscript: h̄₂.
@@ -36,10 +55,14 @@ pub fn unicode_name(name: &str) -> String {
     }
 }
 
-/// `alpha` → `\alpha`, `W_1` → `W_{1}`, `xhat` → `\mathit{xhat}`, `w̄` → `\bar{w}`.
+/// `alpha` → `\alpha`, `W_1` → `W_{1}`, `xhat` → `\mathit{xhat}`, `w̄` → `\bar{w}`,
+/// `W^(1)` → `W^{(1)}`.
 pub fn latex_name(name: &str) -> String {
     if let Some(rest) = name.strip_prefix(DIFFERENTIAL) {
         return format!("\\mathrm{{d}}{}", latex_name(rest));
+    }
+    if let Some((base, index)) = split_layer(name) {
+        return format!("{}^{{({index})}}", latex_name(base));
     }
     if let Some(rest) = name.strip_suffix(ADJOINT) {
         return format!("\\bar{{{}}}", latex_name(rest));
@@ -66,6 +89,13 @@ pub fn mathml_name(name: &str) -> String {
     if let Some(rest) = name.strip_prefix(DIFFERENTIAL) {
         return format!("<mrow><mi mathvariant=\"normal\">d</mi>{}</mrow>", mathml_name(rest));
     }
+    if let Some((base, index)) = split_layer(name) {
+        return format!(
+            "<msup>{}<mrow><mo>(</mo><mi>{}</mi><mo>)</mo></mrow></msup>",
+            mathml_name(base),
+            escape(index)
+        );
+    }
     if let Some(rest) = name.strip_suffix(ADJOINT) {
         // A combining macron inside the identifier: accents built with <mover> sit too low
         // or too faint over a letter in Chromium's MathML at body size.
@@ -86,6 +116,60 @@ pub fn mathml_name(name: &str) -> String {
         Some(sub) => format!("<msub>{base}<mi>{}</mi></msub>", escape(sub)),
         None => base,
     }
+}
+
+/// `W_1^(l)` → (`W_1`, `l`): a name and its layer index.
+fn split_layer(name: &str) -> Option<(&str, &str)> {
+    let (base, rest) = name.split_once("^(")?;
+    let index = rest.strip_suffix(')')?;
+    (!base.is_empty() && !index.is_empty()).then_some((base, index))
+}
+
+/// The superscript form of a character of a layer index, where Unicode has one.
+fn superscript(c: char) -> Option<char> {
+    const PAIRS: &[(char, char)] = &[
+        ('0', '⁰'),
+        ('1', '¹'),
+        ('2', '²'),
+        ('3', '³'),
+        ('4', '⁴'),
+        ('5', '⁵'),
+        ('6', '⁶'),
+        ('7', '⁷'),
+        ('8', '⁸'),
+        ('9', '⁹'),
+        ('+', '⁺'),
+        ('-', '⁻'),
+        ('a', 'ᵃ'),
+        ('b', 'ᵇ'),
+        ('c', 'ᶜ'),
+        ('d', 'ᵈ'),
+        ('e', 'ᵉ'),
+        ('f', 'ᶠ'),
+        ('g', 'ᵍ'),
+        ('h', 'ʰ'),
+        ('i', 'ⁱ'),
+        ('j', 'ʲ'),
+        ('k', 'ᵏ'),
+        ('l', 'ˡ'),
+        ('m', 'ᵐ'),
+        ('n', 'ⁿ'),
+        ('o', 'ᵒ'),
+        ('p', 'ᵖ'),
+        ('r', 'ʳ'),
+        ('s', 'ˢ'),
+        ('t', 'ᵗ'),
+        ('u', 'ᵘ'),
+        ('v', 'ᵛ'),
+        ('w', 'ʷ'),
+        ('x', 'ˣ'),
+        ('y', 'ʸ'),
+        ('z', 'ᶻ'),
+        ('K', 'ᴷ'),
+        ('L', 'ᴸ'),
+        ('N', 'ᴺ'),
+    ];
+    PAIRS.iter().find(|(plain, _)| *plain == c).map(|(_, small)| *small)
 }
 
 /// `alpha` → `α`; other names unchanged.

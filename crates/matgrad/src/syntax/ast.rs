@@ -1,7 +1,7 @@
 //! The syntax tree: what the user wrote, in any of the three spellings, with spans.
 //!
-//! The parser resolves spelling (ASCII, Unicode, LaTeX) and nothing else: `A x`, `A*x`,
-//! `A·x` and LaTeX `Ax` are all `Binary(Mul, A, x)`; `‖w‖`, `\|w\|` and `norm2(w)` are all
+//! The parser resolves spelling (ASCII, Unicode, LaTeX) and nothing else: `A x`, `A*x`
+//! and LaTeX `Ax` are all `Binary(Mul, A, x)` (`A·x` is `Binary(Dot, A, x)`); `‖w‖`, `\|w\|` and `norm2(w)` are all
 //! `Call("norm2", [w])`. Whether `*` is a matrix product or a scaling is decided by shapes,
 //! later, in `ir::lower`.
 
@@ -69,6 +69,18 @@ pub enum ExprKind {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `A'`, `Aᵀ`, `A^T`, `A^\top`
     Transpose(Box<Expr>),
+    /// `\mathbf{1}`, `\mathbb{1}`, `𝟙`: a vector of ones whose length is found from its use.
+    Ones,
+    /// `\mathbf{x}`, `\boldsymbol{W}_1`, `\bm`, `\pmb` around a name: the name in bold type,
+    /// which means the name itself (bold may later hint at its kind).
+    Bold(Box<Expr>),
+    /// `σ'(y)`, `σ′(y)`, `\sigma^\prime(y)`, `\tanh'(x)`, `relu'(x)`: the derivative of a
+    /// known elementwise function, applied to the arguments.
+    Derivative {
+        name: String,
+        name_span: Span,
+        args: Vec<Expr>,
+    },
     /// `f(a, b)`; also what norms, `σ(·)`, `\sqrt{·}` and `\frac`-free LaTeX functions become.
     /// `name_span` covers the function's name, for "unknown function" errors.
     Call {
@@ -82,13 +94,19 @@ pub enum ExprKind {
 pub enum BinOp {
     Add,
     Sub,
-    /// `*` (ASCII, Unicode), juxtaposition, `·`, `\cdot`, `\times`: matrix product, or a
-    /// scaling when one side is a scalar.
+    /// `*` (ASCII, Unicode), juxtaposition, `×`, `\times`: matrix product, or a scaling
+    /// when one side is a scalar.
     Mul,
+    /// `·`, `⋅`, `\cdot`: the inner product xᵀy when both sides are vectors, otherwise the
+    /// product [`BinOp::Mul`].
+    Dot,
     /// `.*`, `⊙`, `∘`, `\odot`, `\circ`, and `*` inside LaTeX.
     ElemMul,
-    /// `./`
+    /// `./`, `⊘`, `\oslash`
     ElemDiv,
+    /// `A : B`, `⟨A, B⟩`, `\langle A, B \rangle`: the Frobenius product tr(AᵀB) = sum(A ⊙ B),
+    /// of two operands of one shape.
+    Frobenius,
     /// `/`, `\frac{a}{b}`: division by a scalar (elementwise when both are scalars).
     Div,
     /// `^`, superscripts (`²`, `⁻¹`), LaTeX `^{…}`: scalar power, or matrix power for a
@@ -99,12 +117,15 @@ pub enum BinOp {
 }
 
 impl BinOp {
-    /// The ASCII operator, as `check` prints it.
+    /// The operator as tests and messages show it: ASCII, except `·` (which has no ASCII
+    /// spelling; `check` prints the product or `x'*y` instead).
     pub fn ascii(self) -> &'static str {
         match self {
             BinOp::Add => "+",
             BinOp::Sub => "-",
             BinOp::Mul => "*",
+            BinOp::Dot => "·",
+            BinOp::Frobenius => ":",
             BinOp::ElemMul => ".*",
             BinOp::ElemDiv => "./",
             BinOp::Div => "/",

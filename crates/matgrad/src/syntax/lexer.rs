@@ -21,8 +21,9 @@ use crate::diagnostic::Span;
 #[derive(Logos, Debug, Clone, Copy, PartialEq, Eq)]
 #[logos(skip r"[ \t\r\f]+")]
 pub enum TokenKind {
-    /// Unicode spaces that pasted text carries (no-break, thin, zero-width, byte-order mark).
-    #[regex(r"[\u{a0}\u{2000}-\u{200b}\u{202f}\u{205f}\u{3000}\u{feff}]", skip_spaces)]
+    /// Unicode spaces that pasted text carries (no-break, thin). Zero-width characters are
+    /// not spaces: in a statement they are errors (`Unknown`), since they hide what is written.
+    #[regex(r"[\u{a0}\u{2000}-\u{200a}\u{202f}\u{205f}\u{3000}]", skip_spaces)]
     /// `#` (ASCII) and `%` (LaTeX, MATLAB) comments run to the end of the line.
     #[regex(r"[#%]", skip_comment)]
     #[token("\n")]
@@ -56,7 +57,9 @@ pub enum TokenKind {
     Star,
     #[token(".*")]
     DotStar,
+    /// `./`, `⊘`: elementwise division.
     #[token("./")]
+    #[token("⊘")]
     DotSlash,
     #[token("/")]
     Slash,
@@ -120,6 +123,23 @@ pub enum TokenKind {
     #[token("⊙")]
     #[token("∘")]
     Circle,
+    /// `⟨`, `⟩`: an inner product `⟨x, y⟩` (LaTeX `\langle`, `\rangle` become these).
+    #[token("⟨")]
+    LAngle,
+    #[token("⟩")]
+    RAngle,
+    /// `𝕀`: the identity matrix.
+    #[token("𝕀")]
+    Identity,
+    /// `𝟙`: a vector of ones.
+    #[token("𝟙")]
+    Ones,
+    /// `½`, `¾`, `⅓`: a vulgar fraction.
+    #[regex(r"[½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅐⅛⅜⅝⅞⅑⅒]")]
+    Fraction,
+    /// `⁽¹⁾`, `⁽ˡ⁾`: a layer index on a name (`W⁽¹⁾` is `W^{(1)}`).
+    #[token("⁽", layer_index)]
+    SupLayer,
     #[token("∈")]
     In,
     #[token("ℝ")]
@@ -138,17 +158,34 @@ pub enum TokenKind {
     /// `ᵀ`: transpose.
     #[token("ᵀ")]
     SupT,
+    /// `⁻ᵀ`: the transpose of the inverse, as the Matrix Cookbook writes X⁻ᵀ.
+    #[token("⁻ᵀ")]
+    SupInverseTranspose,
     /// `ⁿ`, `ᴷ`, `ᵐˣⁿ`: superscript letters (sizes in `ℝⁿ`, or an exponent).
     #[regex(r"⁻?[ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵁⱽᵂ]", |lex| extend(lex, SUPERSCRIPT_LETTERS))]
     SupLetters,
     /// `₁`, `₁₂`, `ᵢ`: a subscript (`W₁` is `W_1`, `‖x‖₁` is norm1).
     #[regex(r"[₀₁₂₃₄₅₆₇₈₉ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ]", |lex| extend(lex, SUBSCRIPTS))]
     Subscript,
+    /// Digits with two decimal points (`1.2.3`, `2.5.`, `1..2`): an error, not a product.
+    BadNumber,
     /// A character no token starts with.
     Unknown,
 }
 
 const SUPERSCRIPT_LETTERS: &str = "ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵁⱽᵂ";
+/// What stands between `⁽` and `⁾` in a layer index.
+const LAYER_INDEX: &str = "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂ⁺⁻";
+
+/// A layer index `⁽¹⁾`: the `⁽`, its index and the `⁾`; a `⁽` without them is no token.
+fn layer_index(lexer: &mut logos::Lexer<TokenKind>) -> bool {
+    let inner: usize = lexer.remainder().chars().take_while(|c| LAYER_INDEX.contains(*c)).map(char::len_utf8).sum();
+    if inner == 0 || !lexer.remainder()[inner..].starts_with('⁾') {
+        return false;
+    }
+    lexer.bump(inner + '⁾'.len_utf8());
+    true
+}
 const SUBSCRIPTS: &str = "₀₁₂₃₄₅₆₇₈₉ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ";
 
 /// Extends the current token over the characters of `class` that follow it.
@@ -157,7 +194,7 @@ fn extend(lexer: &mut logos::Lexer<TokenKind>, class: &str) {
     lexer.bump(length);
 }
 
-const SPACES: &str = " \t\r\u{c}\u{a0}\u{2000}\u{2001}\u{2002}\u{2003}\u{2004}\u{2005}\u{2006}\u{2007}\u{2008}\u{2009}\u{200a}\u{200b}\u{202f}\u{205f}\u{3000}\u{feff}";
+const SPACES: &str = " \t\r\u{c}\u{a0}\u{2000}\u{2001}\u{2002}\u{2003}\u{2004}\u{2005}\u{2006}\u{2007}\u{2008}\u{2009}\u{200a}\u{202f}\u{205f}\u{3000}";
 
 /// Skips a run of spaces, Unicode or not, in one step (one skip per character would
 /// recurse once per character in debug builds).
@@ -184,11 +221,15 @@ pub struct Token {
 ///
 /// `range` must lie on character boundaries (callers cut at ASCII delimiters or at
 /// boundaries of earlier tokens).
-pub fn lex(source: &str, range: Span) -> Vec<Token> {
+pub fn lex(source: &str, mut range: Span) -> Vec<Token> {
+    // A byte-order mark at the very start of the text is an encoding mark, not text.
+    if range.start == 0 && source.starts_with('\u{feff}') {
+        range.start = '\u{feff}'.len_utf8().min(range.end);
+    }
     let Some(text) = source.get(range.start..range.end) else {
         return Vec::new();
     };
-    let mut tokens = Vec::new();
+    let mut tokens: Vec<Token> = Vec::new();
     let mut lexer = TokenKind::lexer(text);
     while let Some(result) = lexer.next() {
         let local = lexer.span();
@@ -208,9 +249,31 @@ pub fn lex(source: &str, range: Span) -> Vec<Token> {
                 continue;
             }
         };
-        tokens.push(Token { kind, span: Span::new(range.start + local.start, range.start + local.end) });
+        let token = Token { kind, span: Span::new(range.start + local.start, range.start + local.end) };
+        match tokens.last_mut() {
+            Some(last) if continues_number(source, *last, token) => {
+                *last = Token { kind: TokenKind::BadNumber, span: last.span.to(token.span) };
+            }
+            _ => tokens.push(token),
+        }
     }
     tokens
+}
+
+/// Whether `next` touches the number `last` and makes it malformed: `1.2` then `.3`,
+/// `1` then `.` then `.2`, `2.5` then `.`. (`2.` alone ends a sentence in LaTeX, and `1.*x`
+/// lexes as `1` and `.*`.)
+fn continues_number(source: &str, last: Token, next: Token) -> bool {
+    use TokenKind as K;
+    if last.span.end != next.span.start {
+        return false;
+    }
+    let text = |t: Token| source.get(t.span.range()).unwrap_or("");
+    match (last.kind, next.kind) {
+        (K::BadNumber, K::Number | K::Dot) | (K::Number, K::Number) => true,
+        (K::Number, K::Dot) => text(last).contains('.') || source[next.span.end..].starts_with('.'),
+        _ => false,
+    }
 }
 
 /// The text of superscript and subscript characters, in ASCII: `⁻¹` is `-1`, `ᵐˣⁿ` is
@@ -232,6 +295,8 @@ const SMALL_SCRIPTS: &[(char, char)] = &[
     ('⁹', '9'),
     ('⁻', '-'),
     ('⁺', '+'),
+    ('⁽', '('),
+    ('⁾', ')'),
     ('ᵃ', 'a'),
     ('ᵇ', 'b'),
     ('ᶜ', 'c'),

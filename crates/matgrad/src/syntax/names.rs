@@ -37,8 +37,13 @@ pub const FUNCTIONS: &[&str] = &[
 
 /// The canonical function an ASCII identifier names, matched exactly (`Tr` could be a
 /// variable in ASCII).
+/// Also `trace` for `tr`, and `Diag` in any case for `diag`.
 pub fn ascii_function(name: &str) -> Option<&'static str> {
-    FUNCTIONS.iter().copied().find(|f| *f == name)
+    match name {
+        "trace" => Some("tr"),
+        _ if name.eq_ignore_ascii_case("diag") => Some("diag"),
+        _ => FUNCTIONS.iter().copied().find(|f| *f == name),
+    }
 }
 
 /// The canonical function a LaTeX name (`\ln`, `\operatorname{Tr}`, `ReLU`) stands for:
@@ -157,5 +162,7 @@ mod tests {
         assert_eq!(latex_function("ReLU"), Some("relu"));
         assert_eq!(latex_function("ln"), Some("log"));
         assert_eq!(ascii_function("Tr"), None);
+        assert_eq!(ascii_function("trace"), Some("tr"));
+        assert_eq!(ascii_function("Diag"), Some("diag"));
     }
 }

@@ -7,8 +7,16 @@
 //! | postfix | `A'`, `Aᵀ`, `x²`, `A⁻¹` | |
 //! | power | `^`, `.^`, LaTeX `^{…}`; the exponent may start with `-` (`2^-1`) | left: `2^3^2` is `(2^3)^2` |
 //! | prefix | unary `-`, `+` (dropped): `-s^2` is `-(s^2)` | |
-//! | product | `*`, `.*`, `./`, `/`, `·`, `⊙`, juxtaposition (`2x`, `A x`) | left |
+//! | juxtaposition | `2x`, `A x`, `·`, `\cdot`, `×` | left |
+//! | product | `*`, `.*`, `./`, `/`, `⊙`, `∘`, `⊘` | left |
+//! | Frobenius | `A : B` | left |
 //! | sum | `+`, `-` | left |
+//!
+//! Juxtaposition binds tighter than the written products, as in mathematics: `M ⊙ A B` is
+//! M ⊙ (A B), `2w : dw` is (2w) : dw. A `/` whose right operand is an unbracketed
+//! juxtaposition (`1/2 x`) has two readings and is refused. A function written without
+//! parentheses applies to the juxtaposition that follows (`\log \det X`, `\exp x^\top y`,
+//! `\sin 2x`), up to the next function (`\sin x \cos y` is sin(x)·cos(y)).
 //!
 //! The mode ([`Mode`]) changes three things only: in LaTeX a word is a run of one-letter
 //! names (`Ax` is `A·x`), `*` is elementwise, and `^` takes one character or a braced
@@ -65,9 +73,17 @@ pub fn parse_statement(
     mode: Mode,
     end: &str,
 ) -> std::result::Result<Vec<Item>, Diagnostic> {
-    if let Some(token) = tokens.iter().find(|t| t.kind == K::Unknown) {
+    if let Some(token) = tokens.iter().find(|t| matches!(t.kind, K::Unknown | K::BadNumber)) {
         let text = &source[token.span.range()];
+        if token.kind == K::BadNumber {
+            return Err(Diagnostic::new(token.span, format!("malformed number `{text}`")).with_hint(
+                "a number has at most one decimal point, as in `1.25`; write products with a space or `*`",
+            ));
+        }
         let mut diagnostic = Diagnostic::new(token.span, format!("unexpected character `{}`", printable(text)));
+        if printable(text) != text && !text.contains(['\n', '\t']) {
+            diagnostic = diagnostic.with_hint("an invisible character, often carried by pasted text: delete it");
+        }
         if text == "$" {
             diagnostic = diagnostic.with_hint("LaTeX math goes between `$$ … $$` or `$ … $`");
         }
@@ -90,10 +106,13 @@ pub fn parse_statement(
 struct Node {
     expr: Box<Expr>,
     depth: usize,
+    /// For a product written by juxtaposition without brackets (`2 x`, `a b c`), the span of
+    /// its first factor; None for anything else (brackets clear it).
+    juxtaposed: Option<Span>,
 }
 
 fn leaf(kind: ExprKind, span: Span) -> Node {
-    Node { expr: Box::new(Expr { kind, span }), depth: 1 }
+    Node { expr: Box::new(Expr { kind, span }), depth: 1, juxtaposed: None }
 }
 
 /// What a `^` produced: `A^T` is a transpose, anything else a power.
@@ -109,6 +128,7 @@ enum Delim {
     Brace,
     Norm,
     Abs,
+    Angle,
 }
 
 /// An opened delimiter waiting for its closer.
@@ -121,6 +141,8 @@ struct Open {
 #[derive(Debug, Clone, Copy)]
 enum Infix {
     Op(BinOp),
+    /// An operator at the level of juxtaposition: `·`, `\cdot`, `×`.
+    Tight(BinOp),
     /// Two operands side by side: `2x`, `A (u ⊙ v)`.
     Juxtapose,
 }
@@ -130,19 +152,27 @@ impl Infix {
     fn binding_power(self) -> (u8, u8) {
         match self {
             Infix::Op(BinOp::Add | BinOp::Sub) => SUM,
+            Infix::Op(BinOp::Frobenius) => FROBENIUS,
             Infix::Op(BinOp::Pow | BinOp::ElemPow) => (POWER, POWER + 1),
-            _ => PRODUCT,
+            Infix::Tight(_) | Infix::Juxtapose => JUXTAPOSED,
+            Infix::Op(_) => PRODUCT,
         }
     }
 }
 
 /// Binding powers, (left, right): a higher number binds tighter.
 const SUM: (u8, u8) = (1, 2);
-const PRODUCT: (u8, u8) = (3, 4);
+const FROBENIUS: (u8, u8) = (3, 4);
+const PRODUCT: (u8, u8) = (5, 6);
+const JUXTAPOSED: (u8, u8) = (7, 8);
+/// An unbracketed function argument: a juxtaposition (`\exp x^\top y`). Only function
+/// arguments are parsed at exactly this level, which is how [`Parser::expr_loop`] knows to
+/// stop before the next function (`\sin x \cos y`).
+const ARGUMENT: u8 = JUXTAPOSED.0;
 /// The operand of a unary minus: powers bind inside it, products do not.
-const PREFIX_OPERAND: u8 = 5;
-/// `^` and `.^`; also the level of an unbracketed function argument (`\log x^2`).
-const POWER: u8 = 7;
+const PREFIX_OPERAND: u8 = 9;
+/// `^` and `.^`.
+const POWER: u8 = 11;
 
 struct Parser<'a> {
     source: &'a str,
@@ -293,6 +323,8 @@ impl<'a> Parser<'a> {
             (Delim::Norm, _) => "‖",
             (Delim::Abs, r"\lvert" | r"\vert") => r"\rvert",
             (Delim::Abs, _) => "|",
+            (Delim::Angle, r"\langle") => r"\rangle",
+            (Delim::Angle, _) => "⟩",
         }
     }
 
@@ -337,7 +369,7 @@ impl<'a> Parser<'a> {
         if depth > MAX_DEPTH {
             return fail(self.too_deep(span));
         }
-        Ok(Node { expr: Box::new(Expr { kind, span }), depth })
+        Ok(Node { expr: Box::new(Expr { kind, span }), depth, juxtaposed: None })
     }
 
     fn binary(&self, op: BinOp, lhs: Node, rhs: Node) -> Result<Node> {
@@ -395,13 +427,13 @@ impl<'a> Parser<'a> {
             Some(token) => return fail(self.unexpected(token)),
             None => return fail(self.expected("`=`", target.expr.span, None)),
         };
-        let ExprKind::Var(name) = target.expr.kind else {
+        let Some(name) = name_of(&target.expr) else {
             return fail(
                 Diagnostic::new(target.expr.span, "can only assign to a name")
                     .with_hint("the left side of `=` must be a single name, as in `y = A*x`"),
             );
         };
-        let name = Name { text: name, span: target.expr.span };
+        let name = Name { text: name.to_string(), span: target.expr.span };
         self.bump();
         let value = self.operand_after(0, equals)?;
         self.expect_end()?;
@@ -457,6 +489,10 @@ impl<'a> Parser<'a> {
             if infix.binding_power().0 < min_bp {
                 break;
             }
+            // An unbracketed argument ends where the next function starts: `\sin x \cos y`.
+            if min_bp == ARGUMENT && matches!(infix, Infix::Juxtapose) && self.starts_function(token) {
+                break;
+            }
             lhs = self.infix_operand(lhs, infix)?;
         }
         Ok(lhs)
@@ -466,12 +502,29 @@ impl<'a> Parser<'a> {
     fn infix_operand(&mut self, lhs: Node, infix: Infix) -> Result<Node> {
         let right = infix.binding_power().1;
         match infix {
-            Infix::Juxtapose => {
-                let rhs = self.expr(right)?;
-                self.binary(BinOp::Mul, lhs, rhs)
+            Infix::Juxtapose | Infix::Tight(_) => {
+                let first = lhs.juxtaposed.unwrap_or(lhs.expr.span);
+                let (op, rhs) = match infix {
+                    Infix::Tight(op) => {
+                        let operator = self.bump();
+                        (op, self.operand_after(right, operator)?)
+                    }
+                    _ => (BinOp::Mul, self.expr(right)?),
+                };
+                let mut node = self.binary(op, lhs, rhs)?;
+                node.juxtaposed = Some(first);
+                Ok(node)
             }
             Infix::Op(op @ (BinOp::Pow | BinOp::ElemPow)) => {
                 let caret = self.bump();
+                // `X^∘2`, as the Unicode printer writes an elementwise power of a matrix.
+                let op = match self.peek() {
+                    Some(circle) if op == BinOp::Pow && circle.kind == K::Circle && self.text(circle) == "∘" => {
+                        self.bump();
+                        BinOp::ElemPow
+                    }
+                    _ => op,
+                };
                 self.refuse_layer_index(&lhs, caret)?;
                 match self.exponent(caret, op)? {
                     Power::Transpose(end) => {
@@ -484,9 +537,35 @@ impl<'a> Parser<'a> {
             Infix::Op(op) => {
                 let operator = self.bump();
                 let rhs = self.operand_after(right, operator)?;
+                if let (BinOp::Div, Some(first)) = (op, rhs.juxtaposed) {
+                    return fail(self.ambiguous_division(&lhs, operator, &rhs, first));
+                }
                 self.binary(op, lhs, rhs)
             }
         }
+    }
+
+    /// `1/2 x` reads as (1/2)·x or as 1/(2·x): refused, with both spellings.
+    fn ambiguous_division(&self, lhs: &Node, operator: Token, rhs: &Node, first: Span) -> Diagnostic {
+        let text = |span: Span| self.source.get(span.range()).unwrap_or("");
+        let between = |a: Span, b: Span| self.source.get(a.end..b.start).unwrap_or("");
+        // The division as the user spaced it: `1/2`, `a / b`.
+        let divide = format!(
+            "{}{}{}{}",
+            text(lhs.expr.span),
+            between(lhs.expr.span, operator.span),
+            text(operator.span),
+            between(operator.span, rhs.expr.span)
+        );
+        let rest = self.source.get(first.end..rhs.expr.span.end).unwrap_or("");
+        Diagnostic::new(
+            lhs.expr.span.to(rhs.expr.span),
+            format!(
+                "`{divide}{}` is ambiguous: the division may end before the product or after it",
+                text(rhs.expr.span)
+            ),
+        )
+        .with_hint(format!("write `({divide}{}){rest}` or `{divide}({})`", text(first), text(rhs.expr.span)))
     }
 
     /// The binary operator `token` stands for, or juxtaposition if it starts an operand.
@@ -497,7 +576,10 @@ impl<'a> Parser<'a> {
             // The question this tool grew from writes `u * v` in LaTeX for the
             // elementwise product; in ASCII (matrixcalculus.org) `*` is the matrix product.
             K::Star if self.mode == Mode::Latex => BinOp::ElemMul,
-            K::Star | K::Times => BinOp::Mul,
+            K::Star => BinOp::Mul,
+            K::Times if matches!(self.text(token), "×" | r"\times") => return Some(Infix::Tight(BinOp::Mul)),
+            K::Times => return Some(Infix::Tight(BinOp::Dot)),
+            K::Colon => BinOp::Frobenius,
             K::DotStar | K::Circle => BinOp::ElemMul,
             K::DotSlash => BinOp::ElemDiv,
             K::Slash => BinOp::Div,
@@ -511,9 +593,19 @@ impl<'a> Parser<'a> {
     /// Whether `token` can start an operand (so, after an operand, means juxtaposition).
     fn starts_operand(&self, token: Token) -> bool {
         match token.kind {
-            K::Number | K::Word | K::Greek | K::LParen | K::LBracket | K::LBrace | K::Sqrt | K::Command | K::Escape => {
-                true
-            }
+            K::Number
+            | K::Word
+            | K::Greek
+            | K::LParen
+            | K::LBracket
+            | K::LBrace
+            | K::Sqrt
+            | K::Command
+            | K::Escape
+            | K::LAngle
+            | K::Identity
+            | K::Ones
+            | K::Fraction => true,
             K::Bar | K::DoubleBar | K::NormBar => !self.closes_innermost(token),
             _ => false,
         }
@@ -574,6 +666,11 @@ impl<'a> Parser<'a> {
         let text = small_script_text(self.text(token));
         match token.kind {
             K::Prime | K::SupT => self.unary(ExprKind::Transpose, node, span),
+            K::SupInverseTranspose => {
+                let minus_one = leaf(ExprKind::Number(-1.0), token.span);
+                let inverse = self.binary(BinOp::Pow, node, minus_one)?;
+                self.unary(ExprKind::Transpose, inverse, span)
+            }
             K::SupNumber => {
                 let exponent = leaf(ExprKind::Number(number_value(&text, token.span)?), token.span);
                 self.binary(BinOp::Pow, node, exponent)
@@ -610,6 +707,17 @@ impl<'a> Parser<'a> {
                 self.apply_function("sqrt", token.span)
             }
             K::Command | K::Escape => self.command(),
+            K::LAngle => self.inner_product(),
+            K::Identity => {
+                self.bump();
+                let (name, span) = self.subscripts("I".to_string(), token.span)?;
+                Ok(leaf(ExprKind::Var(name), span))
+            }
+            K::Ones => {
+                self.bump();
+                Ok(leaf(ExprKind::Ones, token.span))
+            }
+            K::Fraction => self.vulgar_fraction(),
             _ => fail(self.not_an_operand(token)),
         }
     }
@@ -631,6 +739,9 @@ impl<'a> Parser<'a> {
         let (name, span) = self.ascii_name()?;
         if span == token {
             if let Some(function) = names::ascii_function(&name) {
+                if let Some(mark) = self.prime_mark() {
+                    return self.derivative(function, span, mark);
+                }
                 if self.has_argument() {
                     return self.apply_function(function, span);
                 }
@@ -689,6 +800,18 @@ impl<'a> Parser<'a> {
         if name == "sigma" && self.at(K::LParen) {
             return self.apply_function("sigmoid", span);
         }
+        if name == "sigma" {
+            if let Some(mark) = self.prime_mark() {
+                return self.derivative("sigmoid", span, mark);
+            }
+            // `σ y`: the sigmoid of y, or the scalar σ times y; the lowering decides (it
+            // refuses unless σ is a variable). A call named `sigma` stands for this form.
+            let spaced = self.peek().is_some_and(|t| t.span.start > span.end || self.mode == Mode::Latex);
+            if spaced && self.peek().is_some_and(|t| self.starts_operand(t) && t.kind != K::LParen) {
+                let argument = self.expr(ARGUMENT)?;
+                return self.call_on("sigma", span, argument);
+            }
+        }
         let (name, full) = self.subscripts(name.to_string(), span)?;
         if self.mode == Mode::Ascii
             && full == span
@@ -708,17 +831,62 @@ impl<'a> Parser<'a> {
                 {
                     self.bump();
                     let (subscript, subscript_span) = self.subscript_text(token)?;
-                    name = format!("{name}_{subscript}");
+                    name = with_subscript(&name, &subscript);
                     span = span.to(subscript_span);
                 }
                 Some(token) if token.kind == K::Subscript && token.span.start == span.end => {
                     self.bump();
-                    name = format!("{name}_{}", small_script_text(self.text(token)));
+                    name = with_subscript(&name, &small_script_text(self.text(token)));
                     span = span.to(token.span);
                 }
+                Some(token) if token.kind == K::SupLayer && token.span.start == span.end && !name.contains("^(") => {
+                    self.bump();
+                    name = format!("{name}^{}", small_script_text(self.text(token)));
+                    span = span.to(token.span);
+                }
+                Some(token) if token.kind == K::Caret && !name.contains("^(") => match self.layer_index() {
+                    Some((index, end)) => {
+                        name = format!("{name}^({index})");
+                        span = span.to(end);
+                    }
+                    None => return Ok((name, span)),
+                },
                 _ => return Ok((name, span)),
             }
         }
+    }
+
+    /// `^{(1)}`, `^{(l)}`, `^{(l+1)}` after a name: a layer index, part of the name (machine
+    /// learning writes W^{(1)} for the first layer's weights, never for a power). Consumes it
+    /// and gives its text and where it ends; None (consuming nothing) for anything else.
+    fn layer_index(&mut self) -> Option<(String, Span)> {
+        let kinds: Vec<Option<K>> = (0..8).map(|n| self.nth_kind(n)).collect();
+        if kinds[..3] != [Some(K::Caret), Some(K::LBrace), Some(K::LParen)] {
+            return None;
+        }
+        let is_atom = |kind: Option<K>| matches!(kind, Some(K::Word | K::Number | K::Greek));
+        let length = match kinds[3..] {
+            [a, Some(K::RParen), Some(K::RBrace), ..] if is_atom(a) => 6,
+            [a, Some(K::Plus | K::Minus), b, Some(K::RParen), Some(K::RBrace)] if is_atom(a) && is_atom(b) => 8,
+            _ => return None,
+        };
+        let mut index = String::new();
+        let mut end = Span::default();
+        for n in 0..length {
+            let token = self.bump();
+            end = token.span;
+            if (3..length - 2).contains(&n) {
+                match token.kind {
+                    K::Greek => index.push_str(greek_name(self.text(token))),
+                    _ => index.push_str(self.text(token)),
+                }
+            }
+        }
+        // Digits and names only: `^{(1.5)}` is not an index.
+        if !index.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '_')) {
+            return None;
+        }
+        Some((index, end))
     }
 
     /// The text after `_`: a braced group, digits, one letter (LaTeX) or a word (ASCII), or
@@ -859,7 +1027,58 @@ impl<'a> Parser<'a> {
         let mut node = self.operand_after(0, open)?;
         let close = self.close()?;
         node.expr.span = open.span.to(close.span);
+        node.juxtaposed = None;
         Ok(node)
+    }
+
+    /// `⟨x, y⟩`, `\langle X, Y \rangle`: the inner (Frobenius) product.
+    fn inner_product(&mut self) -> Result<Node> {
+        let open = self.bump();
+        self.open.push(Open { delim: Delim::Angle, token: open });
+        let left = self.operand_after(0, open)?;
+        let comma = match self.peek() {
+            Some(token) if token.kind == K::Comma => self.bump(),
+            found => {
+                let opener = self.text(open);
+                return fail(
+                    self.expected(&format!("`,` inside `{opener}…`"), left.expr.span, found)
+                        .with_hint("an inner product is written `⟨x, y⟩`"),
+                );
+            }
+        };
+        let right = self.operand_after(0, comma)?;
+        let close = self.close()?;
+        let mut node = self.binary(BinOp::Frobenius, left, right)?;
+        node.expr.span = open.span.to(close.span);
+        Ok(node)
+    }
+
+    /// `½`, `¾`: the quotient of two numbers, as `\frac12` is.
+    fn vulgar_fraction(&mut self) -> Result<Node> {
+        let token = self.bump();
+        let (top, bottom) = match self.text(token) {
+            "½" => (1.0, 2.0),
+            "⅓" => (1.0, 3.0),
+            "⅔" => (2.0, 3.0),
+            "¼" => (1.0, 4.0),
+            "¾" => (3.0, 4.0),
+            "⅕" => (1.0, 5.0),
+            "⅖" => (2.0, 5.0),
+            "⅗" => (3.0, 5.0),
+            "⅘" => (4.0, 5.0),
+            "⅙" => (1.0, 6.0),
+            "⅚" => (5.0, 6.0),
+            "⅐" => (1.0, 7.0),
+            "⅛" => (1.0, 8.0),
+            "⅜" => (3.0, 8.0),
+            "⅝" => (5.0, 8.0),
+            "⅞" => (7.0, 8.0),
+            "⅑" => (1.0, 9.0),
+            _ => (1.0, 10.0),
+        };
+        let top = leaf(ExprKind::Number(top), token.span);
+        let bottom = leaf(ExprKind::Number(bottom), token.span);
+        self.binary(BinOp::Div, top, bottom)
     }
 
     /// Consumes the closer of the innermost open delimiter.
@@ -880,6 +1099,7 @@ impl<'a> Parser<'a> {
                     | (Delim::Brace, K::RBrace)
                     | (Delim::Norm, K::NormBar | K::DoubleBar)
                     | (Delim::Abs, K::Bar)
+                    | (Delim::Angle, K::RAngle)
             ),
             None => false,
         };
@@ -954,10 +1174,14 @@ impl<'a> Parser<'a> {
         self.peek().is_some_and(|t| self.starts_operand(t))
     }
 
-    /// A function applied to `(a, b)`, to `{x}` (LaTeX), or to the next operand at power
-    /// level (`\log x^2` is `log(x²)`, `\log x y` is `log(x)·y`). A power written on the
-    /// function applies to its value: `\sin^2 x` is `(sin x)²`.
+    /// A function applied to `(a, b)`, to `{x}` (LaTeX), or to the juxtaposition that
+    /// follows (`\log x^2` is `log(x²)`, `\log x y` is `log(x y)`, `\exp -x` is `exp(−x)`),
+    /// up to the next function. A power written on the function applies to its value:
+    /// `\sin^2 x` is `(sin x)²`; a prime makes its derivative: `\tanh'(x)`.
     fn apply_function(&mut self, name: &str, name_span: Span) -> Result<Node> {
+        if let Some(mark) = self.prime_mark() {
+            return self.derivative(name, name_span, mark);
+        }
         if self.mode == Mode::Latex && self.at(K::Caret) {
             return self.powered_function(name, name_span);
         }
@@ -967,11 +1191,57 @@ impl<'a> Parser<'a> {
                 let argument = self.group()?;
                 self.call_on(name, name_span, argument)
             }
-            Some(token) if self.opens_operand(token) => {
-                let argument = self.expr(POWER)?;
+            Some(token) if self.opens_operand(token) || (token.kind == K::Minus && self.mode == Mode::Latex) => {
+                let argument = self.expr(ARGUMENT)?;
                 self.call_on(name, name_span, argument)
             }
             found => fail(self.missing_argument(name, name_span, found)),
+        }
+    }
+
+    /// How many tokens mark a derivative before a `(`: `'` or `′` (1), `^\prime` (2),
+    /// `^{\prime}` (4). A prime not followed by `(` is a transpose.
+    fn prime_mark(&self) -> Option<usize> {
+        let kinds: Vec<Option<K>> = (0..5).map(|n| self.nth_kind(n)).collect();
+        match kinds[..] {
+            [Some(K::Prime), Some(K::LParen), ..] => Some(1),
+            [Some(K::Caret), Some(K::Prime), Some(K::LParen), ..] => Some(2),
+            [Some(K::Caret), Some(K::LBrace), Some(K::Prime), Some(K::RBrace), Some(K::LParen)] => Some(4),
+            _ => None,
+        }
+    }
+
+    /// `σ'(y)`, `\tanh^\prime(x)`: the derivative of a function, after its prime mark.
+    fn derivative(&mut self, name: &str, name_span: Span, mark: usize) -> Result<Node> {
+        let mut span = name_span;
+        for _ in 0..mark {
+            span = span.to(self.bump().span);
+        }
+        let call = self.call_with_arguments(name, span)?;
+        let ExprKind::Call { name, name_span, args } = call.expr.kind else {
+            return fail(Diagnostic::new(span, "internal error: a derivative without a call"));
+        };
+        self.build(ExprKind::Derivative { name, name_span, args }, call.expr.span, call.depth)
+    }
+
+    /// Whether `token` starts a function applied without parentheses, where an unbracketed
+    /// argument ends: `\cos`, `\sqrt`, `\operatorname`, `√`, `exp`, `σ(`.
+    fn starts_function(&self, token: Token) -> bool {
+        let text = self.text(token);
+        match token.kind {
+            K::Sqrt => true,
+            K::Command => match latex::command(&text[1..]) {
+                Some(Command::Function(_) | Command::Sqrt | Command::Operator) => true,
+                Some(Command::Greek("sigma")) => self.nth_kind(1) == Some(K::LParen),
+                _ => false,
+            },
+            K::Greek => greek_name(text) == "sigma" && self.nth_kind(1) == Some(K::LParen),
+            K::Word if self.mode == Mode::Ascii => names::ascii_function(text).is_some(),
+            K::Word => {
+                let letters = text.bytes().take(LONGEST_FUNCTION + 1).take_while(u8::is_ascii_alphabetic).count();
+                (2..=LONGEST_FUNCTION).contains(&letters) && names::latex_function(&text[..letters]).is_some()
+            }
+            _ => false,
         }
     }
 
@@ -1052,10 +1322,7 @@ impl<'a> Parser<'a> {
             Command::Operator | Command::Upright => self.upright(command, token),
             Command::Bold => self.bold(token),
             Command::Accent(suffix) => self.accent(suffix, token),
-            Command::Blackboard => fail(Diagnostic::new(
-                token.span,
-                format!(r"`{text}` only appears in a type, as in `x \in \mathbb{{R}}^n`"),
-            )),
+            Command::Blackboard => self.blackboard_symbol(token),
         }
     }
 
@@ -1102,14 +1369,45 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// `\mathbf{x}`: the argument itself.
+    /// `\mathbb{I}` (the identity), `\mathbb{1}` (ones); elsewhere `\mathbb` is a type.
+    fn blackboard_symbol(&mut self, token: Token) -> Result<Node> {
+        if (self.nth_kind(0), self.nth_kind(2)) == (Some(K::LBrace), Some(K::RBrace)) {
+            self.bump();
+            let symbol = self.bump();
+            let close = self.bump();
+            let span = token.span.to(close.span);
+            match (symbol.kind, self.text(symbol)) {
+                (K::Word, "I") => {
+                    let (name, span) = self.subscripts("I".to_string(), span)?;
+                    return Ok(leaf(ExprKind::Var(name), span));
+                }
+                (K::Number, "1") => return Ok(leaf(ExprKind::Ones, span)),
+                _ => {}
+            }
+        }
+        let text = self.text(token);
+        fail(
+            Diagnostic::new(token.span, format!(r"`{text}` only appears in a type, as in `x \in \mathbb{{R}}^n`"))
+                .with_hint(r"`\mathbb{I}` is the identity matrix and `\mathbb{1}` a vector of ones"),
+        )
+    }
+
+    /// `\mathbf{x}`: the name in bold (`\mathbf`, `\boldsymbol`, `\bm`, `\pmb`), or just the
+    /// argument (`\vec`, `\mathcal`); `\mathbf{1}` is a vector of ones and `\mathbf{I}` the
+    /// identity.
     fn bold(&mut self, token: Token) -> Result<Node> {
         let mut argument = self.tex_argument("an argument", token)?;
         argument.expr.span = token.span.to(argument.expr.span);
+        let marks_bold = matches!(self.text(token), r"\mathbf" | r"\boldsymbol" | r"\bm" | r"\pmb");
         match &argument.expr.kind {
+            ExprKind::Number(one) if *one == 1.0 && marks_bold => Ok(leaf(ExprKind::Ones, argument.expr.span)),
             ExprKind::Var(name) => {
                 let (name, span) = self.subscripts(name.clone(), argument.expr.span)?;
-                Ok(leaf(ExprKind::Var(name), span))
+                if !marks_bold || name == "I" || name.starts_with("I_") {
+                    return Ok(leaf(ExprKind::Var(name), span));
+                }
+                let inner = leaf(ExprKind::Var(name), argument.expr.span);
+                self.unary(ExprKind::Bold, inner, span)
             }
             _ => Ok(argument),
         }
@@ -1118,7 +1416,7 @@ impl<'a> Parser<'a> {
     /// `\hat{y}` is the name `yhat`.
     fn accent(&mut self, suffix: &str, token: Token) -> Result<Node> {
         let argument = self.tex_argument("a name", token)?;
-        let ExprKind::Var(name) = &argument.expr.kind else {
+        let Some(name) = name_of(&argument.expr) else {
             let text = self.text(token);
             return fail(Diagnostic::new(
                 argument.expr.span,
@@ -1247,13 +1545,32 @@ fn norm_name(subscript: &str, span: Span) -> std::result::Result<&'static str, D
     }
 }
 
-/// The text with control characters escaped (`\u{0}`), for messages.
+/// The text with control and zero-width characters escaped (`\u{0}`, `\u{200b}`), for
+/// messages.
 fn printable(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { c.escape_debug().to_string() } else { c.to_string() }).collect()
+    let hidden = |c: char| c.is_control() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}');
+    text.chars().map(|c| if hidden(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect()
+}
+
+/// The name an expression is, seeing through bold: `x`, `\mathbf{x}`.
+pub(super) fn name_of(expr: &Expr) -> Option<&str> {
+    match &expr.kind {
+        ExprKind::Var(name) => Some(name),
+        ExprKind::Bold(inner) => name_of(inner),
+        _ => None,
+    }
+}
+
+/// `name` with a subscript, kept before a layer index: `W^(1)` and `_2` make `W_2^(1)`.
+fn with_subscript(name: &str, subscript: &str) -> String {
+    match name.split_once("^(") {
+        Some((base, index)) => format!("{base}_{subscript}^({index}"),
+        None => format!("{name}_{subscript}"),
+    }
 }
 
 fn is_postfix(kind: K) -> bool {
-    matches!(kind, K::Prime | K::SupT | K::SupNumber | K::SupLetters)
+    matches!(kind, K::Prime | K::SupT | K::SupInverseTranspose | K::SupNumber | K::SupLetters)
 }
 
 fn greek_name(text: &str) -> &'static str {

@@ -45,6 +45,12 @@ fn expr(e: &Expr) -> String {
             let args: Vec<String> = args.iter().map(expr).collect();
             format!("({} {})", name, args.join(" "))
         }
+        ExprKind::Ones => "𝟙".to_string(),
+        ExprKind::Bold(x) => format!("(bold {})", expr(x)),
+        ExprKind::Derivative { name, args, .. } => {
+            let args: Vec<String> = args.iter().map(expr).collect();
+            format!("({}' {})", name, args.join(" "))
+        }
     }
 }
 
@@ -56,12 +62,18 @@ fn check(input: &str, expected: &str) {
     }
 }
 
-/// Checks each `(input, expected)` row.
+/// Checks each `(input, expected)` row, reporting every row that differs.
 #[track_caller]
 fn check_all(rows: &[(&str, &str)]) {
+    let mut failures = Vec::new();
     for (input, expected) in rows {
-        check(input, expected);
+        match parse(input) {
+            Ok(program) if sexpr(&program) == *expected => {}
+            Ok(program) => failures.push(format!("{input:?}\n  got:      {}\n  expected: {expected}", sexpr(&program))),
+            Err(e) => failures.push(format!("{input:?}\n  failed: {} at {:?}", e.message, e.span)),
+        }
     }
+    assert!(failures.is_empty(), "{} rows differ:\n{}", failures.len(), failures.join("\n"));
 }
 
 /// Checks a document: its items, and the text of what it ignored.
@@ -189,12 +201,12 @@ fn unicode_spelling() {
     check_all(&[
         ("z = A (u ⊙ v)", "(= z (* A (.* u v)))"),
         ("z = u ∘ v", "(= z (.* u v))"),
-        ("z = A·x + A⋅x + A × x", "(= z (+ (+ (* A x) (* A x)) (* A x)))"),
+        ("z = A·x + A⋅x + A × x", "(= z (+ (+ (· A x) (· A x)) (* A x)))"),
         ("z = a − b", "(= z (- a b))"),
         ("z = −a", "(= z (neg a))"),
         ("u = σ(y)", "(= u (sigmoid y))"),
         ("u = σ (y)", "(= u (sigmoid y))"),
-        ("u = σ y", "(= u (* sigma y))"),
+        ("u = σ y", "(= u (sigma y))"),
         ("u = σ", "(= u sigma)"),
         ("L = ‖w‖²", "(= L (^ (norm2 w) 2))"),
         (
@@ -246,13 +258,13 @@ fn latex_spelling() {
         ),
         (
             r"$$y = \sigma(x) + \sigma (x) + \sigma\left(x\right) + \sigma x + \sigma^2$$",
-            "(= y (+ (+ (+ (+ (sigmoid x) (sigmoid x)) (sigmoid x)) (* sigma x)) (^ sigma 2)))",
+            "(= y (+ (+ (+ (+ (sigmoid x) (sigmoid x)) (sigmoid x)) (sigma x)) (^ sigma 2)))",
         ),
-        (r"$$y = \alpha_1 + \mathbf{W}_1 + W_{\text{out}}$$", "(= y (+ (+ alpha_1 W_1) W_out))"),
+        (r"$$y = \alpha_1 + \mathbf{W}_1 + W_{\text{out}}$$", "(= y (+ (+ alpha_1 (bold W_1)) W_out))"),
         // Wrappers and accents.
         (
             r"$$y = \mathbf{W} \boldsymbol{x} + \bm{b} + \vec{v} + \mathrm{x} + \mathbf x$$",
-            "(= y (+ (+ (+ (+ (* W x) b) v) x) x))",
+            "(= y (+ (+ (+ (+ (* (bold W) (bold x)) (bold b)) v) x) (bold x)))",
         ),
         (
             r"$$y = \hat{y} + \tilde{x} + \bar{x} + \hat y + \hat{\mathbf{y}}$$",
@@ -262,7 +274,7 @@ fn latex_spelling() {
         (r"$$\mathrm{loss} = x$$", "(= loss x)"),
         (r"$$y = \mathbf{Wx}$$", "(= y (* W x))"),
         // Products.
-        (r"$$y = A \cdot x + A \times x$$", "(= y (+ (* A x) (* A x)))"),
+        (r"$$y = A \cdot x + A \times x$$", "(= y (+ (· A x) (* A x)))"),
         (r"$$y = u * v + u \odot v + u \circ v + u \ast v$$", "(= y (+ (+ (+ (.* u v) (.* u v)) (.* u v)) (.* u v)))"),
         (
             r"$$y = a / b + \frac{a}{b} + \dfrac{a+b}{2} + \frac12$$",
@@ -320,7 +332,7 @@ fn latex_spelling() {
         ),
         (r"$$y = \log\det X + \log \det(X)$$", "(= y (+ (logdet X) (logdet X)))"),
         (r"$$y = \exp\left(x\right) + \exp{x} + \exp\bigl(x\bigr)$$", "(= y (+ (+ (exp x) (exp x)) (exp x)))"),
-        (r"$$y = \log x y$$", "(= y (* (log x) y))"),
+        (r"$$y = \log x y$$", "(= y (log (* x y)))"),
         (r"$$y = \exp(x)^2$$", "(= y (^ (exp x) 2))"),
         (r"$$y = \sin^2 x$$", "(= y (^ (sin x) 2))"),
         (r"$$f = \operatorname{foo}(x, y)$$", "(= f (foo x y))"),
@@ -568,13 +580,30 @@ fn errors() {
         (r"$$y = A \\ = B$$", "expected a name before `=`", (11, 12)),
         (r"$$y = Ax \\ z = By = C$$", "unexpected `=`: a statement assigns one name", (19, 20)),
         (r"$$y = \tanh^{-1}(x)$$", r"`\tanh^{-1}` (an inverse function) is not supported", (6, 16)),
-        (r"$$y = W^{(1)} x$$", "a superscript in parentheses would read as a power", (7, 8)),
+        (r"$$y = W^{(x^2)} x$$", "a superscript in parentheses would read as a power", (7, 8)),
         (r"$$y = x_{t-1}$$", "unsupported subscript: expected letters or digits, found `-`", (10, 11)),
         // Documents.
         ("$$y = Ax", "unterminated `$$`", (0, 2)),
         (r"Text \[ y = Ax", r"unterminated `\[`", (5, 7)),
         (r"\begin{align} y = Ax", r"unterminated `\begin{align}`", (0, 13)),
         ("$$y = A @ x$$", "unexpected character `@`", (8, 9)),
+        // Notation.
+        ("y = 1/2 x", "`1/2 x` is ambiguous: the division may end before the product or after it", (4, 9)),
+        (r"$$y = a / bc$$", "`a / bc` is ambiguous: the division may end before the product or after it", (6, 12)),
+        ("y = x/2·y", "`x/2·y` is ambiguous: the division may end before the product or after it", (4, 10)),
+        ("y = 1.2.3", "malformed number `1.2.3`", (4, 9)),
+        ("y = 2.5.", "malformed number `2.5.`", (4, 8)),
+        ("y = 1..2", "malformed number `1..2`", (4, 8)),
+        ("y = 1e-3.5", "malformed number `1e-3.5`", (4, 10)),
+        (r"$$y = 1.2.3 x$$", "malformed number `1.2.3`", (6, 11)),
+        ("y = a\u{200b}b", "unexpected character `\\u{200b}`", (5, 8)),
+        ("y = a\u{feff}", "unexpected character `\\u{feff}`", (5, 8)),
+        ("y = a\u{2060}", "unexpected character `\\u{2060}`", (5, 8)),
+        ("y = a\u{1}", "unexpected character `\\u{1}`", (5, 6)),
+        ("y = ⟨x y⟩", "expected `,` inside `⟨…`, found `⟩`", (10, 13)),
+        ("y = ⟨x, y", "unclosed `⟨`", (4, 7)),
+        (r"$$y = W^{(1)2}$$", "a superscript in parentheses would read as a power", (7, 8)),
+        (r"$$y = \mathbb{R} x$$", r"`\mathbb` only appears in a type, as in `x \in \mathbb{R}^n`", (6, 13)),
     ];
     for (input, message, span) in rows {
         check_error(input, message, *span);
@@ -593,6 +622,11 @@ fn hints() {
     assert_eq!(hint("$$y = Ax"), "add a closing `$$`");
     assert!(hint("").contains("y = A*x"));
     assert!(hint("y = A +\nz = 3").contains("continues"));
+    assert_eq!(hint("y = 1/2 x"), "write `(1/2) x` or `1/(2 x)`");
+    assert_eq!(hint(r"$$y = 1/2x$$"), "write `(1/2)x` or `1/(2x)`");
+    assert_eq!(hint("y = a / b c d"), "write `(a / b) c d` or `a / (b c d)`");
+    assert_eq!(hint("y = x/2·y"), "write `(x/2)·y` or `x/(2·y)`");
+    assert!(hint("y = 1.2.3").contains("one decimal point"));
 }
 
 /// A small deterministic generator (xorshift), so the random tests need no dependency and
@@ -819,4 +853,157 @@ fn long_inputs_stay_fast() {
     );
     let statements = "y = a b c d e f\n".repeat(20_000);
     assert_eq!(parse(&statements).map(|p| p.items.len()), Ok(20_000));
+}
+
+#[test]
+fn precedence_as_mathematicians_write_it() {
+    check_all(&[
+        // Juxtaposition and `·` bind tighter than the elementwise products.
+        ("y = M ⊙ A B", "(= y (.* M (* A B)))"),
+        ("y = u ⊙ A x", "(= y (.* u (* A x)))"),
+        ("y = u ∘ A x", "(= y (.* u (* A x)))"),
+        ("y = A x ⊙ u", "(= y (.* (* A x) u))"),
+        ("y = u ⊙ A·x", "(= y (.* u (· A x)))"),
+        ("y = u ⊘ A x", "(= y (./ u (* A x)))"),
+        (r"$$y = M \odot AB$$", "(= y (.* M (* A B)))"),
+        (r"$$y = u \circ Ax$$", "(= y (.* u (* A x)))"),
+        (r"$$y = u * Ax$$", "(= y (.* u (* A x)))"),
+        (r"$$y = u \oslash Ax$$", "(= y (./ u (* A x)))"),
+        (r"$$y = x^\top A \cdot B y$$", "(= y (* (· (* (' x) A) B) y))"),
+        // ASCII keeps one level for `*`, `.*`, `./`, `/`; juxtaposition is tighter.
+        ("y = A*x.*u", "(= y (.* (* A x) u))"),
+        ("y = u.*A x", "(= y (.* u (* A x)))"),
+        ("y = a*b/c.*d./e", "(= y (./ (.* (/ (* a b) c) d) e))"),
+        ("y = 2*A x", "(= y (* 2 (* A x)))"),
+        // The Frobenius product: looser than the products, tighter than `+`.
+        ("y = A : B", "(= y (: A B))"),
+        ("y = 2w : dw", "(= y (: (* 2 w) dw))"),
+        ("y = (U - U^2)q:dy", "(= y (: (* (- U (^ U 2)) q) dy))"),
+        ("y = P:dA + r:dv", "(= y (+ (: P dA) (: r dv)))"),
+        ("y = 2 v ⊙ p : du", "(= y (: (.* (* 2 v) p) du))"),
+        ("y = A.*B : C", "(= y (: (.* A B) C))"),
+        ("y = (A : B) x", "(= y (* (: A B) x))"),
+        (r"$$y = A : B + 2 W : V$$", "(= y (+ (: A B) (: (* 2 W) V)))"),
+        ("y = ⟨x, y⟩ + ⟨A x, b⟩", "(= y (+ (: x y) (: (* A x) b)))"),
+        (r"$$y = \langle x, y \rangle + \left\langle W, V \right\rangle$$", "(= y (+ (: x y) (: W V)))"),
+        // A top-level `:` without `=` is still a declaration.
+        ("x: vector(n)\ny = x : x", "(: x (vector n)); (= y (: x x))"),
+        // `/` with a bracketed or single right operand.
+        ("y = 1/(2 x)", "(= y (/ 1 (* 2 x)))"),
+        ("y = (1/2) x", "(= y (* (/ 1 2) x))"),
+        ("y = x/2 + y", "(= y (+ (/ x 2) y))"),
+        ("y = 2x/3", "(= y (/ (* 2 x) 3))"),
+        ("y = 1/2*x", "(= y (* (/ 1 2) x))"),
+        // Unary minus keeps its level.
+        ("y = -A x", "(= y (* (neg A) x))"),
+        ("y = -u ⊙ v", "(= y (.* (neg u) v))"),
+    ]);
+}
+
+#[test]
+fn functions_without_parentheses() {
+    check_all(&[
+        (r"$$y = \exp x^\top y$$", "(= y (exp (* (' x) y)))"),
+        (r"$$y = \log \det X$$", "(= y (logdet X))"),
+        (r"$$y = \log \sqrt x$$", "(= y (log (sqrt x)))"),
+        (r"$$y = \sin 2x$$", "(= y (sin (* 2 x)))"),
+        (r"$$y = \exp -x$$", "(= y (exp (neg x)))"),
+        (r"$$y = \exp -x y$$", "(= y (exp (* (neg x) y)))"),
+        (r"$$y = \log x + y$$", "(= y (+ (log x) y))"),
+        (r"$$y = \log x - y$$", "(= y (- (log x) y))"),
+        (r"$$y = \exp x \odot y$$", "(= y (.* (exp x) y))"),
+        (r"$$y = \exp x * y$$", "(= y (.* (exp x) y))"),
+        (r"$$y = \exp x / 2$$", "(= y (/ (exp x) 2))"),
+        (r"$$y = \exp x : y$$", "(= y (: (exp x) y))"),
+        (r"$$y = \sin(x) y$$", "(= y (* (sin x) y))"),
+        (r"$$y = \sin (x) y$$", "(= y (* (sin x) y))"),
+        (r"$$y = \sin x \cos y$$", "(= y (* (sin x) (cos y)))"),
+        (r"$$y = \tanh W x + b$$", "(= y (+ (tanh (* W x)) b))"),
+        (r"$$y = \sin^2 x y$$", "(= y (^ (sin (* x y)) 2))"),
+        (r"$$y = \log x^2$$", "(= y (log (^ x 2)))"),
+        (r"$$y = \operatorname{tr} A B$$", "(= y (tr (* A B)))"),
+        ("y = exp x y", "(= y (exp (* x y)))"),
+        ("y = exp x + y", "(= y (+ (exp x) y))"),
+        ("y = log x^2", "(= y (log (^ x 2)))"),
+        ("y = exp x*y", "(= y (* (exp x) y))"),
+        ("y = exp x ⊙ y", "(= y (.* (exp x) y))"),
+        ("y = tanh W x", "(= y (tanh (* W x)))"),
+        ("y = sin x cos y", "(= y (* (sin x) (cos y)))"),
+        ("y = σ y", "(= y (sigma y))"),
+        ("y = σ W x + b", "(= y (+ (sigma (* W x)) b))"),
+        (r"$$y = \sigma Wx + b$$", "(= y (+ (sigma (* W x)) b))"),
+        ("y = σ(y) z", "(= y (* (sigmoid y) z))"),
+        // Touching `σy` in ASCII is a product, as before.
+        ("y = σy", "(= y (* sigma y))"),
+    ]);
+}
+
+#[test]
+fn constants_and_special_names() {
+    check_all(&[
+        // `e^x` and `I` stay names here; the lowering decides what they are.
+        (r"$$y = e^{x} + e^x + \mathrm{e}^{-x}$$", "(= y (+ (+ (^ e x) (^ e x)) (^ e (neg x))))"),
+        ("y = e^x", "(= y (^ e x))"),
+        (r"$$Y = A + I + \mathbf{I} + \mathbb{I} + I_n + I_3$$", "(= Y (+ (+ (+ (+ (+ A I) I) I) I_n) I_3))"),
+        ("Y = A + 𝕀 + I + I_3 + 𝕀_n", "(= Y (+ (+ (+ (+ A I) I) I_3) I_n))"),
+        (r"$$Y = \mathbf{I}_n + \boldsymbol{I}$$", "(= Y (+ I_n I))"),
+        (r"$$y = \mathbf{1} + \mathbb{1} + \boldsymbol{1} + \bm 1 + \mathbbm{1}$$", "(= y (+ (+ (+ (+ 𝟙 𝟙) 𝟙) 𝟙) 𝟙))"),
+        ("y = 𝟙 + x", "(= y (+ 𝟙 x))"),
+        (
+            r"$$y = \mathbf{W}_1 \mathbf{x} + \pmb{b} + \mathcal{L}$$",
+            "(= y (+ (+ (* (bold W_1) (bold x)) (bold b)) L))",
+        ),
+        (r"$$\mathbf{y} = \mathbf{A}\mathbf{x}$$", "(= y (* (bold A) (bold x)))"),
+        (r"$$\hat{\mathbf{y}} = x$$", "(= yhat x)"),
+        (r"\mathbf{x} \in \mathbb{R}^n", "(: x (vector n))"),
+        // Elementwise division.
+        ("y = u ⊘ v", "(= y (./ u v))"),
+        (r"$$y = u \oslash v$$", "(= y (./ u v))"),
+        // Derivatives of elementwise functions.
+        ("y = σ'(z) + σ′(z)", "(= y (+ (sigmoid' z) (sigmoid' z)))"),
+        (
+            r"$$y = \sigma'(z) + \sigma^\prime(z) + \sigma^{\prime}(z)$$",
+            "(= y (+ (+ (sigmoid' z) (sigmoid' z)) (sigmoid' z)))",
+        ),
+        (r"$$y = \tanh'(x) + \exp'(x) + ReLU'(x)$$", "(= y (+ (+ (tanh' x) (exp' x)) (relu' x)))"),
+        ("y = sigmoid'(y) + relu'(x) + tanh'(x)", "(= y (+ (+ (sigmoid' y) (relu' x)) (tanh' x)))"),
+        // A prime after a name or a call is a transpose.
+        ("y = A'", "(= y (' A))"),
+        ("y = σ(y)'", "(= y (' (sigmoid y)))"),
+        ("y = A'(x)", "(= y (* (' A) x))"),
+        (r"$$y = \sigma(y)'$$", "(= y (' (sigmoid y)))"),
+        // Fractions.
+        (
+            r"$$y = \frac12 x + \tfrac 12 x + \dfrac{1}{2} x + \frac1n x$$",
+            "(= y (+ (+ (+ (* (/ 1 2) x) (* (/ 1 2) x)) (* (/ 1 2) x)) (* (/ 1 n) x)))",
+        ),
+        ("y = ½ x + ¾ + ⅓", "(= y (+ (+ (* (/ 1 2) x) (/ 3 4)) (/ 1 3)))"),
+        ("y = ½‖x‖²", "(= y (* (/ 1 2) (^ (norm2 x) 2)))"),
+        // Trace and diag spellings.
+        (
+            r"$$y = \operatorname{Tr}(A) + \mathrm{tr}(A) + \text{tr}(A) + \operatorname{trace}(A) + \mathrm{Tr} A$$",
+            "(= y (+ (+ (+ (+ (tr A) (tr A)) (tr A)) (tr A)) (tr A)))",
+        ),
+        ("y = trace(A) + tr(A)", "(= y (+ (tr A) (tr A)))"),
+        ("D = Diag(x) + diag(x) + DIAG(x)", "(= D (+ (+ (diag x) (diag x)) (diag x)))"),
+        (r"$$D = \operatorname{Diag}(x) + \mathrm{diag}(x)$$", "(= D (+ (diag x) (diag x)))"),
+        // Layer indices are part of a name.
+        (r"$$h^{(1)} = W^{(1)} x + b^{(1)}$$", "(= h^(1) (+ (* W^(1) x) b^(1)))"),
+        (
+            r"$$y = \theta^{(1)} + h^{(l)} + h^{(l+1)} + W_2^{(1)} + W^{(1)}_2$$",
+            "(= y (+ (+ (+ (+ theta^(1) h^(l)) h^(l+1)) W_2^(1)) W_2^(1)))",
+        ),
+        ("h^{(1)} = W^{(1)}*x", "(= h^(1) (* W^(1) x))"),
+        ("y = W⁽¹⁾ x + h⁽ˡ⁾", "(= y (+ (* W^(1) x) h^(l)))"),
+        ("y = x^(n+1) + x^(2)", "(= y (+ (^ x (+ n 1)) (^ x 2)))"),
+        (r"W^{(1)} \in \mathbb{R}^{m \times n}", "(: W^(1) (matrix m n))"),
+        ("W^{(1)}: matrix(m, n)", "(: W^(1) (matrix m n))"),
+        // Unicode the printers write.
+        ("Y = X^∘2 + X⁻ᵀ", "(= Y (+ (.^ X 2) (' (^ X -1))))"),
+        // A byte-order mark at the start is not text.
+        ("\u{feff}y = a", "(= y a)"),
+        // `2.` at the end of a sentence, `1.*x`, are fine.
+        (r"$$y = 2x + 2.$$", "(= y (+ (* 2 x) 2))"),
+        ("y = 1.*x + 2.5.*x", "(= y (+ (.* 1 x) (.* 2.5 x)))"),
+    ]);
 }

@@ -3,7 +3,7 @@
 
 use super::{fail, greek_name, Delim, Mode, Open, Parser, Result};
 use crate::diagnostic::{Diagnostic, Span};
-use crate::syntax::ast::{DimSpec, DimSpecKind, ExprKind, Item, Name, TypeSpec};
+use crate::syntax::ast::{DimSpec, DimSpecKind, Item, Name, TypeSpec};
 use crate::syntax::latex::{self, Command};
 use crate::syntax::lexer::{small_script_text, Token, TokenKind as K};
 use crate::syntax::names;
@@ -50,7 +50,7 @@ impl Parser<'_> {
                 }
             }
             let node = self.primary()?;
-            let ExprKind::Var(text) = node.expr.kind else {
+            let Some(text) = super::name_of(&node.expr).map(str::to_string) else {
                 return fail(
                     Diagnostic::new(node.expr.span, "expected a name to declare")
                         .with_hint("write `x: vector(n)` or `x ∈ ℝ^n`"),
