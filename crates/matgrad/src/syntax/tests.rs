@@ -507,7 +507,8 @@ fn errors() {
         // Empty programs.
         ("", "empty program: no statements", (0, 0)),
         ("  \n # just a comment\n", "empty program: no statements", (0, 0)),
-        ("Some prose with $5 in it.", "empty program: no statements", (0, 0)),
+        // A lone `$` does not make a document: this is a program with no statement.
+        ("Some prose with $5 in it.", "empty program: no statements", (0, 25)),
         ("hello world", "empty program: no statements", (0, 11)),
         // Expressions.
         ("y = A +", "expected an expression after `+`, found end of line", (6, 7)),
