@@ -34,7 +34,9 @@ use crate::diagnostic::{Diagnostic, Span};
 pub fn is_document(source: &str) -> bool {
     let mut dollars = 0;
     source.split(['\n', '\r']).any(|line| {
-        let code = line.split('#').next().unwrap_or("");
+        // `#1` is a macro parameter (`\def\LR#1{…}`); another `#` starts a comment.
+        let comment = line.match_indices('#').find(|(at, _)| !line[at + 1..].starts_with(|c: char| c.is_ascii_digit()));
+        let code = comment.map_or(line, |(at, _)| &line[..at]);
         dollars += code.matches('$').count();
         dollars >= 2 || code.contains(r"\[") || code.contains(r"\begin{")
     })
@@ -288,7 +290,9 @@ fn find_unescaped(source: &str, from: usize, needle: &str) -> Option<usize> {
     let mut at = from;
     while let Some(offset) = source.get(at..)?.find(needle) {
         let found = at + offset;
-        let escaped = needle.starts_with('$') && found > 0 && source.as_bytes()[found - 1] == b'\\';
+        // `\$` is a dollar sign, `\\$` a line break before a `$`.
+        let backslashes = source.as_bytes()[..found].iter().rev().take_while(|&&b| b == b'\\').count();
+        let escaped = needle.starts_with('$') && backslashes % 2 == 1;
         if !escaped {
             return Some(found);
         }

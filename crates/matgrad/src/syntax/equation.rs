@@ -71,30 +71,51 @@ fn is_blank(source: &str, token: &Token) -> bool {
     }
 }
 
-fn opens(token: &Token) -> bool {
-    matches!(token.kind, K::LParen | K::LBracket | K::LBrace)
+/// Where a token stream is: how deep inside brackets and braces, and whether inside a
+/// norm `\|…\|` (whose bars open and close alike).
+#[derive(Default)]
+struct Nesting {
+    depth: usize,
+    norm: bool,
 }
 
-fn closes(token: &Token) -> bool {
-    matches!(token.kind, K::RParen | K::RBracket | K::RBrace)
+impl Nesting {
+    fn top(&self) -> bool {
+        self.depth == 0 && !self.norm
+    }
+
+    /// Steps over `token`; false for a closer with nothing open.
+    fn step(&mut self, source: &str, token: &Token) -> bool {
+        match token.kind {
+            K::LParen | K::LBracket | K::LBrace => self.depth += 1,
+            K::RParen | K::RBracket | K::RBrace => match self.depth.checked_sub(1) {
+                Some(depth) => self.depth = depth,
+                None => return false,
+            },
+            K::NormBar | K::DoubleBar => self.norm = !self.norm,
+            K::Command | K::Escape if latex::means(text(source, token), K::NormBar) => self.norm = !self.norm,
+            _ => {}
+        }
+        true
+    }
 }
 
 /// Cuts one row (a piece between `\\` or `;`) into its equations: at arrows, and at a
-/// comma or a quad followed by the start of a new equation (`q = …`, never `b` in
-/// `y = a, b`). The separators themselves are dropped; empty pieces are left out.
+/// comma, a quad or an alignment `&` followed by the start of a new equation (`q = …`,
+/// never `b` in `y = a, b`). The separators themselves are dropped; empty pieces are left out.
 pub fn split_row(source: &str, tokens: &[Token]) -> Vec<Vec<Token>> {
     let mut equations = Vec::new();
     let mut current = Vec::new();
-    let mut depth = 0usize;
+    let mut nesting = Nesting::default();
     let mut i = 0;
     while i < tokens.len() {
         let token = tokens[i];
-        if depth == 0 && is_arrow(source, &token) {
+        if nesting.top() && is_arrow(source, &token) {
             flush(source, &mut current, &mut equations);
             i += 1;
             continue;
         }
-        if depth == 0 && (token.kind == K::Comma || is_quad(source, &token)) {
+        if nesting.top() && (matches!(token.kind, K::Comma | K::Ampersand) || is_quad(source, &token)) {
             let next = separator_end(source, tokens, i);
             if starts_equation(source, &tokens[next..]) {
                 flush(source, &mut current, &mut equations);
@@ -102,11 +123,7 @@ pub fn split_row(source: &str, tokens: &[Token]) -> Vec<Vec<Token>> {
                 continue;
             }
         }
-        if opens(&token) {
-            depth += 1;
-        } else if closes(&token) {
-            depth = depth.saturating_sub(1);
-        }
+        nesting.step(source, &token);
         current.push(token);
         i += 1;
     }
@@ -149,26 +166,22 @@ fn separator_end(source: &str, tokens: &[Token], start: usize) -> usize {
 /// Whether the tokens start a new equation: a left side that is a name, a derivative or a
 /// differential, then a top-level `=`, before any other separator.
 fn starts_equation(source: &str, tokens: &[Token]) -> bool {
-    let mut depth = 0usize;
+    let mut nesting = Nesting::default();
     for (i, token) in tokens.iter().enumerate().take(LOOKAHEAD) {
-        if opens(token) {
-            depth += 1;
-        } else if closes(token) {
-            if depth == 0 {
-                return false;
-            }
-            depth -= 1;
-        } else if depth == 0 {
+        if nesting.top() {
             if is_equals(source, token) {
                 let left = trim(source, &tokens[..i]);
                 return !left.is_empty() && role_of_left(source, left) != Role::Aside(AsideKind::Equation);
             }
-            if token.kind == K::Comma || is_quad(source, token) || is_arrow(source, token) {
+            if matches!(token.kind, K::Comma | K::LineBreak | K::Semicolon)
+                || is_quad(source, token)
+                || is_arrow(source, token)
+            {
                 return false;
             }
-            if matches!(token.kind, K::LineBreak | K::Semicolon) {
-                return false;
-            }
+        }
+        if !nesting.step(source, token) {
+            return false;
         }
     }
     false
@@ -190,17 +203,14 @@ fn trim<'t>(source: &str, tokens: &'t [Token]) -> &'t [Token] {
 /// empty span at the `=` after it (or before it, for the last side).
 pub fn sides(source: &str, tokens: &[Token]) -> Vec<(usize, usize)> {
     let mut sides = Vec::new();
-    let mut depth = 0usize;
+    let mut nesting = Nesting::default();
     let mut start = 0;
     for (i, token) in tokens.iter().enumerate() {
-        if opens(token) {
-            depth += 1;
-        } else if closes(token) {
-            depth = depth.saturating_sub(1);
-        } else if depth == 0 && is_equals(source, token) {
+        if nesting.top() && is_equals(source, token) {
             sides.push((start, i));
             start = i + 1;
         }
+        nesting.step(source, token);
     }
     sides.push((start, tokens.len()));
     sides

@@ -821,3 +821,126 @@ fn long_inputs_stay_fast() {
     let statements = "y = a b c d e f\n".repeat(20_000);
     assert_eq!(parse(&statements).map(|p| p.items.len()), Ok(20_000));
 }
+
+/// An aside as `Kind: side | side`, with the text of each side (an empty first side for a
+/// continuation row).
+fn aside(source: &str, aside: &Aside) -> String {
+    let sides: Vec<&str> = aside.sides.iter().map(|span| &source[span.range()]).collect();
+    format!("{:?}: {}", aside.kind, sides.join(" | "))
+}
+
+/// Checks a document's statements (as S-expressions) and its asides.
+#[track_caller]
+fn check_reading(input: &str, expected: &str, asides: &[&str]) {
+    check(input, expected);
+    let program = parse(input).expect("checked above");
+    let found: Vec<String> = program.asides.iter().map(|a| aside(input, a)).collect();
+    assert_eq!(found, asides, "asides of {input:?}");
+}
+
+#[test]
+fn macros_of_documents() {
+    let rows: &[(&str, &str, &[&str])] = &[
+        // No parameter, defined in inline math.
+        (r"$\def\s{\sigma}$ $$u = \s(y)$$", "(= u (sigmoid y))", &[]),
+        // One parameter, defined in the display block that uses it.
+        (r"$$\def\LR#1{\left(#1\right)} z = A\LR{u+v}$$", "(= z (* A (+ u v)))", &[]),
+        // Two parameters, and a macro using another.
+        (
+            r"$\def\p{\partial}\def\grad#1#2{\frac{\p #1}{\p #2}}$ $$y = Ax$$ $$\grad{L}{A} = 2A$$",
+            "(= y (* A x))",
+            &[r"Derivative: \grad{L}{A} | 2A"],
+        ),
+        (
+            r"$\newcommand{\dv}[1]{\operatorname{d}\!{#1}}$ $$L = x^Tx$$ $$\frac{\dv{L}}{\dv{x}} = 2x$$",
+            "(= L (* (' x) x))",
+            &[r"Derivative: \frac{\dv{L}}{\dv{x}} | 2x"],
+        ),
+        (r"$\newcommand\foo{Ax}$ $$y = \foo$$", "(= y (* A x))", &[]),
+        (r"$\newcommand*{\foo}{Ax}$ $$y = \foo$$", "(= y (* A x))", &[]),
+        (r"$\newcommand{\a}{x}\renewcommand{\a}{z}$ $$y = A\a$$", "(= y (* A z))", &[]),
+        (r"$\newcommand{\a}{x}\providecommand{\a}{z}\providecommand{\b}{B}$ $$y = \b\a$$", "(= y (* B x))", &[]),
+        // An optional first argument with a default.
+        (
+            r"$\newcommand{\n}[2][2]{\|#2\|^{#1}}$ $$L = \n{w} + \n[1]{v}$$",
+            "(= L (+ (^ (norm2 w) 2) (^ (norm2 v) 1)))",
+            &[],
+        ),
+        (r"$\DeclareMathOperator{\Tr}{Tr}$ $$s = \Tr(A)$$", "(= s (tr A))", &[]),
+        (r"$\DeclareMathOperator*{\Diag}{Diag}$ $$D = \Diag(x)$$", "(= D (diag x))", &[]),
+        // A definition in a display block applies from there on, also in later blocks.
+        (
+            r"$$y = Ax \\ \def\s{\sigma} u = \s(y)$$ $$v = \s(u)$$",
+            "(= y (* A x)); (= u (sigmoid y)); (= v (sigmoid u))",
+            &[],
+        ),
+        // A macro expanding to an arrow separates two equations.
+        (r"$\def\qiq{\quad\implies\quad}$ $$y = Ax \qiq dy = A\,dx$$", "(= y (* A x))", &[r"Differential: dy | A\,dx"]),
+        // Unknown macros in prose (inline math that declares nothing) are ignored.
+        (r"Let $\weird{x} = 2$ be. $$y = Ax$$", "(= y (* A x))", &[]),
+    ];
+    for (input, expected, asides) in rows {
+        check_reading(input, expected, asides);
+    }
+    let errors: &[(&str, &str, (usize, usize))] = &[
+        // A macro that never finishes is an error at its use, not a hang.
+        (r"$\def\a{\a}$ $$y = \a$$", r"the macro `\a` does not finish expanding", (19, 21)),
+        (r"$\def\a{x + \a}$ $$y = \a$$", r"the macro `\a` does not finish expanding", (23, 25)),
+        // An unknown macro in a model statement is an error that names it, at the use
+        // when it comes from a macro's body.
+        (r"$\def\a{\foo x}$ $$y = \a$$", r"unknown LaTeX command `\foo`", (23, 25)),
+        // A use before the definition is unknown.
+        (r"$$u = \s(y)$$ $\def\s{\sigma}$", r"unknown LaTeX command `\s`", (6, 8)),
+        (r"$$\def\LR#1{(#1)} y = \LR$$", r"missing argument of the macro `\LR`", (22, 25)),
+        (r"$$\def\a#1{#2} y = \a{x}$$", r"`#2` in the definition of `\a`, which takes 1 argument", (11, 13)),
+        (r"$$\def\a{x y = 2$$", "unclosed `{`", (8, 9)),
+    ];
+    for (input, message, span) in errors {
+        check_error(input, message, *span);
+    }
+}
+
+#[test]
+fn presentation_is_transparent() {
+    check_all(&[
+        (r"$$y = \color{red}{A}x$$", "(= y (* A x))"),
+        (r"$$y = \color{red} Ax$$", "(= y (* A x))"),
+        (r"$$y = \textcolor{blue}{A}x$$", "(= y (* A x))"),
+        (r"$$y = \boxed{Ax}$$", "(= y (* A x))"),
+        (r"$$y = \boxed{a + b}^2$$", "(= y (^ (+ a b) 2))"),
+        (r"$$U = {\rm Diag}(u)$$", "(= U (diag u))"),
+        (r"$$U = \mathrm{Diag}(u)$$", "(= U (diag u))"),
+        (r"$$U = \operatorname{Diag}(u)$$", "(= U (diag u))"),
+        (r"$$y = {\bf A}x$$", "(= y (* A x))"),
+        (r"$$y = {\it W}x$$", "(= y (* W x))"),
+        (r"$$y = \rm A x$$", "(= y (* A x))"),
+        (r"$$y = \displaystyle\tfrac12 \dfrac{a}{b}$$", "(= y (* (/ 1 2) (/ a b)))"),
+        (r"$$y = \left( a \right) \big( b \big) \! \, \: \; \quad \qquad c$$", "(= y (* (* a b) c))"),
+        (r"$$\eqalign{ y &= Ax \\ u &= \sigma(y) \\ }$$", "(= y (* A x)); (= u (sigmoid y))"),
+        (r"\begin{gather} y = Ax \\ u = \sigma(y) \end{gather}", "(= y (* A x)); (= u (sigmoid y))"),
+        (r"$$\begin{split} y &= Ax \\ u &= \sigma(y) \end{split}$$", "(= y (* A x)); (= u (sigmoid y))"),
+        // `&` separates the equations of an `align` row.
+        (r"\begin{align} y &= Ax & u &= \sigma(y) \end{align}", "(= y (* A x)); (= u (sigmoid y))"),
+        // Arrows separate two equations on a row.
+        (r"$$y = Ax \implies z = By$$", "(= y (* A x)); (= z (* B y))"),
+        (r"$$y = Ax \iff z = By$$", "(= y (* A x)); (= z (* B y))"),
+        (r"$$y = Ax \Rightarrow z = By$$", "(= y (* A x)); (= z (* B y))"),
+        (r"$$y = Ax \Longrightarrow z = By$$", "(= y (* A x)); (= z (* B y))"),
+        (r"$$y = Ax \\ \therefore z = By$$", "(= y (* A x)); (= z (* B y))"),
+        // A comma or a quad separates two equations when a new `name =` follows.
+        (
+            r"$$P &= wz^T+A^Twu^TV, \qquad q = VA^TA^Tw, \qquad r = UA^TA^Tw \\$$",
+            "(= P (+ (* w (' z)) (* (* (* (' A) w) (' u)) V))); \
+             (= q (* (* (* V (' A)) (' A)) w)); (= r (* (* (* U (' A)) (' A)) w))",
+        ),
+        (r"$$y = Ax, \quad\text{and}\quad z = By.$$", "(= y (* A x)); (= z (* B y))"),
+        (r"$$y = Ax,\; z = By$$", "(= y (* A x)); (= z (* B y))"),
+        // Not before something that is not a new equation, nor inside brackets.
+        (r"$$y = a \quad b$$", "(= y (* a b))"),
+    ]);
+    check_reading(
+        r"$$L = x^Tx \\ \frac{\partial L}{\partial x} = g(a, \quad b = c) \\ dL = \|a, \quad b = c\|$$",
+        "(= L (* (' x) x))",
+        &[r"Derivative: \frac{\partial L}{\partial x} | g(a, \quad b = c)", r"Differential: dL | \|a, \quad b = c\|"],
+    );
+}
