@@ -30,10 +30,18 @@ pub const MAX_EXPANSIONS: usize = 10_000;
 /// The most tokens expansion may add to a block.
 pub const MAX_TOKENS: usize = 200_000;
 
-/// The macros defined so far on a page, by name with its backslash (`\LR`).
+/// The most macro uses, and the most tokens they add, on a whole page: a page of many
+/// blocks that each expand without end must still be read quickly.
+pub const MAX_PAGE_EXPANSIONS: usize = 100_000;
+pub const MAX_PAGE_TOKENS: usize = 2_000_000;
+
+/// The macros defined so far on a page, by name with its backslash (`\LR`), and what the
+/// page has spent on expansion.
 #[derive(Default)]
 pub struct Macros {
     table: HashMap<String, Rc<Macro>>,
+    expansions: usize,
+    tokens: usize,
 }
 
 struct Macro {
@@ -426,8 +434,14 @@ impl Expander<'_> {
     fn expand_use(&mut self, piece: Piece, definition: &Macro) -> Result<(), Diagnostic> {
         let name = self.text(piece).to_string();
         self.expansions += 1;
+        self.macros.expansions += 1;
+        self.macros.tokens += definition.body.len();
         let added = definition.body.len() + self.pending.len() + self.out.len();
-        if self.expansions > MAX_EXPANSIONS || added > self.limit {
+        if self.expansions > MAX_EXPANSIONS
+            || added > self.limit
+            || self.macros.expansions > MAX_PAGE_EXPANSIONS
+            || self.macros.tokens > MAX_PAGE_TOKENS
+        {
             return Err(Diagnostic::new(piece.origin, format!("the macro `{name}` does not finish expanding"))
                 .with_hint(format!(
                     r"expansion stopped after {} macro uses; a macro that uses itself, as in `\def\a{{\a}}`, never ends",
