@@ -61,6 +61,49 @@ fn bad_programs_and_their_messages() {
     insta::assert_snapshot!(out);
 }
 
+/// What the syntax reads in a pasted document: its statements as written, its asides, and
+/// the prose it ignored; or the error.
+fn document_reading(source: &str) -> String {
+    let program = match matgrad::syntax::parse(source) {
+        Ok(program) => program,
+        Err(diagnostic) => return diagnostic.render("page.txt", source),
+    };
+    let text = |span: matgrad::diagnostic::Span| source[span.range()].replace('\n', " ");
+    let mut out = String::new();
+    for item in &program.items {
+        let span = match item {
+            matgrad::syntax::Item::Assign { span, .. } | matgrad::syntax::Item::Declare { span, .. } => *span,
+        };
+        out.push_str(&format!("statement  {}\n", text(span)));
+    }
+    for aside in &program.asides {
+        let sides: Vec<String> = aside.sides.iter().map(|s| text(*s)).collect();
+        out.push_str(&format!("{:<12} {}\n", format!("{:?}", aside.kind), sides.join("  |  ")));
+    }
+    for span in &program.ignored {
+        let ignored = text(*span);
+        let cut = ignored.char_indices().nth(60).map_or(ignored.len(), |(i, _)| i);
+        out.push_str(&format!("ignored    {}\n", &ignored[..cut]));
+    }
+    out
+}
+
+#[test]
+fn documents_and_what_they_read() {
+    let text = include_str!("data/documents.txt");
+    let mut out = String::new();
+    for (name, source) in cases(text) {
+        out.push_str(&format!("=== {name}\n{source}\n---\n{}\n", document_reading(&source)));
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn the_seed_page_reads_whole() {
+    let page = include_str!("data/pages/backprop-question.txt");
+    insta::assert_snapshot!(document_reading(page));
+}
+
 fn values(source: &str, inputs: &[(&str, Array)]) -> HashMap<String, Array> {
     let program = parse(source);
     let given: HashMap<String, Array> = inputs.iter().map(|(n, a)| (n.to_string(), a.clone())).collect();

@@ -444,8 +444,7 @@ impl Expander<'_> {
         {
             return Err(Diagnostic::new(piece.origin, format!("the macro `{name}` does not finish expanding"))
                 .with_hint(format!(
-                    r"expansion stopped after {} macro uses; a macro that uses itself, as in `\def\a{{\a}}`, never ends",
-                    self.expansions
+                    r"a macro that uses itself, as in `\def\a{{\a}}`, never ends; expansion stops after {MAX_EXPANSIONS} macro uses in one formula"
                 )));
         }
         let mut last = piece;
