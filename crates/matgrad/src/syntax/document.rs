@@ -85,8 +85,13 @@ pub fn parse(source: &str) -> Result<Program, Diagnostic> {
                 ignore(source, Span::new(used_until, block.outer.start), &mut reading.ignored);
                 used_until = block.outer.end;
                 for piece in statement::split_statements(text, &tokens, Newlines::Ignore) {
-                    let items = parser::parse_statement(text, &piece.tokens, Mode::Latex, &end);
-                    reading.items.extend(back(&expansion, items)?);
+                    let whole = match (piece.tokens.first(), piece.tokens.last()) {
+                        (Some(first), Some(last)) => expansion.span(first.span.to(last.span)),
+                        _ => Span::default(),
+                    };
+                    let items =
+                        read(&expansion, whole, || parser::parse_statement(text, &piece.tokens, Mode::Latex, &end));
+                    reading.items.extend(items?);
                 }
             }
         }
@@ -109,8 +114,9 @@ fn display(source: &str, expansion: &Expansion, end: &str, reading: &mut Reading
             match statement::statement_kind(text, &row) {
                 StatementKind::Assign => match equation::role(text, &row) {
                     Role::Statement => {
-                        let items = parser::parse_statement(text, &row, Mode::Latex, end);
-                        reading.items.extend(back(expansion, items)?);
+                        let items =
+                            read(expansion, span(&row), || parser::parse_statement(text, &row, Mode::Latex, end));
+                        reading.items.extend(items?);
                     }
                     Role::Aside(kind) => {
                         let ranges = equation::sides(text, &row);
@@ -125,8 +131,8 @@ fn display(source: &str, expansion: &Expansion, end: &str, reading: &mut Reading
                     }
                 },
                 StatementKind::Declare if statement::is_real_declaration(text, &row) => {
-                    let items = parser::parse_statement(text, &row, Mode::Latex, end);
-                    reading.items.extend(back(expansion, items)?);
+                    let items = read(expansion, span(&row), || parser::parse_statement(text, &row, Mode::Latex, end));
+                    reading.items.extend(items?);
                 }
                 _ => ignore(source, span(&row), &mut reading.ignored),
             }
@@ -135,10 +141,19 @@ fn display(source: &str, expansion: &Expansion, end: &str, reading: &mut Reading
     Ok(())
 }
 
-/// Items (or the error) read from an expansion, with their spans in the document.
-fn back(expansion: &Expansion, items: Result<Vec<Item>, Diagnostic>) -> Result<Vec<Item>, Diagnostic> {
+/// Reads the statement at `span` of the document with `parse` (on the expansion): the
+/// error of a macro use in it that could not expand, or what `parse` gives, with its spans
+/// mapped back to the document.
+fn read(
+    expansion: &Expansion,
+    span: Span,
+    parse: impl FnOnce() -> Result<Vec<Item>, Diagnostic>,
+) -> Result<Vec<Item>, Diagnostic> {
+    if let Some(error) = expansion.error_within(span) {
+        return Err(error.clone());
+    }
     let map = |span: Span| expansion.span(span);
-    match items {
+    match parse() {
         Ok(mut items) => {
             for item in &mut items {
                 map_item(item, &map);

@@ -74,6 +74,9 @@ impl Piece {
 pub struct Expansion {
     pub text: String,
     segments: Vec<Segment>,
+    /// Macro uses that could not expand (missing arguments, endless macros), at the use;
+    /// the use is kept in the text as it was written.
+    errors: Vec<Diagnostic>,
 }
 
 /// One token of the expansion.
@@ -89,6 +92,11 @@ struct Segment {
 }
 
 impl Expansion {
+    /// The first error of a macro use inside `span` (a span of the document), if any.
+    pub fn error_within(&self, span: Span) -> Option<&Diagnostic> {
+        self.errors.iter().find(|d| d.span.start >= span.start && d.span.end <= span.end)
+    }
+
     /// The document span that a span of the expansion comes from.
     pub fn span(&self, span: Span) -> Span {
         let Some(last) = self.segments.last() else { return Span::new(0, 0) };
@@ -122,7 +130,7 @@ pub fn expand(source: &str, range: Span, macros: &mut Macros) -> Result<Expansio
     let tokens = lex_math(source, range);
     let limit = tokens.len() + MAX_TOKENS;
     let pending = tokens.into_iter().rev().map(Piece::own).collect();
-    let mut expander = Expander { source, macros, pending, out: Vec::new(), expansions: 0, limit };
+    let mut expander = Expander { source, macros, pending, out: Vec::new(), expansions: 0, errors: Vec::new(), limit };
     expander.run()?;
     Ok(expander.finish())
 }
@@ -166,6 +174,8 @@ struct Expander<'a> {
     pending: Vec<Piece>,
     out: Vec<Piece>,
     expansions: usize,
+    /// Uses that could not expand.
+    errors: Vec<Diagnostic>,
     /// The most tokens `pending` and `out` may hold together.
     limit: usize,
 }
@@ -199,7 +209,9 @@ impl Expander<'_> {
                 r"\eqalign" => self.unwrap_group(piece)?,
                 r"\begin" | r"\end" => self.environment(piece),
                 name => match self.macros.table.get(name).cloned() {
-                    Some(definition) => self.expand_use(piece, &definition)?,
+                    Some(definition) => {
+                        self.expand_use(piece, &definition)?;
+                    }
                     None => self.out.push(piece),
                 },
             }
@@ -229,7 +241,7 @@ impl Expander<'_> {
             segments.push(Segment { start, end: text.len(), origin: piece.origin, exact });
             previous = Some(if stray { Piece { text: Some(r"\#"), ..*piece } } else { *piece });
         }
-        Expansion { text, segments }
+        Expansion { text, segments, errors: self.errors }
     }
 
     // ---- reading ----
@@ -300,14 +312,45 @@ impl Expander<'_> {
         }
     }
 
-    /// One macro argument: a braced group (without its braces) or a single token.
-    fn argument(&mut self, name: &str, at: Piece) -> Result<(Vec<Piece>, Piece), Diagnostic> {
+    /// Whether `count` macro arguments follow, without taking them. An unclosed group
+    /// counts, for [`Self::group`] to report.
+    fn has_arguments(&self, count: usize) -> bool {
+        let mut rest = self.pending.iter().rev().map(|p| p.token.kind).filter(|&kind| kind != K::Newline);
+        for _ in 0..count {
+            match rest.next() {
+                Some(K::LBrace) => {
+                    let mut depth = 1usize;
+                    while depth > 0 {
+                        match rest.next() {
+                            Some(K::LBrace) => depth += 1,
+                            Some(K::RBrace) => depth -= 1,
+                            Some(_) => {}
+                            None => return true,
+                        }
+                    }
+                }
+                Some(K::RBrace) | None => return false,
+                Some(_) => {}
+            }
+        }
+        true
+    }
+
+    /// One macro argument, known to be there ([`Self::has_arguments`]): a braced group
+    /// (without its braces) or a single token.
+    fn argument(&mut self, at: Piece) -> Result<(Vec<Piece>, Piece), Diagnostic> {
         match self.next() {
             Some(open) if open.token.kind == K::LBrace => self.group(open),
-            Some(piece) if piece.token.kind != K::RBrace => Ok((vec![piece], piece)),
-            _ => Err(Diagnostic::new(at.origin, format!("missing argument of the macro `{name}`"))
-                .with_hint(format!("write its arguments in braces after it, as in `{name}{{x}}`"))),
+            Some(piece) => Ok((vec![piece], piece)),
+            None => Ok((Vec::new(), at)),
         }
+    }
+
+    /// A use that cannot expand stays as written; its error is reported only if the
+    /// equation holding it is read as a statement (an aside or prose never is).
+    fn cannot_expand(&mut self, piece: Piece, diagnostic: Diagnostic) {
+        self.errors.push(diagnostic);
+        self.out.push(piece);
     }
 
     // ---- definitions ----
@@ -442,30 +485,42 @@ impl Expander<'_> {
             || self.macros.expansions > MAX_PAGE_EXPANSIONS
             || self.macros.tokens > MAX_PAGE_TOKENS
         {
-            return Err(Diagnostic::new(piece.origin, format!("the macro `{name}` does not finish expanding"))
+            let limit = if self.expansions > MAX_EXPANSIONS {
+                format!("{MAX_EXPANSIONS} macro uses in one formula")
+            } else {
+                "the macro uses a page may make".to_string()
+            };
+            let diagnostic = Diagnostic::new(piece.origin, format!("the macro `{name}` does not finish expanding"))
                 .with_hint(format!(
-                    r"a macro that uses itself, as in `\def\a{{\a}}`, never ends; expansion stops after {MAX_EXPANSIONS} macro uses in one formula"
-                )));
+                    r"a macro that uses itself, as in `\def\a{{\a}}`, never ends; expansion stops after {limit}"
+                ));
+            self.cannot_expand(piece, diagnostic);
+            return Ok(());
         }
         let mut last = piece;
         let mut arguments: Vec<(Vec<Piece>, bool)> = Vec::with_capacity(definition.parameters);
-        for index in 0..definition.parameters {
-            match &definition.default {
-                Some(default) if index == 0 => match self.peek().filter(|p| p.token.kind == K::LBracket) {
-                    Some(open) => {
-                        self.next();
-                        let (inside, close) = self.bracket(open)?;
-                        last = close;
-                        arguments.push((inside, false));
-                    }
-                    None => arguments.push((default.clone(), true)),
-                },
-                _ => {
-                    let (argument, end) = self.argument(&name, piece)?;
-                    last = end;
-                    arguments.push((argument, false));
+        if let Some(default) = definition.default.as_ref().filter(|_| definition.parameters > 0) {
+            match self.peek().filter(|p| p.token.kind == K::LBracket) {
+                Some(open) => {
+                    self.next();
+                    let (inside, close) = self.bracket(open)?;
+                    last = close;
+                    arguments.push((inside, false));
                 }
+                None => arguments.push((default.clone(), true)),
             }
+        }
+        let mandatory = definition.parameters - arguments.len();
+        if !self.has_arguments(mandatory) {
+            let diagnostic = Diagnostic::new(piece.origin, format!("missing argument of the macro `{name}`"))
+                .with_hint(format!("write its arguments in braces after it, as in `{name}{{x}}`"));
+            self.cannot_expand(piece, diagnostic);
+            return Ok(());
+        }
+        for _ in 0..mandatory {
+            let (argument, end) = self.argument(piece)?;
+            last = end;
+            arguments.push((argument, false));
         }
         let origin = piece.origin.to(last.origin);
         let mut produced = Vec::with_capacity(definition.body.len());
@@ -483,8 +538,10 @@ impl Expander<'_> {
             }
         }
         if produced.len() + self.pending.len() + self.out.len() > self.limit {
-            return Err(Diagnostic::new(origin, format!("the macro `{name}` expands to too much text"))
-                .with_hint(format!("expansion stopped at {MAX_TOKENS} tokens")));
+            let diagnostic = Diagnostic::new(origin, format!("the macro `{name}` expands to too much text"))
+                .with_hint(format!("expansion stops at {MAX_TOKENS} tokens in one formula"));
+            self.cannot_expand(piece, diagnostic);
+            return Ok(());
         }
         self.pending.extend(produced.into_iter().rev());
         Ok(())
@@ -537,7 +594,11 @@ mod tests {
     /// The expansion of the math `source`, with `source`'s own definitions.
     fn expanded(source: &str) -> Result<String, String> {
         let mut macros = Macros::default();
-        expand(source, Span::new(0, source.len()), &mut macros).map(|e| e.text).map_err(|d| d.message)
+        let expansion = expand(source, Span::new(0, source.len()), &mut macros).map_err(|d| d.message)?;
+        match expansion.errors.first() {
+            Some(error) => Err(error.message.clone()),
+            None => Ok(expansion.text),
+        }
     }
 
     #[test]

@@ -922,6 +922,13 @@ fn macros_of_documents() {
     for (input, message, span) in errors {
         check_error(input, message, *span);
     }
+    // A use that cannot expand is an error only in a statement: asides and prose are
+    // never errors.
+    check_reading(
+        r"$\def\a{\a}\def\LR#1{(#1)}$ $$y = Ax \\ \frac{\partial L}{\partial x} = \a + \LR \\ dL = \LR$$ $\a$",
+        "(= y (* A x))",
+        &[r"Derivative: \frac{\partial L}{\partial x} | \a + \LR", r"Differential: dL | \LR"],
+    );
     // Endless macros in prose are prose, and the page's budget for expansion keeps a page
     // of many of them fast.
     let page = format!(r"$\def\a{{\a}}$ {} $$y = Ax$$", r"$\a$ ".repeat(1000));
