@@ -21,7 +21,7 @@
 use super::ast::{Aside, Expr, ExprKind, Item, Program, TypeSpec};
 use super::equation::{self, Role};
 use super::latex;
-use super::lexer::lex;
+use super::lexer::{lex, Token};
 use super::macros::{self, Expansion, Macros};
 use super::parser::{self, Mode};
 use super::statement::{self, Newlines, StatementKind};
@@ -34,8 +34,12 @@ use crate::diagnostic::{Diagnostic, Span};
 pub fn is_document(source: &str) -> bool {
     let mut dollars = 0;
     source.split(['\n', '\r']).any(|line| {
-        // `#1` is a macro parameter (`\def\LR#1{…}`); another `#` starts a comment.
-        let comment = line.match_indices('#').find(|(at, _)| !line[at + 1..].starts_with(|c: char| c.is_ascii_digit()));
+        // `#1` after a `\def` or `\newcommand` is a macro parameter (`\def\LR#1{…}`);
+        // another `#` starts a comment (`# 1 is one`, `y = 2  #1`).
+        let definer = [line.find(r"\def"), line.find("command")].into_iter().flatten().min();
+        let parameter =
+            |at: usize| line[at + 1..].starts_with(|c: char| c.is_ascii_digit()) && definer.is_some_and(|d| d < at);
+        let comment = line.match_indices('#').find(|&(at, _)| !parameter(at));
         let code = comment.map_or(line, |(at, _)| &line[..at]);
         dollars += code.matches('$').count();
         dollars >= 2 || code.contains(r"\[") || code.contains(r"\begin{")
@@ -58,7 +62,7 @@ struct Block {
 struct Reading {
     items: Vec<Item>,
     ignored: Vec<Span>,
-    asides: Vec<super::ast::Aside>,
+    asides: Vec<Aside>,
 }
 
 /// Parses the statements and declarations of a document.
@@ -85,10 +89,7 @@ pub fn parse(source: &str) -> Result<Program, Diagnostic> {
                 ignore(source, Span::new(used_until, block.outer.start), &mut reading.ignored);
                 used_until = block.outer.end;
                 for piece in statement::split_statements(text, &tokens, Newlines::Ignore) {
-                    let whole = match (piece.tokens.first(), piece.tokens.last()) {
-                        (Some(first), Some(last)) => expansion.span(first.span.to(last.span)),
-                        _ => Span::default(),
-                    };
+                    let whole = document_span(&expansion, &piece.tokens);
                     let items =
                         read(&expansion, whole, || parser::parse_statement(text, &piece.tokens, Mode::Latex, &end));
                     reading.items.extend(items?);
@@ -107,10 +108,7 @@ fn display(source: &str, expansion: &Expansion, end: &str, reading: &mut Reading
     let tokens = lex(text, Span::new(0, text.len()));
     for piece in statement::split_statements(text, &tokens, Newlines::Ignore) {
         for row in equation::split_row(text, &piece.tokens) {
-            let span = |tokens: &[super::lexer::Token]| match (tokens.first(), tokens.last()) {
-                (Some(first), Some(last)) => expansion.span(first.span.to(last.span)),
-                _ => Span::default(),
-            };
+            let span = |tokens: &[Token]| document_span(expansion, tokens);
             match statement::statement_kind(text, &row) {
                 StatementKind::Assign => match equation::role(text, &row) {
                     Role::Statement => {
@@ -139,6 +137,14 @@ fn display(source: &str, expansion: &Expansion, end: &str, reading: &mut Reading
         }
     }
     Ok(())
+}
+
+/// The span of the document that tokens of an expansion come from.
+fn document_span(expansion: &Expansion, tokens: &[Token]) -> Span {
+    match (tokens.first(), tokens.last()) {
+        (Some(first), Some(last)) => expansion.span(first.span.to(last.span)),
+        _ => Span::default(),
+    }
 }
 
 /// Reads the statement at `span` of the document with `parse` (on the expansion): the

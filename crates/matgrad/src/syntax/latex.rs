@@ -1,7 +1,8 @@
 //! The LaTeX command table, and the pass that prepares a LaTeX statement for the parser.
 //!
 //! [`prepare`] removes what only affects typesetting (spacing, `\left`/`\right` and other
-//! delimiter sizes, `&`, `\label{…}`, `\begin{aligned}`) and rewrites commands with a
+//! delimiter sizes, `&`, `\label{…}`, `\begin{aligned}`, `\color{red}`, `\boxed`; it moves
+//! the switches `{\rm …}`, `{\bf …}` in front of their group) and rewrites commands with a
 //! plain meaning into the token their Unicode spelling lexes to (`\cdot` becomes `·`,
 //! `\in` becomes `∈`, `\|` becomes `‖`), so the parser handles each concept once. The
 //! commands that remain are the structured ones, classified by [`command`].

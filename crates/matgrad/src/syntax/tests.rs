@@ -1076,6 +1076,7 @@ fn line_endings_and_lone_dollars() {
         ("y = A*x\r\nz = B*y\r\n", "(= y (* A x)); (= z (* B y))"),
         ("# a comment\ry = A*x", "(= y (* A x))"),
         ("y = A*x  # costs $5\rz = B*y", "(= y (* A x)); (= z (* B y))"),
+        ("y = A*x  #1 costs $5 or $6\nz = B*y", "(= y (* A x)); (= z (* B y))"),
         ("Let $x \\in \\mathbb{R}^n$.\r$$y = Ax$$\r", "(: x (vector n)); (= y (* A x))"),
     ]);
     // A lone `$` in a program is a stray character, not the start of a document.
