@@ -38,6 +38,11 @@ pub struct Program {
     pub ignored: Vec<Span>,
     /// Statements of a pasted document that assign a name a second time.
     pub restated: Vec<Restated>,
+    /// A pasted document's displayed equations that are not statements: claimed
+    /// derivatives, differentials, chains of equalities (see `syntax::Aside`).
+    pub asides: Vec<crate::syntax::Aside>,
+    /// Whether the text is a pasted document (prose with math) rather than a program.
+    pub document: bool,
     /// The text the program was read from; every span points into it.
     pub source: String,
 }

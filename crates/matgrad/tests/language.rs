@@ -61,6 +61,49 @@ fn bad_programs_and_their_messages() {
     insta::assert_snapshot!(out);
 }
 
+/// What the syntax reads in a pasted document: its statements as written, its asides, and
+/// the prose it ignored; or the error.
+fn document_reading(source: &str) -> String {
+    let program = match matgrad::syntax::parse(source) {
+        Ok(program) => program,
+        Err(diagnostic) => return diagnostic.render("page.txt", source),
+    };
+    let text = |span: matgrad::diagnostic::Span| source[span.range()].replace('\n', " ");
+    let mut out = String::new();
+    for item in &program.items {
+        let span = match item {
+            matgrad::syntax::Item::Assign { span, .. } | matgrad::syntax::Item::Declare { span, .. } => *span,
+        };
+        out.push_str(&format!("statement  {}\n", text(span)));
+    }
+    for aside in &program.asides {
+        let sides: Vec<String> = aside.sides.iter().map(|s| text(*s)).collect();
+        out.push_str(&format!("{:<12} {}\n", format!("{:?}", aside.kind), sides.join("  |  ")));
+    }
+    for span in &program.ignored {
+        let ignored = text(*span);
+        let cut = ignored.char_indices().nth(60).map_or(ignored.len(), |(i, _)| i);
+        out.push_str(&format!("ignored    {}\n", &ignored[..cut]));
+    }
+    out
+}
+
+#[test]
+fn documents_and_what_they_read() {
+    let text = include_str!("data/documents.txt");
+    let mut out = String::new();
+    for (name, source) in cases(text) {
+        out.push_str(&format!("=== {name}\n{source}\n---\n{}\n", document_reading(&source)));
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn the_seed_page_reads_whole() {
+    let page = include_str!("data/pages/backprop-question.txt");
+    insta::assert_snapshot!(document_reading(page));
+}
+
 fn values(source: &str, inputs: &[(&str, Array)]) -> HashMap<String, Array> {
     let program = parse(source);
     let given: HashMap<String, Array> = inputs.iter().map(|(n, a)| (n.to_string(), a.clone())).collect();
@@ -310,4 +353,87 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let long = format!("y = x{}", " + x".repeat(20_000));
     // A long flat sum is fine (or a clear error), never a stack overflow.
     let _ = Program::parse(&long);
+}
+
+/// The seed page, pasted whole, is the question's model, and its gradients are the third
+/// answer's: ∂L/∂A = 2P + 2(U − U²)qxᵀ, ∂L/∂B = 2rxᵀ, ∂L/∂x = 2Bᵀr + 2Aᵀ(U − U²)q, with the
+/// page's own U, V, P, q, r (definitions the page makes after the model, evaluated here).
+#[test]
+fn the_seed_pages_gradients_are_the_third_answers() {
+    let page = include_str!("data/pages/backprop-question.txt");
+    let model = parse(page);
+    assert_eq!(model.output_statement().name, "L");
+    let question = parse("x: vector(k)\ny = A*x; u = sigmoid(y); v = B*x; z = A*(u.*v); w = A*z; L = norm2(w)^2");
+    let in_model: Vec<String> = model
+        .statements
+        .iter()
+        .zip(model.in_model())
+        .filter(|(_, used)| *used)
+        .map(|(s, _)| format!("{} = {}", s.name, common::structure(&model.graph, s.node)))
+        .collect();
+    let expected: Vec<String> = question
+        .statements
+        .iter()
+        .map(|s| format!("{} = {}", s.name, common::structure(&question.graph, s.node)))
+        .collect();
+    assert_eq!(in_model, expected, "the page's model is the question's");
+    // The answer's closed forms in its own notation, appended as display math of the page.
+    let claims = r"
+$$G_A = 2P+2(U - U^2)qx^T$$ $$G_B = 2rx^T$$ $$G_x = 2B^Tr + 2A^T(U-U^2)q$$";
+    let program = parse(&format!("{page}{claims}"));
+    let gradient = program.clone().gradient(&["A", "B", "x"]).expect("gradients");
+    for size in [3, 5] {
+        let sizes = sizes(&gradient.program.graph, size);
+        let inputs = random_inputs(&gradient.program.graph, &sizes, size as u64);
+        for (wrt, claim) in gradient.wrt.iter().zip(["G_A", "G_B", "G_x"]) {
+            let ours = eval1(&gradient.program.graph, &sizes, &inputs, wrt.gradient);
+            let node = program.lookup(claim).expect("the appended claim");
+            let theirs = eval1(&gradient.program.graph, &sizes, &inputs, node);
+            let scale = ours.max_abs().max(1.0);
+            let difference = ours.data.iter().zip(&theirs.data).fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
+            assert!(difference / scale < 1e-10, "∂L/∂{}: {ours:?} against the answer's {theirs:?}", wrt.name);
+        }
+    }
+}
+
+/// The question alone, each answer after the question, and the third answer alone (whose
+/// `\eqalign` restates the model) all read as the question's model, with its gradients.
+#[test]
+fn every_cut_of_the_seed_page_has_the_questions_gradients() {
+    let page = include_str!("data/pages/backprop-question.txt");
+    let at = |marker: &str| page.find(marker).unwrap_or_else(|| panic!("the page has {marker:?}"));
+    let (answers, second, third) = (at("3 Answers3"), at("1\n\n$$\\frac{dL}{dA}"), at("0\n\n$ \\def\\s"));
+    let question = &page[..answers];
+    let cuts = [
+        ("the question", question.to_string()),
+        ("the first answer", format!("{question}{}", &page[answers..second])),
+        ("the second answer", format!("{question}{}", &page[second..third])),
+        ("the third answer", format!("{question}{}", &page[third..])),
+        ("the third answer alone", page[third..].to_string()),
+    ];
+    let reference = parse("y = A*x; u = sigmoid(y); v = B*x; z = A*(u.*v); w = A*z; L = norm2(w)^2")
+        .gradient(&["A", "B", "x"])
+        .expect("gradients");
+    let graph = &reference.program.graph;
+    let inputs = random_inputs(graph, &sizes(graph, 4), 7);
+    let expected: Vec<Array> =
+        reference.wrt.iter().map(|w| eval1(graph, &sizes(graph, 4), &inputs, w.gradient)).collect();
+    for (name, text) in cuts {
+        let gradient = parse(&text).gradient(&["A", "B", "x"]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(gradient.output_name(), "L", "{name}");
+        let graph = &gradient.program.graph;
+        for (wrt, expected) in gradient.wrt.iter().zip(&expected) {
+            let value = eval1(graph, &sizes(graph, 4), &inputs, wrt.gradient);
+            let close = value.data.iter().zip(&expected.data).all(|(p, q)| (p - q).abs() <= 1e-10 * q.abs().max(1.0));
+            assert!(close, "{name}: ∂L/∂{} is {value:?}, the question's is {expected:?}", wrt.name);
+        }
+    }
+}
+
+/// What `check` says of the seed page: the model, the inputs and where their kinds came
+/// from, the page's definitions for its derivation, every restatement and claim by line.
+#[test]
+fn the_seed_pages_listing() {
+    let page = include_str!("data/pages/backprop-question.txt");
+    insta::assert_snapshot!(listing(&parse(page), page));
 }

@@ -141,6 +141,8 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
         output,
         ignored: ast.ignored.clone(),
         restated,
+        asides: ast.asides.clone(),
+        document,
         source: source.to_string(),
     })
 }

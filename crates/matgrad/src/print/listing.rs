@@ -6,7 +6,8 @@ use std::fmt::Write;
 use crate::ir::kinds::Origin;
 use crate::ir::NodeId;
 use crate::program::line_column;
-use crate::program::Variable;
+use crate::program::{Meaning, Variable};
+use crate::syntax::AsideKind;
 use crate::Program;
 
 use super::names::ascii_name;
@@ -35,6 +36,7 @@ pub fn listing(program: &Program, source: &str) -> String {
         }
     }
     out.push_str("\n# statements\n");
+    let in_model = program.in_model();
     let lines: Vec<String> = program
         .statements
         .iter()
@@ -48,10 +50,14 @@ pub fn listing(program: &Program, source: &str) -> String {
         })
         .collect();
     let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
-    for (line, statement) in lines.iter().zip(&program.statements) {
-        let _ = writeln!(out, "{line:<width$}  # {}", graph.dims.show_type(graph.shape(statement.node)));
+    for ((line, statement), used) in lines.iter().zip(&program.statements).zip(&in_model) {
+        // A pasted page's definitions for its derivation (`U = Diag(u)`) are not part of
+        // the model; a program's unused statements are simply unused.
+        let note = if program.document && !used { ", not part of the model" } else { "" };
+        let _ = writeln!(out, "{line:<width$}  # {}{note}", graph.dims.show_type(graph.shape(statement.node)));
     }
     let _ = writeln!(out, "\n# output: {}", ascii_name(&program.output_statement().name));
+    out.push_str(&not_in_model(program));
     if !program.ignored.is_empty() {
         out.push_str("\n# ignored (not math, or inline math that declares nothing):\n");
         for span in &program.ignored {
@@ -138,4 +144,43 @@ fn excerpt(source: &str, span: crate::Span) -> String {
     } else {
         text
     }
+}
+
+/// What a pasted page says besides its statements, in page order with line and column:
+/// its restatements of the model, and its other equations (claimed derivatives,
+/// differentials, chains of equalities). Empty for a program.
+pub fn not_in_model(program: &Program) -> String {
+    let source = &program.source;
+    let mut entries: Vec<(usize, String)> = Vec::new();
+    for restated in &program.restated {
+        let (line, _) = line_column(source, restated.first.start);
+        let verdict = match &restated.meaning {
+            Meaning::Same => "the same meaning".to_string(),
+            Meaning::Different(_) => "another expression (its value is for `verify` to check)".to_string(),
+            Meaning::Unreadable(message) => format!("does not type-check: {message}"),
+        };
+        entries.push((
+            restated.span.start,
+            format!("restates {} of line {line}, {verdict}: {}", restated.name, excerpt(source, restated.span)),
+        ));
+    }
+    for aside in &program.asides {
+        let kind = match aside.kind {
+            AsideKind::Derivative => "a derivative",
+            AsideKind::Differential => "a differential",
+            AsideKind::Continuation => "a step of the chain above",
+            AsideKind::Equation => "an equation",
+        };
+        entries.push((aside.span.start, format!("{kind}: {}", excerpt(source, aside.span))));
+    }
+    if entries.is_empty() {
+        return String::new();
+    }
+    entries.sort_by_key(|(start, _)| *start);
+    let mut out = String::from("\n# not statements of the model (claims of the derivation):\n");
+    for (start, text) in entries {
+        let (line, column) = line_column(source, start);
+        let _ = writeln!(out, "#   {line}:{column}  {text}");
+    }
+    out
 }

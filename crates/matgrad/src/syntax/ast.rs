@@ -14,6 +14,37 @@ pub struct Program {
     /// Text of a pasted document that was neither a statement nor a declaration (prose,
     /// inline math that is not a declaration); `check` reports it so nothing is lost silently.
     pub ignored: Vec<Span>,
+    /// Displayed equations of a pasted document that are not model statements (claimed
+    /// derivatives, differentials, continuation rows, identities), in page order; recorded
+    /// so that a later check can verify them, never parsed further.
+    pub asides: Vec<Aside>,
+}
+
+/// A displayed equation of a pasted document that is not a model statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aside {
+    /// The whole equation as written (one row of an alignment, or one of the equations an
+    /// arrow or a `, \qquad` separates on a row), in the original text.
+    pub span: Span,
+    pub kind: AsideKind,
+    /// Each side of the equation as written, in order: a chain `a = b = c` has three, a
+    /// continuation row `&= b` has an empty first side (a zero-length span at the `=`).
+    /// Spans point at the use of a macro, not at its definition.
+    pub sides: Vec<Span>,
+}
+
+/// What an aside claims, judged from its left side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsideKind {
+    /// A derivative on the left: `\frac{dL}{dA} = …`, `\frac{\partial L}{\partial A} = …`,
+    /// `∂L/∂A = …`, `\nabla_A L = …`.
+    Derivative,
+    /// A differential on the left: `dy = dA\,x + A\,dx`, `\tfrac12\,dL = w:dw`.
+    Differential,
+    /// A row `&= …` with an empty left side: it continues the equation of the row before.
+    Continuation,
+    /// Any other equation: `A:B = \operatorname{Tr}(A^TB)`, `f(x) = …`.
+    Equation,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,29 +1,48 @@
 //! Pasted documents: prose with LaTeX math, as on Math StackExchange or in a paper.
 //!
 //! Display math (`$$…$$`, `\[…\]`, `\begin{align}…\end{align}` and the other environments
-//! in [`latex::ENVIRONMENTS`]) holds statements, separated by `\\` or `;`; newlines inside
-//! it are spaces. A displayed piece with no `=` and no `∈ ℝ…` (a formula shown for
-//! reference, such as `$$\frac{\partial L}{\partial W}$$`) is ignored. Inline math
-//! (`$…$`, `\(…\)`) that declares something over the reals (`$x \in \mathbb{R}^k$`) is a
-//! declaration; any other inline math is prose. Everything ignored is recorded in
-//! [`Program::ignored`], one span per contiguous run, so nothing is dropped silently.
+//! in [`latex::ENVIRONMENTS`]) holds equations, separated by `\\` or `;` (newlines inside
+//! it are spaces), and on one row by arrows (`\implies`) or by `, \qquad` before a new
+//! `name =` (see `equation.rs`). An equation `NAME = expression` with a single name on the
+//! left is a model statement; any other equation is an aside, recorded in
+//! [`Program::asides`] and not parsed (a derivative `\frac{dL}{dA} = …`, a differential
+//! `dL = 2w^Tdw`, a continuation row `&= …`, an identity `A:B = B:A`). A displayed piece
+//! with no `=` and no `∈ ℝ…` (a formula shown for reference, such as
+//! `$$\frac{\partial L}{\partial W}$$`) is ignored. Inline math (`$…$`, `\(…\)`) that
+//! declares something over the reals (`$x \in \mathbb{R}^k$`) is a declaration; any other
+//! inline math is prose. Everything ignored is recorded in [`Program::ignored`], one span
+//! per contiguous run, so nothing is dropped silently.
 //!
-//! Every math block is lexed in place, so spans point into the document itself.
+//! Macros (`\def`, `\newcommand`, `\DeclareMathOperator`) defined in any math of the page
+//! apply from there on (see `macros.rs`). Each math block is expanded into a new text that
+//! is read like a block without macros; every span read from it is mapped back, so spans
+//! point into the document itself.
 
-use super::ast::Program;
+use super::ast::{Aside, Expr, ExprKind, Item, Program, TypeSpec};
+use super::equation::{self, Role};
 use super::latex;
-use super::lexer::lex;
+use super::lexer::{lex, Token};
+use super::macros::{self, Expansion, Macros};
 use super::parser::{self, Mode};
-use super::statement::{self, Newlines, Piece, StatementKind};
+use super::statement::{self, Newlines, StatementKind};
 use crate::diagnostic::{Diagnostic, Span};
 
-/// Whether the text is a document (prose with math) rather than a program: it has `$`,
-/// `\[` or `\begin{` outside `#` comments (a program may say `# x is $x$`). `%` is not
-/// taken for a comment here: in prose it is more often a percent sign.
+/// Whether the text is a document (prose with math) rather than a program: it has a pair
+/// of `$`, a `\[` or a `\begin{` outside `#` comments (a program may say `# x is $x$`, and
+/// a lone `$` is a typo in a program, not math). `%` is not taken for a comment here: in
+/// prose it is more often a percent sign.
 pub fn is_document(source: &str) -> bool {
-    source.lines().any(|line| {
-        let code = line.split('#').next().unwrap_or("");
-        code.contains('$') || code.contains(r"\[") || code.contains(r"\begin{")
+    let mut dollars = 0;
+    source.split(['\n', '\r']).any(|line| {
+        // `#1` after a `\def` or `\newcommand` is a macro parameter (`\def\LR#1{…}`);
+        // another `#` starts a comment (`# 1 is one`, `y = 2  #1`).
+        let definer = [line.find(r"\def"), line.find("command")].into_iter().flatten().min();
+        let parameter =
+            |at: usize| line[at + 1..].starts_with(|c: char| c.is_ascii_digit()) && definer.is_some_and(|d| d < at);
+        let comment = line.match_indices('#').find(|&(at, _)| !parameter(at));
+        let code = comment.map_or(line, |(at, _)| &line[..at]);
+        dollars += code.matches('$').count();
+        dollars >= 2 || code.contains(r"\[") || code.contains(r"\begin{")
     })
 }
 
@@ -38,53 +57,163 @@ struct Block {
     close: String,
 }
 
+/// What a document has yielded so far.
+#[derive(Default)]
+struct Reading {
+    items: Vec<Item>,
+    ignored: Vec<Span>,
+    asides: Vec<Aside>,
+}
+
 /// Parses the statements and declarations of a document.
 pub fn parse(source: &str) -> Result<Program, Diagnostic> {
-    let mut items = Vec::new();
-    let mut ignored = Vec::new();
+    let mut reading = Reading::default();
+    let mut macros = Macros::default();
     // The end of the last piece of the document that was used; the text between it and the
     // next used piece is ignored.
     let mut used_until = 0;
     for block in find_blocks(source)? {
-        let tokens = lex(source, block.inner);
         let end = format!("`{}`", block.close);
         if block.display {
-            ignore(source, Span::new(used_until, block.outer.start), &mut ignored);
+            let expansion = macros::expand(source, block.inner, &mut macros)?;
+            ignore(source, Span::new(used_until, block.outer.start), &mut reading.ignored);
             used_until = block.outer.end;
-            for piece in statement::split_statements(source, &tokens, Newlines::Ignore) {
-                if is_statement(source, &piece) {
-                    items.extend(parser::parse_statement(source, &piece.tokens, Mode::Latex, &end)?);
-                } else {
-                    ignore(source, piece_span(&piece), &mut ignored);
+            display(source, &expansion, &end, &mut reading)?;
+        } else {
+            // Inline math is prose unless it declares: a macro that fails to expand in it
+            // leaves it prose (its definitions before the failure still hold).
+            let Ok(expansion) = macros::expand(source, block.inner, &mut macros) else { continue };
+            let text = expansion.text.as_str();
+            let tokens = lex(text, Span::new(0, text.len()));
+            if statement::is_real_declaration(text, &tokens) {
+                ignore(source, Span::new(used_until, block.outer.start), &mut reading.ignored);
+                used_until = block.outer.end;
+                for piece in statement::split_statements(text, &tokens, Newlines::Ignore) {
+                    let whole = document_span(&expansion, &piece.tokens);
+                    let items =
+                        read(&expansion, whole, || parser::parse_statement(text, &piece.tokens, Mode::Latex, &end));
+                    reading.items.extend(items?);
                 }
-            }
-        } else if statement::is_real_declaration(source, &tokens) {
-            ignore(source, Span::new(used_until, block.outer.start), &mut ignored);
-            used_until = block.outer.end;
-            for piece in statement::split_statements(source, &tokens, Newlines::Ignore) {
-                items.extend(parser::parse_statement(source, &piece.tokens, Mode::Latex, &end)?);
             }
         }
     }
-    ignore(source, Span::new(used_until, source.len()), &mut ignored);
-    ignored.sort_by_key(|span| span.start);
-    Ok(Program { items, ignored })
+    ignore(source, Span::new(used_until, source.len()), &mut reading.ignored);
+    reading.ignored.sort_by_key(|span| span.start);
+    Ok(Program { items: reading.items, ignored: reading.ignored, asides: reading.asides })
 }
 
-/// Whether a piece of display math is a statement: an assignment, or a declaration over
-/// the reals.
-fn is_statement(source: &str, piece: &Piece) -> bool {
-    match statement::statement_kind(source, &piece.tokens) {
-        StatementKind::Assign => true,
-        StatementKind::Declare => statement::is_real_declaration(source, &piece.tokens),
-        StatementKind::Other => false,
+/// Reads the equations of one display block: statements, declarations and asides.
+fn display(source: &str, expansion: &Expansion, end: &str, reading: &mut Reading) -> Result<(), Diagnostic> {
+    let text = expansion.text.as_str();
+    let tokens = lex(text, Span::new(0, text.len()));
+    for piece in statement::split_statements(text, &tokens, Newlines::Ignore) {
+        for row in equation::split_row(text, &piece.tokens) {
+            let span = |tokens: &[Token]| document_span(expansion, tokens);
+            match statement::statement_kind(text, &row) {
+                StatementKind::Assign => match equation::role(text, &row) {
+                    Role::Statement => {
+                        let items =
+                            read(expansion, span(&row), || parser::parse_statement(text, &row, Mode::Latex, end));
+                        reading.items.extend(items?);
+                    }
+                    Role::Aside(kind) => {
+                        let ranges = equation::sides(text, &row);
+                        let last = ranges.len() - 1;
+                        let sides: Vec<Span> = ranges
+                            .iter()
+                            .enumerate()
+                            .map(|(i, &range)| expansion.span(equation::side_span(text, &row, range, i == last)))
+                            .collect();
+                        let whole = sides.iter().fold(sides[0], |all, side| all.to(*side));
+                        reading.asides.push(Aside { span: whole, kind, sides });
+                    }
+                },
+                StatementKind::Declare if statement::is_real_declaration(text, &row) => {
+                    let items = read(expansion, span(&row), || parser::parse_statement(text, &row, Mode::Latex, end));
+                    reading.items.extend(items?);
+                }
+                _ => ignore(source, span(&row), &mut reading.ignored),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The span of the document that tokens of an expansion come from.
+fn document_span(expansion: &Expansion, tokens: &[Token]) -> Span {
+    match (tokens.first(), tokens.last()) {
+        (Some(first), Some(last)) => expansion.span(first.span.to(last.span)),
+        _ => Span::default(),
     }
 }
 
-fn piece_span(piece: &Piece) -> Span {
-    match (piece.tokens.first(), piece.tokens.last()) {
-        (Some(first), Some(last)) => first.span.to(last.span),
-        _ => Span::default(),
+/// Reads the statement at `span` of the document with `parse` (on the expansion): the
+/// error of a macro use in it that could not expand, or what `parse` gives, with its spans
+/// mapped back to the document.
+fn read(
+    expansion: &Expansion,
+    span: Span,
+    parse: impl FnOnce() -> Result<Vec<Item>, Diagnostic>,
+) -> Result<Vec<Item>, Diagnostic> {
+    if let Some(error) = expansion.error_within(span) {
+        return Err(error.clone());
+    }
+    let map = |span: Span| expansion.span(span);
+    match parse() {
+        Ok(mut items) => {
+            for item in &mut items {
+                map_item(item, &map);
+            }
+            Ok(items)
+        }
+        Err(mut diagnostic) => {
+            diagnostic.span = map(diagnostic.span);
+            Err(diagnostic)
+        }
+    }
+}
+
+fn map_item(item: &mut Item, map: &impl Fn(Span) -> Span) {
+    match item {
+        Item::Assign { name, value, span } => {
+            name.span = map(name.span);
+            map_expr(value, map);
+            *span = map(*span);
+        }
+        Item::Declare { names, ty, span } => {
+            for name in names {
+                name.span = map(name.span);
+            }
+            match ty {
+                TypeSpec::Scalar => {}
+                TypeSpec::Vector(n) => n.span = map(n.span),
+                TypeSpec::Matrix(m, n) => {
+                    m.span = map(m.span);
+                    n.span = map(n.span);
+                }
+            }
+            *span = map(*span);
+        }
+    }
+}
+
+/// Maps the spans of an expression (recursion as deep as the tree, which the parser
+/// bounds by [`parser::MAX_DEPTH`]).
+fn map_expr(expr: &mut Expr, map: &impl Fn(Span) -> Span) {
+    expr.span = map(expr.span);
+    match &mut expr.kind {
+        ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones => {}
+        ExprKind::Neg(x) | ExprKind::Transpose(x) | ExprKind::Bold(x) => map_expr(x, map),
+        ExprKind::Binary(_, a, b) => {
+            map_expr(a, map);
+            map_expr(b, map);
+        }
+        ExprKind::Call { name_span, args, .. } | ExprKind::Derivative { name_span, args, .. } => {
+            *name_span = map(*name_span);
+            for arg in args {
+                map_expr(arg, map);
+            }
+        }
     }
 }
 
@@ -182,7 +311,9 @@ fn find_unescaped(source: &str, from: usize, needle: &str) -> Option<usize> {
     let mut at = from;
     while let Some(offset) = source.get(at..)?.find(needle) {
         let found = at + offset;
-        let escaped = needle.starts_with('$') && found > 0 && source.as_bytes()[found - 1] == b'\\';
+        // `\$` is a dollar sign, `\\$` a line break before a `$`.
+        let backslashes = source.as_bytes()[..found].iter().rev().take_while(|&&b| b == b'\\').count();
+        let escaped = needle.starts_with('$') && backslashes % 2 == 1;
         if !escaped {
             return Some(found);
         }

@@ -1,7 +1,8 @@
 //! The LaTeX command table, and the pass that prepares a LaTeX statement for the parser.
 //!
 //! [`prepare`] removes what only affects typesetting (spacing, `\left`/`\right` and other
-//! delimiter sizes, `&`, `\label{…}`, `\begin{aligned}`) and rewrites commands with a
+//! delimiter sizes, `&`, `\label{…}`, `\begin{aligned}`, `\color{red}`, `\boxed`; it moves
+//! the switches `{\rm …}`, `{\bf …}` in front of their group) and rewrites commands with a
 //! plain meaning into the token their Unicode spelling lexes to (`\cdot` becomes `·`,
 //! `\in` becomes `∈`, `\|` becomes `‖`), so the parser handles each concept once. The
 //! commands that remain are the structured ones, classified by [`command`].
@@ -44,8 +45,11 @@ pub fn command(name: &str) -> Option<Command> {
         "sqrt" => Sqrt,
         "frac" | "dfrac" | "tfrac" => Frac,
         "operatorname" => Operator,
-        "mathrm" | "text" | "textrm" | "mathit" | "textit" | "mathsf" | "textsf" | "mathtt" => Upright,
-        "mathbf" | "boldsymbol" | "bm" | "vec" | "mathbfit" | "pmb" | "textbf" | "mathcal" => Bold,
+        "mathrm" | "text" | "textrm" | "mathit" | "textit" | "mathsf" | "textsf" | "mathtt" | "texttt" => Upright,
+        // The plain-TeX switches, which [`prepare`] moves in front of their group:
+        // `{\rm Diag}` reads as `\rm{Diag}`, like `\mathrm{Diag}`.
+        "rm" | "it" | "sf" | "tt" => Upright,
+        "mathbf" | "boldsymbol" | "bm" | "vec" | "mathbfit" | "pmb" | "textbf" | "mathcal" | "bf" | "cal" => Bold,
         "hat" | "widehat" => Accent("hat"),
         "tilde" | "widetilde" => Accent("tilde"),
         "bar" | "overline" => Accent("bar"),
@@ -61,8 +65,11 @@ enum Rewrite {
     Drop,
     /// `\left`, `\right`, `\big`…: a size for the delimiter that follows; `\left.` has none.
     DelimiterSize,
-    /// `\label{…}`, `\tag{…}`: dropped with their argument.
+    /// `\label{…}`, `\tag{…}`, `\color{red}`: dropped with their argument.
     DropWithArgument,
+    /// `\rm`, `\bf`: a typeface for the rest of the group; `{\rm Diag}` is moved to
+    /// `\rm{Diag}`, which the parser reads like `\mathrm{Diag}`. Elsewhere it is dropped.
+    Switch,
     /// `\begin{…}`, `\end{…}`.
     Environment,
     /// The same meaning as a Unicode token.
@@ -74,12 +81,13 @@ fn rewrite(text: &str) -> Option<Rewrite> {
     use TokenKind as K;
     Some(match text {
         r"\," | r"\;" | r"\:" | r"\!" | r"\>" | r"\ " | "\\\t" | "\\\n" | "\\\r" | r"\quad" | r"\qquad"
-        | r"\displaystyle" | r"\textstyle" | r"\scriptstyle" | r"\nonumber" | r"\notag" | r"\limits" | r"\nolimits" => {
-            Drop
-        }
+        | r"\displaystyle" | r"\textstyle" | r"\scriptstyle" | r"\nonumber" | r"\notag" | r"\limits" | r"\nolimits"
+        | r"\boxed" => Drop,
         r"\left" | r"\right" | r"\middle" | r"\big" | r"\Big" | r"\bigg" | r"\Bigg" | r"\bigl" | r"\bigr"
         | r"\Bigl" | r"\Bigr" | r"\biggl" | r"\biggr" | r"\Biggl" | r"\Biggr" | r"\bigm" | r"\Bigm" => DelimiterSize,
-        r"\label" | r"\tag" | r"\intertext" | r"\shortintertext" | r"\hspace" | r"\vspace" => DropWithArgument,
+        r"\label" | r"\tag" | r"\intertext" | r"\shortintertext" | r"\hspace" | r"\vspace" | r"\color"
+        | r"\textcolor" => DropWithArgument,
+        r"\rm" | r"\it" | r"\sf" | r"\tt" | r"\bf" | r"\cal" => Switch,
         r"\begin" | r"\end" => Environment,
         r"\cdot" | r"\times" => As(K::Times),
         r"\odot" | r"\circ" | r"\ast" => As(K::Circle),
@@ -173,6 +181,14 @@ pub fn prepare(source: &str, tokens: &[Token]) -> Result<Vec<Token>, Diagnostic>
                 }
                 if tokens.get(i).is_some_and(|t| t.kind == K::LBrace) {
                     i = skip_group(tokens, i);
+                }
+            }
+            Some(Rewrite::Switch) => {
+                let after_brace = i >= 2 && tokens[i - 2].kind == K::LBrace;
+                if let (true, Some(brace)) = (after_brace, out.last().copied().filter(|t| t.kind == K::LBrace)) {
+                    out.pop();
+                    out.push(token);
+                    out.push(brace);
                 }
             }
             Some(Rewrite::Environment) => {

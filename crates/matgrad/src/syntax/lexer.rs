@@ -19,14 +19,17 @@ use crate::diagnostic::Span;
 // into recursive calls, which overflow the stack on long runs in debug builds. Runs of
 // multi-byte characters are matched one character at a time, or extended by a callback.
 #[derive(Logos, Debug, Clone, Copy, PartialEq, Eq)]
-#[logos(skip r"[ \t\r\f]+")]
+#[logos(skip r"[ \t\f]+")]
 pub enum TokenKind {
     /// Unicode spaces that pasted text carries (no-break, thin). Zero-width characters are
     /// not spaces: in a statement they are errors (`Unknown`), since they hide what is written.
     #[regex(r"[\u{a0}\u{2000}-\u{200a}\u{202f}\u{205f}\u{3000}]", skip_spaces)]
     /// `#` (ASCII) and `%` (LaTeX, MATLAB) comments run to the end of the line.
     #[regex(r"[#%]", skip_comment)]
+    /// A line break: `\n`, `\r\n`, or a lone `\r` (old Mac line endings).
     #[token("\n")]
+    #[token("\r\n")]
+    #[token("\r")]
     Newline,
     /// `2`, `0.5`, `.5`, `1e-3`, `2E+3`; its value is read by the parser.
     #[regex(r"[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")]
@@ -194,7 +197,7 @@ fn extend(lexer: &mut logos::Lexer<TokenKind>, class: &str) {
     lexer.bump(length);
 }
 
-const SPACES: &str = " \t\r\u{c}\u{a0}\u{2000}\u{2001}\u{2002}\u{2003}\u{2004}\u{2005}\u{2006}\u{2007}\u{2008}\u{2009}\u{200a}\u{202f}\u{205f}\u{3000}";
+const SPACES: &str = " \t\u{c}\u{a0}\u{2000}\u{2001}\u{2002}\u{2003}\u{2004}\u{2005}\u{2006}\u{2007}\u{2008}\u{2009}\u{200a}\u{202f}\u{205f}\u{3000}";
 
 /// Skips a run of spaces, Unicode or not, in one step (one skip per character would
 /// recurse once per character in debug builds).
@@ -205,7 +208,7 @@ fn skip_spaces(lexer: &mut logos::Lexer<TokenKind>) -> logos::Skip {
 
 /// Skips a comment: from `#` or `%` to the end of the line (the newline is kept).
 fn skip_comment(lexer: &mut logos::Lexer<TokenKind>) -> logos::Skip {
-    let length = lexer.remainder().find('\n').unwrap_or(lexer.remainder().len());
+    let length = lexer.remainder().find(['\n', '\r']).unwrap_or(lexer.remainder().len());
     lexer.bump(length);
     logos::Skip
 }

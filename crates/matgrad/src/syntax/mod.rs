@@ -11,9 +11,11 @@
 //!
 //! # Which spelling a statement is read in
 //!
-//! - If the text contains `$`, `\[` or `\begin{` (outside `#` comments), it is a
-//!   **document**: only its math is read, always as LaTeX, and the prose around it is
-//!   recorded in [`Program::ignored`] (see `document.rs` for what counts as a statement).
+//! - If the text contains a pair of `$`, a `\[` or a `\begin{` (outside `#` comments), it
+//!   is a **document**: only its math is read, always as LaTeX, with the page's macros
+//!   expanded; the prose around it is recorded in [`Program::ignored`], and displayed
+//!   equations that are not model statements (derivatives, differentials, identities) in
+//!   [`Program::asides`] (see `document.rs` for what counts as a statement).
 //! - Otherwise it is a **program**: statements are separated by newlines, `;` or `\\`,
 //!   and each statement is read on its own. A statement that contains a LaTeX command (a
 //!   backslash) or sits next to a `\\` is read as **LaTeX**: single letters are
@@ -32,13 +34,19 @@
 //! - `statement`: cuts tokens into statements, tells what each one is.
 //! - `parser`: precedence climbing and assignments; `parser/declaration.rs`: declarations
 //!   and types.
-//! - `document`: finds math blocks in pasted prose.
+//! - `document`: finds math blocks in pasted prose and reads them.
+//! - `macros`: `\def`, `\newcommand`, `\DeclareMathOperator`: expansion of a math block
+//!   into a new text, with a map back to the document.
+//! - `equation`: cuts a row of display math into equations and their sides; tells a model
+//!   statement from an aside.
 //! - `names`: known functions and Greek letters.
 
 pub mod ast;
 mod document;
+mod equation;
 mod latex;
 mod lexer;
+mod macros;
 mod names;
 mod parser;
 mod statement;
@@ -103,5 +111,5 @@ fn parse_program(source: &str) -> Result<Program, Diagnostic> {
         };
         items.extend(parser::parse_statement(source, &piece.tokens, mode, &end)?);
     }
-    Ok(Program { items, ignored: Vec::new() })
+    Ok(Program { items, ignored: Vec::new(), asides: Vec::new() })
 }

@@ -102,6 +102,23 @@ pub fn parse_statement(
         .map_err(|diagnostic| *diagnostic)
 }
 
+/// Parses raw tokens as one expression, all of them: how a document tells whether the
+/// left side of a displayed equation is a single name (a model statement) or not.
+pub fn parse_expression(source: &str, tokens: &[Token], mode: Mode) -> std::result::Result<Expr, Diagnostic> {
+    if let Some(token) = tokens.iter().find(|t| t.kind == K::Unknown) {
+        return Err(Diagnostic::new(token.span, "unexpected character"));
+    }
+    let tokens = match mode {
+        Mode::Latex => latex::prepare(source, tokens)?,
+        Mode::Ascii => tokens.to_vec(),
+    };
+    let mut parser =
+        Parser { source, tokens, pos: 0, pending: Vec::new(), mode, open: Vec::new(), depth: 0, end: "`=`" };
+    let node = parser.expr(0).map_err(|diagnostic| *diagnostic)?;
+    parser.expect_end().map_err(|diagnostic| *diagnostic)?;
+    Ok(*node.expr)
+}
+
 /// An expression being built, with the depth of its tree.
 struct Node {
     expr: Box<Expr>,
@@ -1553,7 +1570,7 @@ fn printable(text: &str) -> String {
 }
 
 /// The name an expression is, seeing through bold: `x`, `\mathbf{x}`.
-pub(super) fn name_of(expr: &Expr) -> Option<&str> {
+pub(crate) fn name_of(expr: &Expr) -> Option<&str> {
     match &expr.kind {
         ExprKind::Var(name) => Some(name),
         ExprKind::Bold(inner) => name_of(inner),

@@ -519,7 +519,8 @@ fn errors() {
         // Empty programs.
         ("", "empty program: no statements", (0, 0)),
         ("  \n # just a comment\n", "empty program: no statements", (0, 0)),
-        ("Some prose with $5 in it.", "empty program: no statements", (0, 0)),
+        // A lone `$` does not make a document: this is a program with no statement.
+        ("Some prose with $5 in it.", "empty program: no statements", (0, 25)),
         ("hello world", "empty program: no statements", (0, 11)),
         // Expressions.
         ("y = A +", "expected an expression after `+`, found end of line", (6, 7)),
@@ -782,6 +783,30 @@ const PIECES: &[&str] = &[
     "\u{feff}",
     "ᵐˣⁿ",
     "₁₂",
+    // Macros, and what documents read around equations.
+    r"\def\a",
+    r"\def\b#1{",
+    r"\def\c#1#2{\c",
+    "#1",
+    "#2",
+    r"\a",
+    r"\b",
+    r"\c{x}",
+    r"\newcommand{\d}[2][",
+    r"\renewcommand\a{",
+    r"\DeclareMathOperator{\e}{",
+    r"\eqalign{",
+    r"{\rm ",
+    r"\color{red}",
+    r"\boxed{",
+    r"\implies",
+    r"\qquad",
+    r"\tfrac12",
+    r"\partial",
+    "d",
+    "dL",
+    "\r",
+    "\r\n",
 ];
 
 #[test]
@@ -1006,4 +1031,320 @@ fn constants_and_special_names() {
         (r"$$y = 2x + 2.$$", "(= y (+ (* 2 x) 2))"),
         ("y = 1.*x + 2.5.*x", "(= y (+ (.* 1 x) (.* 2.5 x)))"),
     ]);
+}
+
+/// An aside as `Kind: side | side`, with the text of each side (an empty first side for a
+/// continuation row).
+fn aside(source: &str, aside: &Aside) -> String {
+    let sides: Vec<&str> = aside.sides.iter().map(|span| &source[span.range()]).collect();
+    format!("{:?}: {}", aside.kind, sides.join(" | "))
+}
+
+/// Checks a document's statements (as S-expressions) and its asides.
+#[track_caller]
+fn check_reading(input: &str, expected: &str, asides: &[&str]) {
+    check(input, expected);
+    let program = parse(input).expect("checked above");
+    let found: Vec<String> = program.asides.iter().map(|a| aside(input, a)).collect();
+    assert_eq!(found, asides, "asides of {input:?}");
+}
+
+#[test]
+fn macros_of_documents() {
+    let rows: &[(&str, &str, &[&str])] = &[
+        // No parameter, defined in inline math.
+        (r"$\def\s{\sigma}$ $$u = \s(y)$$", "(= u (sigmoid y))", &[]),
+        // One parameter, defined in the display block that uses it.
+        (r"$$\def\LR#1{\left(#1\right)} z = A\LR{u+v}$$", "(= z (* A (+ u v)))", &[]),
+        // Two parameters, and a macro using another.
+        (
+            r"$\def\p{\partial}\def\grad#1#2{\frac{\p #1}{\p #2}}$ $$y = Ax$$ $$\grad{L}{A} = 2A$$",
+            "(= y (* A x))",
+            &[r"Derivative: \grad{L}{A} | 2A"],
+        ),
+        (
+            r"$\newcommand{\dv}[1]{\operatorname{d}\!{#1}}$ $$L = x^Tx$$ $$\frac{\dv{L}}{\dv{x}} = 2x$$",
+            "(= L (* (' x) x))",
+            &[r"Derivative: \frac{\dv{L}}{\dv{x}} | 2x"],
+        ),
+        (r"$\newcommand\foo{Ax}$ $$y = \foo$$", "(= y (* A x))", &[]),
+        (r"$\newcommand*{\foo}{Ax}$ $$y = \foo$$", "(= y (* A x))", &[]),
+        (r"$\newcommand{\a}{x}\renewcommand{\a}{z}$ $$y = A\a$$", "(= y (* A z))", &[]),
+        (r"$\newcommand{\a}{x}\providecommand{\a}{z}\providecommand{\b}{B}$ $$y = \b\a$$", "(= y (* B x))", &[]),
+        // An optional first argument with a default.
+        (
+            r"$\newcommand{\n}[2][2]{\|#2\|^{#1}}$ $$L = \n{w} + \n[1]{v}$$",
+            "(= L (+ (^ (norm2 w) 2) (^ (norm2 v) 1)))",
+            &[],
+        ),
+        (r"$\DeclareMathOperator{\Tr}{Tr}$ $$s = \Tr(A)$$", "(= s (tr A))", &[]),
+        (r"$\DeclareMathOperator*{\Diag}{Diag}$ $$D = \Diag(x)$$", "(= D (diag x))", &[]),
+        // A definition in a display block applies from there on, also in later blocks.
+        (
+            r"$$y = Ax \\ \def\s{\sigma} u = \s(y)$$ $$v = \s(u)$$",
+            "(= y (* A x)); (= u (sigmoid y)); (= v (sigmoid u))",
+            &[],
+        ),
+        // A macro expanding to an arrow separates two equations.
+        (r"$\def\qiq{\quad\implies\quad}$ $$y = Ax \qiq dy = A\,dx$$", "(= y (* A x))", &[r"Differential: dy | A\,dx"]),
+        // Unknown macros in prose (inline math that declares nothing) are ignored.
+        (r"Let $\weird{x} = 2$ be. $$y = Ax$$", "(= y (* A x))", &[]),
+    ];
+    for (input, expected, asides) in rows {
+        check_reading(input, expected, asides);
+    }
+    let errors: &[(&str, &str, (usize, usize))] = &[
+        // A macro that never finishes is an error at its use, not a hang.
+        (r"$\def\a{\a}$ $$y = \a$$", r"the macro `\a` does not finish expanding", (19, 21)),
+        (r"$\def\a{x + \a}$ $$y = \a$$", r"the macro `\a` does not finish expanding", (23, 25)),
+        // An unknown macro in a model statement is an error that names it, at the use
+        // when it comes from a macro's body.
+        (r"$\def\a{\foo x}$ $$y = \a$$", r"unknown LaTeX command `\foo`", (23, 25)),
+        // A use before the definition is unknown.
+        (r"$$u = \s(y)$$ $\def\s{\sigma}$", r"unknown LaTeX command `\s`", (6, 8)),
+        (r"$$\def\LR#1{(#1)} y = \LR$$", r"missing argument of the macro `\LR`", (22, 25)),
+        (r"$$\def\a#1{#2} y = \a{x}$$", r"`#2` in the definition of `\a`, which takes 1 argument", (11, 13)),
+        (r"$$\def\a{x y = 2$$", "unclosed `{`", (8, 9)),
+    ];
+    for (input, message, span) in errors {
+        check_error(input, message, *span);
+    }
+    // A use that cannot expand is an error only in a statement: asides and prose are
+    // never errors.
+    check_reading(
+        r"$\def\a{\a}\def\LR#1{(#1)}$ $$y = Ax \\ \frac{\partial L}{\partial x} = \a + \LR \\ dL = \LR$$ $\a$",
+        "(= y (* A x))",
+        &[r"Derivative: \frac{\partial L}{\partial x} | \a + \LR", r"Differential: dL | \LR"],
+    );
+    // Endless macros in prose are prose, and the page's budget for expansion keeps a page
+    // of many of them fast.
+    let page = format!(r"$\def\a{{\a}}$ {} $$y = Ax$$", r"$\a$ ".repeat(1000));
+    check(&page, "(= y (* A x))");
+}
+
+#[test]
+fn presentation_is_transparent() {
+    check_all(&[
+        (r"$$y = \color{red}{A}x$$", "(= y (* A x))"),
+        (r"$$y = \color{red} Ax$$", "(= y (* A x))"),
+        (r"$$y = \textcolor{blue}{A}x$$", "(= y (* A x))"),
+        (r"$$y = \boxed{Ax}$$", "(= y (* A x))"),
+        (r"$$y = \boxed{a + b}^2$$", "(= y (^ (+ a b) 2))"),
+        (r"$$U = {\rm Diag}(u)$$", "(= U (diag u))"),
+        (r"$$U = \mathrm{Diag}(u)$$", "(= U (diag u))"),
+        (r"$$U = \operatorname{Diag}(u)$$", "(= U (diag u))"),
+        (r"$$y = {\bf A}x$$", "(= y (* A x))"),
+        (r"$$y = {\it W}x$$", "(= y (* W x))"),
+        (r"$$y = \rm A x$$", "(= y (* A x))"),
+        (r"$$y = \displaystyle\tfrac12 \dfrac{a}{b}$$", "(= y (* (/ 1 2) (/ a b)))"),
+        (r"$$y = \left( a \right) \big( b \big) \! \, \: \; \quad \qquad c$$", "(= y (* (* a b) c))"),
+        (r"$$\eqalign{ y &= Ax \\ u &= \sigma(y) \\ }$$", "(= y (* A x)); (= u (sigmoid y))"),
+        (r"\begin{gather} y = Ax \\ u = \sigma(y) \end{gather}", "(= y (* A x)); (= u (sigmoid y))"),
+        (r"$$\begin{split} y &= Ax \\ u &= \sigma(y) \end{split}$$", "(= y (* A x)); (= u (sigmoid y))"),
+        // `&` separates the equations of an `align` row.
+        (r"\begin{align} y &= Ax & u &= \sigma(y) \end{align}", "(= y (* A x)); (= u (sigmoid y))"),
+        // Arrows separate two equations on a row.
+        (r"$$y = Ax \implies z = By$$", "(= y (* A x)); (= z (* B y))"),
+        (r"$$y = Ax \iff z = By$$", "(= y (* A x)); (= z (* B y))"),
+        (r"$$y = Ax \Rightarrow z = By$$", "(= y (* A x)); (= z (* B y))"),
+        (r"$$y = Ax \Longrightarrow z = By$$", "(= y (* A x)); (= z (* B y))"),
+        (r"$$y = Ax \\ \therefore z = By$$", "(= y (* A x)); (= z (* B y))"),
+        // A comma or a quad separates two equations when a new `name =` follows.
+        (
+            r"$$P &= wz^T+A^Twu^TV, \qquad q = VA^TA^Tw, \qquad r = UA^TA^Tw \\$$",
+            "(= P (+ (* w (' z)) (* (* (* (' A) w) (' u)) V))); \
+             (= q (* (* (* V (' A)) (' A)) w)); (= r (* (* (* U (' A)) (' A)) w))",
+        ),
+        (r"$$y = Ax, \quad\text{and}\quad z = By.$$", "(= y (* A x)); (= z (* B y))"),
+        (r"$$y = Ax,\; z = By$$", "(= y (* A x)); (= z (* B y))"),
+        // Not before something that is not a new equation, nor inside brackets.
+        (r"$$y = a \quad b$$", "(= y (* a b))"),
+    ]);
+    check_reading(
+        r"$$L = x^Tx \\ \frac{\partial L}{\partial x} = g(a, \quad b = c) \\ dL = \|a, \quad b = c\|$$",
+        "(= L (* (' x) x))",
+        &[r"Derivative: \frac{\partial L}{\partial x} | g(a, \quad b = c)", r"Differential: dL | \|a, \quad b = c\|"],
+    );
+}
+
+#[test]
+fn equations_that_are_not_statements_are_asides() {
+    let rows: &[(&str, &str, &[&str])] = &[
+        // Derivatives.
+        (r"$$L = x^Tx$$ $$\frac{dL}{dx} = 2x$$", "(= L (* (' x) x))", &["Derivative: \\frac{dL}{dx} | 2x"]),
+        (
+            r"$$L = x^Tx$$ $$\frac{\partial L}{\partial x} = 2x$$",
+            "(= L (* (' x) x))",
+            &[r"Derivative: \frac{\partial L}{\partial x} | 2x"],
+        ),
+        (r"$$L = x^Tx$$ $$∂L/∂x = 2x$$", "(= L (* (' x) x))", &["Derivative: ∂L/∂x | 2x"]),
+        (r"$$L = x^Tx$$ $$\nabla_x L = 2x$$", "(= L (* (' x) x))", &[r"Derivative: \nabla_x L | 2x"]),
+        (r"$$L = x^Tx$$ $$\dfrac{d}{dx} L = 2x$$", "(= L (* (' x) x))", &[r"Derivative: \dfrac{d}{dx} L | 2x"]),
+        // Differentials, also after a numeric coefficient.
+        (r"$$y = Ax$$ $$dy = dA\,x + A\,dx$$", "(= y (* A x))", &[r"Differential: dy | dA\,x + A\,dx"]),
+        (r"$$L = w^Tw$$ $$dL = 2w^Tdw$$", "(= L (* (' w) w))", &["Differential: dL | 2w^Tdw"]),
+        (r"$$L = w^Tw$$ $$\tfrac12\,dL = w:dw$$", "(= L (* (' w) w))", &[r"Differential: \tfrac12\,dL | w:dw"]),
+        (r"$$L = w^Tw$$ $$\frac{1}{2} dL = w:dw$$", "(= L (* (' w) w))", &[r"Differential: \frac{1}{2} dL | w:dw"]),
+        (
+            r"$$L = w^Tw$$ $$\operatorname{d}L = 2w^T\operatorname{d}w$$",
+            "(= L (* (' w) w))",
+            &[r"Differential: \operatorname{d}L | 2w^T\operatorname{d}w"],
+        ),
+        (
+            r"$$u = \sigma(y)$$ $$d\sigma = \sigma(1-\sigma)\,dy$$",
+            "(= u (sigmoid y))",
+            &[r"Differential: d\sigma | \sigma(1-\sigma)\,dy"],
+        ),
+        // Continuation rows: a chain of equalities; the statement is its first row.
+        (
+            r"$$\eqalign{ L &= \|w\|^2 \\ &= w^Tw \\ &= \sum_i w_i^2. }$$",
+            "(= L (^ (norm2 w) 2))",
+            &["Continuation:  | w^Tw", r"Continuation:  | \sum_i w_i^2"],
+        ),
+        // Chains and other equations, with every side.
+        (
+            r"$$y = Ax$$ $$A:B = B:A = \operatorname{Tr}(A^TB)$$",
+            "(= y (* A x))",
+            &[r"Equation: A:B | B:A | \operatorname{Tr}(A^TB)"],
+        ),
+        (r"$$y = Ax$$ $$A:A = \|A\|_F^2$$", "(= y (* A x))", &[r"Equation: A:A | \|A\|_F^2"]),
+        (
+            r"$\def\LR#1{\left(#1\right)}$ $$y = Ax$$ $$C:\LR{AB} = \LR{CB^T}:A = \LR{A^TC}:B$$",
+            "(= y (* A x))",
+            &[r"Equation: C:\LR{AB} | \LR{CB^T}:A | \LR{A^TC}:B"],
+        ),
+        (r"$$y = Ax$$ $$f(x) = x^2$$", "(= y (* A x))", &["Equation: f(x) | x^2"]),
+        // The right side of an aside is never parsed.
+        (
+            r"$$y = Ax$$ $$\frac{\partial L}{\partial x} = \sum_j @ \int$$",
+            "(= y (* A x))",
+            &[r"Derivative: \frac{\partial L}{\partial x} | \sum_j @ \int"],
+        ),
+        // An environment in prose, with a macro defined in inline math before it.
+        (
+            r"The rule: $\newcommand{\dv}[1]{\operatorname{d}\!{#1}}$ \begin{equation} \frac{\dv{L}}{\dv{x_i}} = \sum_{j\in\mathrm{Children}(i)} \frac{\partial x_j}{\partial x_i} \frac{\dv{L}}{\dv{x_j}}. \end{equation} for $$y = Ax$$",
+            "(= y (* A x))",
+            &[
+                r"Derivative: \frac{\dv{L}}{\dv{x_i}} | \sum_{j\in\mathrm{Children}(i)} \frac{\partial x_j}{\partial x_i} \frac{\dv{L}}{\dv{x_j}}",
+            ],
+        ),
+        // Arrows and quads on one row.
+        (
+            r"$\def\qiq{\quad\implies\quad}$ $$\eqalign{ y &= Ax &\qiq dy = dA\:x + A\:dx \\ L &= \|w\|^2 &\qiq dL = 2w^Tdw \\ }$$",
+            "(= y (* A x)); (= L (^ (norm2 w) 2))",
+            &[r"Differential: dy | dA\:x + A\:dx", "Differential: dL | 2w^Tdw"],
+        ),
+    ];
+    for (input, expected, asides) in rows {
+        check_reading(input, expected, asides);
+    }
+    // The aside's span covers its sides, in the original text.
+    let source = r"$\def\g{\frac{dL}{dx}}$ $$L = x^Tx \\ \g = 2x$$";
+    let program = parse(source).expect("parses");
+    assert_eq!(&source[program.asides[0].span.range()], r"\g = 2x");
+    // Inline math with `=` is prose, never an aside or an error.
+    check_document(
+        r"so $\frac{\partial L}{\partial A} = \frac{\partial L}{\partial w}\weird$ and $$y = Ax$$",
+        "(= y (* A x))",
+        &[r"so $\frac{\partial L}{\partial A} = \frac{\partial L}{\partial w}\weird$ and"],
+    );
+    // A name on the left with an unreadable right side stays an error: dropping it would
+    // change the model.
+    check_error(r"$$y = \int_0^1 x$$", r"unknown LaTeX command `\int`", (6, 10));
+    check_error(r"$$\eqalign{ L &= \|w\|^2 \\ y &= @ }$$", "unexpected character `@`", (33, 34));
+    // A bare `= b` (no `&`) is not a continuation.
+    check_error(r"$$y = A \\ = B$$", "expected a name before `=`", (11, 12));
+}
+
+#[test]
+fn line_endings_and_lone_dollars() {
+    check_all(&[
+        ("y = A*x\rz = B*y", "(= y (* A x)); (= z (* B y))"),
+        ("y = A*x\r\nz = B*y\r\n", "(= y (* A x)); (= z (* B y))"),
+        ("# a comment\ry = A*x", "(= y (* A x))"),
+        ("y = A*x  # costs $5\rz = B*y", "(= y (* A x)); (= z (* B y))"),
+        ("y = A*x  #1 costs $5 or $6\nz = B*y", "(= y (* A x)); (= z (* B y))"),
+        ("Let $x \\in \\mathbb{R}^n$.\r$$y = Ax$$\r", "(: x (vector n)); (= y (* A x))"),
+    ]);
+    // A lone `$` in a program is a stray character, not the start of a document.
+    check_error("y = A*x$", "unexpected character `$`", (7, 8));
+    assert!(parse("y = A*x$").err().and_then(|e| e.hint).is_some_and(|h| h.contains("$$")));
+}
+
+/// The page of the question this project started from, as pasted (a question and three
+/// answers), and the places where each answer starts.
+fn seed_page() -> (&'static str, [usize; 3]) {
+    let page = include_str!("../../tests/data/pages/backprop-question.txt");
+    let at = |marker: &str| page.find(marker).unwrap_or_else(|| panic!("the page has {marker:?}"));
+    (page, [at("3 Answers3"), at("1\n\n$$\\frac{dL}{dA}"), at("0\n\n$ \\def\\s")])
+}
+
+/// Statement names in order, and aside counts per kind (derivative, differential,
+/// continuation, equation).
+fn reading(source: &str) -> (Vec<String>, [usize; 4]) {
+    let program = parse(source).unwrap_or_else(|e| panic!("{} at {:?}", e.message, e.span));
+    let names = program
+        .items
+        .iter()
+        .map(|item| match item {
+            Item::Assign { name, .. } => name.text.clone(),
+            Item::Declare { names, .. } => format!("{}:", names[0].text),
+        })
+        .collect();
+    let mut counts = [0; 4];
+    for aside in &program.asides {
+        counts[aside.kind as usize] += 1;
+    }
+    (names, counts)
+}
+
+#[test]
+fn the_seed_page_reads_whole() {
+    let (page, [answers, second, third]) = seed_page();
+    let question = &page[..answers];
+    let model = ["x:", "y", "u", "v", "z", "w", "L"];
+    let restated = ["y", "u", "U", "v", "z", "V", "w", "L", "P", "q", "r"];
+    assert_eq!(reading(question), (model.map(String::from).to_vec(), [0, 0, 0, 0]));
+    check(question, &format!("(: x (vector k)); {MOTIVATING_SEXPR}"));
+    // Each answer after the question.
+    assert_eq!(reading(&page[..second]).1, [2, 0, 0, 0]);
+    assert_eq!(reading(&format!("{question}{}", &page[second..third])).1, [6, 0, 0, 0]);
+    let with_third = format!("{question}{}", &page[third..]);
+    let names: Vec<String> = model.iter().chain(&restated).map(|s| s.to_string()).collect();
+    assert_eq!(reading(&with_third), (names.clone(), [3, 9, 8, 5]));
+    // The third answer alone.
+    assert_eq!(reading(&page[third..]), (restated.map(String::from).to_vec(), [3, 9, 8, 5]));
+    check(
+        &page[third..],
+        "(= y (* A x)); (= u (sigmoid y)); (= U (diag u)); (= v (* B x)); (= z (* A (.* u v))); \
+         (= V (diag v)); (= w (* A z)); (= L (^ (norm2 w) 2)); \
+         (= P (+ (* w (' z)) (* (* (* (' A) w) (' u)) V))); \
+         (= q (* (* (* V (' A)) (' A)) w)); (= r (* (* (* U (' A)) (' A)) w))",
+    );
+    // The whole page.
+    assert_eq!(reading(page), (names, [11, 9, 8, 5]));
+    let program = parse(page).expect("parses");
+    let texts: Vec<String> = program.asides.iter().map(|a| aside(page, a)).collect();
+    for expected in [
+        r"Derivative: \frac{\dv{L}}{\dv{x_i}} | \sum_{j\in\mathrm{Children}(i)} \frac{\partial x_j}{\partial x_i} \frac{\dv{L}}{\dv{x_j}}",
+        r"Derivative: \frac{dL} {dv} | \frac{dL}{dz} \frac {\partial z} {\partial v}",
+        r"Differential: dy | dA\:x + A\:dx",
+        r"Differential: \tfrac 12\:dL | P:dA + r:dv + q:du",
+        r"Continuation:  | w : \LR{dA\:z + A\:dz}",
+        r"Derivative: \cgrad{L}{B} | 2rx^T",
+        r"Equation: A:B | \sum_{i=1}^m\sum_{j=1}^n A_{ij}B_{ij} | \trace{A^TB}",
+        r"Equation: C:\LR{AB} | \LR{CB^T}:A | \LR{A^TC}:B",
+    ] {
+        assert!(texts.iter().any(|t| t == expected), "no aside {expected:?} in {texts:#?}");
+    }
+    // Statements written with macros point at the text as written.
+    let spans: Vec<&str> = program
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Assign { name, span, .. } if ["u", "U"].contains(&name.text.as_str()) => Some(&page[span.range()]),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(spans, [r"u = \sigma (y)", r"u &= \s(y)", r"U &= {\rm Diag}(u)"]);
 }
