@@ -8,6 +8,7 @@ mod explain;
 mod gradient;
 mod inputs;
 mod output;
+mod verify;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -91,9 +92,31 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Check a pasted derivation claim by claim: its gradients, differentials, chain rules,
+    /// restated statements and equations, against the model it describes.
+    Verify {
+        /// The page or program (`-` reads standard input).
+        file: PathBuf,
+        #[command(flatten)]
+        point: PointArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+        format: VerifyFormat,
+        /// Write to this file instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Time the compiled evaluation of the value and gradients (median, min, max), and of
     /// the value alone.
     Bench(bench::BenchArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum VerifyFormat {
+    Text,
+    Json,
+    Markdown,
+    Html,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -355,7 +378,47 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 ))
             }
         }
+        Command::Verify { file, point, format, output } => {
+            let (name, source) = read_source(&file)?;
+            let program = load_program(&name, &source, point.of.as_deref())?;
+            let at = bind_point(&program, &point)?;
+            let verification = program.verify(&at.sizes, &at.inputs)?;
+            let header = format!("{}{}", matgrad::print::inputs_header(&program), output::point_header(&at));
+            let text = match format {
+                VerifyFormat::Text => matgrad::verify::render(&verification, matgrad::explain::Format::Text, &header),
+                VerifyFormat::Markdown => {
+                    matgrad::verify::render(&verification, matgrad::explain::Format::Markdown, &header)
+                }
+                VerifyFormat::Html => matgrad::verify::render(&verification, matgrad::explain::Format::Html, &header),
+                VerifyFormat::Json => verify::json(&verification),
+            };
+            let text = match output {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .map_err(|e| Failure::internal(format!("cannot write {}: {e}", path.display())))?;
+                    format!("wrote {}\n", path.display())
+                }
+                None => text,
+            };
+            match verification.first_failure() {
+                None => Ok(text),
+                Some(claim) => Err(Failure::failed_check(
+                    format!("a claim fails: line {}:{}, `{}`", claim.line, claim.column, one_line(&claim.source, 60)),
+                    text,
+                )),
+            }
+        }
         Command::Bench(args) => bench::run(args),
+    }
+}
+
+/// `text` on one line, cut to `limit` characters.
+pub fn one_line(text: &str, limit: usize) -> String {
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() > limit {
+        format!("{}…", text.chars().take(limit - 1).collect::<String>())
+    } else {
+        text
     }
 }
 

@@ -284,3 +284,118 @@ fn bench_reports_mistakes_as_user_errors() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("`Q` is not a variable of the program"), "{}", stderr(&output));
 }
+
+const SEED_PAGE: &str = "crates/matgrad/tests/data/pages/backprop-question.txt";
+
+#[test]
+fn verify_checks_the_seed_page() {
+    let output = matgrad(&["verify", SEED_PAGE]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("the sum over the uses of A: w, z, y"), "{text}");
+    assert!(text.contains("Every checked claim holds."), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with('✗')), "{text}");
+}
+
+#[test]
+fn verify_json_keeps_its_contract() {
+    let output = matgrad(&["verify", SEED_PAGE, "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    assert_eq!(json["output"], "L");
+    let claims = json["claims"].as_array().expect("claims");
+    assert!(claims.len() > 40, "{}", claims.len());
+    for claim in claims {
+        for key in ["line", "column", "source", "kind", "verdict", "relative_error", "note"] {
+            assert!(claim.get(key).is_some(), "{key} missing in {claim}");
+        }
+        let kinds = ["gradient", "differential", "equation", "statement", "chain_rule", "definition"];
+        assert!(kinds.contains(&claim["kind"].as_str().unwrap_or("")), "{claim}");
+        assert!(["holds", "fails", "unchecked"].contains(&claim["verdict"].as_str().unwrap_or("")), "{claim}");
+    }
+    // Line and column locate the claim's right side in the file.
+    let page = std::fs::read_to_string(workspace().join(SEED_PAGE)).expect("page");
+    let dy = claims.iter().find(|c| c["source"] == r"dy = dA\:x + A\:dx").expect("dy");
+    let line = page.lines().nth(dy["line"].as_u64().unwrap_or(1) as usize - 1).unwrap_or("");
+    let column = dy["column"].as_u64().unwrap_or(1) as usize - 1;
+    assert!(line.chars().skip(column).collect::<String>().starts_with(r"dA\:x + A\:dx"), "{dy}");
+}
+
+#[test]
+fn verify_exits_1_on_a_failing_claim_and_2_on_an_unreadable_page() {
+    let page = std::fs::read_to_string(workspace().join(SEED_PAGE)).expect("page");
+    let wrong = page.replace(r"\cgrad{L}{B} &= 2rx^T", r"\cgrad{L}{B} &= 2xr^T");
+    let output = matgrad_stdin(&["verify", "-"], wrong.as_bytes());
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stdout(&output).contains("holds only transposed"), "{}", stdout(&output));
+    assert!(stderr(&output).contains("a claim fails"), "{}", stderr(&output));
+    let output = matgrad_stdin(&["verify", "-"], b"$$y = \\foo x$$");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_and_a_full_disk_is_an_error() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_matgrad"))
+        .args(["verify", SEED_PAGE])
+        .current_dir(workspace())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    drop(child.stdout.take()); // the reader goes away before the output is written
+    let output = child.wait_with_output().expect("waits");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_matgrad"))
+            .args(["grad", "examples/backprop.mg"])
+            .current_dir(workspace())
+            .stdout(full)
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(1));
+        assert!(stderr(&output).contains("cannot write the output"), "{}", stderr(&output));
+    }
+}
+
+#[test]
+fn bad_option_values_are_mistakes() {
+    for args in [
+        &["grad", "examples/backprop.mg", "--tol", "-1"][..],
+        &["grad", "examples/backprop.mg", "--tol", "NaN", "--check"],
+        &["grad", "examples/backprop.mg", "--wrt", "A,A"],
+        &["grad", "examples/backprop.mg", "--wrt", "A,,B"],
+        &["eval", "examples/backprop.mg", "--dims", "K=100000000"],
+        &["eval", "examples/backprop.mg", "--dims", "K=18446744073709551615"],
+    ] {
+        let output = matgrad(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+    }
+    let output = matgrad(&["eval", "examples/backprop.mg", "--dims", "K=100000000"]);
+    assert!(stderr(&output).contains("more than the budget"), "{}", stderr(&output));
+    let output = matgrad(&["grad", "examples/backprop.mg", "--wrt", "A, B"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn gradients_with_respect_to_an_intermediate_are_checked() {
+    let output = matgrad(&["grad", "examples/backprop.mg", "--wrt", "y,A", "--check"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("✓ y:"), "{}", stdout(&output));
+    let output = matgrad(&["explain", "examples/backprop.mg", "--wrt", "y"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn explain_exits_1_when_a_step_fails_its_check() {
+    let output = matgrad_stdin(&["explain", "-"], b"x: vector(n)\nL = sum(log(x))\n");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stdout(&output).contains("disagree"), "{}", stdout(&output));
+    assert!(!stdout(&output).contains("every step above agrees"), "{}", stdout(&output));
+}
+
+#[test]
+fn large_checks_run_in_random_directions() {
+    let output = matgrad(&["grad", "examples/backprop.mg", "--check", "--dims", "K=300"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}

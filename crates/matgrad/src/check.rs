@@ -97,6 +97,36 @@ fn norm(array: &Array) -> f64 {
     array.data.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
+/// An array of standard normal entries from `seed`, the same on every run: the random
+/// directions (dA, dx) and the values of a claim's own names that checks evaluate at.
+pub fn random_array(rows: usize, cols: usize, seed: u64) -> Array {
+    let mut state = seed ^ 0x2545_f491_4f6c_dd1d;
+    Array::from_fn(rows, cols, |_, _| normal(&mut state))
+}
+
+/// Checks equations at a point, all evaluated in one pass: for each pair of nodes (two
+/// sides that should have the same value), the relative error of one against the other with
+/// `floor` (see [`relative_error`]); infinite for sides of different shapes. Every check
+/// that compares two expressions goes through here: `explain`'s steps and `verify`'s
+/// claims are equations of this kind.
+pub fn equations(
+    graph: &Graph,
+    sizes: &Sizes,
+    point: &HashMap<String, Array>,
+    pairs: &[(NodeId, NodeId)],
+    floor: f64,
+) -> Result<Vec<f64>, InputError> {
+    let nodes: Vec<NodeId> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+    let values = evaluate(graph, sizes, point, &nodes)?;
+    Ok(values
+        .chunks(2)
+        .map(|pair| match pair {
+            [a, b] if (a.rows, a.cols) == (b.rows, b.cols) => relative_error(a, b, floor),
+            _ => f64::INFINITY,
+        })
+        .collect())
+}
+
 /// A standard normal number from a splitmix64 stream (Box–Muller): directions need to be
 /// generic, not from a particular generator, and the check must give the same verdict on
 /// every run.

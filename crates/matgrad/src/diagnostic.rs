@@ -28,9 +28,20 @@ impl Span {
     }
 }
 
+/// What kind of mistake a diagnostic reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorKind {
+    /// The text cannot be read: syntax, unknown names or functions, ambiguity.
+    #[default]
+    Reading,
+    /// The text reads, but the shapes of the operands do not fit the operation.
+    Shape,
+}
+
 /// One problem with the user's program.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    pub kind: ErrorKind,
     pub message: String,
     pub span: Span,
     /// A short note printed under the caret.
@@ -41,7 +52,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { message: message.into(), span, label: None, hint: None }
+        Diagnostic { kind: ErrorKind::Reading, message: message.into(), span, label: None, hint: None }
+    }
+
+    /// A shape error: the operands of an operation do not fit.
+    pub fn shape(span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { kind: ErrorKind::Shape, ..Diagnostic::new(span, message) }
     }
 
     pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {

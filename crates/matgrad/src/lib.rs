@@ -21,11 +21,12 @@ pub mod print;
 pub mod program;
 pub mod simplify;
 pub mod syntax;
+pub mod verify;
 
 pub use alloc::AlignedAlloc;
 pub use array::Array;
 pub use compiled::{Compiled, Error, Outputs};
-pub use diagnostic::{Diagnostic, Span};
+pub use diagnostic::{Diagnostic, ErrorKind, Span};
 pub use gradient::Gradient;
 pub use program::Program;
 pub mod explain;

@@ -157,22 +157,28 @@ pub fn check(explanation: &Explanation, sizes: &Sizes, inputs: &HashMap<String, 
         differentials.push((forward - reverse).abs() / scale);
     }
 
-    let mut substitutions = Vec::new();
+    // The substitutions and the read-off gradients are equations between two nodes (a G
+    // and an adjoint), checked by the same mechanism as `verify`'s claims.
+    let mut pairs = Vec::new();
+    let mut substitution_pairs = Vec::new();
     for substitution in &explanation.substitutions {
         let g = substitution.before.iter().find(|(v, _)| *v == substitution.vertex).map(|&(_, g)| g);
-        let error = match g {
-            Some(g) => relative_error(&value(g)?, &adjoints[substitution.vertex], floor),
-            None => f64::INFINITY,
-        };
-        substitutions.push(error);
+        substitution_pairs.push(g.map(|g| {
+            pairs.push((g, adjoint_nodes[substitution.vertex]));
+            pairs.len() - 1
+        }));
     }
     let last = explanation.substitutions.last().map_or(&explanation.start, |s| &s.after);
-    let mut read_off = Vec::new();
+    let mut read_off_pairs = Vec::new();
     for &(v, g) in last {
         if vertices[v].kind == VertexKind::Input {
-            read_off.push((vertices[v].name.clone(), relative_error(&value(g)?, &adjoints[v], floor)));
+            read_off_pairs.push((vertices[v].name.clone(), pairs.len()));
+            pairs.push((g, adjoint_nodes[v]));
         }
     }
+    let errors = crate::check::equations(graph, sizes, &point, &pairs, floor)?;
+    let substitutions = substitution_pairs.iter().map(|p| p.map_or(f64::INFINITY, |i| errors[i])).collect();
+    let read_off = read_off_pairs.into_iter().map(|(name, i)| (name, errors[i])).collect();
 
     let finite_differences = explanation.gradient.check(sizes, inputs)?;
     Ok(Checked { values, adjoints, backprop, differentials, substitutions, read_off, finite_differences })

@@ -14,7 +14,7 @@
 mod check;
 mod render;
 
-pub use check::{check, Checked, StepCheck};
+pub use check::{check, Checked, StepCheck, STEP_TOLERANCE};
 pub use render::{render, Format};
 
 use std::collections::{HashMap, HashSet};

@@ -147,6 +147,44 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
     })
 }
 
+/// Lowers `expr`, one side of a claim a page makes about `program` (`2w : dw`,
+/// `2P + 2(U − U²)qxᵀ`), into the program's graph: names resolve to the program's inputs and
+/// statements, then to `symbols` (differentials `ⅆA`, derivatives), and any other name is a
+/// new input of the claim by its letter, returned in `new_inputs`. `source` is the text the
+/// spans of `expr` point into.
+pub fn lower_claim(
+    program: &mut Program,
+    expr: &Expr,
+    source: &str,
+    symbols: &HashMap<String, NodeId>,
+    new_inputs: &mut Vec<Variable>,
+) -> Result<NodeId, Diagnostic> {
+    let mut bindings: HashMap<String, Binding> = HashMap::new();
+    for v in program.inputs.iter().chain(new_inputs.iter()) {
+        bindings.insert(v.name.clone(), Binding::Input(v.node, v.span));
+    }
+    for s in &program.statements {
+        bindings.entry(s.name.clone()).or_insert(Binding::Assigned(s.node, s.span));
+    }
+    for (name, &node) in symbols {
+        bindings.insert(name.clone(), Binding::Assigned(node, Span::default()));
+    }
+    let mut lowerer = Lowerer {
+        source,
+        graph: std::mem::take(&mut program.graph),
+        assigned_anywhere: program.statements.iter().map(|s| s.name.clone()).collect(),
+        bindings,
+        declared: HashMap::new(),
+        inputs: Vec::new(),
+        statements: Vec::new(),
+        readings: HashMap::new(),
+    };
+    let result = lowerer.expr(expr);
+    new_inputs.extend(lowerer.inputs);
+    program.graph = lowerer.graph;
+    result
+}
+
 /// Refuses two names that would print the same (`W1` and `W_1` are both W₁): every output
 /// shows names in Unicode or LaTeX, where they would be one variable to the reader.
 fn distinct_names(inputs: &[Variable], statements: &[Statement]) -> Result<(), Diagnostic> {
@@ -502,7 +540,7 @@ impl Lowerer<'_> {
                 text(1),
                 self.graph.dims.describe(right)
             );
-            return Err(Diagnostic::new(whole.span, message)
+            return Err(Diagnostic::shape(whole.span, message)
                 .with_hint("the Frobenius product `A : B` = sum(A ⊙ B) needs operands of one shape"));
         }
         let product = self.add(Op::Mul(a, b), whole, operands)?;
@@ -532,7 +570,7 @@ impl Lowerer<'_> {
             let dims = &self.graph.dims;
             let what =
                 if is_vector { "is a vector".to_string() } else { format!("{}, not square", dims.describe(shape)) };
-            return Err(Diagnostic::new(
+            return Err(Diagnostic::shape(
                 whole.span,
                 format!("`{}`: `^` is a matrix power, but `{}` {what}", self.text(whole.span), self.text(base.span),),
             )
@@ -544,7 +582,7 @@ impl Lowerer<'_> {
             )));
         }
         let Some(k) = integer_literal(exponent) else {
-            return Err(Diagnostic::new(exponent.span, "a matrix power needs an integer exponent")
+            return Err(Diagnostic::shape(exponent.span, "a matrix power needs an integer exponent")
                 .with_hint(format!("use `{}.^…` for an elementwise power", self.text(base.span))));
         };
         let magnitude = u32::try_from(k.unsigned_abs())
@@ -712,7 +750,7 @@ impl Lowerer<'_> {
                     text(1),
                     dims.describe(right)
                 );
-                let diagnostic = Diagnostic::new(whole.span, message);
+                let diagnostic = Diagnostic::shape(whole.span, message);
                 match op {
                     Op::MatMul(..) if dims.is_vector(left) && dims.is_vector(right) => diagnostic.with_hint(format!(
                         "for the elementwise product write `{a}.*{b}`; for the inner product `{a}'*{b}`",
@@ -726,11 +764,11 @@ impl Lowerer<'_> {
                         .with_hint("elementwise operations need operands of one shape (only scalars broadcast)"),
                 }
             }
-            ShapeError::NotSquare(shape) => Diagnostic::new(
+            ShapeError::NotSquare(shape) => Diagnostic::shape(
                 whole.span,
                 format!("`{}` needs a square matrix, but `{}` {}", op_name(op), text(0), dims.describe(shape)),
             ),
-            ShapeError::NotVector(shape) => Diagnostic::new(
+            ShapeError::NotVector(shape) => Diagnostic::shape(
                 whole.span,
                 format!("`{}` needs a vector, but `{}` {}", op_name(op), text(0), dims.describe(shape)),
             ),
@@ -741,7 +779,7 @@ impl Lowerer<'_> {
     fn misuse(&self, whole: &Expr, rule: &str, operand: &Expr, node: NodeId) -> Diagnostic {
         let what = self.graph.dims.describe(self.graph.shape(node));
         let message = format!("`{}`: {rule}, but `{}` {what}", self.text(whole.span), self.text(operand.span));
-        Diagnostic::new(whole.span, message)
+        Diagnostic::shape(whole.span, message)
     }
 
     /// The user's text for a span, shortened when long.

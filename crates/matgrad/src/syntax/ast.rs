@@ -31,6 +31,8 @@ pub struct Aside {
     /// continuation row `&= b` has an empty first side (a zero-length span at the `=`).
     /// Spans point at the use of a macro, not at its definition.
     pub sides: Vec<Span>,
+    /// Each side's text with the page's macros expanded, for a checker to read.
+    pub texts: Vec<String>,
 }
 
 /// What an aside claims, judged from its left side.

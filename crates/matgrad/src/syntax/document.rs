@@ -119,13 +119,16 @@ fn display(source: &str, expansion: &Expansion, end: &str, reading: &mut Reading
                     Role::Aside(kind) => {
                         let ranges = equation::sides(text, &row);
                         let last = ranges.len() - 1;
-                        let sides: Vec<Span> = ranges
+                        let expanded: Vec<Span> = ranges
                             .iter()
                             .enumerate()
-                            .map(|(i, &range)| expansion.span(equation::side_span(text, &row, range, i == last)))
+                            .map(|(i, &range)| equation::side_span(text, &row, range, i == last))
                             .collect();
+                        let sides: Vec<Span> = expanded.iter().map(|&side| expansion.span(side)).collect();
+                        let texts =
+                            expanded.iter().map(|side| text.get(side.range()).unwrap_or("").to_string()).collect();
                         let whole = sides.iter().fold(sides[0], |all, side| all.to(*side));
-                        reading.asides.push(Aside { span: whole, kind, sides });
+                        reading.asides.push(Aside { span: whole, kind, sides, texts });
                     }
                 },
                 StatementKind::Declare if statement::is_real_declaration(text, &row) => {

@@ -153,10 +153,16 @@ pub fn means(text: &str, kind: TokenKind) -> bool {
 pub fn prepare(source: &str, tokens: &[Token]) -> Result<Vec<Token>, Diagnostic> {
     use TokenKind as K;
     let mut out = Vec::with_capacity(tokens.len());
+    // Closing braces of coloured groups, dropped with their opening brace.
+    let mut invisible: Vec<usize> = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
         let token = tokens[i];
         i += 1;
+        if invisible.last() == Some(&(i - 1)) {
+            invisible.pop();
+            continue;
+        }
         match token.kind {
             K::Ampersand | K::Tilde | K::Newline => continue,
             K::Command | K::Escape => {}
@@ -181,6 +187,16 @@ pub fn prepare(source: &str, tokens: &[Token]) -> Result<Vec<Token>, Diagnostic>
                 }
                 if tokens.get(i).is_some_and(|t| t.kind == K::LBrace) {
                     i = skip_group(tokens, i);
+                }
+                // The group a colour applies to is shown without its braces, so it is read
+                // without them: `\LR{P}\color{red}{:dA}` is `(P) : dA`.
+                let text = &source[token.span.range()];
+                if matches!(text, r"\color" | r"\textcolor") && tokens.get(i).is_some_and(|t| t.kind == K::LBrace) {
+                    let close = skip_group(tokens, i) - 1;
+                    if tokens.get(close).is_some_and(|t| t.kind == K::RBrace) {
+                        invisible.push(close);
+                        i += 1;
+                    }
                 }
             }
             Some(Rewrite::Switch) => {

@@ -82,6 +82,13 @@ pub fn parse(source: &str) -> Result<Program, Diagnostic> {
     Ok(program)
 }
 
+/// Parses `text` as one LaTeX expression, all of it: a side of an equation a page claims
+/// (`2P + 2(U - U^2)qx^T`). Spans point into `text`.
+pub fn parse_latex_expression(text: &str) -> Result<Expr, Diagnostic> {
+    let tokens = lexer::lex(text, Span::new(0, text.len()));
+    parser::parse_expression(text, &tokens, Mode::Latex)
+}
+
 /// A program: statements on lines, each in the spelling its tokens call for.
 fn parse_program(source: &str) -> Result<Program, Diagnostic> {
     let tokens = lexer::lex(source, Span::new(0, source.len()));

@@ -135,6 +135,8 @@ fn leaf(kind: ExprKind, span: Span) -> Node {
 /// What a `^` produced: `A^T` is a transpose, anything else a power.
 enum Power {
     Transpose(Span),
+    /// `A^{-T}`, `A^{-\top}`: the transpose of the inverse.
+    InverseTranspose(Span),
     Exponent(Node),
 }
 
@@ -219,6 +221,13 @@ impl<'a> Parser<'a> {
         let token =
             if n < pending { self.pending.get(pending - 1 - n) } else { self.tokens.get(self.pos + n - pending) };
         token.map(|t| t.kind)
+    }
+
+    fn nth_text(&self, n: usize) -> Option<&'a str> {
+        let pending = self.pending.len();
+        let token =
+            if n < pending { self.pending.get(pending - 1 - n) } else { self.tokens.get(self.pos + n - pending) };
+        token.map(|t| self.text(*t))
     }
 
     fn at(&self, kind: K) -> bool {
@@ -543,13 +552,8 @@ impl<'a> Parser<'a> {
                     _ => op,
                 };
                 self.refuse_layer_index(&lhs, caret)?;
-                match self.exponent(caret, op)? {
-                    Power::Transpose(end) => {
-                        let span = lhs.expr.span.to(end);
-                        self.unary(ExprKind::Transpose, lhs, span)
-                    }
-                    Power::Exponent(exponent) => self.binary(op, lhs, exponent),
-                }
+                let power = self.exponent(caret, op)?;
+                self.raise(lhs, power, op)
             }
             Infix::Op(op) => {
                 let operator = self.bump();
@@ -1164,11 +1168,7 @@ impl<'a> Parser<'a> {
         let norm = self.call(name, open.span, vec![inner], span)?;
         match power {
             None => Ok(norm),
-            Some(Power::Transpose(end)) => {
-                let span = norm.expr.span.to(end);
-                self.unary(ExprKind::Transpose, norm, span)
-            }
-            Some(Power::Exponent(exponent)) => self.binary(BinOp::Pow, norm, exponent),
+            Some(power) => self.raise(norm, power, BinOp::Pow),
         }
     }
 
@@ -1283,12 +1283,22 @@ impl<'a> Parser<'a> {
             }
         }
         let node = self.apply_function(name, name_span)?;
+        self.raise(node, power, BinOp::Pow)
+    }
+
+    /// `base` raised to what a `^` (or `.^`, `op`) read.
+    fn raise(&self, base: Node, power: Power, op: BinOp) -> Result<Node> {
         match power {
             Power::Transpose(end) => {
-                let span = node.expr.span.to(end);
-                self.unary(ExprKind::Transpose, node, span)
+                let span = base.expr.span.to(end);
+                self.unary(ExprKind::Transpose, base, span)
             }
-            Power::Exponent(exponent) => self.binary(BinOp::Pow, node, exponent),
+            Power::InverseTranspose(end) => {
+                let span = base.expr.span.to(end);
+                let inverse = self.binary(BinOp::Pow, base, leaf(ExprKind::Number(-1.0), end))?;
+                self.unary(ExprKind::Transpose, inverse, span)
+            }
+            Power::Exponent(exponent) => self.binary(op, base, exponent),
         }
     }
 
@@ -1511,6 +1521,21 @@ impl<'a> Parser<'a> {
                 self.bump();
                 self.bump();
                 return Ok(Power::Transpose(self.bump().span));
+            }
+            // `^{-T}`, `^{-\top}`: the Matrix Cookbook's X⁻ᵀ.
+            let is_top = |parser: &Self, n: usize| {
+                parser.nth_kind(n) == Some(K::Top)
+                    || (parser.nth_kind(n) == Some(K::Word) && parser.nth_text(n) == Some("T"))
+            };
+            if self.at(K::LBrace)
+                && self.nth_kind(1) == Some(K::Minus)
+                && is_top(self, 2)
+                && self.nth_kind(3) == Some(K::RBrace)
+            {
+                for _ in 0..3 {
+                    self.bump();
+                }
+                return Ok(Power::InverseTranspose(self.bump().span));
             }
         }
         let node = match self.mode {

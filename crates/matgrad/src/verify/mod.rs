@@ -1,0 +1,760 @@
+//! `verify`: a pasted derivation checked claim by claim against the model.
+//!
+//! A page's model is its statements (see [`Program`]); everything else it displays is a
+//! **claim**, and each gets a verdict:
+//!
+//! - a **gradient**, `\frac{\partial L}{\partial A} = …`, `∂L/∂A = …`, `\nabla_A L = …`: the
+//!   right side against matgrad's gradient (an intermediate held as a leaf). A claim that
+//!   holds only transposed fails, and says so: the layout is part of the answer.
+//! - a **differential**, `dy = dA\,x + A\,dx`, `\tfrac12\,dL = w : dw`: both sides evaluated
+//!   with random directions dA, dx for the inputs and the true differentials dy, du, … of the
+//!   model's values (forward mode, as graph nodes).
+//! - a **chain rule** in Leibniz notation, `\frac{dL}{dA} = \frac{dL}{dw}\frac{\partial w}
+//!   {\partial A} + …`: the sum must run over exactly the values that use A, and each term
+//!   is the pull-back of that value's adjoint through its edge, so the sum is `explain`'s
+//!   backpropagation step for A, checked the same way.
+//! - an **equation**: any other equality (`A:B = B:A`), both sides evaluated; names the model
+//!   does not have (`C`) are random arrays of the shape their use gives them.
+//! - a **statement** restated (`y = Ax` again): the same meaning as the model's.
+//! - a **definition** the page makes for its derivation (`U = Diag(u)`): evaluated, and usable
+//!   by every later claim.
+//!
+//! A chain `a = b = c` (also over `&= …` rows) is the claims a = b and b = c, each checked on
+//! its own, so a wrong step is caught where it is made. Every comparison is one
+//! [`check::equations`] call at one random point: the mechanism `explain`'s checks use.
+
+mod render;
+
+pub use render::render;
+
+use std::collections::{HashMap, HashSet};
+
+use crate::check::{self, noise_floor, random_array};
+use crate::diagnostic::{ErrorKind, Span};
+use crate::diff::differential;
+use crate::eval::{evaluate, InputError, Sizes};
+use crate::explain::STEP_TOLERANCE;
+use crate::gradient::Gradient;
+use crate::ir::lower::lower_claim;
+use crate::ir::{Constant, NodeId, Op};
+use crate::print::{unicode_name, Notation};
+use crate::program::{line_column, Meaning, Program, Variable};
+use crate::syntax::{self, AsideKind, BinOp, Expr, ExprKind};
+use crate::Array;
+
+/// What a claim asserts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimKind {
+    Gradient,
+    Differential,
+    Equation,
+    Statement,
+    ChainRule,
+    Definition,
+}
+
+impl ClaimKind {
+    /// The name in JSON reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimKind::Gradient => "gradient",
+            ClaimKind::Differential => "differential",
+            ClaimKind::Equation => "equation",
+            ClaimKind::Statement => "statement",
+            ClaimKind::ChainRule => "chain_rule",
+            ClaimKind::Definition => "definition",
+        }
+    }
+}
+
+/// A claim's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Holds,
+    Fails,
+    /// matgrad could not check it; the note says why.
+    Unchecked,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Fails => "fails",
+            Verdict::Unchecked => "unchecked",
+        }
+    }
+}
+
+/// One claim of the page and its verdict.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    /// Where the claim's right side starts, 1-based.
+    pub line: usize,
+    pub column: usize,
+    /// The claim as written on the page (left side to right side, macros unexpanded).
+    pub source: String,
+    pub kind: ClaimKind,
+    pub verdict: Verdict,
+    /// The relative error of one side against the other, where both were evaluated.
+    pub relative_error: Option<f64>,
+    /// Why it fails or could not be checked, what is true instead, or what it defines.
+    pub note: String,
+    /// Where it starts on the page, for ordering.
+    start: usize,
+}
+
+/// Every claim of a page, in page order.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    /// The model's output.
+    pub output: String,
+    pub claims: Vec<Claim>,
+}
+
+impl Verification {
+    /// The first claim that fails, if any.
+    pub fn first_failure(&self) -> Option<&Claim> {
+        self.claims.iter().find(|c| c.verdict == Verdict::Fails)
+    }
+}
+
+/// One side of a claim, read: an expression with differentials `ⅆA` and derivatives
+/// `∂L/∂A` as names (its spans point into `text`), or why it cannot be read.
+#[derive(Debug, Clone)]
+struct Side {
+    expr: Result<Expr, String>,
+    /// The side with the page's macros expanded.
+    text: String,
+}
+
+/// The name that stands for the differential of `name` in a claim.
+fn differential_name(name: &str) -> String {
+    format!("{}{name}", crate::print::DIFFERENTIAL)
+}
+
+/// The name that stands for the derivative ∂`of`/∂`by` in a claim.
+fn derivative_name(of: &str, by: &str) -> String {
+    format!("∂{of}/∂{by}")
+}
+
+fn split_derivative(name: &str) -> Option<(&str, &str)> {
+    name.strip_prefix('∂')?.split_once("/∂")
+}
+
+/// Reads a side of a claim: LaTeX with the page's macros expanded. `\partial` and `∂` are
+/// the differential `d`; `\nabla_A L` is ∂L/∂A.
+fn read_side(text: &str, names: &HashSet<String>) -> Side {
+    let text = rewrite_nabla(&text.replace(r"\partial", " d ").replace('∂', " d "));
+    let expr = if text.trim().is_empty() {
+        Err("an empty side".to_string())
+    } else {
+        syntax::parse_latex_expression(&text).map(|e| differentials(e, names)).map_err(|d| d.message)
+    };
+    Side { expr, text }
+}
+
+/// `\nabla_A L`, `\nabla_{A} L` → `\frac{dL}{dA}`.
+fn rewrite_nabla(text: &str) -> String {
+    let Some(at) = text.find(r"\nabla_") else { return text.to_string() };
+    let rest = &text[at + r"\nabla_".len()..];
+    let (by, rest) = match rest.strip_prefix('{') {
+        Some(inner) => match inner.split_once('}') {
+            Some((by, rest)) => (by.trim(), rest),
+            None => return text.to_string(),
+        },
+        None => rest.split_at(rest.chars().next().map_or(0, char::len_utf8)),
+    };
+    let rest = rest.trim_start();
+    let of_length = rest.chars().next().map_or(0, char::len_utf8);
+    let (of, tail) = rest.split_at(of_length);
+    format!("{}\\frac{{d{of}}}{{d{by}}}{}", &text[..at], rewrite_nabla(tail))
+}
+
+/// Rewrites `d` before a name into that name's differential (`dA` → `ⅆA`, also
+/// `\operatorname{d}A`), and a quotient of differentials into a derivative (`dL/dA`).
+/// `names` are the program's and the page's names: `d` itself is one only if the program
+/// has a variable `d`.
+fn differentials(expr: Expr, names: &HashSet<String>) -> Expr {
+    let span = expr.span;
+    let rebuild = |kind| Expr { kind, span };
+    let is_d = |e: &Expr| matches!(&e.kind, ExprKind::Var(n) if n == "d") && !names.contains("d");
+    match expr.kind {
+        ExprKind::Call { name, args, .. } if name == "d" && args.len() == 1 => {
+            let arg = differentials(args.into_iter().next().expect("one argument"), names);
+            match arg.kind {
+                ExprKind::Var(x) => rebuild(ExprKind::Var(differential_name(&x))),
+                other => Expr { kind: other, span: arg.span },
+            }
+        }
+        ExprKind::Binary(BinOp::Mul, _, _) => {
+            // A product by juxtaposition, left-associated: `d A x` is ((d A) x).
+            let mut factors = Vec::new();
+            flatten_products(expr, &mut factors);
+            let mut out: Vec<Expr> = Vec::new();
+            let mut iter = factors.into_iter().peekable();
+            while let Some(factor) = iter.next() {
+                if is_d(&factor) {
+                    // `d x`, and `d x^T` (the transpose binds to x before the product).
+                    let next = iter.peek().map(|e| match &e.kind {
+                        ExprKind::Var(x) => Some((x.clone(), false, e.span)),
+                        ExprKind::Transpose(inner) => match &inner.kind {
+                            ExprKind::Var(x) => Some((x.clone(), true, e.span)),
+                            _ => None,
+                        },
+                        _ => None,
+                    });
+                    if let Some(Some((x, transposed, s))) = next {
+                        iter.next();
+                        let span = factor.span.to(s);
+                        let d = Expr { kind: ExprKind::Var(differential_name(&x)), span };
+                        out.push(if transposed { Expr { kind: ExprKind::Transpose(Box::new(d)), span } } else { d });
+                        continue;
+                    }
+                }
+                out.push(differentials(factor, names));
+            }
+            let mut iter = out.into_iter();
+            let first = iter.next().expect("a product has factors");
+            iter.fold(first, |left, right| {
+                let span = left.span.to(right.span);
+                Expr { kind: ExprKind::Binary(BinOp::Mul, Box::new(left), Box::new(right)), span }
+            })
+        }
+        ExprKind::Binary(BinOp::Div, left, right) => {
+            let (left, right) = (differentials(*left, names), differentials(*right, names));
+            let differential_of = |e: &Expr| match &e.kind {
+                ExprKind::Var(n) => n.strip_prefix(crate::print::DIFFERENTIAL).map(str::to_string),
+                _ => None,
+            };
+            match (differential_of(&left), differential_of(&right)) {
+                (Some(of), Some(by)) => rebuild(ExprKind::Var(derivative_name(&of, &by))),
+                _ => rebuild(ExprKind::Binary(BinOp::Div, Box::new(left), Box::new(right))),
+            }
+        }
+        ExprKind::Binary(op, left, right) => {
+            rebuild(ExprKind::Binary(op, Box::new(differentials(*left, names)), Box::new(differentials(*right, names))))
+        }
+        ExprKind::Neg(inner) => rebuild(ExprKind::Neg(Box::new(differentials(*inner, names)))),
+        ExprKind::Transpose(inner) => rebuild(ExprKind::Transpose(Box::new(differentials(*inner, names)))),
+        ExprKind::Bold(inner) => differentials(*inner, names),
+        ExprKind::Call { name, name_span, args } => rebuild(ExprKind::Call {
+            name,
+            name_span,
+            args: args.into_iter().map(|a| differentials(a, names)).collect(),
+        }),
+        ExprKind::Derivative { name, name_span, args } => rebuild(ExprKind::Derivative {
+            name,
+            name_span,
+            args: args.into_iter().map(|a| differentials(a, names)).collect(),
+        }),
+        kind @ (ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones) => rebuild(kind),
+    }
+}
+
+fn flatten_products(expr: Expr, out: &mut Vec<Expr>) {
+    match expr.kind {
+        ExprKind::Binary(BinOp::Mul, left, right) => {
+            flatten_products(*left, out);
+            flatten_products(*right, out);
+        }
+        kind => out.push(Expr { kind, span: expr.span }),
+    }
+}
+
+/// The names an expression reads.
+fn names_in(expr: &Expr, out: &mut Vec<String>) {
+    match &expr.kind {
+        ExprKind::Number(_) | ExprKind::Ones => {}
+        ExprKind::Var(name) => out.push(name.clone()),
+        ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => names_in(inner, out),
+        ExprKind::Binary(_, a, b) => {
+            names_in(a, out);
+            names_in(b, out);
+        }
+        ExprKind::Call { args, .. } | ExprKind::Derivative { args, .. } => args.iter().for_each(|a| names_in(a, out)),
+    }
+}
+
+/// A claim to check: two sides of an equation, or a statement of the page.
+enum Pending {
+    /// `left = right` as read, with the page spans of both sides.
+    Pair { kind: ClaimKind, left: Side, right: Side, spans: (Span, Span) },
+    /// A model statement restated, with its meaning.
+    Restated { span: Span, name: String, meaning: Meaning },
+    /// A statement the output does not use.
+    Definition { span: Span, name: String, node: NodeId },
+}
+
+/// The kind of a claim from its two sides: a derivative on the left makes a gradient (or a
+/// chain rule, with derivatives on the right), a differential on either side a differential.
+fn classify(left: &Side, right: &Side, chain_kind: Option<ClaimKind>) -> ClaimKind {
+    let mut names = Vec::new();
+    for side in [left, right] {
+        if let Ok(e) = &side.expr {
+            names_in(e, &mut names);
+        }
+    }
+    let has_derivative = |side: &Side| {
+        let mut found = Vec::new();
+        if let Ok(e) = &side.expr {
+            names_in(e, &mut found);
+        }
+        found.iter().any(|n| split_derivative(n).is_some())
+    };
+    if has_derivative(left) && has_derivative(right) {
+        return ClaimKind::ChainRule;
+    }
+    if has_derivative(left) || has_derivative(right) {
+        return ClaimKind::Gradient;
+    }
+    if names.iter().any(|n| n.starts_with(crate::print::DIFFERENTIAL)) {
+        return ClaimKind::Differential;
+    }
+    chain_kind.unwrap_or(ClaimKind::Equation)
+}
+
+impl Program {
+    /// Checks every claim of a pasted page (see the module documentation) at the point
+    /// (`sizes`, `inputs`: a value for every input of the program).
+    pub fn verify(&self, sizes: &Sizes, inputs: &HashMap<String, Array>) -> Result<Verification, InputError> {
+        let mut names: HashSet<String> = self.inputs.iter().map(|v| v.name.clone()).collect();
+        names.extend(self.statements.iter().map(|s| s.name.clone()));
+        let pending = self.pending_claims(&names);
+        let output = self.output_statement().name.clone();
+
+        // Gradients with respect to every input and every value a gradient claim names.
+        let mut wrt: Vec<String> = self.inputs.iter().map(|v| v.name.clone()).collect();
+        let mut claimed = Vec::new();
+        for p in &pending {
+            if let Pending::Pair { left, right, .. } = p {
+                for side in [left, right] {
+                    if let Ok(e) = &side.expr {
+                        names_in(e, &mut claimed);
+                    }
+                }
+            }
+        }
+        for name in &claimed {
+            if let Some((of, by)) = split_derivative(name) {
+                if of == output && names.contains(by) && !wrt.iter().any(|w| w == by) {
+                    wrt.push(by.to_string());
+                }
+            }
+        }
+        let wrt_refs: Vec<&str> = wrt.iter().map(String::as_str).collect();
+        let gradient = match self.clone().gradient(&wrt_refs) {
+            Ok(gradient) => gradient,
+            Err(error) => {
+                return Ok(Verification {
+                    output,
+                    claims: pending
+                        .iter()
+                        .map(|p| self.unchecked(p, &format!("no gradient: {}", error.message)))
+                        .collect(),
+                })
+            }
+        };
+        // The inputs the page varies: those it differentiates by or writes a differential
+        // of (the others, data such as X and t, are held constant, as the page does); all of
+        // them if it names none.
+        let mut varying: HashSet<String> = HashSet::new();
+        for name in &claimed {
+            if let Some(x) = name.strip_prefix(crate::print::DIFFERENTIAL) {
+                varying.insert(x.to_string());
+            }
+            if let Some((of, by)) = split_derivative(name) {
+                if of == output {
+                    varying.insert(by.to_string());
+                }
+            }
+        }
+        varying.retain(|name| self.inputs.iter().any(|v| &v.name == name));
+        if varying.is_empty() {
+            varying = self.inputs.iter().map(|v| v.name.clone()).collect();
+        }
+        let mut context = Context::new(self, gradient, sizes, inputs, &varying)?;
+        let mut claims: Vec<Claim> = pending.iter().map(|p| context.check(self, p)).collect();
+        claims.sort_by_key(|c| c.start);
+        Ok(Verification { output, claims })
+    }
+
+    /// The claims of the page, read but not yet checked.
+    fn pending_claims(&self, names: &HashSet<String>) -> Vec<Pending> {
+        let mut pending = Vec::new();
+        // The last side of the previous equation, for continuation rows `&= …`.
+        let mut previous: Option<(Side, Span, ClaimKind)> = None;
+        for aside in &self.asides {
+            let mut chain: Vec<(Side, Span)> =
+                aside.texts.iter().map(|t| read_side(t, names)).zip(aside.sides.iter().copied()).collect();
+            // A chain keeps the kind it started with: `\tfrac12 dL = w : dw` makes every later
+            // step `&= …` a differential claim, even one that reads as a plain equation.
+            let mut chain_kind = None;
+            if aside.kind == AsideKind::Continuation {
+                match previous.take() {
+                    Some((side, span, kind)) => {
+                        chain[0] = (side, span);
+                        chain_kind = Some(kind);
+                    }
+                    None => chain[0].0.expr = Err("a step with no equation before it".to_string()),
+                }
+            }
+            for pair in chain.windows(2) {
+                let (left, right) = (&pair[0], &pair[1]);
+                let kind = classify(&left.0, &right.0, chain_kind);
+                chain_kind.get_or_insert(kind);
+                pending.push(Pending::Pair {
+                    kind,
+                    left: left.0.clone(),
+                    right: right.0.clone(),
+                    spans: (left.1, right.1),
+                });
+            }
+            if let (Some(last), Some(kind)) = (chain.pop(), chain_kind) {
+                previous = Some((last.0, last.1, kind));
+            }
+        }
+        for restated in &self.restated {
+            pending.push(Pending::Restated {
+                span: restated.span,
+                name: restated.name.clone(),
+                meaning: restated.meaning.clone(),
+            });
+        }
+        if self.document {
+            for (statement, used) in self.statements.iter().zip(self.in_model()) {
+                if !used {
+                    pending.push(Pending::Definition {
+                        span: statement.span,
+                        name: statement.name.clone(),
+                        node: statement.node,
+                    });
+                }
+            }
+        }
+        pending
+    }
+
+    fn unchecked(&self, pending: &Pending, note: &str) -> Claim {
+        let (kind, span, right) = match pending {
+            Pending::Pair { kind, spans, .. } => (*kind, spans.0.to(spans.1), spans.1),
+            Pending::Restated { span, .. } => (ClaimKind::Statement, *span, *span),
+            Pending::Definition { span, .. } => (ClaimKind::Definition, *span, *span),
+        };
+        claim(&self.source, kind, span, right, Verdict::Unchecked, None, note.to_string())
+    }
+}
+
+fn claim(
+    source: &str,
+    kind: ClaimKind,
+    span: Span,
+    right: Span,
+    verdict: Verdict,
+    relative_error: Option<f64>,
+    note: String,
+) -> Claim {
+    let (line, column) = line_column(source, right.start);
+    let text = source.get(span.range()).unwrap_or("").trim().to_string();
+    Claim { line, column, source: text, kind, verdict, relative_error, note, start: span.start }
+}
+
+/// What checking needs: the gradients, the differentials of the model's values, a point.
+struct Context<'a> {
+    gradient: Gradient,
+    sizes: &'a Sizes,
+    point: HashMap<String, Array>,
+    /// Differentials and derivatives by the names claims use (`ⅆA`, `∂L/∂A`).
+    symbols: HashMap<String, NodeId>,
+    /// Inputs that claims introduce (`C` in `C:(AB)`), with their random values.
+    claim_inputs: Vec<Variable>,
+    floor: f64,
+    /// The backpropagation of every named value, for chain rules.
+    explanation: Option<(crate::explain::Explanation, crate::explain::Checked)>,
+}
+
+impl<'a> Context<'a> {
+    fn new(
+        program: &Program,
+        mut gradient: Gradient,
+        sizes: &'a Sizes,
+        inputs: &HashMap<String, Array>,
+        varying: &HashSet<String>,
+    ) -> Result<Context<'a>, InputError> {
+        let output = program.output_node();
+        let value = evaluate(&program.graph, sizes, inputs, &[output])?.remove(0);
+        let floor = noise_floor(value.data.first().copied().unwrap_or(0.0));
+        let mut point = inputs.clone();
+        let mut symbols = HashMap::new();
+        // Directions for the inputs' differentials; the values' differentials follow.
+        let graph = &mut gradient.program.graph;
+        let mut tangents = Vec::new();
+        for (i, input) in program.inputs.iter().enumerate().filter(|(_, v)| varying.contains(&v.name)) {
+            let name = differential_name(&input.name);
+            let shape = graph.shape(input.node);
+            let tangent = graph.add_input(&name, shape);
+            if let Some((rows, cols)) = sizes.shape(graph, shape) {
+                point.insert(name.clone(), random_array(rows, cols, 1 + i as u64));
+            }
+            tangents.push((input.node, tangent));
+            symbols.insert(name, tangent);
+        }
+        for statement in &program.statements {
+            let d = match differential(graph, statement.node, &tangents) {
+                Some(d) => d,
+                None => {
+                    let shape = graph.shape(statement.node);
+                    graph.add(Op::Fill(Constant(0.0), shape)).expect("a zero of a known shape")
+                }
+            };
+            symbols.entry(differential_name(&statement.name)).or_insert(d);
+        }
+        let output_name = &program.output_statement().name;
+        for wrt in &gradient.wrt {
+            symbols.insert(derivative_name(output_name, &wrt.name), wrt.gradient);
+        }
+        let explanation = program.clone().explain(&[]).ok().and_then(|e| {
+            let checked = crate::explain::check(&e, sizes, inputs).ok()?;
+            Some((e, checked))
+        });
+        Ok(Context { gradient, sizes, point, symbols, claim_inputs: Vec::new(), floor, explanation })
+    }
+
+    fn check(&mut self, program: &Program, pending: &Pending) -> Claim {
+        let source = &program.source;
+        match pending {
+            Pending::Definition { span, name, node } => {
+                let value = evaluate(&self.gradient.program.graph, self.sizes, &self.point, &[*node]);
+                let (verdict, note) = match value {
+                    Ok(v) if v[0].data.iter().all(|x| x.is_finite()) => {
+                        (Verdict::Holds, format!("defines {} for the claims after it", unicode_name(name)))
+                    }
+                    Ok(_) => (Verdict::Unchecked, format!("{} is not finite at this point", unicode_name(name))),
+                    Err(e) => (Verdict::Unchecked, e.message),
+                };
+                claim(source, ClaimKind::Definition, *span, *span, verdict, None, note)
+            }
+            Pending::Restated { span, name, meaning } => {
+                let first = program.lookup(name).expect("a restated name is a statement");
+                let (verdict, error, note) = match meaning {
+                    Meaning::Same => (Verdict::Holds, Some(0.0), format!("the model's {}", unicode_name(name))),
+                    Meaning::Different(node) => match self.compare(*node, first) {
+                        Ok(e) if e <= STEP_TOLERANCE => {
+                            (Verdict::Holds, Some(e), format!("the same value as the model's {}", unicode_name(name)))
+                        }
+                        Ok(e) => {
+                            (Verdict::Fails, Some(e), format!("the model's {} is another value", unicode_name(name)))
+                        }
+                        Err(message) => (Verdict::Unchecked, None, message),
+                    },
+                    Meaning::Unreadable(message) => (Verdict::Fails, None, message.clone()),
+                };
+                claim(source, ClaimKind::Statement, *span, *span, verdict, error, note)
+            }
+            Pending::Pair { kind, left, right, spans } => {
+                let whole = spans.0.to(spans.1);
+                let (verdict, error, note) = match (&left.expr, &right.expr) {
+                    (Err(e), _) | (_, Err(e)) => (Verdict::Unchecked, None, format!("cannot read it: {e}")),
+                    (Ok(l), Ok(r)) if *kind == ClaimKind::ChainRule => self.chain_rule(program, l, r),
+                    (Ok(_), Ok(_)) => self.pair(*kind, left, right),
+                };
+                claim(source, *kind, whole, spans.1, verdict, error, note)
+            }
+        }
+    }
+
+    fn compare(&self, a: NodeId, b: NodeId) -> Result<f64, String> {
+        check::equations(&self.gradient.program.graph, self.sizes, &self.point, &[(a, b)], self.floor)
+            .map(|e| e[0])
+            .map_err(|e| e.message)
+    }
+
+    /// Lowers a side into the gradient's graph; new names get random values. A side whose
+    /// shapes do not fit is a wrong claim (`Ok(Err)`: the message says why), one that
+    /// cannot be lowered for another reason an unchecked one (`Err`).
+    fn lower(&mut self, side: &Expr, text: &str) -> Result<Result<NodeId, String>, String> {
+        let before = self.claim_inputs.len();
+        let node = match lower_claim(&mut self.gradient.program, side, text, &self.symbols, &mut self.claim_inputs) {
+            Ok(node) => node,
+            Err(d) if d.kind == ErrorKind::Shape => return Ok(Err(d.message)),
+            Err(d) => return Err(d.message),
+        };
+        let graph = &self.gradient.program.graph;
+        for (i, input) in self.claim_inputs[before..].iter().enumerate() {
+            let Some((rows, cols)) = self.sizes.shape(graph, graph.shape(input.node)) else {
+                return Err(format!("the size of `{}` is not known", input.name));
+            };
+            self.point.insert(input.name.clone(), random_array(rows, cols, 1000 + (before + i) as u64));
+        }
+        Ok(Ok(node))
+    }
+
+    fn pair(&mut self, kind: ClaimKind, left_side: &Side, right_side: &Side) -> (Verdict, Option<f64>, String) {
+        let (Ok(left), Ok(right)) = (&left_side.expr, &right_side.expr) else {
+            return (Verdict::Unchecked, None, "cannot read it".to_string());
+        };
+        let (l, r) = match (self.lower(left, &left_side.text), self.lower(right, &right_side.text)) {
+            (Ok(Ok(l)), Ok(Ok(r))) => (l, r),
+            (Err(e), _) | (_, Err(e)) => return (Verdict::Unchecked, None, format!("cannot evaluate it: {e}")),
+            (Ok(Err(e)), _) | (_, Ok(Err(e))) => return (Verdict::Fails, None, format!("the shapes do not fit: {e}")),
+        };
+        let graph = &self.gradient.program.graph;
+        let (ls, rs) = (graph.shape(l), graph.shape(r));
+        let same_shape = graph.dims.resolve_shape(ls) == graph.dims.resolve_shape(rs);
+        let error = if same_shape {
+            match self.compare(l, r) {
+                Ok(e) => e,
+                Err(message) => return (Verdict::Unchecked, None, message),
+            }
+        } else {
+            f64::INFINITY
+        };
+        if error <= STEP_TOLERANCE {
+            return (Verdict::Holds, Some(error), String::new());
+        }
+        let mut note = String::new();
+        if kind == ClaimKind::Gradient {
+            // Transposed: a real error of layout, said so.
+            let graph = &mut self.gradient.program.graph;
+            if let Ok(t) = graph.add(Op::Transpose(r)) {
+                if graph.dims.resolve_shape(graph.shape(t)) == graph.dims.resolve_shape(ls) {
+                    if let Ok(e) = self.compare(l, t) {
+                        if e <= STEP_TOLERANCE {
+                            note = self.transposed_note(left);
+                        }
+                    }
+                }
+            }
+            if note.is_empty() {
+                note = self.true_gradient(left).unwrap_or_default();
+            }
+        } else if !same_shape {
+            note = "the two sides have different shapes".to_string();
+        } else if kind == ClaimKind::Differential {
+            note = self.true_differential(left).unwrap_or_default();
+        }
+        (Verdict::Fails, error.is_finite().then_some(error), note)
+    }
+
+    /// "∂L/∂A is …": matgrad's gradient in the page's names, for a failing gradient claim
+    /// with ∂L/∂A on the left.
+    fn true_gradient(&self, left: &Expr) -> Option<String> {
+        let ExprKind::Var(name) = &left.kind else { return None };
+        let (of, by) = split_derivative(name)?;
+        let wrt = self.gradient.wrt.iter().find(|w| w.name == by)?;
+        let graph = &self.gradient.program.graph;
+        let namer = |id: NodeId| graph.name(id).map(str::to_string);
+        let expression = crate::print::print(graph, wrt.gradient, Notation::Unicode, &namer);
+        Some(format!("∂{}/∂{} is {expression}", unicode_name(of), unicode_name(by)))
+    }
+
+    /// The note for a gradient that holds only transposed.
+    fn transposed_note(&self, left: &Expr) -> String {
+        let by = match &left.kind {
+            ExprKind::Var(name) => split_derivative(name).map(|(_, by)| unicode_name(by)),
+            _ => None,
+        }
+        .unwrap_or_else(|| "X".to_string());
+        format!("holds only transposed: ∂L/∂{by} has the shape of {by} (its (i, j) entry is ∂L/∂{by}ᵢⱼ), and this is its transpose")
+    }
+
+    /// "dz = …": the true differential, for a failing claim with d of a value on the left.
+    fn true_differential(&self, left: &Expr) -> Option<String> {
+        let ExprKind::Var(name) = &left.kind else { return None };
+        let of = name.strip_prefix(crate::print::DIFFERENTIAL)?;
+        let (explanation, _) = self.explanation.as_ref()?;
+        let vertex = explanation.vertices.iter().position(|v| v.name == of)?;
+        let &(_, node) = explanation.differentials.iter().find(|(i, _)| *i == vertex)?;
+        let namer = |id: NodeId| explanation.name_of(id);
+        Some(format!(
+            "d{} is {}",
+            unicode_name(of),
+            crate::print::print(explanation.graph(), node, Notation::Unicode, &namer)
+        ))
+    }
+
+    /// `\frac{dL}{dA} = \sum_c \frac{dL}{dc}\frac{\partial c}{\partial A}`: over the uses of A.
+    fn chain_rule(&self, program: &Program, left: &Expr, right: &Expr) -> (Verdict, Option<f64>, String) {
+        let unread = |why: &str| (Verdict::Unchecked, None, why.to_string());
+        let ExprKind::Var(name) = &left.kind else { return unread("its left side is not one derivative") };
+        let Some((of, by)) = split_derivative(name) else { return unread("its left side is not one derivative") };
+        let output = &program.output_statement().name;
+        if of != output {
+            return unread(&format!(
+                "a derivative of {} rather than of the output {}",
+                unicode_name(of),
+                unicode_name(output)
+            ));
+        }
+        let mut terms = Vec::new();
+        flatten_sums(right, &mut terms);
+        let mut through = Vec::new();
+        for term in terms {
+            let mut factors = Vec::new();
+            flatten_products(term.clone(), &mut factors);
+            let derivatives: Vec<(String, String)> = factors
+                .iter()
+                .filter_map(|f| match &f.kind {
+                    ExprKind::Var(n) => split_derivative(n).map(|(a, b)| (a.to_string(), b.to_string())),
+                    _ => None,
+                })
+                .collect();
+            if factors.len() != 2 || derivatives.len() != 2 {
+                return unread("a term is not a product of two derivatives");
+            }
+            // ∂L/∂c · ∂c/∂A, in either order.
+            let c = derivatives.iter().find(|(a, _)| a == output).map(|(_, c)| c.clone());
+            let Some(c) = c else { return unread("a term has no derivative of the output") };
+            if !derivatives.iter().any(|(a, b)| *a == c && b == by) {
+                return unread(&format!("a term is not ∂{o}/∂{c} ∂{c}/∂{by}", o = output));
+            }
+            through.push(c);
+        }
+        let Some((explanation, checked)) = &self.explanation else { return unread("no explanation of the model") };
+        let Some(vertex) = explanation.vertices.iter().position(|v| v.name == by) else {
+            return unread(&format!("{} is not a value the output depends on", unicode_name(by)));
+        };
+        let Some(step_index) = explanation.backprop.iter().position(|s| s.vertex == vertex) else {
+            return unread(&format!("{} has no adjoint", unicode_name(by)));
+        };
+        let step = &explanation.backprop[step_index];
+        let uses: Vec<String> = step.terms.iter().map(|t| explanation.vertices[t.parent].name.clone()).collect();
+        let list = |names: &[String]| names.iter().map(|n| unicode_name(n)).collect::<Vec<_>>().join(", ");
+        let missing: Vec<String> = uses.iter().filter(|u| !through.contains(u)).cloned().collect();
+        let extra: Vec<String> = through.iter().filter(|c| !uses.contains(c)).cloned().collect();
+        if !missing.is_empty() {
+            let note = format!(
+                "the sum over the uses of {by} lacks the term{} through {} ({by} is used by {})",
+                if missing.len() == 1 { "" } else { "s" },
+                list(&missing),
+                list(&uses),
+                by = unicode_name(by),
+            );
+            return (Verdict::Fails, None, note);
+        }
+        if !extra.is_empty() {
+            let note = format!(
+                "{} {} not use {} directly ({} is used by {})",
+                list(&extra),
+                if extra.len() == 1 { "does" } else { "do" },
+                unicode_name(by),
+                unicode_name(by),
+                list(&uses)
+            );
+            return (Verdict::Fails, None, note);
+        }
+        let error = checked.backprop[step_index];
+        let verdict = if error <= STEP_TOLERANCE { Verdict::Holds } else { Verdict::Fails };
+        (verdict, Some(error), format!("the sum over the uses of {}: {}", unicode_name(by), list(&uses)))
+    }
+}
+
+fn flatten_sums<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match &expr.kind {
+        ExprKind::Binary(BinOp::Add, a, b) => {
+            flatten_sums(a, out);
+            flatten_sums(b, out);
+        }
+        _ => out.push(expr),
+    }
+}
