@@ -213,6 +213,14 @@ fn the_readme_shows_what_grad_prints_for_each_example() {
 }
 
 #[test]
+fn the_readme_shows_what_verify_prints_for_the_seed_page() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");
+    let output = matgrad(&["verify", "crates/matgrad/tests/data/pages/backprop-question.txt"]);
+    let printed = stdout(&output);
+    assert!(readme.contains(printed.trim_end()), "README is out of date for verify:\n{printed}");
+}
+
+#[test]
 fn explain_shows_three_views_checked() {
     let output = matgrad(&["explain", "examples/backprop.mg", "--dims", "K=3"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
