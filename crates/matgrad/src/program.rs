@@ -38,6 +38,8 @@ pub struct Program {
     pub ignored: Vec<Span>,
     /// Statements of a pasted document that assign a name a second time.
     pub restated: Vec<Restated>,
+    /// A pasted document's adjoints (`\bar{h} = …`) whose equations do not type-check.
+    pub broken: Vec<Broken>,
     /// A pasted document's displayed equations that are not statements: claimed
     /// derivatives, differentials, chains of equalities (see `syntax::Aside`).
     pub asides: Vec<crate::syntax::Aside>,
@@ -57,6 +59,16 @@ pub struct Restated {
     /// The statement it restates.
     pub first: Span,
     pub meaning: Meaning,
+}
+
+/// A page's adjoint whose equation does not type-check: a wrong claim, with why.
+#[derive(Debug, Clone)]
+pub struct Broken {
+    pub name: String,
+    pub span: Span,
+    pub message: String,
+    /// The broken adjoint it uses, if that is why it does not type-check.
+    pub uses_broken: Option<String>,
 }
 
 /// What a restatement means, compared with the statement it restates.
@@ -104,9 +116,16 @@ impl Program {
 
     /// For each statement, whether it is part of the model: the output depends on it. A
     /// pasted page's definitions for its derivation (`U = Diag(u)`, `P = w zᵀ + …`) are not.
+    /// A statement after the output is never part of it, even when it names a value the
+    /// output computes (`\bar{o} = o - t` after `L = ½‖o − t‖²`).
     pub fn in_model(&self) -> Vec<bool> {
         let reachable = self.graph.reachable(&[self.output_node()]);
-        self.statements.iter().map(|s| reachable.binary_search(&s.node).is_ok()).collect()
+        let output = self.output;
+        self.statements
+            .iter()
+            .enumerate()
+            .map(|(i, s)| i <= output && reachable.binary_search(&s.node).is_ok())
+            .collect()
     }
 
     /// The node of an input or a statement.
@@ -114,6 +133,20 @@ impl Program {
         let statement = self.statements.iter().find(|s| s.name == name).map(|s| s.node);
         statement.or_else(|| self.inputs.iter().find(|v| v.name == name).map(|v| v.node))
     }
+}
+
+/// The value whose adjoint a name writes, in the bar notation of backpropagation: `\bar{h}`
+/// (the name `hbar`) is h̄ = ∂L/∂h, `\bar{W}_1` (`Wbar_1`) is W̄₁.
+pub fn adjoint_base(name: &str) -> Option<String> {
+    let (head, subscript) = match name.split_once('_') {
+        Some((head, subscript)) => (head, Some(subscript)),
+        None => (name, None),
+    };
+    let base = head.strip_suffix("bar").filter(|b| !b.is_empty())?;
+    Some(match subscript {
+        Some(subscript) => format!("{base}_{subscript}"),
+        None => base.to_string(),
+    })
 }
 
 /// 1-based line and column (in characters) of a byte offset.

@@ -137,10 +137,15 @@ impl Program {
                 });
             }
         }
-        for statement in &program.statements {
+        // The statements up to the output: a later one may name a value the output computes
+        // (`r = o - t` after `L = ‖o − t‖²`, with `--of L`), but the chain rule runs through
+        // the output's own statements, and the output's vertex comes last.
+        for statement in &program.statements[..=program.output] {
             let node = statement.node;
-            // An alias statement (`z = y`) shares its node with an earlier one.
-            if !ancestors.contains(&node) || index.contains_key(&node) || !needed(node) {
+            // An alias statement (`z = y`) shares its node with an earlier one; a constant
+            // (`c = 2`) is not a value the chain rule runs through.
+            let constant = !graph.reachable(&[node]).iter().any(|&id| matches!(graph.op(id), crate::ir::Op::Input(_)));
+            if !ancestors.contains(&node) || index.contains_key(&node) || !needed(node) || constant {
                 continue;
             }
             let uses: Vec<usize> = named_uses(graph, node).into_iter().filter_map(|u| index.get(&u).copied()).collect();

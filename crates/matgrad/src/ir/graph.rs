@@ -123,6 +123,14 @@ impl Graph {
         self.names.entry(id).or_insert_with(|| name.to_string());
     }
 
+    /// Takes `name` off `id`, if that is its name: a page's definition made after the
+    /// model (`\bar{o} = o - t`) must not rename the model's own values in print.
+    pub fn forget_name(&mut self, id: NodeId, name: &str) {
+        if self.names.get(&id).is_some_and(|n| n == name) {
+            self.names.remove(&id);
+        }
+    }
+
     /// Ids of `roots` and everything they depend on, in increasing (topological) order.
     pub fn reachable(&self, roots: &[NodeId]) -> Vec<NodeId> {
         let mut seen = vec![false; self.nodes.len()];

@@ -91,6 +91,7 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
         inputs: Vec::new(),
         statements: Vec::new(),
         readings: HashMap::new(),
+        broken: HashMap::new(),
     };
     let declared: HashMap<String, TypeSpec> = ast
         .items
@@ -106,6 +107,7 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
     lowerer.declare_all(ast)?;
     let document = crate::syntax::is_document(source);
     let mut restated = Vec::new();
+    let mut broken = Vec::new();
     for item in &ast.items {
         if let Item::Assign { name, value, span } = item {
             match lowerer.bindings.get(&name.text) {
@@ -114,7 +116,22 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
                 Some(&Binding::Assigned(node, first)) if document => {
                     restated.push(lowerer.restatement(name, value, *span, node, first));
                 }
-                _ => lowerer.assign(name, value, *span)?,
+                _ => match lowerer.assign(name, value, *span) {
+                    Ok(()) => {}
+                    // A page's adjoint that does not type-check (`\bar{h} = W_2 \bar{o}` with
+                    // a transpose missing) is a wrong claim, not an unreadable page.
+                    Err(diagnostic) if document && lowerer.is_adjoint_name(&name.text) => {
+                        lowerer.broken.insert(name.text.clone(), *span);
+                        let uses_broken = lowerer.uses_broken(value);
+                        broken.push(crate::program::Broken {
+                            name: name.text.clone(),
+                            span: *span,
+                            message: diagnostic.message,
+                            uses_broken,
+                        });
+                    }
+                    Err(diagnostic) => return Err(diagnostic),
+                },
             }
         }
     }
@@ -130,7 +147,12 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
     }
     distinct_names(&lowerer.inputs, &lowerer.statements)?;
     let Lowerer { mut graph, inputs, statements, .. } = lowerer;
-    let output = output_statement(&graph, &statements, document);
+    let output = output_statement(&graph, &statements, &inputs, document);
+    if document {
+        for statement in &statements[output + 1..] {
+            graph.forget_name(statement.node, &statement.name);
+        }
+    }
     let names: Vec<&str> =
         inputs.iter().map(|v| v.name.as_str()).chain(statements.iter().map(|s| s.name.as_str())).collect();
     graph.dims.name_unknowns(&names);
@@ -141,6 +163,7 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
         output,
         ignored: ast.ignored.clone(),
         restated,
+        broken,
         asides: ast.asides.clone(),
         document,
         source: source.to_string(),
@@ -178,6 +201,7 @@ pub fn lower_claim(
         inputs: Vec::new(),
         statements: Vec::new(),
         readings: HashMap::new(),
+        broken: HashMap::new(),
     };
     let result = lowerer.expr(expr);
     new_inputs.extend(lowerer.inputs);
@@ -211,12 +235,19 @@ fn distinct_names(inputs: &[Variable], statements: &[Statement]) -> Result<(), D
 /// The statement that is the program's output: the last one; in a pasted document, the
 /// last one with a scalar value (a loss), since a page goes on to define names for its
 /// derivation (`P = w zᵀ + …`) after the model.
-fn output_statement(graph: &Graph, statements: &[Statement], document: bool) -> usize {
+fn output_statement(graph: &Graph, statements: &[Statement], inputs: &[Variable], document: bool) -> usize {
     let last = statements.len().saturating_sub(1);
     if !document {
         return last;
     }
-    statements.iter().rposition(|s| graph.is_scalar(s.node)).unwrap_or(last)
+    // An adjoint the page writes down (`\bar{L} = 1`) is a claim about the model, not its loss.
+    let is_adjoint = |s: &Statement| {
+        crate::program::adjoint_base(&s.name).is_some_and(|base| {
+            inputs.iter().any(|v| v.name == base)
+                || statements.iter().any(|t| t.name == base && t.span.start < s.span.start)
+        })
+    };
+    statements.iter().rposition(|s| graph.is_scalar(s.node) && !is_adjoint(s)).unwrap_or(last)
 }
 
 fn item_span(item: &Item) -> Span {
@@ -245,6 +276,8 @@ struct Lowerer<'a> {
     statements: Vec<Statement>,
     /// The kinds of undeclared inputs, decided before lowering (see [`kinds`]).
     readings: HashMap<String, Reading>,
+    /// A page's adjoints whose equations do not type-check, with where they are.
+    broken: HashMap<String, Span>,
 }
 
 /// The names lowering gives a fixed meaning when they are neither declared nor assigned.
@@ -354,10 +387,35 @@ impl Lowerer<'_> {
             }
             None => {}
         }
-        self.graph.set_name(node, &name.text);
+        // A constant is not a value of the computation: naming it (`\bar{L} = 1`, `c = 2`)
+        // would print every other 1 or 2 of the program by that name.
+        if !matches!(self.graph.op(node), Op::Const(_)) {
+            self.graph.set_name(node, &name.text);
+        }
         self.bindings.insert(name.text.clone(), Binding::Assigned(node, span));
         self.statements.push(Statement { name: name.text.clone(), node, span });
         Ok(())
+    }
+
+    /// The first name `expr` reads that is a broken adjoint, if any.
+    fn uses_broken(&self, expr: &Expr) -> Option<String> {
+        match &expr.kind {
+            ExprKind::Var(name) if self.broken.contains_key(name) && !self.bindings.contains_key(name) => {
+                Some(name.clone())
+            }
+            ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones => None,
+            ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => self.uses_broken(inner),
+            ExprKind::Binary(_, a, b) => self.uses_broken(a).or_else(|| self.uses_broken(b)),
+            ExprKind::Call { args, .. } | ExprKind::Derivative { args, .. } => {
+                args.iter().find_map(|a| self.uses_broken(a))
+            }
+        }
+    }
+
+    /// Whether `name` writes the adjoint of an input or an earlier statement (`hbar` for
+    /// h̄ = ∂L/∂h).
+    fn is_adjoint_name(&self, name: &str) -> bool {
+        crate::program::adjoint_base(name).is_some_and(|base| self.bindings.contains_key(&base))
     }
 
     /// A document's second statement for `name`: lowered on its own, compared with the first.
@@ -455,6 +513,13 @@ impl Lowerer<'_> {
         match self.bindings.get(name) {
             Some(Binding::Input(node, _) | Binding::Assigned(node, _)) => return Ok(*node),
             None => {}
+        }
+        if let Some(&at) = self.broken.get(name) {
+            let (line, _) = line_column(self.source, at.start);
+            return Err(Diagnostic::shape(
+                span,
+                format!("`{name}` is defined on line {line} by an equation whose shapes do not fit"),
+            ));
         }
         if let Some(eye) = self.identity(name, &Expr { kind: ExprKind::Var(name.to_string()), span })? {
             return Ok(eye);

@@ -284,6 +284,11 @@ enum Pending {
     Restated { span: Span, name: String, meaning: Meaning },
     /// A statement the output does not use.
     Definition { span: Span, name: String, node: NodeId },
+    /// An adjoint whose equation does not type-check.
+    Broken { span: Span, message: String, uses_broken: Option<String> },
+    /// An adjoint written as a definition, `\bar{h} = W_2^T \bar{o}`: a claim that its value
+    /// is ∂L/∂h.
+    Adjoint { span: Span, base: String, node: NodeId },
 }
 
 /// The kind of a claim from its two sides: a derivative on the left makes a gradient (or a
@@ -327,6 +332,9 @@ impl Program {
         let mut wrt: Vec<String> = self.inputs.iter().map(|v| v.name.clone()).collect();
         let mut claimed = Vec::new();
         for p in &pending {
+            if let Pending::Adjoint { base, .. } = p {
+                claimed.push(derivative_name(&output, base));
+            }
             if let Pending::Pair { left, right, .. } = p {
                 for side in [left, right] {
                     if let Ok(e) = &side.expr {
@@ -414,6 +422,13 @@ impl Program {
                 previous = Some((last.0, last.1, kind));
             }
         }
+        for broken in &self.broken {
+            pending.push(Pending::Broken {
+                span: broken.span,
+                message: broken.message.clone(),
+                uses_broken: broken.uses_broken.clone(),
+            });
+        }
         for restated in &self.restated {
             pending.push(Pending::Restated {
                 span: restated.span,
@@ -423,12 +438,13 @@ impl Program {
         }
         if self.document {
             for (statement, used) in self.statements.iter().zip(self.in_model()) {
-                if !used {
-                    pending.push(Pending::Definition {
-                        span: statement.span,
-                        name: statement.name.clone(),
-                        node: statement.node,
-                    });
+                if used {
+                    continue;
+                }
+                let (span, node) = (statement.span, statement.node);
+                match crate::program::adjoint_base(&statement.name).filter(|base| names.contains(base)) {
+                    Some(base) => pending.push(Pending::Adjoint { span, base, node }),
+                    None => pending.push(Pending::Definition { span, name: statement.name.clone(), node }),
                 }
             }
         }
@@ -440,6 +456,7 @@ impl Program {
             Pending::Pair { kind, spans, .. } => (*kind, spans.0.to(spans.1), spans.1),
             Pending::Restated { span, .. } => (ClaimKind::Statement, *span, *span),
             Pending::Definition { span, .. } => (ClaimKind::Definition, *span, *span),
+            Pending::Adjoint { span, .. } | Pending::Broken { span, .. } => (ClaimKind::Gradient, *span, *span),
         };
         claim(&self.source, kind, span, right, Verdict::Unchecked, None, note.to_string())
     }
@@ -534,6 +551,31 @@ impl<'a> Context<'a> {
                 };
                 claim(source, ClaimKind::Definition, *span, *span, verdict, None, note)
             }
+            Pending::Broken { span, message, uses_broken } => {
+                let (verdict, note) = match uses_broken {
+                    // Wrong or not, it cannot be told while what it uses is wrong.
+                    Some(name) => (Verdict::Unchecked, format!("it uses {}, whose equation fails", unicode_name(name))),
+                    None => (Verdict::Fails, format!("the shapes do not fit: {message}")),
+                };
+                claim(source, ClaimKind::Gradient, *span, *span, verdict, None, note)
+            }
+            Pending::Adjoint { span, base, node } => {
+                let output = &program.output_statement().name;
+                let Some(&gradient) = self.symbols.get(&derivative_name(output, base)) else {
+                    let note = format!("no gradient with respect to {}", unicode_name(base));
+                    return claim(source, ClaimKind::Gradient, *span, *span, Verdict::Unchecked, None, note);
+                };
+                let left = Expr { kind: ExprKind::Var(derivative_name(output, base)), span: Span::default() };
+                let (verdict, error, note) = match self.compare(*node, gradient) {
+                    Ok(e) if e <= STEP_TOLERANCE => (Verdict::Holds, Some(e), String::new()),
+                    Ok(e) if self.holds_transposed(gradient, *node) => {
+                        (Verdict::Fails, Some(e), self.transposed_note(&left))
+                    }
+                    Ok(e) => (Verdict::Fails, Some(e), self.true_gradient(&left).unwrap_or_default()),
+                    Err(message) => (Verdict::Unchecked, None, message),
+                };
+                claim(source, ClaimKind::Gradient, *span, *span, verdict, error, note)
+            }
             Pending::Restated { span, name, meaning } => {
                 let first = program.lookup(name).expect("a restated name is a statement");
                 let (verdict, error, note) = match meaning {
@@ -615,15 +657,8 @@ impl<'a> Context<'a> {
         let mut note = String::new();
         if kind == ClaimKind::Gradient {
             // Transposed: a real error of layout, said so.
-            let graph = &mut self.gradient.program.graph;
-            if let Ok(t) = graph.add(Op::Transpose(r)) {
-                if graph.dims.resolve_shape(graph.shape(t)) == graph.dims.resolve_shape(ls) {
-                    if let Ok(e) = self.compare(l, t) {
-                        if e <= STEP_TOLERANCE {
-                            note = self.transposed_note(left);
-                        }
-                    }
-                }
+            if self.holds_transposed(l, r) {
+                note = self.transposed_note(left);
             }
             if note.is_empty() {
                 note = self.true_gradient(left).unwrap_or_default();
@@ -634,6 +669,14 @@ impl<'a> Context<'a> {
             note = self.true_differential(left).unwrap_or_default();
         }
         (Verdict::Fails, error.is_finite().then_some(error), note)
+    }
+
+    /// Whether `right` transposed equals `left`.
+    fn holds_transposed(&mut self, left: NodeId, right: NodeId) -> bool {
+        let graph = &mut self.gradient.program.graph;
+        let Ok(t) = graph.add(Op::Transpose(right)) else { return false };
+        let same_shape = graph.dims.resolve_shape(graph.shape(t)) == graph.dims.resolve_shape(graph.shape(left));
+        same_shape && self.compare(left, t).is_ok_and(|e| e <= STEP_TOLERANCE)
     }
 
     /// "∂L/∂A is …": matgrad's gradient in the page's names, for a failing gradient claim
