@@ -149,7 +149,8 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
     let Lowerer { mut graph, inputs, statements, .. } = lowerer;
     let output = output_statement(&graph, &statements, &inputs, document);
     if document {
-        for statement in &statements[output + 1..] {
+        let model: HashSet<NodeId> = graph.reachable(&[statements[output].node]).into_iter().collect();
+        for statement in statements[output + 1..].iter().filter(|s| model.contains(&s.node)) {
             graph.forget_name(statement.node, &statement.name);
         }
     }
