@@ -240,14 +240,21 @@ impl Failure {
 }
 
 impl From<matgrad::gradient::GradientError> for Failure {
+    /// The library speaks of the program; the command adds how to say it here.
     fn from(error: matgrad::gradient::GradientError) -> Failure {
-        Failure { hint: error.hint, ..Failure::user(error.message) }
+        let hint =
+            error.hint.map(|hint| hint.replacen("choose a scalar output", "choose a scalar output with --of NAME", 1));
+        Failure { hint, ..Failure::user(error.message) }
     }
 }
 
 impl From<eval::InputError> for Failure {
     fn from(error: eval::InputError) -> Failure {
-        Failure { hint: error.hint, ..Failure::user(error.message) }
+        let hint = error.hint.map(|hint| match hint.strip_prefix("give a size for ").and_then(|h| h.split_once(',')) {
+            Some((symbol, rest)) => format!("pass --dims {symbol}=4,{rest}"),
+            None => hint,
+        });
+        Failure { hint, ..Failure::user(error.message) }
     }
 }
 

@@ -76,9 +76,7 @@ impl Program {
         let sweep = diff::grad(&mut self.graph, output, &nodes).map_err(|error| match error {
             DiffError::NotScalar(what) => GradientError {
                 message: format!("the output `{}` {what}, but a gradient is of a scalar", self.output_statement().name),
-                hint: Some(
-                    "choose a scalar output with --of, or reduce it, e.g. `L = sum(…)` or `L = norm2(…)^2`".to_string(),
-                ),
+                hint: Some("choose a scalar output, or reduce it, e.g. `L = sum(…)` or `L = norm2(…)^2`".to_string()),
             },
         })?;
         let wrt: Vec<Wrt> = names

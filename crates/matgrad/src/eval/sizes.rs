@@ -71,7 +71,7 @@ impl Sizes {
                 )));
             }
             sizes.by_symbol.insert(name.clone(), *size);
-            source.insert(name.clone(), "from --dims".to_string());
+            source.insert(name.clone(), "as given".to_string());
         }
         let mut names: Vec<&String> = inputs.keys().collect();
         names.sort_by_key(|name| graph.inputs().iter().position(|i| &i.name == *name));
@@ -128,7 +128,7 @@ impl Sizes {
             if !sizes.by_symbol.contains_key(symbol) {
                 let Some(size) = default else {
                     return Err(InputError::new(format!("no size for dimension `{symbol}`"))
-                        .with_hint(format!("pass --dims {symbol}=4, or give an input that has it")));
+                        .with_hint(format!("give a size for {symbol}, or an input that has it")));
                 };
                 sizes.by_symbol.insert(symbol.to_string(), size);
                 sizes.defaulted.push(symbol.to_string());
