@@ -5,7 +5,8 @@ use matgrad::explain::{check, render, Checked, Explanation, Format, VertexKind};
 use matgrad::print::diagram::{to_dot, to_svg, Diagram, DiagramNode, NodeKind};
 use matgrad::print::unicode_name;
 
-use crate::{Failure, Point};
+use crate::Failure;
+use matgrad::Point;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExplainFormat {
@@ -38,11 +39,7 @@ pub fn run(
         };
         return Ok((text, failures));
     }
-    let header = format!(
-        "{}{}",
-        matgrad::print::inputs_header(&explanation.gradient.program),
-        crate::output::point_header(point)
-    );
+    let header = format!("{}{}", matgrad::print::inputs_header(&explanation.gradient.program), point.header());
     let text = match format {
         ExplainFormat::Text => format!("{header}{}", render(explanation, Format::Text, Some(&checked), None)),
         ExplainFormat::Markdown => render(explanation, Format::Markdown, Some(&checked), None),

@@ -10,8 +10,9 @@ use matgrad::print::{inputs_header, latex_name, unicode_name, Notation};
 use matgrad::Array;
 use serde_json::{json, Map, Value};
 
-use crate::output::{array_json, point_header, show};
-use crate::{Failure, Point};
+use crate::output::{array_json, show};
+use crate::Failure;
+use matgrad::Point;
 
 /// The check's largest relative error per variable, and the tolerance they must meet.
 pub struct Checked {
@@ -65,7 +66,7 @@ pub fn text(gradient: &Gradient, numbers: Option<&Numbers>) -> String {
     }
     let Some((point, values, errors)) = numbers else { return out };
     out.push('\n');
-    out.push_str(&point_header(point));
+    out.push_str(&point.header());
     let _ = writeln!(out, "{}", show(&output.name, &values[&output.node]));
     for wrt in &gradient.wrt {
         let _ = writeln!(out, "{}", show(&partial(gradient, &wrt.name), &values[&wrt.gradient]));

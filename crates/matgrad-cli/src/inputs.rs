@@ -10,11 +10,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use matgrad::eval::Sizes;
-use matgrad::{Array, Program};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
+use matgrad::Array;
 
 use crate::Failure;
 
@@ -38,23 +34,6 @@ pub fn load(arguments: &[String]) -> Result<HashMap<String, Array>, Failure> {
         }
     }
     Ok(values)
-}
-
-/// Draws every input of `program` that `given` lacks, with the sizes in `sizes`.
-pub fn fill_random(program: &Program, sizes: &Sizes, given: &mut HashMap<String, Array>, seed: u64) -> Vec<String> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut drawn = Vec::new();
-    for input in &program.inputs {
-        if given.contains_key(&input.name) {
-            continue;
-        }
-        let shape = program.graph.shape(input.node);
-        let Some((rows, cols)) = sizes.shape(&program.graph, shape) else { continue };
-        let array = Array::from_fn(rows, cols, |_, _| StandardNormal.sample(&mut rng));
-        given.insert(input.name.clone(), array);
-        drawn.push(input.name.clone());
-    }
-    drawn
 }
 
 fn read_json(path: &Path) -> Result<Vec<(String, Array)>, Failure> {

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use matgrad::eval::{self, Sizes};
-use matgrad::{Diagnostic, Program};
+use matgrad::eval;
+use matgrad::{Diagnostic, Point, Program};
 
 /// Arrays on 64-byte boundaries, for the kernels' vector loads (see `matgrad::alloc`).
 #[global_allocator]
@@ -155,9 +155,6 @@ enum Format {
     Text,
     Json,
 }
-
-/// The size a dimension takes when neither `--dims` nor an input gives one.
-const DEFAULT_SIZE: usize = 4;
 
 /// One `--dims` argument: `K=4,n=3`.
 #[derive(Clone, Debug)]
@@ -390,7 +387,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
             let program = load_program(&name, &source, point.of.as_deref())?;
             let at = bind_point(&program, &point)?;
             let verification = program.verify(&at.sizes, &at.inputs)?;
-            let header = format!("{}{}", matgrad::print::inputs_header(&program), output::point_header(&at));
+            let header = format!("{}{}", matgrad::print::inputs_header(&program), at.header());
             let text = match format {
                 VerifyFormat::Text => matgrad::verify::render(&verification, matgrad::explain::Format::Text, &header),
                 VerifyFormat::Markdown => {
@@ -451,20 +448,8 @@ fn load_program(name: &str, source: &str, of: Option<&str>) -> Result<Program, F
     Ok(program)
 }
 
-/// A point to evaluate at: sizes and a value for every input.
-pub struct Point {
-    pub sizes: Sizes,
-    pub inputs: HashMap<String, matgrad::Array>,
-    /// Inputs drawn at random, in order.
-    pub random: Vec<String>,
-    pub seed: u64,
-}
-
 fn bind_point(program: &Program, args: &PointArgs) -> Result<Point, Failure> {
-    let mut inputs = inputs::load(&args.inputs)?;
+    let inputs = inputs::load(&args.inputs)?;
     let given: Vec<(String, usize)> = args.dims.iter().flat_map(|d| d.0.iter().cloned()).collect();
-    let sizes = Sizes::bind(&program.graph, &given, &inputs, Some(DEFAULT_SIZE))?;
-    let seed = args.seed.unwrap_or(0);
-    let random = inputs::fill_random(program, &sizes, &mut inputs, seed);
-    Ok(Point { sizes, inputs, random, seed })
+    Ok(program.point(&given, inputs, args.seed.unwrap_or(0))?)
 }

@@ -7,11 +7,11 @@ use matgrad::ir::NodeId;
 use matgrad::{Array, Program};
 use serde_json::{json, Map, Value};
 
-use crate::Point;
+use matgrad::Point;
 
 /// `eval` as text: the sizes and random inputs used, then every statement's value.
 pub fn eval_text(program: &Program, point: &Point, values: &HashMap<NodeId, Array>) -> String {
-    let mut out = point_header(point);
+    let mut out = point.header();
     for statement in &program.statements {
         let _ = writeln!(out, "{}", show(&statement.name, &values[&statement.node]));
     }
@@ -19,28 +19,6 @@ pub fn eval_text(program: &Program, point: &Point, values: &HashMap<NodeId, Arra
 }
 
 /// The sizes and random inputs a result was computed with.
-pub fn point_header(point: &Point) -> String {
-    let mut out = String::new();
-    let sizes: Vec<String> = point
-        .sizes
-        .iter()
-        .map(|(name, size)| {
-            let note = if point.sizes.defaulted.iter().any(|d| d == name) { " (default)" } else { "" };
-            format!("{name} = {size}{note}")
-        })
-        .collect();
-    if !sizes.is_empty() {
-        let _ = writeln!(out, "# sizes: {}", sizes.join(", "));
-    }
-    if !point.random.is_empty() {
-        let _ = writeln!(out, "# random inputs, N(0, 1) with seed {}: {}", point.seed, point.random.join(", "));
-    }
-    if !out.is_empty() {
-        out.push('\n');
-    }
-    out
-}
-
 /// `name = value`, with a matrix on following lines; large arrays are shown in part.
 pub fn show(name: &str, array: &Array) -> String {
     const MAX: usize = 8;
