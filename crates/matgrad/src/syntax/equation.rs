@@ -122,6 +122,14 @@ pub fn split_row(source: &str, tokens: &[Token]) -> Vec<Vec<Token>> {
                 i = next;
                 continue;
             }
+            // Every separator of the run would ask the same question of the same tokens
+            // after it: keep the run whole (a run of 20 000 `\quad`s stays linear).
+            for &separator in &tokens[i..next.max(i + 1)] {
+                nesting.step(source, &separator);
+                current.push(separator);
+            }
+            i = next.max(i + 1);
+            continue;
         }
         nesting.step(source, &token);
         current.push(token);
