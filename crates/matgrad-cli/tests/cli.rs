@@ -407,3 +407,12 @@ fn large_checks_run_in_random_directions() {
     let output = matgrad(&["grad", "examples/backprop.mg", "--check", "--dims", "K=300"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
+
+#[test]
+fn an_output_that_no_input_reaches_has_nothing_to_explain() {
+    for command in ["explain", "verify", "grad"] {
+        let output = matgrad_stdin(&[command, "-"], b"L = 3\n");
+        assert!(matches!(output.status.code(), Some(0 | 2)), "{command}: {}", stderr(&output));
+        assert!(!stderr(&output).contains("crashed"), "{command}: {}", stderr(&output));
+    }
+}

@@ -191,6 +191,15 @@ impl Program {
             let pulled = pullback(graph, vertex.node, cotangent, &leaves);
             vertex.uses.iter().copied().zip(pulled.gradients.iter().map(|&(_, g)| g)).collect()
         };
+        // An output that no input reaches (`L = 3`) has no chain rule to explain.
+        if vertices.last().is_none_or(|v| v.kind != VertexKind::Output) {
+            return Err(GradientError {
+                message: format!("the output `{}` does not depend on any input", program.output_statement().name),
+                hint: Some(
+                    "there is no chain rule to explain: give the output an input, e.g. `L = sum(x)`".to_string(),
+                ),
+            });
+        }
         let one = graph.constant(1.0);
         let output_index = vertices.len() - 1;
         let start = pull(graph, &vertices[output_index], one);

@@ -92,6 +92,7 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
         statements: Vec::new(),
         readings: HashMap::new(),
         broken: HashMap::new(),
+        statement: Span::default(),
     };
     let declared: HashMap<String, TypeSpec> = ast
         .items
@@ -203,6 +204,7 @@ pub fn lower_claim(
         statements: Vec::new(),
         readings: HashMap::new(),
         broken: HashMap::new(),
+        statement: Span::default(),
     };
     let result = lowerer.expr(expr);
     new_inputs.extend(lowerer.inputs);
@@ -279,6 +281,8 @@ struct Lowerer<'a> {
     readings: HashMap<String, Reading>,
     /// A page's adjoints whose equations do not type-check, with where they are.
     broken: HashMap<String, Span>,
+    /// The statement being lowered.
+    statement: Span,
 }
 
 /// The names lowering gives a fixed meaning when they are neither declared nor assigned.
@@ -369,6 +373,7 @@ impl Lowerer<'_> {
 
     fn assign(&mut self, name: &ast::Name, value: &Expr, span: Span) -> Result<(), Diagnostic> {
         self.check_nameable(&name.text, name.span)?;
+        self.statement = span;
         let node = self.expr(value)?;
         match self.bindings.get(&name.text) {
             Some(Binding::Assigned(_, first)) => {
@@ -396,6 +401,40 @@ impl Lowerer<'_> {
         self.bindings.insert(name.text.clone(), Binding::Assigned(node, span));
         self.statements.push(Statement { name: name.text.clone(), node, span });
         Ok(())
+    }
+
+    /// Refuses an undeclared name that reads as a product of letters: `Ax` in `‖Ax − b‖²`
+    /// (a statement written with Unicode math, where letters side by side multiply, as in
+    /// LaTeX), `x'Ax`, `xTAx` or `AB` (a capital in a name of several letters), `xy` when `x`
+    /// and `y` are variables of the program. A declared name is never refused. Read as one name, each would be a new input, and the gradients would
+    /// check: the worst kind of misreading.
+    fn refuse_product_names(&self, name: &str, span: Span) -> Result<(), Diagnostic> {
+        let letters = name.len() >= 2 && name.bytes().all(|b| b.is_ascii_alphabetic());
+        if !letters || crate::syntax::greek_letter(name).is_some() || builtin(name).is_some() {
+            return Ok(());
+        }
+        let statement = self.source.get(self.statement.range()).unwrap_or("");
+        let unicode_math = statement.chars().any(|c| !c.is_ascii() && !c.is_whitespace());
+        // A capital is a matrix's letter: `Ax`, `xTAx`, `AB`, `UVt` are products.
+        let capitals = name.chars().any(|c| c.is_ascii_uppercase());
+        let known = |c: char| {
+            let letter = c.to_string();
+            self.bindings.contains_key(&letter)
+                || self.declared.contains_key(&letter)
+                || self.assigned_anywhere.contains(&letter)
+        };
+        let of_variables = name.chars().all(known);
+        if !(unicode_math || capitals || of_variables) {
+            return Ok(());
+        }
+        let spaced: Vec<String> = name.chars().map(String::from).collect();
+        Err(Diagnostic::new(span, format!("`{name}` would be one new variable named {name}"))
+            .with_label("letters side by side read as one name here")
+            .with_hint(format!(
+                "for the product write `{}` (with spaces) or `{}`; for one variable, declare it (`{name}: …`)",
+                spaced.join(" "),
+                spaced.join("*")
+            )))
     }
 
     /// The first name `expr` reads that is a broken adjoint, if any.
@@ -529,6 +568,7 @@ impl Lowerer<'_> {
             return Err(Diagnostic::new(span, format!("`{name}` is a function, not a variable"))
                 .with_hint(format!("call it: `{name}(…)`")));
         }
+        self.refuse_product_names(name, span)?;
         let reading = self.readings.get(name).copied().unwrap_or(Reading {
             kind: kinds::letter_kind(name, false),
             origin: Origin::Letter,
