@@ -220,7 +220,7 @@ pub fn infer(program: &ast::Program, declared: &HashMap<String, TypeSpec>, speci
             Item::Declare { .. } => None,
         })
         .collect();
-    let mut pass = Pass { names: HashMap::new(), assigned, statements: Vec::new(), special };
+    let mut pass = Pass { names: HashMap::new(), assigned, typefaces: HashMap::new(), statements: Vec::new(), special };
     for (name, ty) in declared {
         pass.names.insert(name.clone(), Entry::Declared(type_form(ty)));
     }
@@ -237,7 +237,11 @@ pub fn infer(program: &ast::Program, declared: &HashMap<String, TypeSpec>, speci
             pass.names.insert(name.text.clone(), Entry::Assigned { forms: 0b1111 });
         }
     }
-    let ambiguity = pass.solve().and_then(|()| pass.refuse_scalars_on_the_right()).err();
+    let ambiguity = pass
+        .refuse_mixed_typefaces()
+        .and_then(|()| pass.solve())
+        .and_then(|()| pass.refuse_scalars_on_the_right())
+        .err();
     let kinds = pass
         .names
         .into_iter()
@@ -273,6 +277,8 @@ struct Pass<'a> {
     names: HashMap<String, Entry>,
     /// Every name some statement assigns, wherever it stands.
     assigned: HashSet<String>,
+    /// For each name read, where it is first written plain and where in bold.
+    typefaces: HashMap<String, (Option<Span>, Option<Span>)>,
     statements: Vec<Statement<'a>>,
     special: &'a dyn Special,
 }
@@ -292,6 +298,9 @@ impl Pass<'_> {
         match &expr.kind {
             ExprKind::Number(_) => {}
             ExprKind::Var(name) => {
+                let typeface = self.typefaces.entry(name.clone()).or_default();
+                let seen = if bold { &mut typeface.1 } else { &mut typeface.0 };
+                seen.get_or_insert(expr.span);
                 if self.special.fixed(name).is_none() || self.names.contains_key(name) || self.assigned.contains(name) {
                     let entry = self.names.entry(name.clone()).or_insert(Entry::Free {
                         candidates: Kinds::ALL,
@@ -592,6 +601,19 @@ impl Pass<'_> {
 
     fn is_free(&self, expr: &Expr) -> bool {
         matches!(&expr.kind, ExprKind::Var(name) if matches!(self.names.get(name), Some(Entry::Free { .. })))
+    }
+
+    /// Refuses a name written both plain and in bold (`x` and `\mathbf{x}`): in most papers
+    /// they are two things, a scalar and a vector.
+    fn refuse_mixed_typefaces(&self) -> Result<(), Diagnostic> {
+        let mut mixed: Vec<(&String, Span, Span)> =
+            self.typefaces.iter().filter_map(|(name, &(plain, bold))| Some((name, plain?, bold?))).collect();
+        mixed.sort_by_key(|&(_, plain, bold)| plain.start.max(bold.start));
+        let Some(&(name, plain, bold)) = mixed.first() else { return Ok(()) };
+        let second = if plain.start < bold.start { bold } else { plain };
+        Err(Diagnostic::new(second, format!("`{name}` is written both plain and in bold"))
+            .with_label("in most papers these are two things (a scalar x and a vector 𝐱)")
+            .with_hint("use one typeface for one variable, or another letter for the other"))
     }
 
     /// Refuses a scalar chosen by its letter that stands to the right of a product whose left

@@ -58,19 +58,20 @@ pub fn latex_function(name: &str) -> Option<&'static str> {
     }
 }
 
-/// Greek letters: the Unicode character (and variant forms), the LaTeX command, the
-/// canonical name.
+/// Greek letters: the Unicode character, the LaTeX command, the canonical name. A variant
+/// form is a letter of its own (`\phi` ϕ and `\varphi` φ are two variables, as a page that
+/// uses both means them), each with the character LaTeX draws for it.
 const GREEK: &[(&str, &str, &str)] = &[
     ("α", "alpha", "alpha"),
     ("β", "beta", "beta"),
     ("γ", "gamma", "gamma"),
     ("δ", "delta", "delta"),
-    ("εϵ", "epsilon", "epsilon"),
-    ("", "varepsilon", "epsilon"),
+    ("ϵ", "epsilon", "epsilon"),
+    ("ε", "varepsilon", "varepsilon"),
     ("ζ", "zeta", "zeta"),
     ("η", "eta", "eta"),
-    ("θϑ", "theta", "theta"),
-    ("", "vartheta", "theta"),
+    ("θ", "theta", "theta"),
+    ("ϑ", "vartheta", "vartheta"),
     ("ι", "iota", "iota"),
     ("κ", "kappa", "kappa"),
     ("λ", "lambda", "lambda"),
@@ -78,16 +79,16 @@ const GREEK: &[(&str, &str, &str)] = &[
     ("ν", "nu", "nu"),
     ("ξ", "xi", "xi"),
     ("ο", "omicron", "omicron"),
-    ("πϖ", "pi", "pi"),
-    ("", "varpi", "pi"),
-    ("ρϱ", "rho", "rho"),
-    ("", "varrho", "rho"),
-    ("σς", "sigma", "sigma"),
-    ("", "varsigma", "sigma"),
+    ("π", "pi", "pi"),
+    ("ϖ", "varpi", "varpi"),
+    ("ρ", "rho", "rho"),
+    ("ϱ", "varrho", "varrho"),
+    ("σ", "sigma", "sigma"),
+    ("ς", "varsigma", "varsigma"),
     ("τ", "tau", "tau"),
     ("υ", "upsilon", "upsilon"),
-    ("φϕ", "phi", "phi"),
-    ("", "varphi", "phi"),
+    ("ϕ", "phi", "phi"),
+    ("φ", "varphi", "varphi"),
     ("χ", "chi", "chi"),
     ("ψ", "psi", "psi"),
     ("ω", "omega", "omega"),
@@ -155,8 +156,9 @@ mod tests {
     fn canonical_names() {
         assert_eq!(greek_char('λ'), Some("lambda"));
         assert_eq!(greek_char('ϕ'), Some("phi"));
+        assert_eq!(greek_char('φ'), Some("varphi"));
         assert_eq!(greek_char('Σ'), Some("Sigma"));
-        assert_eq!(greek_command("varepsilon"), Some("epsilon"));
+        assert_eq!(greek_command("varepsilon"), Some("varepsilon"));
         assert_eq!(greek_command("Alpha"), None);
         assert_eq!(latex_function("Tr"), Some("tr"));
         assert_eq!(latex_function("ReLU"), Some("relu"));

@@ -227,7 +227,8 @@ fn unicode_spelling() {
         ("y = √(x) + √x", "(= y (+ (sqrt x) (sqrt x)))"),
         ("y = √x²", "(= y (sqrt (^ x 2)))"),
         ("θ = α x + β + λ + μ + Σ", "(= theta (+ (+ (+ (+ (* alpha x) beta) lambda) mu) Sigma))"),
-        ("y = ϵ + ε + φ + ϕ", "(= y (+ (+ (+ epsilon epsilon) phi) phi))"),
+        // Variant forms are letters of their own, as LaTeX draws them: ϵ \epsilon, ε \varepsilon.
+        ("y = ϵ + ε + φ + ϕ", "(= y (+ (+ (+ epsilon varepsilon) varphi) phi))"),
         ("y = W₁ x + α_1", "(= y (+ (* W_1 x) alpha_1))"),
         ("y = 2α", "(= y (* 2 alpha))"),
         ("y = ‖|a|‖", "(= y (norm2 (abs a)))"),
@@ -254,7 +255,7 @@ fn latex_spelling() {
         (r"$$y = W_1x$$", "(= y (* W_1 x))"),
         (
             r"$$y = \alpha x + \beta \lambda + \theta + \mu + \eta + \Sigma + \Lambda + \varepsilon$$",
-            "(= y (+ (+ (+ (+ (+ (+ (+ (* alpha x) (* beta lambda)) theta) mu) eta) Sigma) Lambda) epsilon))",
+            "(= y (+ (+ (+ (+ (+ (+ (+ (* alpha x) (* beta lambda)) theta) mu) eta) Sigma) Lambda) varepsilon))",
         ),
         (
             r"$$y = \sigma(x) + \sigma (x) + \sigma\left(x\right) + \sigma x + \sigma^2$$",
