@@ -71,8 +71,21 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
 ];
 
 pub fn builtin(name: &str) -> Option<Builtin> {
+    let name = match name {
+        NORM_1_WRITTEN => "norm1",
+        NORM_2_WRITTEN => "norm2",
+        BARS_WRITTEN => "abs",
+        other => other,
+    };
     BUILTINS.iter().find(|(n, _)| *n == name).map(|&(_, b)| b)
 }
+
+/// What the parser calls `‖x‖₁` and `‖x‖₂` with their subscripts written, and `|x|`: for a
+/// vector the 1- and 2-norms and the absolute value; for a matrix, the induced norms and
+/// the determinant are meant as often as the entrywise ones, so lowering refuses them.
+pub const NORM_1_WRITTEN: &str = "norm_1";
+pub const NORM_2_WRITTEN: &str = "norm_2";
+pub const BARS_WRITTEN: &str = "abs_bars";
 
 pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
     let mut lowerer = Lowerer {
@@ -744,6 +757,7 @@ impl Lowerer<'_> {
         }
         let arg = &args[0];
         let a = self.expr(arg)?;
+        self.refuse_matrix_bars(name, a, arg, whole)?;
         let op = match function {
             Builtin::Elementwise(f) => Op::Map(f, a),
             Builtin::Sum => Op::Sum(a),
@@ -760,6 +774,37 @@ impl Lowerer<'_> {
             Builtin::Eye | Builtin::Zeros | Builtin::Ones => unreachable!("handled above"),
         };
         self.add(op, whole, &[arg])
+    }
+
+    /// `‖A‖₂`, `‖A‖₁` and `|A|` of a matrix: refused, naming the readings.
+    fn refuse_matrix_bars(&self, name: &str, a: NodeId, arg: &Expr, whole: &Expr) -> Result<(), Diagnostic> {
+        let shape = self.graph.shape(a);
+        let dims = &self.graph.dims;
+        if dims.is_scalar(shape) || dims.is_vector(shape) {
+            return Ok(());
+        }
+        let text = self.text(arg.span);
+        let (message, hint) = match name {
+            NORM_2_WRITTEN => (
+                format!("`{}` of a matrix is its spectral norm, which matgrad does not have", self.text(whole.span)),
+                format!("for the Frobenius norm write `‖{text}‖_F` (or `norm2({text})`)"),
+            ),
+            NORM_1_WRITTEN => (
+                format!(
+                    "`{}` of a matrix: the induced 1-norm (the largest column sum) or the sum of |entries|?",
+                    self.text(whole.span)
+                ),
+                format!(
+                    "for the sum of absolute entries write `norm1({text})`; matgrad does not have the induced norm"
+                ),
+            ),
+            BARS_WRITTEN => (
+                format!("`{}` of a matrix: its determinant, or its entries' absolute values?", self.text(whole.span)),
+                format!("write `det({text})` (or `\\det {text}`) for the determinant, `abs({text})` for the entries"),
+            ),
+            _ => return Ok(()),
+        };
+        Err(Diagnostic::new(whole.span, message).with_hint(hint))
     }
 
     /// `eye(n)`, `zeros(n)`, `zeros(m, n)`, `ones(…)`: each size is a number or a dimension

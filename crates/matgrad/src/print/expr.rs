@@ -151,6 +151,9 @@ impl Printer<'_> {
             },
             Op::Map(f, a) => self.function(f, a),
             Op::Sum(a) => self.call(&self.pick("sum", "sum", "\\operatorname{sum}", "<mi>sum</mi>"), a),
+            // `‖X‖₁` and `|X|` of a matrix read as the induced norm or the determinant: a
+            // matrix's entrywise forms are written as functions.
+            Op::Norm1(a) if self.is_matrix(a) => self.call("norm1", a),
             Op::Norm1(a) => self.fenced(a, "norm1", ["‖", "‖₁"], ["\\|", "\\|_1"], ["‖", "‖", "1"]),
             Op::Norm2(a) => self.fenced(a, "norm2", ["‖", "‖"], ["\\|", "\\|"], ["‖", "‖", ""]),
             Op::Trace(a) => self.call(&self.pick("tr", "tr", "\\operatorname{tr}", "<mi>tr</mi>"), a),
@@ -421,6 +424,10 @@ impl Printer<'_> {
     fn call(&self, name: &str, a: NodeId) -> Printed {
         let argument = self.node(a, false).text;
         let text = match self.notation {
+            // A name with a digit (`norm1`) would read back as letters and a number.
+            Notation::Latex if name.bytes().any(|b| b.is_ascii_digit()) => {
+                format!("\\operatorname{{{name}}}\\left({argument}\\right)")
+            }
             Notation::Latex => format!("{name}\\left({argument}\\right)"),
             Notation::Ascii | Notation::Unicode => format!("{name}({argument})"),
             Notation::MathMl => format!("<mrow>{name}<mo>&#x2061;</mo>{}</mrow>", self.parenthesized(&argument)),
@@ -430,6 +437,11 @@ impl Printer<'_> {
 
     /// A fenced form such as a norm: `[open, close]` in Unicode and LaTeX, and
     /// `[open, close, subscript]` in MathML; ASCII calls the function `ascii`.
+    fn is_matrix(&self, a: NodeId) -> bool {
+        let shape = self.graph.shape(a);
+        !self.graph.dims.is_scalar(shape) && !self.graph.dims.is_vector(shape)
+    }
+
     fn fenced(&self, a: NodeId, ascii: &str, unicode: [&str; 2], latex: [&str; 2], mathml: [&str; 3]) -> Printed {
         let inner = self.node(a, false).text;
         let text = match self.notation {
@@ -454,6 +466,7 @@ impl Printer<'_> {
     fn function(&self, f: Func, a: NodeId) -> Printed {
         let name = match (self.notation, f) {
             (Notation::Ascii, _) => f.name().to_string(),
+            (_, Func::Abs) if self.is_matrix(a) => "abs".to_string(),
             (_, Func::Abs) => return self.fenced(a, "abs", ["|", "|"], ["\\lvert ", " \\rvert"], ["|", "|", ""]),
             (Notation::Unicode, Func::Sigmoid) => "σ".to_string(),
             (Notation::Unicode, Func::Sqrt) => "√".to_string(),

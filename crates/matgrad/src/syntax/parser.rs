@@ -1151,7 +1151,7 @@ impl<'a> Parser<'a> {
         let close = self.close()?;
         let span = open.span.to(close.span);
         if delim == Delim::Abs {
-            return self.call("abs", open.span, vec![inner], span);
+            return self.call(crate::ir::lower::BARS_WRITTEN, open.span, vec![inner], span);
         }
         // `\|x\|_2^2` and `\|x\|^2_2` are both the squared 2-norm.
         let mut power = None;
@@ -1580,8 +1580,9 @@ impl<'a> Parser<'a> {
 /// The function a norm subscript selects: `‖x‖₁` is norm1; `‖x‖₂`, `‖X‖_F` are norm2.
 fn norm_name(subscript: &str, span: Span) -> std::result::Result<&'static str, Diagnostic> {
     match subscript {
-        "1" => Ok("norm1"),
-        "2" | "F" | "fro" => Ok("norm2"),
+        "1" => Ok(crate::ir::lower::NORM_1_WRITTEN),
+        "2" => Ok(crate::ir::lower::NORM_2_WRITTEN),
+        "F" | "fro" => Ok("norm2"),
         _ => Err(Diagnostic::new(span, format!("unsupported norm `‖·‖_{subscript}`"))
             .with_hint("matgrad knows ‖x‖₁ (`norm1`), ‖x‖₂ and the Frobenius norm ‖X‖_F (`norm2`)")),
     }

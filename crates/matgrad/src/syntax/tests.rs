@@ -187,8 +187,8 @@ fn ascii_operators_and_precedence() {
         ("y = log x^2", "(= y (log (^ x 2)))"),
         ("y = sum(x)'", "(= y (' (sum x)))"),
         ("y = sum", "(= y sum)"),
-        ("y = |x| + ||x||", "(= y (+ (abs x) (norm2 x)))"),
-        ("y = ||x||_1 + ||X||_F", "(= y (+ (norm1 x) (norm2 X)))"),
+        ("y = |x| + ||x||", "(= y (+ (abs_bars x) (norm2 x)))"),
+        ("y = ||x||_1 + ||X||_F", "(= y (+ (norm_1 x) (norm2 X)))"),
         // Names.
         ("W1 = W_1 + x0 + beta + W_1x", "(= W1 (+ (+ (+ W_1 x0) beta) W_1x))"),
         ("y = W_{1} + b_{out}", "(= y (+ W_1 b_out))"),
@@ -211,10 +211,10 @@ fn unicode_spelling() {
         ("L = ‖w‖²", "(= L (^ (norm2 w) 2))"),
         (
             "L = ‖w‖₁ + ‖w‖_1 + ‖w‖₂ + ‖w‖_2 + ‖W‖_F",
-            "(= L (+ (+ (+ (+ (norm1 w) (norm1 w)) (norm2 w)) (norm2 w)) (norm2 W)))",
+            "(= L (+ (+ (+ (+ (norm_1 w) (norm_1 w)) (norm_2 w)) (norm_2 w)) (norm2 W)))",
         ),
         ("L = ∥w∥", "(= L (norm2 w))"),
-        ("y = |x|", "(= y (abs x))"),
+        ("y = |x|", "(= y (abs_bars x))"),
         ("y = Aᵀ", "(= y (' A))"),
         ("y = A′", "(= y (' A))"),
         ("y = A⁻¹", "(= y (^ A -1))"),
@@ -231,11 +231,11 @@ fn unicode_spelling() {
         ("y = ϵ + ε + φ + ϕ", "(= y (+ (+ (+ epsilon varepsilon) varphi) phi))"),
         ("y = W₁ x + α_1", "(= y (+ (* W_1 x) alpha_1))"),
         ("y = 2α", "(= y (* 2 alpha))"),
-        ("y = ‖|a|‖", "(= y (norm2 (abs a)))"),
-        ("y = |a| |b|", "(= y (* (abs a) (abs b)))"),
-        ("y = |a||b|", "(= y (* (abs a) (abs b)))"),
+        ("y = ‖|a|‖", "(= y (norm2 (abs_bars a)))"),
+        ("y = |a| |b|", "(= y (* (abs_bars a) (abs_bars b)))"),
+        ("y = |a||b|", "(= y (* (abs_bars a) (abs_bars b)))"),
         ("y = ‖x - ‖y‖ z‖", "(= y (norm2 (- x (* (norm2 y) z))))"),
-        ("y = |a|‖b‖", "(= y (* (abs a) (norm2 b)))"),
+        ("y = |a|‖b‖", "(= y (* (abs_bars a) (norm2 b)))"),
     ]);
 }
 
@@ -289,18 +289,18 @@ fn latex_spelling() {
         ),
         (
             r"$$y = \|w\|_1 + \|w\|_2 + \|W\|_F + \|W\|_{F} + \|w\|_{1}$$",
-            "(= y (+ (+ (+ (+ (norm1 w) (norm2 w)) (norm2 W)) (norm2 W)) (norm1 w)))",
+            "(= y (+ (+ (+ (+ (norm_1 w) (norm_2 w)) (norm2 W)) (norm2 W)) (norm_1 w)))",
         ),
         (
             r"$$y = |x| + \lvert x\rvert + \left| x \right| + \vert x \vert$$",
-            "(= y (+ (+ (+ (abs x) (abs x)) (abs x)) (abs x)))",
+            "(= y (+ (+ (+ (abs_bars x) (abs_bars x)) (abs_bars x)) (abs_bars x)))",
         ),
-        (r"$$L = \frac12 \|Ax - b\|_2^2$$", "(= L (* (/ 1 2) (^ (norm2 (- (* A x) b)) 2)))"),
+        (r"$$L = \frac12 \|Ax - b\|_2^2$$", "(= L (* (/ 1 2) (^ (norm_2 (- (* A x) b)) 2)))"),
         (
             r"$$L = \|x\|^2_2 + \|x\|^2_1 + \|x\|^\top_F$$",
-            "(= L (+ (+ (^ (norm2 x) 2) (^ (norm1 x) 2)) (' (norm2 x))))",
+            "(= L (+ (+ (^ (norm_2 x) 2) (^ (norm_1 x) 2)) (' (norm2 x))))",
         ),
-        (r"$$y = \left\| \left| x \right| \right\|$$", "(= y (norm2 (abs x)))"),
+        (r"$$y = \left\| \left| x \right| \right\|$$", "(= y (norm2 (abs_bars x)))"),
         // Powers and transposes.
         (r"$$y = x^2 + x^{2} + x^{10} + x^23$$", "(= y (+ (+ (+ (^ x 2) (^ x 2)) (^ x 10)) (* (^ x 2) 3)))"),
         (r"$$y = A^{-1} + A^-1 + A^{-1}x$$", "(= y (+ (+ (^ A -1) (^ A -1)) (* (^ A -1) x)))"),
