@@ -87,10 +87,10 @@ pub fn letter_rule(name: &str, bold: bool) -> (Kind, &'static str) {
     let base = name.split(['_', '^']).next().unwrap_or(name);
     let upper = base.chars().next().is_some_and(char::is_uppercase);
     match (greek_letter(base).is_some(), upper) {
+        (_, false) if bold => (Kind::Vector, "bold lower case: vectors"),
         (true, true) => (Kind::Matrix, "upper-case Greek: matrices"),
         (true, false) => (Kind::Scalar, "lower-case Greek: scalars"),
         (false, true) => (Kind::Matrix, "A–Z: matrices"),
-        (false, false) if bold => (Kind::Vector, "bold lower case: vectors"),
         (false, false) if base.starts_with(|c: char| c.is_ascii_lowercase() && c <= 'g') => {
             (Kind::Scalar, "a–g: scalars")
         }
@@ -384,10 +384,12 @@ impl Pass<'_> {
         // matrix in every convention people write in, so use alone does not demote it. Read
         // by its letter, lowering reports the mistake with a message about the operation
         // (`A^0.5`, `x/N`), which says more than "ambiguous" would.
+        // A bold lower-case name is a vector by the same strength of convention.
         for entry in self.names.values_mut() {
-            if let Entry::Free { candidates, letter: Kind::Matrix, origin, decided_by, .. } = entry {
-                if !candidates.contains(Kind::Matrix) {
-                    *candidates = Kinds::only(Kind::Matrix);
+            if let Entry::Free { candidates, letter, bold, origin, decided_by, .. } = entry {
+                let protected = *letter == Kind::Matrix || (*bold && *letter == Kind::Vector);
+                if protected && !candidates.contains(*letter) {
+                    *candidates = Kinds::only(*letter);
                     *origin = Some(Origin::Letter);
                     *decided_by = None;
                 }

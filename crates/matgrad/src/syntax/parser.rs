@@ -759,6 +759,11 @@ impl<'a> Parser<'a> {
         let token = self.peek().map_or(Span::default(), |t| t.span);
         let (name, span) = self.ascii_name()?;
         if span == token {
+            // `log det X` is logdet, as LaTeX's `\log\det X` is.
+            if name == "log" && self.peek().is_some_and(|t| t.kind == K::Word && self.text(t) == "det") {
+                let det = self.bump();
+                return self.apply_function("logdet", span.to(det.span));
+            }
             if let Some(function) = names::ascii_function(&name) {
                 if let Some(mark) = self.prime_mark() {
                     return self.derivative(function, span, mark);
@@ -1358,6 +1363,20 @@ impl<'a> Parser<'a> {
         if name == "log" && self.peek().is_some_and(|t| t.kind == K::Command && self.text(t) == r"\det") {
             let det = self.bump();
             return self.apply_function("logdet", token.span.to(det.span));
+        }
+        // `\sum` is a big operator: its summand is the product that follows, brackets,
+        // powers and elementwise products included (`\sum (y - Xb)^2` sums the squares; it
+        // is not (Σ…)²; `\sum a \odot b` sums the products), up to a `+`, `−` or `:`.
+        if name == "sum" && self.text(token) == r"\sum" {
+            if let Some(found) = self.peek().filter(|t| t.kind == K::Underscore || t.kind == K::Caret) {
+                return fail(Diagnostic::new(found.span, "a sum over an index is not supported").with_hint(
+                    r"sum a vector or a matrix whole: `\sum x` is the sum of x's entries, `\mathbf{1}^T x` too",
+                ));
+            }
+            if self.peek().is_some_and(|t| self.opens_operand(t)) {
+                let argument = self.expr(PRODUCT.0)?;
+                return self.call_on("sum", token.span, argument);
+            }
         }
         self.apply_function(name, token.span)
     }
