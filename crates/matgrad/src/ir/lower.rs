@@ -689,7 +689,9 @@ impl Lowerer<'_> {
             let dims = &self.graph.dims;
             let what =
                 if is_vector { "is a vector".to_string() } else { format!("{}, not square", dims.describe(shape)) };
-            return Err(Diagnostic::shape(
+            // A reading error, not a shape error: `z^2` of a vector is a notation (the
+            // elementwise square, in many papers) that matgrad does not read.
+            return Err(Diagnostic::new(
                 whole.span,
                 format!("`{}`: `^` is a matrix power, but `{}` {what}", self.text(whole.span), self.text(base.span),),
             )

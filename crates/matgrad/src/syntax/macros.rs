@@ -206,7 +206,11 @@ impl Expander<'_> {
                 r"\newcommand" | r"\renewcommand" => self.newcommand(piece, true)?,
                 r"\providecommand" => self.newcommand(piece, false)?,
                 r"\DeclareMathOperator" => self.declare_operator(piece)?,
+                // Presentation around an equation: `\boxed{a = b}`, `\color{red}{a = b}` are
+                // the equation (so that `=` stands at the top level of the row).
                 r"\eqalign" => self.unwrap_group(piece)?,
+                r"\boxed" => self.boxed(piece)?,
+                r"\color" | r"\textcolor" => self.colour(piece)?,
                 r"\begin" | r"\end" => self.environment(piece),
                 name => match self.macros.table.get(name).cloned() {
                     Some(definition) => {
@@ -544,6 +548,54 @@ impl Expander<'_> {
             return Ok(());
         }
         self.pending.extend(produced.into_iter().rev());
+        Ok(())
+    }
+
+    /// `\boxed{a = b}`: the boxed equation, so that its `=` stands at the top level of the
+    /// row; `\boxed{a + b}^2` keeps its group (a box is a bracket), for `prepare` to drop
+    /// the command.
+    fn boxed(&mut self, piece: Piece) -> Result<(), Diagnostic> {
+        match self.peek() {
+            Some(open) if open.token.kind == K::LBrace => {
+                self.next();
+                let (inside, close) = self.group(open)?;
+                let mut depth = 0usize;
+                let equation = inside.iter().any(|p| {
+                    match p.token.kind {
+                        K::LBrace | K::LParen | K::LBracket => depth += 1,
+                        K::RBrace | K::RParen | K::RBracket => depth = depth.saturating_sub(1),
+                        _ => {}
+                    }
+                    depth == 0 && p.token.kind == K::Equals
+                });
+                if equation {
+                    self.pending.extend(inside.into_iter().rev());
+                } else {
+                    self.out.push(piece);
+                    self.out.push(open);
+                    self.pending.push(close);
+                    self.pending.extend(inside.into_iter().rev());
+                }
+            }
+            _ => self.out.push(piece),
+        }
+        Ok(())
+    }
+
+    /// `\color{red}{x}` and `\textcolor{red}{x}`: `x`; `\color{red} x`: `x`.
+    fn colour(&mut self, piece: Piece) -> Result<(), Diagnostic> {
+        match self.peek() {
+            Some(open) if open.token.kind == K::LBrace => {
+                self.next();
+                self.group(open)?;
+                if self.peek().is_some_and(|next| next.token.kind == K::LBrace) {
+                    let next = self.next().expect("peeked");
+                    let (inside, _) = self.group(next)?;
+                    self.pending.extend(inside.into_iter().rev());
+                }
+            }
+            _ => self.out.push(piece),
+        }
         Ok(())
     }
 

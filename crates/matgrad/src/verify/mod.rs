@@ -149,7 +149,7 @@ fn read_side(text: &str, names: &HashSet<String>) -> Side {
     let expr = if text.trim().is_empty() {
         Err("an empty side".to_string())
     } else {
-        syntax::parse_latex_expression(&text).map(|e| differentials(e, names)).map_err(|d| d.message)
+        syntax::parse_latex_expression(&text).map(|e| differentials(without_bold(e), names)).map_err(|d| d.message)
     };
     Side { expr, text }
 }
@@ -159,10 +159,21 @@ fn rewrite_nabla(text: &str) -> String {
     let Some(at) = text.find(r"\nabla_") else { return text.to_string() };
     let rest = &text[at + r"\nabla_".len()..];
     let (by, rest) = match rest.strip_prefix('{') {
-        Some(inner) => match inner.split_once('}') {
-            Some((by, rest)) => (by.trim(), rest),
-            None => return text.to_string(),
-        },
+        Some(inner) => {
+            // The matching brace: `\nabla_{\mathbf{w}}` has one group inside.
+            let mut depth = 1usize;
+            let Some(close) = inner.char_indices().find_map(|(i, c)| {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+                (depth == 0).then_some(i)
+            }) else {
+                return text.to_string();
+            };
+            (inner[..close].trim(), &inner[close + 1..])
+        }
         None => rest.split_at(rest.chars().next().map_or(0, char::len_utf8)),
     };
     let rest = rest.trim_start();
@@ -252,6 +263,25 @@ fn differentials(expr: Expr, names: &HashSet<String>) -> Expr {
     }
 }
 
+/// The expression with its typefaces removed: `d\mathbf{w}` is the differential of `w`.
+fn without_bold(expr: Expr) -> Expr {
+    let span = expr.span;
+    let kind = match expr.kind {
+        ExprKind::Bold(inner) => return without_bold(*inner),
+        ExprKind::Neg(inner) => ExprKind::Neg(Box::new(without_bold(*inner))),
+        ExprKind::Transpose(inner) => ExprKind::Transpose(Box::new(without_bold(*inner))),
+        ExprKind::Binary(op, a, b) => ExprKind::Binary(op, Box::new(without_bold(*a)), Box::new(without_bold(*b))),
+        ExprKind::Call { name, name_span, args } => {
+            ExprKind::Call { name, name_span, args: args.into_iter().map(without_bold).collect() }
+        }
+        ExprKind::Derivative { name, name_span, args } => {
+            ExprKind::Derivative { name, name_span, args: args.into_iter().map(without_bold).collect() }
+        }
+        kind @ (ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones) => kind,
+    };
+    Expr { kind, span }
+}
+
 fn flatten_products(expr: Expr, out: &mut Vec<Expr>) {
     match expr.kind {
         ExprKind::Binary(BinOp::Mul, left, right) => {
@@ -278,8 +308,9 @@ fn names_in(expr: &Expr, out: &mut Vec<String>) {
 
 /// A claim to check: two sides of an equation, or a statement of the page.
 enum Pending {
-    /// `left = right` as read, with the page spans of both sides.
-    Pair { kind: ClaimKind, left: Side, right: Side, spans: (Span, Span) },
+    /// `left = right` as read, with the page spans of both sides, and the inputs its chain of
+    /// equalities varies.
+    Pair { kind: ClaimKind, left: Side, right: Side, spans: (Span, Span), varying: Vec<String> },
     /// A model statement restated, with its meaning.
     Restated { span: Span, name: String, meaning: Meaning },
     /// A statement the output does not use.
@@ -363,25 +394,7 @@ impl Program {
                 })
             }
         };
-        // The inputs the page varies: those it differentiates by or writes a differential
-        // of (the others, data such as X and t, are held constant, as the page does); all of
-        // them if it names none.
-        let mut varying: HashSet<String> = HashSet::new();
-        for name in &claimed {
-            if let Some(x) = name.strip_prefix(crate::print::DIFFERENTIAL) {
-                varying.insert(x.to_string());
-            }
-            if let Some((of, by)) = split_derivative(name) {
-                if of == output {
-                    varying.insert(by.to_string());
-                }
-            }
-        }
-        varying.retain(|name| self.inputs.iter().any(|v| &v.name == name));
-        if varying.is_empty() {
-            varying = self.inputs.iter().map(|v| v.name.clone()).collect();
-        }
-        let mut context = Context::new(self, gradient, sizes, inputs, &varying)?;
+        let mut context = Context::new(self, gradient, sizes, inputs)?;
         let mut claims: Vec<Claim> = pending.iter().map(|p| context.check(self, p)).collect();
         claims.sort_by_key(|c| c.start);
         Ok(Verification { output, claims })
@@ -392,6 +405,7 @@ impl Program {
         let mut pending = Vec::new();
         // The last side of the previous equation, for continuation rows `&= …`.
         let mut previous: Option<(Side, Span, ClaimKind)> = None;
+        let mut previous_varying: Vec<String> = Vec::new();
         for aside in &self.asides {
             let mut chain: Vec<(Side, Span)> =
                 aside.texts.iter().map(|t| read_side(t, names)).zip(aside.sides.iter().copied()).collect();
@@ -407,17 +421,46 @@ impl Program {
                     None => chain[0].0.expr = Err("a step with no equation before it".to_string()),
                 }
             }
+            // The inputs a chain varies are those whose differentials it writes: `dL = e : de
+            // + λ w : dw` holds X, y and λ fixed, as the page does; with none written
+            // (`dL = 2w : dw`), every input varies.
+            let start = pending.len();
+            let mut varying: Vec<String> = Vec::new();
             for pair in chain.windows(2) {
                 let (left, right) = (&pair[0], &pair[1]);
                 let kind = classify(&left.0, &right.0, chain_kind);
                 chain_kind.get_or_insert(kind);
+                for side in [&left.0, &right.0] {
+                    let mut read = Vec::new();
+                    if let Ok(e) = &side.expr {
+                        names_in(e, &mut read);
+                    }
+                    for name in read {
+                        if let Some(x) = name.strip_prefix(crate::print::DIFFERENTIAL) {
+                            if self.inputs.iter().any(|v| v.name == x) && !varying.iter().any(|v| v == x) {
+                                varying.push(x.to_string());
+                            }
+                        }
+                    }
+                }
                 pending.push(Pending::Pair {
                     kind,
                     left: left.0.clone(),
                     right: right.0.clone(),
                     spans: (left.1, right.1),
+                    varying: Vec::new(),
                 });
             }
+            if aside.kind == AsideKind::Continuation {
+                // A continuation row belongs to the chain before it.
+                varying.extend(previous_varying.iter().filter(|v| !varying.contains(v)).cloned().collect::<Vec<_>>());
+            }
+            for claim in &mut pending[start..] {
+                if let Pending::Pair { varying: v, .. } = claim {
+                    v.clone_from(&varying);
+                }
+            }
+            previous_varying = varying;
             if let (Some(last), Some(kind)) = (chain.pop(), chain_kind) {
                 previous = Some((last.0, last.1, kind));
             }
@@ -483,6 +526,12 @@ struct Context<'a> {
     point: HashMap<String, Array>,
     /// Differentials and derivatives by the names claims use (`ⅆA`, `∂L/∂A`).
     symbols: HashMap<String, NodeId>,
+    /// Each input's name, node and differential (a random direction).
+    tangents: Vec<(String, NodeId, NodeId)>,
+    /// The statements' names and values.
+    statements: Vec<(String, NodeId)>,
+    /// The values' differentials, by the set of inputs that vary.
+    differentials: HashMap<Vec<String>, HashMap<String, NodeId>>,
     /// Inputs that claims introduce (`C` in `C:(AB)`), with their random values.
     claim_inputs: Vec<Variable>,
     floor: f64,
@@ -496,7 +545,6 @@ impl<'a> Context<'a> {
         mut gradient: Gradient,
         sizes: &'a Sizes,
         inputs: &HashMap<String, Array>,
-        varying: &HashSet<String>,
     ) -> Result<Context<'a>, InputError> {
         let output = program.output_node();
         let value = evaluate(&program.graph, sizes, inputs, &[output])?.remove(0);
@@ -506,25 +554,15 @@ impl<'a> Context<'a> {
         // Directions for the inputs' differentials; the values' differentials follow.
         let graph = &mut gradient.program.graph;
         let mut tangents = Vec::new();
-        for (i, input) in program.inputs.iter().enumerate().filter(|(_, v)| varying.contains(&v.name)) {
+        for (i, input) in program.inputs.iter().enumerate() {
             let name = differential_name(&input.name);
             let shape = graph.shape(input.node);
             let tangent = graph.add_input(&name, shape);
             if let Some((rows, cols)) = sizes.shape(graph, shape) {
                 point.insert(name.clone(), random_array(rows, cols, 1 + i as u64));
             }
-            tangents.push((input.node, tangent));
+            tangents.push((input.name.clone(), input.node, tangent));
             symbols.insert(name, tangent);
-        }
-        for statement in &program.statements {
-            let d = match differential(graph, statement.node, &tangents) {
-                Some(d) => d,
-                None => {
-                    let shape = graph.shape(statement.node);
-                    graph.add(Op::Fill(Constant(0.0), shape)).expect("a zero of a known shape")
-                }
-            };
-            symbols.entry(differential_name(&statement.name)).or_insert(d);
         }
         let output_name = &program.output_statement().name;
         for wrt in &gradient.wrt {
@@ -534,7 +572,47 @@ impl<'a> Context<'a> {
             let checked = crate::explain::check(&e, sizes, inputs).ok()?;
             Some((e, checked))
         });
-        Ok(Context { gradient, sizes, point, symbols, claim_inputs: Vec::new(), floor, explanation })
+        let statements = program.statements.iter().map(|s| (s.name.clone(), s.node)).collect();
+        Ok(Context {
+            gradient,
+            sizes,
+            point,
+            symbols,
+            tangents,
+            statements,
+            differentials: HashMap::new(),
+            claim_inputs: Vec::new(),
+            floor,
+            explanation,
+        })
+    }
+
+    /// The differentials of the model's values (`ⅆy` → dA x + A dx) when the inputs in
+    /// `varying` vary and the others are held constant, made once per set.
+    fn differentials_for(&mut self, varying: &[String]) -> HashMap<String, NodeId> {
+        if let Some(found) = self.differentials.get(varying) {
+            return found.clone();
+        }
+        let tangents: Vec<(NodeId, NodeId)> = self
+            .tangents
+            .iter()
+            .filter(|(name, _, _)| varying.contains(name))
+            .map(|&(_, input, tangent)| (input, tangent))
+            .collect();
+        let graph = &mut self.gradient.program.graph;
+        let mut found = HashMap::new();
+        for (name, node) in &self.statements {
+            let d = match differential(graph, *node, &tangents) {
+                Some(d) => d,
+                None => {
+                    let shape = graph.shape(*node);
+                    graph.add(Op::Fill(Constant(0.0), shape)).expect("a zero of a known shape")
+                }
+            };
+            found.entry(differential_name(name)).or_insert(d);
+        }
+        self.differentials.insert(varying.to_vec(), found.clone());
+        found
     }
 
     fn check(&mut self, program: &Program, pending: &Pending) -> Claim {
@@ -593,8 +671,17 @@ impl<'a> Context<'a> {
                 };
                 claim(source, ClaimKind::Statement, *span, *span, verdict, error, note)
             }
-            Pending::Pair { kind, left, right, spans } => {
+            Pending::Pair { kind, left, right, spans, varying } => {
                 let whole = spans.0.to(spans.1);
+                let mut varying = varying.clone();
+                if varying.is_empty() {
+                    varying = self.tangents.iter().map(|(name, _, _)| name.clone()).collect();
+                }
+                varying.sort();
+                let differentials = self.differentials_for(&varying);
+                for (name, node) in differentials {
+                    self.symbols.insert(name, node);
+                }
                 let (verdict, error, note) = match (&left.expr, &right.expr) {
                     (Err(e), _) | (_, Err(e)) => (Verdict::Unchecked, None, format!("cannot read it: {e}")),
                     (Ok(l), Ok(r)) if *kind == ClaimKind::ChainRule => self.chain_rule(program, l, r),
@@ -693,27 +780,25 @@ impl<'a> Context<'a> {
 
     /// The note for a gradient that holds only transposed.
     fn transposed_note(&self, left: &Expr) -> String {
-        let by = match &left.kind {
-            ExprKind::Var(name) => split_derivative(name).map(|(_, by)| unicode_name(by)),
+        let (of, by) = match &left.kind {
+            ExprKind::Var(name) => split_derivative(name).map(|(of, by)| (unicode_name(of), unicode_name(by))),
             _ => None,
         }
-        .unwrap_or_else(|| "X".to_string());
-        format!("holds only transposed: ∂L/∂{by} has the shape of {by} (its (i, j) entry is ∂L/∂{by}ᵢⱼ), and this is its transpose")
+        .unwrap_or_else(|| ("L".to_string(), "X".to_string()));
+        format!(
+            "holds only transposed: ∂{of}/∂{by} has the shape of {by} (its (i, j) entry is ∂{of}/∂{by}ᵢⱼ), and this is its transpose"
+        )
     }
 
-    /// "dz = …": the true differential, for a failing claim with d of a value on the left.
+    /// "dz is …": the true differential, for a failing claim with d of a value on the left,
+    /// with the inputs its chain holds constant held constant.
     fn true_differential(&self, left: &Expr) -> Option<String> {
         let ExprKind::Var(name) = &left.kind else { return None };
         let of = name.strip_prefix(crate::print::DIFFERENTIAL)?;
-        let (explanation, _) = self.explanation.as_ref()?;
-        let vertex = explanation.vertices.iter().position(|v| v.name == of)?;
-        let &(_, node) = explanation.differentials.iter().find(|(i, _)| *i == vertex)?;
-        let namer = |id: NodeId| explanation.name_of(id);
-        Some(format!(
-            "d{} is {}",
-            unicode_name(of),
-            crate::print::print(explanation.graph(), node, Notation::Unicode, &namer)
-        ))
+        let &node = self.symbols.get(name)?;
+        let graph = &self.gradient.program.graph;
+        let namer = |id: NodeId| graph.name(id).map(str::to_string);
+        Some(format!("d{} is {}", unicode_name(of), crate::print::print(graph, node, Notation::Unicode, &namer)))
     }
 
     /// `\frac{dL}{dA} = \sum_c \frac{dL}{dc}\frac{\partial c}{\partial A}`: over the uses of A.
