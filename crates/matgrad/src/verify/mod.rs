@@ -310,7 +310,7 @@ fn names_in(expr: &Expr, out: &mut Vec<String>) {
 enum Pending {
     /// `left = right` as read, with the page spans of both sides, and the inputs its chain of
     /// equalities varies.
-    Pair { kind: ClaimKind, left: Side, right: Side, spans: (Span, Span), varying: Vec<String> },
+    Pair { kind: ClaimKind, left: Box<Side>, right: Box<Side>, spans: (Span, Span), varying: Vec<String> },
     /// A model statement restated, with its meaning.
     Restated { span: Span, name: String, meaning: Meaning },
     /// A statement the output does not use.
@@ -445,8 +445,8 @@ impl Program {
                 }
                 pending.push(Pending::Pair {
                     kind,
-                    left: left.0.clone(),
-                    right: right.0.clone(),
+                    left: Box::new(left.0.clone()),
+                    right: Box::new(right.0.clone()),
                     spans: (left.1, right.1),
                     varying: Vec::new(),
                 });
