@@ -530,13 +530,15 @@ struct Context<'a> {
     tangents: Vec<(String, NodeId, NodeId)>,
     /// The statements' names and values.
     statements: Vec<(String, NodeId)>,
-    /// The values' differentials, by the set of inputs that vary.
-    differentials: HashMap<Vec<String>, HashMap<String, NodeId>>,
+    /// The values' differentials, by the set of inputs that vary and the name.
+    differentials: HashMap<(Vec<String>, String), NodeId>,
+    /// The point's inputs, without the claims' symbols.
+    inputs: HashMap<String, Array>,
     /// Inputs that claims introduce (`C` in `C:(AB)`), with their random values.
     claim_inputs: Vec<Variable>,
     floor: f64,
-    /// The backpropagation of every named value, for chain rules.
-    explanation: Option<(crate::explain::Explanation, crate::explain::Checked)>,
+    /// The backpropagation of every named value, for chain rules, once asked for.
+    explanation: Option<Option<(crate::explain::Explanation, crate::explain::Checked)>>,
 }
 
 impl<'a> Context<'a> {
@@ -568,10 +570,6 @@ impl<'a> Context<'a> {
         for wrt in &gradient.wrt {
             symbols.insert(derivative_name(output_name, &wrt.name), wrt.gradient);
         }
-        let explanation = program.clone().explain(&[]).ok().and_then(|e| {
-            let checked = crate::explain::check(&e, sizes, inputs).ok()?;
-            Some((e, checked))
-        });
         let statements = program.statements.iter().map(|s| (s.name.clone(), s.node)).collect();
         Ok(Context {
             gradient,
@@ -581,38 +579,57 @@ impl<'a> Context<'a> {
             tangents,
             statements,
             differentials: HashMap::new(),
+            inputs: inputs.clone(),
             claim_inputs: Vec::new(),
             floor,
-            explanation,
+            explanation: None,
         })
     }
 
-    /// The differentials of the model's values (`ⅆy` → dA x + A dx) when the inputs in
-    /// `varying` vary and the others are held constant, made once per set.
-    fn differentials_for(&mut self, varying: &[String]) -> HashMap<String, NodeId> {
-        if let Some(found) = self.differentials.get(varying) {
-            return found.clone();
-        }
+    /// The differentials of the model's values that `names` writes (`ⅆy` → dA x + A dx),
+    /// when the inputs in `varying` vary and the others are held constant; each made once.
+    fn differentials_for(&mut self, varying: &[String], names: &[String]) -> HashMap<String, NodeId> {
         let tangents: Vec<(NodeId, NodeId)> = self
             .tangents
             .iter()
             .filter(|(name, _, _)| varying.contains(name))
             .map(|&(_, input, tangent)| (input, tangent))
             .collect();
-        let graph = &mut self.gradient.program.graph;
         let mut found = HashMap::new();
-        for (name, node) in &self.statements {
-            let d = match differential(graph, *node, &tangents) {
-                Some(d) => d,
+        for name in names {
+            let Some(of) = name.strip_prefix(crate::print::DIFFERENTIAL) else { continue };
+            let Some(&(_, node)) = self.statements.iter().find(|(s, _)| s == of) else { continue };
+            let key = (varying.to_vec(), name.clone());
+            let d = match self.differentials.get(&key) {
+                Some(&d) => d,
                 None => {
-                    let shape = graph.shape(*node);
-                    graph.add(Op::Fill(Constant(0.0), shape)).expect("a zero of a known shape")
+                    let graph = &mut self.gradient.program.graph;
+                    let d = match differential(graph, node, &tangents) {
+                        Some(d) => d,
+                        None => {
+                            let shape = graph.shape(node);
+                            graph.add(Op::Fill(Constant(0.0), shape)).expect("a zero of a known shape")
+                        }
+                    };
+                    self.differentials.insert(key, d);
+                    d
                 }
             };
-            found.entry(differential_name(name)).or_insert(d);
+            found.insert(name.clone(), d);
         }
-        self.differentials.insert(varying.to_vec(), found.clone());
         found
+    }
+
+    /// The backpropagation of every named value, made the first time a chain rule needs it.
+    fn explanation(&mut self, program: &Program) -> Option<&(crate::explain::Explanation, crate::explain::Checked)> {
+        if self.explanation.is_none() {
+            let made = program.clone().explain(&[]).ok().and_then(|e| {
+                let checked = crate::explain::check(&e, self.sizes, &self.inputs).ok()?;
+                Some((e, checked))
+            });
+            self.explanation = Some(made);
+        }
+        self.explanation.as_ref().and_then(Option::as_ref)
     }
 
     fn check(&mut self, program: &Program, pending: &Pending) -> Claim {
@@ -678,7 +695,13 @@ impl<'a> Context<'a> {
                     varying = self.tangents.iter().map(|(name, _, _)| name.clone()).collect();
                 }
                 varying.sort();
-                let differentials = self.differentials_for(&varying);
+                let mut written = Vec::new();
+                for side in [left, right] {
+                    if let Ok(e) = &side.expr {
+                        names_in(e, &mut written);
+                    }
+                }
+                let differentials = self.differentials_for(&varying, &written);
                 for (name, node) in differentials {
                     self.symbols.insert(name, node);
                 }
@@ -802,7 +825,7 @@ impl<'a> Context<'a> {
     }
 
     /// `\frac{dL}{dA} = \sum_c \frac{dL}{dc}\frac{\partial c}{\partial A}`: over the uses of A.
-    fn chain_rule(&self, program: &Program, left: &Expr, right: &Expr) -> (Verdict, Option<f64>, String) {
+    fn chain_rule(&mut self, program: &Program, left: &Expr, right: &Expr) -> (Verdict, Option<f64>, String) {
         let unread = |why: &str| (Verdict::Unchecked, None, why.to_string());
         let ExprKind::Var(name) = &left.kind else { return unread("its left side is not one derivative") };
         let Some((of, by)) = split_derivative(name) else { return unread("its left side is not one derivative") };
@@ -838,7 +861,9 @@ impl<'a> Context<'a> {
             }
             through.push(c);
         }
-        let Some((explanation, checked)) = &self.explanation else { return unread("no explanation of the model") };
+        let Some((explanation, checked)) = self.explanation(program) else {
+            return unread("no explanation of the model");
+        };
         let Some(vertex) = explanation.vertices.iter().position(|v| v.name == by) else {
             return unread(&format!("{} is not a value the output depends on", unicode_name(by)));
         };
