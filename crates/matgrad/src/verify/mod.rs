@@ -138,6 +138,11 @@ fn derivative_name(of: &str, by: &str) -> String {
     format!("∂{of}/∂{by}")
 }
 
+/// The name that stands for the operator ∂/∂`by` in a claim (`\frac{\partial}{\partial x} f`).
+fn operator_name(by: &str) -> String {
+    format!("∂/∂{by}")
+}
+
 fn split_derivative(name: &str) -> Option<(&str, &str)> {
     name.strip_prefix('∂')?.split_once("/∂")
 }
@@ -145,13 +150,55 @@ fn split_derivative(name: &str) -> Option<(&str, &str)> {
 /// Reads a side of a claim: LaTeX with the page's macros expanded. `\partial` and `∂` are
 /// the differential `d`; `\nabla_A L` is ∂L/∂A.
 fn read_side(text: &str, names: &HashSet<String>) -> Side {
-    let text = rewrite_nabla(&text.replace(r"\partial", " d ").replace('∂', " d "));
+    let text = rewrite_nabla(&slashed_derivatives(&text.replace(r"\partial", "∂")).replace('∂', " d "));
     let expr = if text.trim().is_empty() {
         Err("an empty side".to_string())
     } else {
         syntax::parse_latex_expression(&text).map(|e| differentials(without_bold(e), names)).map_err(|d| d.message)
     };
     Side { expr, text }
+}
+
+/// `∂f/∂x` → `\frac{∂f}{∂x}`: written with a slash, the quotient of differentials would read
+/// as the ambiguous `a / b c`.
+fn slashed_derivatives(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('∂') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + '∂'.len_utf8()..];
+        let name = |t: &str| -> usize {
+            let t_trim = t.len() - t.trim_start().len();
+            let body = &t[t_trim..];
+            let mut end = body.chars().next().map_or(0, char::len_utf8);
+            if let Some(command) = body.strip_prefix('\\') {
+                end = 1 + command.bytes().take_while(u8::is_ascii_alphabetic).count();
+            }
+            if body[end..].starts_with('_') {
+                end += 1;
+                end += if body[end..].starts_with('{') {
+                    body[end..].find('}').map_or(0, |i| i + 1)
+                } else {
+                    body[end..].chars().next().map_or(0, char::len_utf8)
+                };
+            }
+            t_trim + end
+        };
+        let of = name(after);
+        let slash = &after[of..];
+        if let Some(by_text) =
+            slash.trim_start().strip_prefix('/').map(str::trim_start).and_then(|t| t.strip_prefix('∂'))
+        {
+            let by = name(by_text);
+            out.push_str(&format!("\\frac{{∂{}}}{{∂{}}}", after[..of].trim(), by_text[..by].trim()));
+            rest = &by_text[by..];
+        } else {
+            out.push('∂');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `\nabla_A L`, `\nabla_{A} L` → `\frac{dL}{dA}`.
@@ -240,6 +287,8 @@ fn differentials(expr: Expr, names: &HashSet<String>) -> Expr {
             };
             match (differential_of(&left), differential_of(&right)) {
                 (Some(of), Some(by)) => rebuild(ExprKind::Var(derivative_name(&of, &by))),
+                // `\frac{\partial}{\partial x}`: the operator, applied to what follows it.
+                (None, Some(by)) if is_d(&left) => rebuild(ExprKind::Var(operator_name(&by))),
                 _ => rebuild(ExprKind::Binary(BinOp::Div, Box::new(left), Box::new(right))),
             }
         }
@@ -715,6 +764,25 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// A side, lowered; `∂/∂x F` (the operator form) is the gradient of the claim's own F.
+    fn lower_side(&mut self, side: &Expr, text: &str) -> Result<Result<NodeId, String>, String> {
+        let Some((by, operand)) = operator_parts(side) else { return self.lower(side, text) };
+        let f = match self.lower(&operand, text)? {
+            Ok(f) => f,
+            Err(e) => return Ok(Err(e)),
+        };
+        let by_expr = Expr { kind: ExprKind::Var(by.clone()), span: side.span };
+        let x = match self.lower(&by_expr, text)? {
+            Ok(x) => x,
+            Err(e) => return Ok(Err(e)),
+        };
+        let graph = &mut self.gradient.program.graph;
+        match crate::diff::grad(graph, f, &[x]) {
+            Ok(gradients) => Ok(Ok(gradients.gradients[0].1)),
+            Err(_) => Err(format!("∂/∂{by} of something that is not a scalar")),
+        }
+    }
+
     fn compare(&self, a: NodeId, b: NodeId) -> Result<f64, String> {
         check::equations(&self.gradient.program.graph, self.sizes, &self.point, &[(a, b)], self.floor)
             .map(|e| e[0])
@@ -745,7 +813,18 @@ impl<'a> Context<'a> {
         let (Ok(left), Ok(right)) = (&left_side.expr, &right_side.expr) else {
             return (Verdict::Unchecked, None, "cannot read it".to_string());
         };
-        let (l, r) = match (self.lower(left, &left_side.text), self.lower(right, &right_side.text)) {
+        // Differential notation left unread (`d` alone, `\partial^2`) is not a variable.
+        for side in [left, right] {
+            let mut read = Vec::new();
+            names_in(side, &mut read);
+            if read.iter().any(|n| n == "d") && !self.statements.iter().any(|(s, _)| s == "d") {
+                return (Verdict::Unchecked, None, "cannot read its differential notation".to_string());
+            }
+            if read.iter().any(|n| n.starts_with("∂/∂")) && operator_parts(side).is_none() {
+                return (Verdict::Unchecked, None, "cannot read the derivative operator here".to_string());
+            }
+        }
+        let (l, r) = match (self.lower_side(left, &left_side.text), self.lower_side(right, &right_side.text)) {
             (Ok(Ok(l)), Ok(Ok(r))) => (l, r),
             (Err(e), _) | (_, Err(e)) => return (Verdict::Unchecked, None, format!("cannot evaluate it: {e}")),
             (Ok(Err(e)), _) | (_, Ok(Err(e))) => return (Verdict::Fails, None, format!("the shapes do not fit: {e}")),
@@ -900,6 +979,22 @@ impl<'a> Context<'a> {
         let verdict = if error <= STEP_TOLERANCE { Verdict::Holds } else { Verdict::Fails };
         (verdict, Some(error), format!("the sum over the uses of {}: {}", unicode_name(by), list(&uses)))
     }
+}
+
+/// `∂/∂x F` written as the operator times its operand (`\frac{\partial}{\partial x} x^T A x`
+/// is a product whose first factor is the operator): (x, F).
+fn operator_parts(side: &Expr) -> Option<(String, Expr)> {
+    let mut factors = Vec::new();
+    flatten_products(side.clone(), &mut factors);
+    let mut factors = factors.into_iter();
+    let ExprKind::Var(name) = factors.next()?.kind else { return None };
+    let by = name.strip_prefix("∂/∂")?.to_string();
+    let first = factors.next()?;
+    let operand = factors.fold(first, |left, right| {
+        let span = left.span.to(right.span);
+        Expr { kind: ExprKind::Binary(BinOp::Mul, Box::new(left), Box::new(right)), span }
+    });
+    Some((by, operand))
 }
 
 fn flatten_sums<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
