@@ -510,7 +510,22 @@ impl Pass<'_> {
                 return true;
             }
         }
-        false
+        // A lower-case name whose letter does not fit (a transposed `b`) is a vector rather
+        // than a matrix: lower case is never a matrix's letter.
+        let mut any = false;
+        for entry in self.names.values_mut() {
+            if let Entry::Free { candidates, before_tie, letter, origin, .. } = entry {
+                let lower = *letter != Kind::Matrix;
+                if lower && candidates.count() > 1 && !candidates.contains(*letter) && candidates.contains(Kind::Vector)
+                {
+                    *before_tie = *candidates;
+                    *candidates = Kinds::only(Kind::Vector);
+                    *origin = Some(Origin::Use);
+                    any = true;
+                }
+            }
+        }
+        any
     }
 
     fn lookup(&self, name: &str, combination: Combination) -> Option<Value> {
