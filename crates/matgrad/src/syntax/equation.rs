@@ -270,10 +270,38 @@ fn role_of_left(source: &str, left: &[Token]) -> Role {
     if is_differential(source, left) {
         return Role::Aside(AsideKind::Differential);
     }
+    if is_function_notation(source, left) {
+        return Role::Statement;
+    }
     match parser::parse_expression(source, left, Mode::Latex) {
         Ok(expr) if parser::name_of(&expr).is_some() => Role::Statement,
         _ => Role::Aside(AsideKind::Equation),
     }
+}
+
+/// `J(\theta)`, `f(X)`, `L(W_1, W_2)`: a name touching a bracket of names, as a paper names
+/// its loss with its arguments.
+fn is_function_notation(source: &str, left: &[Token]) -> bool {
+    let [name, open, inside @ .., close] = left else { return false };
+    let written = text(source, name);
+    let single = match name.kind {
+        K::Word => written.len() == 1,
+        K::Greek => written.chars().next().and_then(crate::syntax::names::greek_char) != Some("sigma"),
+        // `\sigma(x) = …` defines the sigmoid, not a model value.
+        K::Command => written != r"\sigma" && crate::syntax::names::greek_command(&written[1..]).is_some(),
+        _ => false,
+    };
+    single
+        && open.kind == K::LParen
+        && open.span.start == name.span.end
+        && close.kind == K::RParen
+        && !inside.is_empty()
+        && inside.iter().all(|t| {
+            matches!(
+                t.kind,
+                K::Word | K::Greek | K::Comma | K::Command | K::LBrace | K::RBrace | K::Underscore | K::Number
+            )
+        })
 }
 
 /// `\frac{dL}{dA}`, `\frac{\partial L}{\partial A}`, `∂L/∂A`, `\nabla_A L`: a derivative

@@ -447,7 +447,18 @@ impl<'a> Parser<'a> {
     }
 
     fn assignment(&mut self) -> Result<Item> {
-        let target = self.expr(0)?;
+        // `J(\theta) = …`, `f(X) = …`: a function's name with its arguments named, as papers
+        // define a loss; the statement assigns the name.
+        let target = match self.function_notation() {
+            Some((name, length)) => {
+                let token = self.bump();
+                for _ in 0..length {
+                    self.bump();
+                }
+                leaf(ExprKind::Var(name), token.span)
+            }
+            None => self.expr(0)?,
+        };
         let equals = match self.peek() {
             Some(token) if token.kind == K::Equals => token,
             Some(token) => return fail(self.unexpected(token)),
@@ -464,6 +475,45 @@ impl<'a> Parser<'a> {
         let value = self.operand_after(0, equals)?;
         self.expect_end()?;
         Ok(Item::Assign { span: name.span.to(value.expr.span), name, value: *value.expr })
+    }
+
+    /// For a left side `f(x, y) =` (one name, touching `(`, names and commas inside), the
+    /// number of tokens of its parenthesised arguments.
+    fn function_notation(&self) -> Option<(String, usize)> {
+        if !self.pending.is_empty() {
+            return None;
+        }
+        let tokens = &self.tokens[self.pos..];
+        let name = tokens.first()?;
+        let text = self.text(*name);
+        let canonical = match name.kind {
+            K::Word if self.mode == Mode::Ascii || text.len() == 1 => text.to_string(),
+            K::Greek => greek_name(text).to_string(),
+            K::Command => match latex::command(&text[1..]) {
+                Some(Command::Greek(greek)) => greek.to_string(),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        // `\sigma(x) = 1/(1 + e^{-x})` defines a function the language has: not a model name.
+        if names::latex_function(&canonical).is_some() || canonical == "sigma" {
+            return None;
+        }
+        let open = tokens.get(1)?;
+        if open.kind != K::LParen || open.span.start != name.span.end {
+            return None;
+        }
+        let close = tokens.iter().position(|t| t.kind == K::RParen)?;
+        let arguments = &tokens[2..close];
+        let names_only = !arguments.is_empty()
+            && arguments.iter().all(|t| {
+                matches!(
+                    t.kind,
+                    K::Word | K::Greek | K::Comma | K::Command | K::LBrace | K::RBrace | K::Underscore | K::Number
+                )
+            });
+        let equals_next = tokens.get(close + 1).is_some_and(|t| t.kind == K::Equals);
+        (names_only && equals_next).then_some((canonical, close))
     }
 
     fn expect_end(&self) -> Result<()> {

@@ -544,7 +544,7 @@ fn errors() {
         ("y", "empty program: no statements", (0, 1)),
         ("x = 1\nA*x", "expected a statement, found an expression", (6, 9)),
         ("x = 1\ny", "expected `=` after `y`", (6, 7)),
-        ("f(x) = 2", "can only assign to a name", (0, 4)),
+        ("x + y = 2", "can only assign to a name", (0, 5)),
         ("y = ‖x‖_3", "unsupported norm `‖·‖_3`", (12, 13)),
         ("y = x & z", "unexpected `&`", (6, 7)),
         ("y = ²", "expected an expression after `=`, found `²`", (4, 6)),
@@ -1214,7 +1214,10 @@ fn equations_that_are_not_statements_are_asides() {
             "(= y (* A x))",
             &[r"Equation: C:\LR{AB} | \LR{CB^T}:A | \LR{A^TC}:B"],
         ),
-        (r"$$y = Ax$$ $$f(x) = x^2$$", "(= y (* A x))", &["Equation: f(x) | x^2"]),
+        // A name with its arguments (`f(x)`, `J(\theta)`) names a statement, as a paper names
+        // its loss; `\sigma(x) = …` defines the sigmoid and is an aside.
+        (r"$$y = Ax$$ $$f(x) = x^2$$", "(= y (* A x)); (= f (^ x 2))", &[]),
+        (r"$$y = Ax$$ $$\sigma(x) = 1/(1 + e^{-x})$$", "(= y (* A x))", &["Equation: \\sigma(x) | 1/(1 + e^{-x})"]),
         // The right side of an aside is never parsed.
         (
             r"$$y = Ax$$ $$\frac{\partial L}{\partial x} = \sum_j @ \int$$",
