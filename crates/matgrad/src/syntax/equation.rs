@@ -13,6 +13,7 @@ use super::ast::AsideKind;
 use super::latex;
 use super::lexer::{Token, TokenKind as K};
 use super::parser::{self, Mode};
+use super::statement;
 
 /// What an equation of a document is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +181,10 @@ fn starts_equation(source: &str, tokens: &[Token]) -> bool {
             if is_equals(source, token) {
                 let left = trim(source, &tokens[..i]);
                 return !left.is_empty() && role_of_left(source, left) != Role::Aside(AsideKind::Equation);
+            }
+            // `, \quad x \in \mathbb{R}^n`: a declaration after an equation.
+            if token.kind == K::In || (token.kind == K::Command && latex::means(text(source, token), K::In)) {
+                return i > 0 && statement::is_real_declaration(source, tokens);
             }
             if matches!(token.kind, K::Comma | K::LineBreak | K::Semicolon)
                 || is_quad(source, token)
