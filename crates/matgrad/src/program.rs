@@ -80,6 +80,9 @@ pub enum Meaning {
     Different(NodeId),
     /// It does not type-check; the message says why.
     Unreadable(String),
+    /// It assigns a declared input (`w = (XᵀX)⁻¹Xᵀy`, an optimum): a claim about one
+    /// particular value, which a random point cannot check.
+    OfAnInput,
 }
 
 impl Program {

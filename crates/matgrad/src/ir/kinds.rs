@@ -226,8 +226,9 @@ pub fn infer(program: &ast::Program, declared: &HashMap<String, TypeSpec>, speci
     }
     for item in &program.items {
         if let Item::Assign { name, value, .. } = item {
-            // A restatement in a pasted page is a claim, not a definition.
-            if matches!(pass.names.get(&name.text), Some(Entry::Assigned { .. })) {
+            // A restatement in a pasted page is a claim, not a definition; so is a value a
+            // page gives a declared input (`w = (XᵀX)⁻¹Xᵀy`).
+            if matches!(pass.names.get(&name.text), Some(Entry::Assigned { .. } | Entry::Declared(_))) {
                 continue;
             }
             let mut refs = Vec::new();

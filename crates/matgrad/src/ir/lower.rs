@@ -130,6 +130,14 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
                 Some(&Binding::Assigned(node, first)) if document => {
                     restated.push(lowerer.restatement(name, value, *span, node, first));
                 }
+                Some(&Binding::Input(_, first)) if document && lowerer.declared.contains_key(&name.text) => {
+                    restated.push(Restated {
+                        name: name.text.clone(),
+                        span: *span,
+                        first,
+                        meaning: Meaning::OfAnInput,
+                    });
+                }
                 _ => match lowerer.assign(name, value, *span) {
                     Ok(()) => {}
                     // A page's adjoint that does not type-check (`\bar{h} = W_2 \bar{o}` with
@@ -334,7 +342,10 @@ impl Lowerer<'_> {
                     return Err(Diagnostic::new(name.span, format!("`{}` is declared twice", name.text))
                         .with_label(format!("first declared on line {line}")));
                 }
-                if let Some(&at) = assigned.get(name.text.as_str()) {
+                // A page may write `w = (X^TX)^{-1}X^Ty` for the optimum of its input `w`: a
+                // claim about one particular w, not a definition.
+                let document = crate::syntax::is_document(self.source);
+                if let Some(&at) = assigned.get(name.text.as_str()).filter(|_| !document) {
                     let (line, _) = line_column(self.source, name.span.start);
                     return Err(Diagnostic::new(at, format!("`{}` is an input and cannot be assigned", name.text))
                         .with_label(format!("declared as an input on line {line}"))

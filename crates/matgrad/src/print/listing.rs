@@ -158,6 +158,7 @@ pub fn not_in_model(program: &Program) -> String {
             Meaning::Same => "the same meaning".to_string(),
             Meaning::Different(_) => "another expression (its value is for `verify` to check)".to_string(),
             Meaning::Unreadable(message) => format!("does not type-check: {message}"),
+            Meaning::OfAnInput => "gives the input a value (an optimum?)".to_string(),
         };
         entries.push((
             restated.span.start,

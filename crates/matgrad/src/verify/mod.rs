@@ -721,7 +721,7 @@ impl<'a> Context<'a> {
                 claim(source, ClaimKind::Gradient, *span, *span, verdict, error, note)
             }
             Pending::Restated { span, name, meaning } => {
-                let first = program.lookup(name).expect("a restated name is a statement");
+                let first = program.lookup(name).unwrap_or(NodeId(0));
                 let (verdict, error, note) = match meaning {
                     Meaning::Same => (Verdict::Holds, Some(0.0), format!("the model's {}", unicode_name(name))),
                     Meaning::Different(node) => match self.compare(*node, first) {
@@ -734,6 +734,14 @@ impl<'a> Context<'a> {
                         Err(message) => (Verdict::Unchecked, None, message),
                     },
                     Meaning::Unreadable(message) => (Verdict::Fails, None, message.clone()),
+                    Meaning::OfAnInput => (
+                        Verdict::Unchecked,
+                        None,
+                        format!(
+                            "it gives the input {} a value (an optimum?), which a random point cannot check",
+                            unicode_name(name)
+                        ),
+                    ),
                 };
                 claim(source, ClaimKind::Statement, *span, *span, verdict, error, note)
             }
