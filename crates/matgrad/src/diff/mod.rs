@@ -71,8 +71,12 @@ enum Stop {
 }
 
 fn sweep(graph: &mut Graph, output: NodeId, seed: NodeId, targets: &[NodeId], stop: Stop) -> Gradients {
-    let needed = depends_on(graph, output, targets, stop);
-    let is_target = |id: NodeId| targets.contains(&id);
+    let mut target = vec![false; output.index() + 1];
+    for x in targets.iter().filter(|x| x.index() <= output.index()) {
+        target[x.index()] = true;
+    }
+    let needed = depends_on(graph, output, &target, stop);
+    let is_target = |id: NodeId| target[id.index()];
     let mut adjoints = Adjoints { terms: vec![None; output.index() + 1], steps: Vec::new() };
     adjoints.terms[output.index()] = Some(seed);
     for index in (0..=output.index()).rev() {
@@ -117,18 +121,14 @@ impl Adjoints {
     }
 }
 
-/// Which nodes up to `output` depend on any of `targets`: only their adjoints are needed.
+/// Which nodes up to `output` depend on a target (`target[i]` for node i): only their
+/// adjoints are needed.
 /// With `Stop::AtTargets`, a target's own inputs do not count (it is a leaf).
-fn depends_on(graph: &Graph, output: NodeId, targets: &[NodeId], stop: Stop) -> Vec<bool> {
-    let mut needed = vec![false; output.index() + 1];
-    for x in targets {
-        if x.index() <= output.index() {
-            needed[x.index()] = true;
-        }
-    }
+fn depends_on(graph: &Graph, output: NodeId, target: &[bool], stop: Stop) -> Vec<bool> {
+    let mut needed = target.to_vec();
     for index in 0..=output.index() {
         let id = NodeId(index as u32);
-        let leaf = stop == Stop::AtTargets && targets.contains(&id);
+        let leaf = stop == Stop::AtTargets && target[index];
         if !needed[index] && !leaf {
             needed[index] = graph.op(id).children().into_iter().any(|c| needed[c.index()]);
         }

@@ -192,8 +192,9 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
     if checked.is_some() {
         table[0].extend(["‖value‖".to_string(), "‖adjoint‖".to_string()]);
     }
+    let users = Users::of(e);
     for (i, vertex) in e.vertices.iter().enumerate() {
-        let users: Vec<&str> = e.vertices.iter().filter(|p| p.uses.contains(&i)).map(|p| p.name.as_str()).collect();
+        let users: Vec<&str> = users.of[i].iter().map(|&p| e.vertices[p].name.as_str()).collect();
         let used_by = match users.len() {
             0 => "(the output)".to_string(),
             n if n > 8 => format!("{}, … ({n} in all)", users[..8].join(", ")),
@@ -209,7 +210,6 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
     blocks.push(Block::Table(table));
 
     // 2. Backpropagation.
-    let ancestors = Ancestors::of(e);
     blocks.push(Block::Heading("2. Backpropagation".to_string()));
     blocks.push(Block::Prose(
         "The adjoint of a value is the sum over its children (the values that use it) of the child's adjoint \
@@ -245,7 +245,7 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
             rows.push(Row { left: String::new(), right: simplified, check });
         }
         blocks.push(Block::Math(rows));
-        if let Some(note) = uses_note(e, &ancestors, v) {
+        if let Some(note) = uses_note(e, &users, v) {
             blocks.push(Block::Prose(note));
         }
     }
@@ -336,11 +336,12 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
 }
 
 /// Why a value with several uses has several terms, and which uses reach it twice.
-fn uses_note(e: &Explanation, ancestors: &Ancestors, v: usize) -> Option<String> {
+fn uses_note(e: &Explanation, users: &Users, v: usize) -> Option<String> {
     const SHOWN: usize = 8;
-    let users: Vec<usize> =
-        e.vertices.iter().enumerate().filter(|(_, p)| p.uses.contains(&v)).map(|(i, _)| i).collect();
-    if users.len() < 2 {
+    /// Paths explained in one note.
+    const EXPLAINED: usize = 3;
+    let users_of_v = &users.of[v];
+    if users_of_v.len() < 2 {
         return None;
     }
     let display = |i: usize| unicode_name(&e.vertices[i].name);
@@ -354,13 +355,15 @@ fn uses_note(e: &Explanation, ancestors: &Ancestors, v: usize) -> Option<String>
     };
     let name = display(v);
     let mut note =
-        format!("{name} is used by {}, so its adjoint has {} terms, one per use.", list(&users), users.len());
+        format!("{name} is used by {}, so its adjoint has {} terms, one per use.", list(users_of_v), users_of_v.len());
     // A user that also depends on another user uses the value directly and through it.
     let mut explained = 0;
-    for &user in &users {
-        let through: Vec<usize> =
-            users.iter().copied().filter(|&other| other != user && ancestors.reaches(other, user)).collect();
-        if !through.is_empty() && explained < 3 {
+    for &user in users_of_v {
+        if explained == EXPLAINED {
+            break;
+        }
+        let through = users.reached(e, user, users_of_v);
+        if !through.is_empty() {
             explained += 1;
             let _ = write!(
                 note,
@@ -373,32 +376,44 @@ fn uses_note(e: &Explanation, ancestors: &Ancestors, v: usize) -> Option<String>
     Some(note)
 }
 
-/// For each vertex, the set of vertices it depends on, as bit sets built once in
-/// topological order, so "does w depend on z" is one lookup.
-struct Ancestors {
-    words: usize,
-    bits: Vec<u64>,
+/// For each vertex, the vertices whose statements use it, in order.
+struct Users {
+    of: Vec<Vec<usize>>,
 }
 
-impl Ancestors {
-    fn of(e: &Explanation) -> Ancestors {
-        let n = e.vertices.len();
-        let words = n.div_ceil(64);
-        let mut bits = vec![0u64; n * words];
-        for (to, vertex) in e.vertices.iter().enumerate() {
+impl Users {
+    fn of(e: &Explanation) -> Users {
+        let mut of = vec![Vec::new(); e.vertices.len()];
+        for (parent, vertex) in e.vertices.iter().enumerate() {
             for &used in &vertex.uses {
-                bits[to * words + used / 64] |= 1 << (used % 64);
-                for w in 0..words {
-                    bits[to * words + w] |= bits[used * words + w];
+                if of[used].last() != Some(&parent) {
+                    of[used].push(parent);
                 }
             }
         }
-        Ancestors { words, bits }
+        Users { of }
     }
 
-    /// Whether `to` depends, directly or not, on `from`.
-    fn reaches(&self, from: usize, to: usize) -> bool {
-        self.bits[to * self.words + from / 64] & (1 << (from % 64)) != 0
+    /// The members of `among` (increasing indices) other than `from` that `from` depends
+    /// on, directly or not: a search down from `from` that never goes below the smallest
+    /// of `among`, so it stays near `from` in a long program.
+    fn reached(&self, e: &Explanation, from: usize, among: &[usize]) -> Vec<usize> {
+        let lowest = among[0];
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![from];
+        let mut found = Vec::new();
+        while let Some(i) = stack.pop() {
+            for &used in &e.vertices[i].uses {
+                if used >= lowest && seen.insert(used) {
+                    if among.binary_search(&used).is_ok() {
+                        found.push(used);
+                    }
+                    stack.push(used);
+                }
+            }
+        }
+        found.sort();
+        found
     }
 }
 
