@@ -20,6 +20,7 @@ pub mod ir;
 pub mod print;
 pub mod program;
 pub mod simplify;
+mod stack;
 pub mod syntax;
 
 pub use alloc::AlignedAlloc;
