@@ -137,9 +137,12 @@ impl Writer<'_> {
         }
     }
 
-    /// `Σ G : dv` over the pairs.
+    /// `Σ G : dv` over the pairs; past [`SHOWN_TERMS`] terms, the first of them and the
+    /// number left out, so that a program with thousands of inputs does not print them all
+    /// on every line of the back-substitution.
     fn linear_form(&self, pairs: &[(usize, NodeId)], substitute: Option<(usize, NodeId)>) -> String {
-        let terms: Vec<String> = pairs
+        let shown = if pairs.len() > SHOWN_TERMS { &pairs[..SHOWN_TERMS / 2] } else { pairs };
+        let mut terms: Vec<String> = shown
             .iter()
             .map(|&(v, g)| {
                 let differential = match substitute {
@@ -149,6 +152,20 @@ impl Writer<'_> {
                 format!("{}{}{differential}", self.factor(g), self.op(":"))
             })
             .collect();
+        if let Some((s, d)) = substitute.filter(|&(s, _)| !shown.iter().any(|&(v, _)| v == s)) {
+            if let Some(&(_, g)) = pairs.iter().find(|&&(v, _)| v == s) {
+                terms.push(format!("{}{}{}", self.factor(g), self.op(":"), self.parenthesized(&self.expr(d))));
+            }
+        }
+        let left_out = pairs.len() - terms.len();
+        if left_out > 0 {
+            let more = format!("({left_out} more terms)");
+            terms.push(match self.notation {
+                Notation::MathMl => format!("<mo>⋯</mo><mtext>\u{a0}{more}</mtext>"),
+                Notation::Latex => format!("\\cdots \\text{{ {more}}}"),
+                Notation::Ascii | Notation::Unicode => format!("⋯ {more}"),
+            });
+        }
         terms.join(&self.op("+"))
     }
 
@@ -164,6 +181,9 @@ impl Writer<'_> {
         format!("How the chain rule runs over {} = {definition}", self.explanation.vertices[output].name)
     }
 }
+
+/// The most terms a line of the back-substitution shows in full.
+const SHOWN_TERMS: usize = 16;
 
 fn latex_symbol(symbol: &str) -> &str {
     match symbol {
