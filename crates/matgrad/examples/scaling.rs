@@ -58,7 +58,10 @@ fn main() {
 }
 
 fn run(sizes: &[usize], only_shape: Option<&str>, only_stage: Option<&str>) {
-    println!("| shape | stage | {} | exponent |", sizes.iter().map(|n| format!("n = {n}")).collect::<Vec<_>>().join(" | "));
+    println!(
+        "| shape | stage | {} | exponent |",
+        sizes.iter().map(|n| format!("n = {n}")).collect::<Vec<_>>().join(" | ")
+    );
     println!("|---|---|{}---|", "---|".repeat(sizes.len()));
     for shape in Shape::ALL {
         if only_shape.is_some_and(|s| !shape.name().contains(s)) {
@@ -178,12 +181,8 @@ fn diagram(explanation: &Explanation, checked: &matgrad::explain::Checked) -> Di
 
 /// The least-squares slope of log₂ time against log₂ size.
 fn exponent(sizes: &[usize], times: &[f64]) -> f64 {
-    let points: Vec<(f64, f64)> = sizes
-        .iter()
-        .zip(times)
-        .filter(|(_, &t)| t > 0.0)
-        .map(|(&n, &t)| ((n as f64).log2(), t.log2()))
-        .collect();
+    let points: Vec<(f64, f64)> =
+        sizes.iter().zip(times).filter(|(_, &t)| t > 0.0).map(|(&n, &t)| ((n as f64).log2(), t.log2())).collect();
     let count = points.len() as f64;
     let mean_x = points.iter().map(|p| p.0).sum::<f64>() / count;
     let mean_y = points.iter().map(|p| p.1).sum::<f64>() / count;

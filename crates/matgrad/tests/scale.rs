@@ -103,8 +103,14 @@ fn nesting_past_the_limit_is_refused_with_a_message() {
     on_a_small_stack(|| {
         let too_deep = format!("expression nested too deeply (more than {MAX_DEPTH} levels)");
         let refused = |source: String| Program::parse(&source).err().map(|d| d.message);
-        assert_eq!(refused(format!("x: scalar\ny = {}x{}", "(".repeat(10_000), ")".repeat(10_000))), Some(too_deep.clone()));
-        assert_eq!(refused(format!("x: scalar\ny = {}x{}", "sin(".repeat(10_000), ")".repeat(10_000))), Some(too_deep.clone()));
+        assert_eq!(
+            refused(format!("x: scalar\ny = {}x{}", "(".repeat(10_000), ")".repeat(10_000))),
+            Some(too_deep.clone())
+        );
+        assert_eq!(
+            refused(format!("x: scalar\ny = {}x{}", "sin(".repeat(10_000), ")".repeat(10_000))),
+            Some(too_deep.clone())
+        );
         // A sum of 100 000 terms on one line is a tree as deep as it is long.
         let terms: Vec<String> = (1..=100_000).map(|i| format!("x{i}")).collect();
         assert_eq!(refused(format!("L = {}", terms.join(" + "))), Some(too_deep));

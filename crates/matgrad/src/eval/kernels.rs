@@ -307,7 +307,13 @@ impl<'a> Tape<'a> {
     /// The first entry of `output` with `x` held at `value` (an independent leaf, as in
     /// [`evaluate_with`]); `dependents` are [`Tape::dependents`] of `x`, the only nodes
     /// recomputed. The tape is left as it was.
-    pub fn entry_with(&mut self, x: NodeId, value: &Array, dependents: &[NodeId], output: NodeId) -> Result<f64, InputError> {
+    pub fn entry_with(
+        &mut self,
+        x: NodeId,
+        value: &Array,
+        dependents: &[NodeId],
+        output: NodeId,
+    ) -> Result<f64, InputError> {
         let mut saved = Vec::with_capacity(dependents.len() + 1);
         let given = Mat::from_fn(value.rows, value.cols, |r, c| value.get(r, c));
         saved.push((x, self.values[x.index()].replace(given)));

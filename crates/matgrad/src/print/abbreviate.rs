@@ -68,7 +68,13 @@ pub fn abbreviations(
         if is_atom(id) && !is_root.contains(&id) {
             continue;
         }
-        let printed = graph.op(id).children().into_iter().map(|c| if named.contains(&c) { 1 } else { size.get(&c).copied().unwrap_or(1) });
+        let printed = graph.op(id).children().into_iter().map(|c| {
+            if named.contains(&c) {
+                1
+            } else {
+                size.get(&c).copied().unwrap_or(1)
+            }
+        });
         let total = printed.fold(1usize, |sum, s| sum.saturating_add(s));
         let repeated = uses.get(&id).copied().unwrap_or(0) + usize::from(is_root.contains(&id)) >= 2;
         if total > LONG && repeated && !is_atom(id) && !is_transparent(graph, id) && named.insert(id) {

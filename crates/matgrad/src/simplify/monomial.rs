@@ -45,9 +45,8 @@ impl Monomial {
             Op::Mul(a, b) if graph.is_scalar(a) || graph.is_scalar(b) => {
                 Monomial::of(graph, a).times(Monomial::of(graph, b))
             }
-            Op::Div(a, b) if graph.is_scalar(b) => {
-                Monomial::quotient(Monomial::of(graph, a), Monomial::of(graph, b)).unwrap_or_else(|| Monomial::atom(graph, id))
-            }
+            Op::Div(a, b) if graph.is_scalar(b) => Monomial::quotient(Monomial::of(graph, a), Monomial::of(graph, b))
+                .unwrap_or_else(|| Monomial::atom(graph, id)),
             _ => Monomial::atom(graph, id),
         }
     }
