@@ -286,8 +286,9 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
             .to_string(),
     ));
     let mut rows = vec![Row { left: w.d(output), right: w.linear_form(&e.start, None), check: None }];
+    let differential_of: std::collections::HashMap<usize, NodeId> = e.differentials.iter().copied().collect();
     for (k, substitution) in e.substitutions.iter().enumerate() {
-        let differential = e.differentials.iter().find(|(v, _)| *v == substitution.vertex).map(|&(_, d)| d);
+        let differential = differential_of.get(&substitution.vertex).copied();
         if let Some(d) = differential {
             rows.push(Row {
                 left: String::new(),
@@ -304,12 +305,13 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
     blocks.push(Block::Math(rows));
     blocks.push(Block::Prose("from which the gradients are read off:".to_string()));
     let last = e.substitutions.last().map_or(&e.start, |s| &s.after);
+    let read_off: std::collections::HashMap<&str, f64> =
+        checked.map_or_else(Default::default, |c| c.read_off.iter().map(|(n, x)| (n.as_str(), *x)).collect());
     let rows = last
         .iter()
         .filter(|&&(v, _)| e.vertices[v].kind == VertexKind::Input)
         .map(|&(v, g)| {
-            let check =
-                checked.and_then(|c| c.read_off.iter().find(|(n, _)| *n == e.vertices[v].name).map(|&(_, x)| x));
+            let check = read_off.get(e.vertices[v].name.as_str()).copied();
             Row { left: w.partial(&w.name(output), &w.name(v)), right: w.expr(g), check }
         })
         .collect();
