@@ -257,14 +257,10 @@ impl From<eval::InputError> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Deep expressions recurse in the library; a large stack keeps that from overflowing
-    // long before any limit a person would reach.
-    let worker = std::thread::Builder::new().stack_size(256 << 20).spawn(move || run(cli));
-    let result = match worker.map(|handle| handle.join()) {
-        Ok(Ok(result)) => result,
-        Ok(Err(_)) => Err(Failure::internal("matgrad crashed; this is a bug, please report it with the input")),
-        Err(error) => Err(Failure::internal(format!("cannot start: {error}"))),
-    };
+    // The library grows its stack where it recurses deeply, so the command runs on the main
+    // thread; a panic is still reported as a bug rather than as Rust's message.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli)))
+        .unwrap_or_else(|_| Err(Failure::internal("matgrad crashed; this is a bug, please report it with the input")));
     let (text, failure) = match result {
         Ok(text) => (text, None),
         Err(mut failure) => (std::mem::take(&mut failure.output), Some(failure)),

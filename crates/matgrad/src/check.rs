@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::eval::{evaluate, evaluate_with, InputError, Sizes};
+use crate::eval::{evaluate, InputError, Sizes, Tape};
 use crate::ir::{Graph, NodeId};
 use crate::Array;
 
@@ -31,14 +31,20 @@ pub fn finite_difference(
     inputs: &HashMap<String, Array>,
     x: NodeId,
 ) -> Result<Array, InputError> {
-    let base = evaluate(graph, sizes, inputs, &[x])?.remove(0);
+    entrywise(&mut Tape::new(graph, sizes, inputs, &[output, x])?, output, x)
+}
+
+/// [`finite_difference`] on a tape that holds `output` and `x`.
+fn entrywise(tape: &mut Tape, output: NodeId, x: NodeId) -> Result<Array, InputError> {
+    let base = tape.value(x);
+    let dependents = tape.dependents(x);
     let mut gradient = Array::zeros(base.rows, base.cols);
     let mut shifted = base.clone();
     for k in 0..base.data.len() {
         let h = step(base.data[k].abs());
         let mut at = |offset: f64| {
             shifted.data[k] = base.data[k] + offset;
-            evaluate_with(graph, sizes, inputs, &[(x, &shifted)], &[output]).map(|v| v[0].data[0])
+            tape.entry_with(x, &shifted, &dependents, output)
         };
         let plus = at(h)?;
         let minus = at(-h)?;
@@ -61,7 +67,13 @@ pub fn directional_error(
     symbolic: &Array,
     floor: f64,
 ) -> Result<f64, InputError> {
-    let base = evaluate(graph, sizes, inputs, &[x])?.remove(0);
+    directional(&mut Tape::new(graph, sizes, inputs, &[output, x])?, output, x, symbolic, floor)
+}
+
+/// [`directional_error`] on a tape that holds `output` and `x`.
+fn directional(tape: &mut Tape, output: NodeId, x: NodeId, symbolic: &Array, floor: f64) -> Result<f64, InputError> {
+    let base = tape.value(x);
+    let dependents = tape.dependents(x);
     // Unit directions and the entrywise step: a perturbation as long as an entrywise one
     // (a longer one, relative to ‖x‖, made the truncation error grow with the size).
     let h = step(base.max_abs());
@@ -71,12 +83,12 @@ pub fn directional_error(
         let mut direction = Array::from_fn(base.rows, base.cols, |_, _| normal(&mut seed));
         let length = norm(&direction).max(f64::MIN_POSITIVE);
         direction.data.iter_mut().for_each(|v| *v /= length);
-        let at = |sign: f64| {
+        let mut at = |sign: f64| {
             let mut shifted = base.clone();
             for (s, v) in shifted.data.iter_mut().zip(&direction.data) {
                 *s += sign * h * v;
             }
-            evaluate_with(graph, sizes, inputs, &[(x, &shifted)], &[output]).map(|v| v[0].data[0])
+            tape.entry_with(x, &shifted, &dependents, output)
         };
         let numeric = (at(1.0)? - at(-1.0)?) / (2.0 * h);
         let exact: f64 = symbolic.data.iter().zip(&direction.data).map(|(g, v)| g * v).sum();
@@ -179,18 +191,20 @@ pub fn check_gradients(
     sizes: &Sizes,
     inputs: &HashMap<String, Array>,
 ) -> Result<Vec<(String, f64)>, InputError> {
-    let mut nodes: Vec<NodeId> = gradients.iter().map(|&(_, g)| g).collect();
-    nodes.push(output);
-    let mut symbolic = evaluate(graph, sizes, inputs, &nodes)?;
-    let floor = noise_floor(symbolic.pop().map_or(0.0, |l| l.data[0]));
+    // One tape for every variable: each perturbation recomputes only what depends on it.
+    let mut wanted: Vec<NodeId> = gradients.iter().flat_map(|&(x, g)| [x, g]).collect();
+    wanted.push(output);
+    let mut tape = Tape::new(graph, sizes, inputs, &wanted)?;
+    let floor = noise_floor(tape.value(output).data[0]);
     let mut errors = Vec::new();
-    for (&(x, _), value) in gradients.iter().zip(&symbolic) {
+    for &(x, g) in gradients {
         let name = graph.name(x).unwrap_or("?").to_string();
+        let value = tape.value(g);
         let error = if value.data.len() <= ENTRYWISE_LIMIT {
-            let numeric = finite_difference(graph, output, sizes, inputs, x)?;
-            relative_error(value, &numeric, floor)
+            let numeric = entrywise(&mut tape, output, x)?;
+            relative_error(&value, &numeric, floor)
         } else {
-            directional_error(graph, output, sizes, inputs, x, value, floor)?
+            directional(&mut tape, output, x, &value, floor)?
         };
         errors.push((name, error));
     }

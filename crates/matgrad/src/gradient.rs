@@ -61,9 +61,16 @@ impl Program {
         } else {
             wrt.iter().map(|s| s.to_string()).collect()
         };
+        // Every name's node, found once (a program may have thousands of inputs).
+        let mut by_name: HashMap<&str, NodeId> = HashMap::new();
+        for (name, node) in
+            self.statements.iter().map(|s| (&s.name, s.node)).chain(self.inputs.iter().map(|v| (&v.name, v.node)))
+        {
+            by_name.entry(name.as_str()).or_insert(node);
+        }
         let mut nodes = Vec::new();
         for name in &names {
-            let node = self.lookup(name).ok_or_else(|| {
+            let node = by_name.get(name.as_str()).copied().ok_or_else(|| {
                 let inputs: Vec<&str> = self.inputs.iter().map(|v| v.name.as_str()).collect();
                 GradientError {
                     message: format!("`{name}` is not a variable of the program"),

@@ -21,6 +21,7 @@ pub mod point;
 pub mod print;
 pub mod program;
 pub mod simplify;
+mod stack;
 pub mod syntax;
 pub mod verify;
 

@@ -14,6 +14,8 @@ mod rules;
 pub use forward::differential;
 pub(crate) use rules::derivative;
 
+use std::collections::{HashMap, HashSet};
+
 use crate::ir::{Constant, Graph, NodeId, Op};
 use crate::simplify::build;
 
@@ -33,7 +35,7 @@ pub struct Gradients {
     pub output: NodeId,
     /// For each requested node, its gradient (of the node's shape).
     pub gradients: Vec<(NodeId, NodeId)>,
-    /// Every node's adjoint that received a term, by node id.
+    /// Every node's adjoint that received a term, by node id (empty for a [`pullback`]).
     pub adjoints: Vec<Option<NodeId>>,
     /// Every chain-rule term, in the order the sweep made them.
     pub steps: Vec<Step>,
@@ -71,14 +73,14 @@ enum Stop {
 }
 
 fn sweep(graph: &mut Graph, output: NodeId, seed: NodeId, targets: &[NodeId], stop: Stop) -> Gradients {
-    let needed = depends_on(graph, output, targets, stop);
-    let is_target = |id: NodeId| targets.contains(&id);
-    let mut adjoints = Adjoints { terms: vec![None; output.index() + 1], steps: Vec::new() };
-    adjoints.terms[output.index()] = Some(seed);
-    for index in (0..=output.index()).rev() {
-        let id = NodeId(index as u32);
-        let Some(cotangent) = adjoints.terms[index] else { continue };
-        if !needed[index] || (stop == Stop::AtTargets && is_target(id)) {
+    let target: HashSet<NodeId> = targets.iter().copied().collect();
+    let region = region(graph, output, &target, stop);
+    let needed = depends_on(graph, &region, &target, stop);
+    let mut adjoints = Adjoints { terms: HashMap::new(), steps: Vec::new() };
+    adjoints.terms.insert(output, seed);
+    for &id in region.iter().rev() {
+        let Some(&cotangent) = adjoints.terms.get(&id) else { continue };
+        if !needed.contains(&id) || (stop == Stop::AtTargets && target.contains(&id)) {
             continue;
         }
         rules::pull_back(graph, &mut adjoints, &needed, id, cotangent);
@@ -86,7 +88,7 @@ fn sweep(graph: &mut Graph, output: NodeId, seed: NodeId, targets: &[NodeId], st
     let gradients = targets
         .iter()
         .map(|&x| {
-            let gradient = match adjoints.terms.get(x.index()).copied().flatten() {
+            let gradient = match adjoints.terms.get(&x).copied() {
                 Some(g) => g,
                 None => {
                     let shape = graph.shape(x);
@@ -96,12 +98,51 @@ fn sweep(graph: &mut Graph, output: NodeId, seed: NodeId, targets: &[NodeId], st
             (x, gradient)
         })
         .collect();
-    Gradients { output, gradients, adjoints: adjoints.terms, steps: adjoints.steps }
+    // A pull-back's callers read its gradients; a dense table of every node would make the
+    // thousands of pull-backs of an explanation quadratic.
+    let by_node = match stop {
+        Stop::Never => {
+            let mut by_node = vec![None; output.index() + 1];
+            for (id, term) in &adjoints.terms {
+                by_node[id.index()] = Some(*term);
+            }
+            by_node
+        }
+        Stop::AtTargets => Vec::new(),
+    };
+    Gradients { output, gradients, adjoints: by_node, steps: adjoints.steps }
 }
+
+/// The nodes the sweep may visit, in increasing id order: everything `output` reaches, or
+/// with `Stop::AtTargets`, what it reaches without passing through a target (the targets
+/// included), so that the pull-back through one statement visits only its expression.
+fn region(graph: &Graph, output: NodeId, target: &HashSet<NodeId>, stop: Stop) -> Vec<NodeId> {
+    if stop == Stop::Never {
+        return graph.reachable(&[output]);
+    }
+    let mut seen = HashSet::from([output]);
+    let mut stack = vec![output];
+    while let Some(id) = stack.pop() {
+        if id != output && target.contains(&id) {
+            continue;
+        }
+        for child in graph.op(id).children() {
+            if seen.insert(child) {
+                stack.push(child);
+            }
+        }
+    }
+    let mut region: Vec<NodeId> = seen.into_iter().collect();
+    region.sort();
+    region
+}
+
+/// The nodes whose adjoints the sweep needs: those that depend on a target.
+pub(crate) type Needed = HashSet<NodeId>;
 
 /// Cotangent accumulation: the one place that knows a missing adjoint is zero.
 pub(crate) struct Adjoints {
-    terms: Vec<Option<NodeId>>,
+    terms: HashMap<NodeId, NodeId>,
     steps: Vec<Step>,
 }
 
@@ -109,28 +150,22 @@ impl Adjoints {
     /// Adds `term`, the pull-back of `parent`'s cotangent, to the adjoint of `node`.
     pub(crate) fn add(&mut self, graph: &mut Graph, parent: NodeId, node: NodeId, term: NodeId) {
         self.steps.push(Step { parent, node, term });
-        let slot = &mut self.terms[node.index()];
-        *slot = Some(match *slot {
+        let sum = match self.terms.get(&node) {
             None => term,
-            Some(sum) => build(graph, Op::Add(sum, term)),
-        });
+            Some(&sum) => build(graph, Op::Add(sum, term)),
+        };
+        self.terms.insert(node, sum);
     }
 }
 
-/// Which nodes up to `output` depend on any of `targets`: only their adjoints are needed.
-/// With `Stop::AtTargets`, a target's own inputs do not count (it is a leaf).
-fn depends_on(graph: &Graph, output: NodeId, targets: &[NodeId], stop: Stop) -> Vec<bool> {
-    let mut needed = vec![false; output.index() + 1];
-    for x in targets {
-        if x.index() <= output.index() {
-            needed[x.index()] = true;
-        }
-    }
-    for index in 0..=output.index() {
-        let id = NodeId(index as u32);
-        let leaf = stop == Stop::AtTargets && targets.contains(&id);
-        if !needed[index] && !leaf {
-            needed[index] = graph.op(id).children().into_iter().any(|c| needed[c.index()]);
+/// Which nodes of `region` (in increasing id order) depend on a target: only their adjoints
+/// are needed. With `Stop::AtTargets`, a target's own inputs do not count (it is a leaf).
+fn depends_on(graph: &Graph, region: &[NodeId], target: &HashSet<NodeId>, stop: Stop) -> Needed {
+    let mut needed: Needed = target.clone();
+    for &id in region {
+        let leaf = stop == Stop::AtTargets && target.contains(&id);
+        if !leaf && !needed.contains(&id) && graph.op(id).children().into_iter().any(|c| needed.contains(&c)) {
+            needed.insert(id);
         }
     }
     needed

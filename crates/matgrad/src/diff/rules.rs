@@ -4,11 +4,11 @@
 use crate::ir::{Constant, Func, Graph, NodeId, Op};
 use crate::simplify::build;
 
-use super::Adjoints;
+use super::{Adjoints, Needed};
 
 /// Sends the pull-back of `cotangent` (the adjoint of `id`) to each child of `id` that the
 /// gradient needs.
-pub(super) fn pull_back(graph: &mut Graph, adjoints: &mut Adjoints, needed: &[bool], id: NodeId, cotangent: NodeId) {
+pub(super) fn pull_back(graph: &mut Graph, adjoints: &mut Adjoints, needed: &Needed, id: NodeId, cotangent: NodeId) {
     let mut edge = Edge { graph, adjoints, needed, parent: id, g: cotangent };
     match edge.graph.op(id) {
         Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..) => {}
@@ -39,7 +39,7 @@ pub(super) fn pull_back(graph: &mut Graph, adjoints: &mut Adjoints, needed: &[bo
 struct Edge<'a> {
     graph: &'a mut Graph,
     adjoints: &'a mut Adjoints,
-    needed: &'a [bool],
+    needed: &'a Needed,
     parent: NodeId,
     g: NodeId,
 }
@@ -48,7 +48,7 @@ impl Edge<'_> {
     /// Adds `term(graph)` to `child`'s adjoint if the gradient needs it; a term that was
     /// broadcast from a scalar child is summed back to a scalar.
     fn send(&mut self, child: NodeId, term: impl FnOnce(&mut Self) -> NodeId) {
-        if !self.needed[child.index()] {
+        if !self.needed.contains(&child) {
             return;
         }
         let mut term = term(self);

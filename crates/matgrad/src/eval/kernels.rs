@@ -246,3 +246,91 @@ fn log_abs_det(a: &Mat<f64>) -> f64 {
 fn to_array(m: &Mat<f64>) -> Array {
     Array::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)])
 }
+
+/// Every node that some wanted nodes need, evaluated once, so that the value of a node after
+/// another one is changed costs only the nodes that depend on the changed one: the
+/// finite-difference check perturbs each input of a wide program (`L = x₁ + … + xₙ`) and
+/// would otherwise evaluate the whole program twice per input.
+pub struct Tape<'a> {
+    graph: &'a Graph,
+    sizes: &'a Sizes,
+    inputs: &'a HashMap<String, Array>,
+    values: Vec<Option<Mat<f64>>>,
+    /// For each evaluated node, the evaluated nodes that read it.
+    parents: Vec<Vec<NodeId>>,
+}
+
+impl<'a> Tape<'a> {
+    /// The tape of every node `wanted` needs.
+    pub fn new(
+        graph: &'a Graph,
+        sizes: &'a Sizes,
+        inputs: &'a HashMap<String, Array>,
+        wanted: &[NodeId],
+    ) -> Result<Tape<'a>, InputError> {
+        let needed = graph.reachable(wanted);
+        let mut values: Vec<Option<Mat<f64>>> = vec![None; graph.len()];
+        let mut parents = vec![Vec::new(); graph.len()];
+        for &id in &needed {
+            values[id.index()] = Some(node(graph, sizes, inputs, id, &values)?);
+            let mut children = graph.op(id).children().as_slice().to_vec();
+            children.dedup();
+            for child in children {
+                parents[child.index()].push(id);
+            }
+        }
+        Ok(Tape { graph, sizes, inputs, values, parents })
+    }
+
+    /// The value of an evaluated node.
+    pub fn value(&self, id: NodeId) -> Array {
+        to_array(self.values[id.index()].as_ref().expect("a node the tape evaluated"))
+    }
+
+    /// The evaluated nodes that depend on `x` (not `x` itself), in id (topological) order.
+    pub fn dependents(&self, x: NodeId) -> Vec<NodeId> {
+        let mut seen = vec![false; self.graph.len()];
+        let mut stack = vec![x];
+        let mut found = Vec::new();
+        while let Some(id) = stack.pop() {
+            for &parent in &self.parents[id.index()] {
+                if !std::mem::replace(&mut seen[parent.index()], true) {
+                    found.push(parent);
+                    stack.push(parent);
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// The first entry of `output` with `x` held at `value` (an independent leaf, as in
+    /// [`evaluate_with`]); `dependents` are [`Tape::dependents`] of `x`, the only nodes
+    /// recomputed. The tape is left as it was.
+    pub fn entry_with(
+        &mut self,
+        x: NodeId,
+        value: &Array,
+        dependents: &[NodeId],
+        output: NodeId,
+    ) -> Result<f64, InputError> {
+        let mut saved = Vec::with_capacity(dependents.len() + 1);
+        let given = Mat::from_fn(value.rows, value.cols, |r, c| value.get(r, c));
+        saved.push((x, self.values[x.index()].replace(given)));
+        let mut result = Ok(());
+        for &id in dependents {
+            match node(self.graph, self.sizes, self.inputs, id, &self.values) {
+                Ok(new) => saved.push((id, self.values[id.index()].replace(new))),
+                Err(error) => {
+                    result = Err(error);
+                    break;
+                }
+            }
+        }
+        let entry = self.values[output.index()].as_ref().map(|m| m[(0, 0)]);
+        for (id, old) in saved.into_iter().rev() {
+            self.values[id.index()] = old;
+        }
+        result.map(|()| entry.expect("the output is evaluated"))
+    }
+}

@@ -140,18 +140,22 @@ pub fn check(explanation: &Explanation, sizes: &Sizes, inputs: &HashMap<String, 
     }
 
     let dot = |a: &Array, b: &Array| a.data.iter().zip(&b.data).map(|(x, y)| x * y).sum::<f64>();
+    // Each parent's terms, in the order the backpropagation lists them: (child, term).
+    let mut terms_of: Vec<Vec<(usize, NodeId)>> = vec![Vec::new(); vertices.len()];
+    for step in &explanation.backprop {
+        for term in &step.terms {
+            terms_of[term.parent].push((step.vertex, term.matrix_form));
+        }
+    }
     let mut differentials = Vec::new();
     for &(i, d) in &explanation.differentials {
         let vertex = &vertices[i];
         let bar = &point[&input_name(explanation, vertex.bar.expect("a statement"))];
         let forward = dot(bar, &value(d)?);
         let mut reverse = 0.0;
-        for term in explanation.backprop.iter().flat_map(|s| s.terms.iter().map(move |t| (s.vertex, t))) {
-            let (child, term) = term;
-            if term.parent == i {
-                let tangent = &point[&input_name(explanation, vertices[child].tangent)];
-                reverse += dot(&value(term.matrix_form)?, tangent);
-            }
+        for &(child, term) in &terms_of[i] {
+            let tangent = &point[&input_name(explanation, vertices[child].tangent)];
+            reverse += dot(&value(term)?, tangent);
         }
         let scale = forward.abs().max(reverse.abs()).max(floor);
         differentials.push((forward - reverse).abs() / scale);

@@ -137,9 +137,12 @@ impl Writer<'_> {
         }
     }
 
-    /// `Σ G : dv` over the pairs.
+    /// `Σ G : dv` over the pairs; past [`SHOWN_TERMS`] terms, the first of them and the
+    /// number left out, so that a program with thousands of inputs does not print them all
+    /// on every line of the back-substitution.
     fn linear_form(&self, pairs: &[(usize, NodeId)], substitute: Option<(usize, NodeId)>) -> String {
-        let terms: Vec<String> = pairs
+        let shown = if pairs.len() > SHOWN_TERMS { &pairs[..SHOWN_TERMS / 2] } else { pairs };
+        let mut terms: Vec<String> = shown
             .iter()
             .map(|&(v, g)| {
                 let differential = match substitute {
@@ -149,6 +152,20 @@ impl Writer<'_> {
                 format!("{}{}{differential}", self.factor(g), self.op(":"))
             })
             .collect();
+        if let Some((s, d)) = substitute.filter(|&(s, _)| !shown.iter().any(|&(v, _)| v == s)) {
+            if let Some(&(_, g)) = pairs.iter().find(|&&(v, _)| v == s) {
+                terms.push(format!("{}{}{}", self.factor(g), self.op(":"), self.parenthesized(&self.expr(d))));
+            }
+        }
+        let left_out = pairs.len() - terms.len();
+        if left_out > 0 {
+            let more = format!("({left_out} more terms)");
+            terms.push(match self.notation {
+                Notation::MathMl => format!("<mo>⋯</mo><mtext>\u{a0}{more}</mtext>"),
+                Notation::Latex => format!("\\cdots \\text{{ {more}}}"),
+                Notation::Ascii | Notation::Unicode => format!("⋯ {more}"),
+            });
+        }
         terms.join(&self.op("+"))
     }
 
@@ -164,6 +181,9 @@ impl Writer<'_> {
         format!("How the chain rule runs over {} = {definition}", self.explanation.vertices[output].name)
     }
 }
+
+/// The most terms a line of the back-substitution shows in full.
+const SHOWN_TERMS: usize = 16;
 
 fn latex_symbol(symbol: &str) -> &str {
     match symbol {
@@ -192,8 +212,9 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
     if checked.is_some() {
         table[0].extend(["‖value‖".to_string(), "‖adjoint‖".to_string()]);
     }
+    let users = Users::of(e);
     for (i, vertex) in e.vertices.iter().enumerate() {
-        let users: Vec<&str> = e.vertices.iter().filter(|p| p.uses.contains(&i)).map(|p| p.name.as_str()).collect();
+        let users: Vec<&str> = users.of[i].iter().map(|&p| e.vertices[p].name.as_str()).collect();
         let used_by = match users.len() {
             0 => "(the output)".to_string(),
             n if n > 8 => format!("{}, … ({n} in all)", users[..8].join(", ")),
@@ -209,7 +230,6 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
     blocks.push(Block::Table(table));
 
     // 2. Backpropagation.
-    let ancestors = Ancestors::of(e);
     blocks.push(Block::Heading("2. Backpropagation".to_string()));
     blocks.push(Block::Prose(
         "The adjoint of a value is the sum over its children (the values that use it) of the child's adjoint \
@@ -245,7 +265,7 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
             rows.push(Row { left: String::new(), right: simplified, check });
         }
         blocks.push(Block::Math(rows));
-        if let Some(note) = uses_note(e, &ancestors, v) {
+        if let Some(note) = uses_note(e, &users, v) {
             blocks.push(Block::Prose(note));
         }
     }
@@ -266,8 +286,9 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
             .to_string(),
     ));
     let mut rows = vec![Row { left: w.d(output), right: w.linear_form(&e.start, None), check: None }];
+    let differential_of: std::collections::HashMap<usize, NodeId> = e.differentials.iter().copied().collect();
     for (k, substitution) in e.substitutions.iter().enumerate() {
-        let differential = e.differentials.iter().find(|(v, _)| *v == substitution.vertex).map(|&(_, d)| d);
+        let differential = differential_of.get(&substitution.vertex).copied();
         if let Some(d) = differential {
             rows.push(Row {
                 left: String::new(),
@@ -284,12 +305,13 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
     blocks.push(Block::Math(rows));
     blocks.push(Block::Prose("from which the gradients are read off:".to_string()));
     let last = e.substitutions.last().map_or(&e.start, |s| &s.after);
+    let read_off: std::collections::HashMap<&str, f64> =
+        checked.map_or_else(Default::default, |c| c.read_off.iter().map(|(n, x)| (n.as_str(), *x)).collect());
     let rows = last
         .iter()
         .filter(|&&(v, _)| e.vertices[v].kind == VertexKind::Input)
         .map(|&(v, g)| {
-            let check =
-                checked.and_then(|c| c.read_off.iter().find(|(n, _)| *n == e.vertices[v].name).map(|&(_, x)| x));
+            let check = read_off.get(e.vertices[v].name.as_str()).copied();
             Row { left: w.partial(&w.name(output), &w.name(v)), right: w.expr(g), check }
         })
         .collect();
@@ -336,11 +358,12 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
 }
 
 /// Why a value with several uses has several terms, and which uses reach it twice.
-fn uses_note(e: &Explanation, ancestors: &Ancestors, v: usize) -> Option<String> {
+fn uses_note(e: &Explanation, users: &Users, v: usize) -> Option<String> {
     const SHOWN: usize = 8;
-    let users: Vec<usize> =
-        e.vertices.iter().enumerate().filter(|(_, p)| p.uses.contains(&v)).map(|(i, _)| i).collect();
-    if users.len() < 2 {
+    /// Paths explained in one note.
+    const EXPLAINED: usize = 3;
+    let users_of_v = &users.of[v];
+    if users_of_v.len() < 2 {
         return None;
     }
     let display = |i: usize| unicode_name(&e.vertices[i].name);
@@ -354,13 +377,15 @@ fn uses_note(e: &Explanation, ancestors: &Ancestors, v: usize) -> Option<String>
     };
     let name = display(v);
     let mut note =
-        format!("{name} is used by {}, so its adjoint has {} terms, one per use.", list(&users), users.len());
+        format!("{name} is used by {}, so its adjoint has {} terms, one per use.", list(users_of_v), users_of_v.len());
     // A user that also depends on another user uses the value directly and through it.
     let mut explained = 0;
-    for &user in &users {
-        let through: Vec<usize> =
-            users.iter().copied().filter(|&other| other != user && ancestors.reaches(other, user)).collect();
-        if !through.is_empty() && explained < 3 {
+    for &user in users_of_v {
+        if explained == EXPLAINED {
+            break;
+        }
+        let through = users.reached(e, user, users_of_v);
+        if !through.is_empty() {
             explained += 1;
             let _ = write!(
                 note,
@@ -373,32 +398,44 @@ fn uses_note(e: &Explanation, ancestors: &Ancestors, v: usize) -> Option<String>
     Some(note)
 }
 
-/// For each vertex, the set of vertices it depends on, as bit sets built once in
-/// topological order, so "does w depend on z" is one lookup.
-struct Ancestors {
-    words: usize,
-    bits: Vec<u64>,
+/// For each vertex, the vertices whose statements use it, in order.
+struct Users {
+    of: Vec<Vec<usize>>,
 }
 
-impl Ancestors {
-    fn of(e: &Explanation) -> Ancestors {
-        let n = e.vertices.len();
-        let words = n.div_ceil(64);
-        let mut bits = vec![0u64; n * words];
-        for (to, vertex) in e.vertices.iter().enumerate() {
+impl Users {
+    fn of(e: &Explanation) -> Users {
+        let mut of = vec![Vec::new(); e.vertices.len()];
+        for (parent, vertex) in e.vertices.iter().enumerate() {
             for &used in &vertex.uses {
-                bits[to * words + used / 64] |= 1 << (used % 64);
-                for w in 0..words {
-                    bits[to * words + w] |= bits[used * words + w];
+                if of[used].last() != Some(&parent) {
+                    of[used].push(parent);
                 }
             }
         }
-        Ancestors { words, bits }
+        Users { of }
     }
 
-    /// Whether `to` depends, directly or not, on `from`.
-    fn reaches(&self, from: usize, to: usize) -> bool {
-        self.bits[to * self.words + from / 64] & (1 << (from % 64)) != 0
+    /// The members of `among` (increasing indices) other than `from` that `from` depends
+    /// on, directly or not: a search down from `from` that never goes below the smallest
+    /// of `among`, so it stays near `from` in a long program.
+    fn reached(&self, e: &Explanation, from: usize, among: &[usize]) -> Vec<usize> {
+        let lowest = among[0];
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![from];
+        let mut found = Vec::new();
+        while let Some(i) = stack.pop() {
+            for &used in &e.vertices[i].uses {
+                if used >= lowest && seen.insert(used) {
+                    if among.binary_search(&used).is_ok() {
+                        found.push(used);
+                    }
+                    stack.push(used);
+                }
+            }
+        }
+        found.sort();
+        found
     }
 }
 

@@ -10,6 +10,10 @@ use std::collections::{HashMap, HashSet};
 use crate::ir::{Graph, NodeId, Op};
 
 const LOWER: &[&str] = &["p", "q", "r", "s", "t", "g", "h", "k", "m", "n", "a", "b", "c", "d", "e", "f"];
+/// Operations (nodes of the printed tree, names counting one) above which an expression
+/// printed in two places gets a name even though it is printed once inside other ones.
+const LONG: usize = 24;
+
 const UPPER: &[&str] = &["P", "Q", "R", "S", "T", "M", "N", "G", "H", "J", "F", "E", "D", "C"];
 
 /// Names for the repeated subexpressions of `roots`, and for each of `growing` (a quantity
@@ -25,6 +29,7 @@ pub fn abbreviations(
         graph.name(id).is_some() || matches!(graph.op(id), Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..))
     };
     // Uses of each node by distinct parents inside the printed expressions (roots count once).
+    let is_root: HashSet<NodeId> = roots.iter().copied().collect();
     let mut uses: HashMap<NodeId, usize> = HashMap::new();
     let mut seen: HashSet<NodeId> = HashSet::new();
     let mut stack: Vec<NodeId> = Vec::new();
@@ -32,7 +37,7 @@ pub fn abbreviations(
     // expressions count.
     stack.extend(roots);
     while let Some(id) = stack.pop() {
-        if !seen.insert(id) || (is_atom(id) && !roots.contains(&id)) {
+        if !seen.insert(id) || (is_atom(id) && !is_root.contains(&id)) {
             continue;
         }
         let mut children: Vec<NodeId> = graph.op(id).children().as_slice().to_vec();
@@ -52,6 +57,32 @@ pub fn abbreviations(
     candidates.extend(growing.iter().filter(|&&id| !is_atom(id) && !is_transparent(graph, id)));
     candidates.sort();
     candidates.dedup();
+    // A long expression printed in two places, as a root and inside another root (the
+    // adjoints of a chain, each the next one times a factor), is named too: otherwise each
+    // line repeats the one before it, and the text grows with the square of the program.
+    let mut named: HashSet<NodeId> = candidates.iter().copied().collect();
+    let mut size: HashMap<NodeId, usize> = HashMap::new();
+    let mut order: Vec<NodeId> = seen.into_iter().collect();
+    order.sort();
+    for id in order {
+        if is_atom(id) && !is_root.contains(&id) {
+            continue;
+        }
+        let printed = graph.op(id).children().into_iter().map(|c| {
+            if named.contains(&c) {
+                1
+            } else {
+                size.get(&c).copied().unwrap_or(1)
+            }
+        });
+        let total = printed.fold(1usize, |sum, s| sum.saturating_add(s));
+        let repeated = uses.get(&id).copied().unwrap_or(0) + usize::from(is_root.contains(&id)) >= 2;
+        if total > LONG && repeated && !is_atom(id) && !is_transparent(graph, id) && named.insert(id) {
+            candidates.push(id);
+        }
+        size.insert(id, total);
+    }
+    candidates.sort();
     let mut taken = taken.clone();
     // Where each pool's search for a free name resumes, so naming stays linear.
     let mut next = [0usize; 2];

@@ -115,6 +115,9 @@ pub fn to_dot(diagram: &Diagram) -> String {
 /// The diagram as a standalone SVG document: no scripts, styles, fonts or images from
 /// elsewhere, sized to its content.
 pub fn to_svg(diagram: &Diagram) -> String {
+    if layout_items(diagram) > MAX_LAYOUT_ITEMS {
+        return too_large(diagram);
+    }
     let layout = layout(diagram);
     let (width, height) = (number(layout.width), number(layout.height));
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -184,6 +187,40 @@ pub fn to_svg(diagram: &Diagram) -> String {
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// The most boxes and virtual points (one per layer an edge skips) the SVG layout places.
+/// Its crossing reduction and alignment sweeps grow faster than linearly, and a weight used
+/// by every statement skips every layer, so a long program's picture would take minutes and
+/// gigabytes; past this a picture is also too large to read.
+pub const MAX_LAYOUT_ITEMS: usize = 1000;
+
+/// How many items [`layout`] would place: the boxes and the virtual points of every edge.
+fn layout_items(diagram: &Diagram) -> usize {
+    let edges = drawn_edges(diagram);
+    let layer_of = layers(diagram, &edges);
+    let skipped = edges.iter().map(|&(from, to)| layer_of[to] - layer_of[from] - 1);
+    skipped.fold(diagram.nodes.len(), usize::saturating_add)
+}
+
+/// The picture of a graph too large to lay out: a sentence that says so.
+fn too_large(diagram: &Diagram) -> String {
+    let message = format!(
+        "The graph has {} values and {} uses: too many to lay out here (its DOT form, for Graphviz, has them all).",
+        diagram.nodes.len(),
+        drawn_edges(diagram).len()
+    );
+    let width = number(text_width(&message, LINE_SIZE, false) + 2.0 * MARGIN);
+    let height = number(LINE_HEIGHT + 2.0 * MARGIN);
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" \
+         width=\"{width}\" height=\"{height}\" font-family=\"{FONT_FAMILY}\">\n<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n\
+         <text x=\"{}\" y=\"{}\" font-size=\"{}\" fill=\"#3a3a3a\">{}</text>\n</svg>\n",
+        number(MARGIN),
+        number(MARGIN + LINE_HEIGHT / 2.0 + 0.36 * LINE_SIZE),
+        number(LINE_SIZE),
+        escape(&message)
+    )
 }
 
 // Sizes of the SVG, in px.

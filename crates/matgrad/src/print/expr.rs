@@ -103,7 +103,13 @@ impl Printer<'_> {
         }
     }
 
+    /// Each level of the expression is one level of recursion, on a stack that grows
+    /// ([`crate::stack::deep`]).
     fn node(&self, id: NodeId, root: bool) -> Printed {
+        crate::stack::deep(|| self.node_here(id, root))
+    }
+
+    fn node_here(&self, id: NodeId, root: bool) -> Printed {
         if !root {
             if let Some(name) = (self.namer)(id) {
                 return Printed::new(self.name(&name), ATOM);
@@ -298,7 +304,7 @@ impl Printer<'_> {
         } else {
             side(b, POWER)
         };
-        Printed { text: format!("{}{op}{}", left.text, right.text), strength, product: Some(kind) }
+        Printed { text: joined(left.text, op, &right.text), strength, product: Some(kind) }
     }
 
     /// A scalar times anything. Display notations put the scalar first (`2 w`).
@@ -320,7 +326,8 @@ impl Printer<'_> {
             Notation::Unicode | Notation::Latex => " ",
             Notation::MathMl => INVISIBLE_TIMES,
         };
-        Printed { text: format!("{}{op}{}", left.text, right.text), strength, product: left.product.or(right.product) }
+        let product = left.product.or(right.product);
+        Printed { text: joined(left.text, op, &right.text), strength, product }
     }
 
     fn division(&self, a: NodeId, b: NodeId) -> Printed {
@@ -344,7 +351,7 @@ impl Printer<'_> {
         let left = self.operand(a, PRODUCT);
         let right = self.operand(b, POWER);
         let kind = if by_scalar { left.product } else { Some(Product::Elementwise) };
-        Printed { text: format!("{}{op}{}", left.text, right.text), strength: PRODUCT, product: kind }
+        Printed { text: joined(left.text, op, &right.text), strength: PRODUCT, product: kind }
     }
 
     fn power(&self, a: NodeId, b: NodeId) -> Printed {
@@ -489,6 +496,15 @@ impl Printer<'_> {
         };
         self.call(&name, a)
     }
+}
+
+/// `left op right`, appended to `left`'s buffer: expressions grow on the left (a sum gains a
+/// term, a product a factor), and copying the left side at every level would make printing
+/// a long gradient quadratic.
+fn joined(mut left: String, op: &str, right: &str) -> String {
+    left.push_str(op);
+    left.push_str(right);
+    left
 }
 
 /// `2`, `0.5`, `1e-12`: integers without a fraction, others in Rust's shortest exact form.

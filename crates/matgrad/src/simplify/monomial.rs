@@ -8,6 +8,12 @@
 
 use crate::ir::{Graph, NodeId, Op};
 
+/// The most nodes one reading visits. A longer product is read as one atom, so that reading
+/// takes bounded time and stack: the adjoint at the start of a chain of 10 000 scalar
+/// statements is a product of 10 000 factors, and each new factor would otherwise re-read
+/// all of them. Terms that rules rewrite have a handful of factors.
+const MAX_VISITS: usize = 128;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Monomial {
     pub coefficient: f64,
@@ -23,12 +29,11 @@ impl Monomial {
     }
 
     /// The view of `id`. Named nodes (the user's `y`, `u`, …) are atoms: looking inside them
-    /// would rebuild their expression and lose the name.
+    /// would rebuild their expression and lose the name. So is a term too long to read
+    /// ([`MAX_VISITS`]).
     pub fn of(graph: &Graph, id: NodeId) -> Monomial {
-        if graph.name(id).is_some() {
-            return Monomial::atom(graph, id);
-        }
-        Monomial::of_node(graph, id)
+        let mut budget = MAX_VISITS;
+        Monomial::read(graph, id, &mut budget).unwrap_or_else(|| Monomial::atom(graph, id))
     }
 
     /// The view of `id`'s own operation, even when `id` is named (its children are still
@@ -36,23 +41,50 @@ impl Monomial {
     pub fn of_node(graph: &Graph, id: NodeId) -> Monomial {
         match graph.op(id) {
             Op::Const(c) => Monomial::constant(c.0),
-            Op::Neg(a) => {
-                let mut m = Monomial::of(graph, a);
-                m.coefficient = -m.coefficient;
-                m
-            }
+            Op::Neg(a) => Monomial::of(graph, a).negated(),
             Op::Mul(a, b) if graph.is_scalar(a) || graph.is_scalar(b) => {
                 Monomial::of(graph, a).times(Monomial::of(graph, b))
             }
-            Op::Div(a, b) if graph.is_scalar(b) => {
-                let divisor = Monomial::of(graph, b);
-                if divisor.coefficient == 0.0 || !divisor.coefficient.is_finite() {
-                    return Monomial::atom(graph, id);
-                }
-                Monomial::of(graph, a).times(divisor.reciprocal())
-            }
+            Op::Div(a, b) if graph.is_scalar(b) => Monomial::quotient(Monomial::of(graph, a), Monomial::of(graph, b))
+                .unwrap_or_else(|| Monomial::atom(graph, id)),
             _ => Monomial::atom(graph, id),
         }
+    }
+
+    /// [`Monomial::of`] within `budget` nodes; None when the term has more.
+    fn read(graph: &Graph, id: NodeId, budget: &mut usize) -> Option<Monomial> {
+        *budget = budget.checked_sub(1)?;
+        if graph.name(id).is_some() {
+            return Some(Monomial::atom(graph, id));
+        }
+        Some(match graph.op(id) {
+            Op::Const(c) => Monomial::constant(c.0),
+            Op::Neg(a) => Monomial::read(graph, a, budget)?.negated(),
+            Op::Mul(a, b) if graph.is_scalar(a) || graph.is_scalar(b) => {
+                let left = Monomial::read(graph, a, budget)?;
+                left.times(Monomial::read(graph, b, budget)?)
+            }
+            Op::Div(a, b) if graph.is_scalar(b) => {
+                let divisor = Monomial::read(graph, b, budget)?;
+                Monomial::quotient(Monomial::read(graph, a, budget)?, divisor)
+                    .unwrap_or_else(|| Monomial::atom(graph, id))
+            }
+            _ => Monomial::atom(graph, id),
+        })
+    }
+
+    fn negated(mut self) -> Monomial {
+        self.coefficient = -self.coefficient;
+        self
+    }
+
+    /// `dividend / divisor`; None for a divisor with a zero or infinite coefficient, which
+    /// stays a division.
+    fn quotient(dividend: Monomial, divisor: Monomial) -> Option<Monomial> {
+        if divisor.coefficient == 0.0 || !divisor.coefficient.is_finite() {
+            return None;
+        }
+        Some(dividend.times(divisor.reciprocal()))
     }
 
     fn atom(graph: &Graph, id: NodeId) -> Monomial {

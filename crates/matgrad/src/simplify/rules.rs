@@ -365,15 +365,27 @@ fn canonical_scaling(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     Some(Monomial::of_node(graph, id).build(graph))
 }
 
-/// The factors of a chain of elementwise products of non-scalars.
-fn elementwise_factors(graph: &Graph, id: NodeId, factors: &mut Vec<NodeId>) {
-    match graph.op(id) {
-        Op::Mul(a, b) if graph.name(id).is_none() && !graph.is_scalar(a) && !graph.is_scalar(b) => {
-            elementwise_factors(graph, a, factors);
-            elementwise_factors(graph, b, factors);
+/// The most factors [`elementwise_order`] sorts: a longer chain (the adjoint at the start of
+/// a long chain of elementwise statements) is left in the order it was built, so that each
+/// new factor costs a bounded amount of work.
+const MAX_ELEMENTWISE_FACTORS: usize = 64;
+
+/// The factors of a chain of elementwise products of non-scalars, appended to `factors`;
+/// None when there are more than [`MAX_ELEMENTWISE_FACTORS`].
+fn elementwise_factors(graph: &Graph, id: NodeId, factors: &mut Vec<NodeId>) -> Option<()> {
+    let mut stack = vec![id];
+    while let Some(id) = stack.pop() {
+        match graph.op(id) {
+            Op::Mul(a, b) if graph.name(id).is_none() && !graph.is_scalar(a) && !graph.is_scalar(b) => {
+                stack.extend([b, a]);
+            }
+            _ => factors.push(id),
         }
-        _ => factors.push(id),
+        if factors.len() + stack.len() > MAX_ELEMENTWISE_FACTORS {
+            return None;
+        }
     }
+    Some(())
 }
 
 fn elementwise_order(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
@@ -382,8 +394,8 @@ fn elementwise_order(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
         return None;
     }
     let mut factors = Vec::new();
-    elementwise_factors(graph, a, &mut factors);
-    elementwise_factors(graph, b, &mut factors);
+    elementwise_factors(graph, a, &mut factors)?;
+    elementwise_factors(graph, b, &mut factors)?;
     factors.sort();
     let mut product = factors[0];
     for &factor in &factors[1..] {

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod shapes;
+
 use std::collections::HashMap;
 
 use matgrad::eval::{evaluate, Sizes};
