@@ -312,6 +312,9 @@ struct Specials;
 impl kinds::Special for Specials {
     /// `I`, `I_n`, `I_3`: the identity (see [`Lowerer::identity`]).
     fn fixed(&self, name: &str) -> Option<Kind> {
+        if name == "pi" {
+            return Some(Kind::Scalar);
+        }
         let identity = name == "I"
             || name
                 .strip_prefix("I_")
@@ -433,6 +436,15 @@ impl Lowerer<'_> {
     /// and `y` are variables of the program. A declared name is never refused. Read as one name, each would be a new input, and the gradients would
     /// check: the worst kind of misreading.
     fn refuse_product_names(&self, name: &str, span: Span) -> Result<(), Diagnostic> {
+        // A letter after a digit (`W1x`, `A2x`, `W_1x`): a subscripted name times another.
+        if let Some(at) = name.as_bytes().windows(2).position(|w| w[0].is_ascii_digit() && w[1].is_ascii_alphabetic()) {
+            let (head, tail) = name.split_at(at + 1);
+            return Err(Diagnostic::new(span, format!("`{name}` would be one new variable named {name}"))
+                .with_label("a letter after a digit reads as one name here")
+                .with_hint(format!(
+                    "for the product write `{head} {tail}` (with a space) or `{head}*{tail}`; for one variable, declare it (`{name}: …`)"
+                )));
+        }
         let letters = name.len() >= 2 && name.bytes().all(|b| b.is_ascii_alphabetic());
         if !letters || crate::syntax::greek_letter(name).is_some() || builtin(name).is_some() {
             return Ok(());
@@ -587,6 +599,10 @@ impl Lowerer<'_> {
         }
         if let Some(eye) = self.identity(name, &Expr { kind: ExprKind::Var(name.to_string()), span })? {
             return Ok(eye);
+        }
+        // `π` is the constant when the program does not make it a variable, as `e` in `e^x`.
+        if name == "pi" && self.is_free(name) {
+            return Ok(self.graph.constant(std::f64::consts::PI));
         }
         if builtin(name).is_some() {
             return Err(Diagnostic::new(span, format!("`{name}` is a function, not a variable"))

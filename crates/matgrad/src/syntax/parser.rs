@@ -1424,7 +1424,10 @@ impl<'a> Parser<'a> {
                 ));
             }
             if self.peek().is_some_and(|t| self.opens_operand(t)) {
-                let argument = self.expr(PRODUCT.0)?;
+                let mut argument = self.expr(PRODUCT.0)?;
+                // The summand is written for one entry: its powers are entrywise
+                // (`\sum (y - X\beta)^2` is the sum of the squared residuals).
+                entrywise_powers(&mut argument.expr);
                 return self.call_on("sum", token.span, argument);
             }
         }
@@ -1643,6 +1646,22 @@ impl<'a> Parser<'a> {
         };
         self.depth -= 1;
         result
+    }
+}
+
+/// Makes every power in `expr` entrywise (`^` → `.^`), not looking into function calls
+/// (`\sum \operatorname{tr}(A^2)` keeps its matrix power).
+fn entrywise_powers(expr: &mut Expr) {
+    match &mut expr.kind {
+        ExprKind::Binary(op, left, right) => {
+            if *op == BinOp::Pow {
+                *op = BinOp::ElemPow;
+            }
+            entrywise_powers(left);
+            entrywise_powers(right);
+        }
+        ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => entrywise_powers(inner),
+        ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones | ExprKind::Call { .. } | ExprKind::Derivative { .. } => {}
     }
 }
 

@@ -444,6 +444,18 @@ impl Program {
             }
         };
         let mut context = Context::new(self, gradient, sizes, inputs)?;
+        let mut page_varying: Vec<String> = Vec::new();
+        for name in &claimed {
+            let input = name
+                .strip_prefix(crate::print::DIFFERENTIAL)
+                .or_else(|| split_derivative(name).filter(|(of, _)| *of == output).map(|(_, by)| by));
+            if let Some(input) = input {
+                if self.inputs.iter().any(|v| v.name == input) && !page_varying.iter().any(|v| v == input) {
+                    page_varying.push(input.to_string());
+                }
+            }
+        }
+        context.page_varying = page_varying;
         let mut claims: Vec<Claim> = pending.iter().map(|p| context.check(self, p)).collect();
         claims.sort_by_key(|c| c.start);
         Ok(Verification { output, claims })
@@ -577,6 +589,8 @@ struct Context<'a> {
     symbols: HashMap<String, NodeId>,
     /// Each input's name, node and differential (a random direction).
     tangents: Vec<(String, NodeId, NodeId)>,
+    /// The inputs the page as a whole varies.
+    page_varying: Vec<String>,
     /// The statements' names and values.
     statements: Vec<(String, NodeId)>,
     /// The values' differentials, by the set of inputs that vary and the name.
@@ -626,6 +640,7 @@ impl<'a> Context<'a> {
             point,
             symbols,
             tangents,
+            page_varying: Vec::new(),
             statements,
             differentials: HashMap::new(),
             inputs: inputs.clone(),
@@ -747,7 +762,12 @@ impl<'a> Context<'a> {
             }
             Pending::Pair { kind, left, right, spans, varying } => {
                 let whole = spans.0.to(spans.1);
+                // A chain that writes no input's differential (`dL = -t^T (dp ⊘ p)`) varies
+                // what the page varies: the inputs it differentiates by or writes d of.
                 let mut varying = varying.clone();
+                if varying.is_empty() {
+                    varying.clone_from(&self.page_varying);
+                }
                 if varying.is_empty() {
                     varying = self.tangents.iter().map(|(name, _, _)| name.clone()).collect();
                 }
