@@ -15,6 +15,9 @@ pub mod compiled;
 pub mod diagnostic;
 pub mod diff;
 pub mod eval;
+/// The whole pipeline on one text, for the fuzz targets and their corpus test.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gradient;
 pub mod ir;
 pub mod point;

@@ -258,6 +258,13 @@ impl Printer<'_> {
         // -(A x) is (-A) x in value, so in display notations a product needs no parentheses;
         // ASCII keeps them so that the text parses back to the same graph.
         let display = self.is_display();
+        // ASCII writes a negation of a negation `- -x`, not `-(-x)`: the parser takes a level
+        // of nesting per minus and another per parenthesis, so a long run of minus signs
+        // (`a---…-b`) that parsed would otherwise list as text nested too deeply to parse
+        // again (found by fuzzing). Display notations keep `−(−x)`.
+        if !display && matches!(self.graph.op(a), Op::Neg(_)) && (self.namer)(a).is_none() {
+            return Printed::new(format!("{} {}", self.minus(), self.node(a, false).text), PREFIX);
+        }
         let mut inner = self.operand(a, if display { PRODUCT } else { POWER });
         if Self::starts_negative(&inner.text) {
             inner = Printed::new(self.parenthesized(&inner.text), ATOM);

@@ -1661,7 +1661,11 @@ fn entrywise_powers(expr: &mut Expr) {
             entrywise_powers(right);
         }
         ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => entrywise_powers(inner),
-        ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones | ExprKind::Call { .. } | ExprKind::Derivative { .. } => {}
+        ExprKind::Number(_)
+        | ExprKind::Var(_)
+        | ExprKind::Ones
+        | ExprKind::Call { .. }
+        | ExprKind::Derivative { .. } => {}
     }
 }
 
