@@ -1,9 +1,8 @@
 //! `matgrad explain`: the computation graph, backpropagation and differentials, each step
 //! checked at a point.
 
-use matgrad::explain::{check, render, Checked, Explanation, Format, VertexKind};
-use matgrad::print::diagram::{to_dot, to_svg, Diagram, DiagramNode, NodeKind};
-use matgrad::print::unicode_name;
+use matgrad::explain::{check, render, Explanation, Format};
+use matgrad::print::diagram::{to_dot, to_svg};
 
 use crate::Failure;
 use matgrad::Point;
@@ -31,7 +30,7 @@ pub fn run(
 ) -> Result<(String, Vec<String>), Failure> {
     let checked = check(explanation, &point.sizes, &point.inputs)?;
     let failures = checked.failures(explanation);
-    let diagram = diagram(explanation, &checked);
+    let diagram = matgrad::explain::diagram(explanation, &checked);
     if let Some(graph) = graph {
         let text = match graph {
             GraphFormat::Dot => to_dot(&diagram),
@@ -46,34 +45,4 @@ pub fn run(
         ExplainFormat::Html => render(explanation, Format::Html, Some(&checked), Some(&to_svg(&diagram))),
     };
     Ok((text, failures))
-}
-
-/// The graph of named values, with each value's norm and its adjoint's norm.
-fn diagram(explanation: &Explanation, checked: &Checked) -> Diagram {
-    let graph = explanation.graph();
-    let nodes = explanation
-        .vertices
-        .iter()
-        .enumerate()
-        .map(|(i, v)| DiagramNode {
-            title: unicode_name(&v.name),
-            lines: vec![
-                graph.dims.show_shape(graph.shape(v.node)),
-                format!("‖{}‖ = {:.4}", unicode_name(&v.name), checked.values[i].norm()),
-                format!("‖{}\u{304}‖ = {:.4}", unicode_name(&v.name), checked.adjoints[i].norm()),
-            ],
-            kind: match v.kind {
-                VertexKind::Input => NodeKind::Input,
-                VertexKind::Intermediate => NodeKind::Intermediate,
-                VertexKind::Output => NodeKind::Output,
-            },
-        })
-        .collect();
-    let edges = explanation
-        .vertices
-        .iter()
-        .enumerate()
-        .flat_map(|(parent, v)| v.uses.iter().map(move |&child| (child, parent)))
-        .collect();
-    Diagram { nodes, edges }
 }

@@ -360,14 +360,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
             let explanation = program.explain(&wrt).map_err(Failure::from)?;
             let at = bind_point(&explanation.gradient.program, &point)?;
             let (text, failures) = explain::run(&explanation, &at, format, graph)?;
-            let text = match output {
-                Some(path) => {
-                    std::fs::write(&path, text)
-                        .map_err(|e| Failure::internal(format!("cannot write {}: {e}", path.display())))?;
-                    format!("wrote {}\n", path.display())
-                }
-                None => text,
-            };
+            let text = write_to(output.as_deref(), text)?;
             if failures.is_empty() {
                 Ok(text)
             } else {
@@ -392,14 +385,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 VerifyFormat::Html => matgrad::verify::render(&verification, matgrad::explain::Format::Html, &header),
                 VerifyFormat::Json => verify::json(&verification),
             };
-            let text = match output {
-                Some(path) => {
-                    std::fs::write(&path, text)
-                        .map_err(|e| Failure::internal(format!("cannot write {}: {e}", path.display())))?;
-                    format!("wrote {}\n", path.display())
-                }
-                None => text,
-            };
+            let text = write_to(output.as_deref(), text)?;
             match verification.first_failure() {
                 None => Ok(text),
                 Some(claim) => Err(Failure::failed_check(
@@ -410,6 +396,13 @@ fn run(cli: Cli) -> Result<String, Failure> {
         }
         Command::Bench(args) => bench::run(args),
     }
+}
+
+/// `text` itself, or, with `-o FILE`, written there and a line saying so.
+fn write_to(output: Option<&Path>, text: String) -> Result<String, Failure> {
+    let Some(path) = output else { return Ok(text) };
+    std::fs::write(path, text).map_err(|e| Failure::internal(format!("cannot write {}: {e}", path.display())))?;
+    Ok(format!("wrote {}\n", path.display()))
 }
 
 /// `text` on one line, cut to `limit` characters.

@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use matgrad::eval::Sizes;
-use matgrad::explain::{check, render, Explanation, Format, VertexKind};
-use matgrad::print::diagram::{to_svg, Diagram, DiagramNode, NodeKind};
-use matgrad::print::{unicode_name, Notation};
+use matgrad::explain::{check, render, Explanation, Format};
+use matgrad::print::diagram::to_svg;
+use matgrad::print::Notation;
 use matgrad::{Array, Program};
 use shapes::Shape;
 
@@ -122,7 +122,7 @@ fn time_stages(shape: Shape, n: usize, only_stage: Option<&str>) -> [Duration; 5
             let explanation = program.explain(&[]).expect("an explanation");
             let (sizes, inputs) = point(&explanation);
             let checked = check(&explanation, &sizes, &inputs).expect("evaluates");
-            let svg = to_svg(&diagram(&explanation, &checked));
+            let svg = to_svg(&matgrad::explain::diagram(&explanation, &checked));
             std::hint::black_box(render(&explanation, Format::Html, Some(&checked), Some(&svg)));
         });
     }
@@ -148,35 +148,6 @@ fn point(explanation: &Explanation) -> (Sizes, HashMap<String, Array>) {
         })
         .collect();
     (sizes, inputs)
-}
-
-/// The graph of named values, as `matgrad explain --format html` draws it.
-fn diagram(explanation: &Explanation, checked: &matgrad::explain::Checked) -> Diagram {
-    let graph = explanation.graph();
-    let nodes = explanation
-        .vertices
-        .iter()
-        .enumerate()
-        .map(|(i, v)| DiagramNode {
-            title: unicode_name(&v.name),
-            lines: vec![
-                graph.dims.show_shape(graph.shape(v.node)),
-                format!("‖{}‖ = {:.4}", unicode_name(&v.name), checked.values[i].norm()),
-            ],
-            kind: match v.kind {
-                VertexKind::Input => NodeKind::Input,
-                VertexKind::Intermediate => NodeKind::Intermediate,
-                VertexKind::Output => NodeKind::Output,
-            },
-        })
-        .collect();
-    let edges = explanation
-        .vertices
-        .iter()
-        .enumerate()
-        .flat_map(|(parent, v)| v.uses.iter().map(move |&child| (child, parent)))
-        .collect();
-    Diagram { nodes, edges }
 }
 
 /// The least-squares slope of log₂ time against log₂ size.

@@ -23,6 +23,8 @@ use crate::diff::{differential, pullback};
 use crate::gradient::{Gradient, GradientError};
 use crate::ir::{Graph, NodeId};
 use crate::print::abbreviations;
+use crate::print::diagram::{Diagram, DiagramNode, NodeKind};
+use crate::print::unicode_name;
 use crate::Program;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,4 +291,34 @@ fn named_uses(graph: &Graph, root: NodeId) -> Vec<NodeId> {
     }
     found.sort();
     found
+}
+
+/// The graph of named values, with each value's norm and its adjoint's norm.
+pub fn diagram(explanation: &Explanation, checked: &Checked) -> Diagram {
+    let graph = explanation.graph();
+    let nodes = explanation
+        .vertices
+        .iter()
+        .enumerate()
+        .map(|(i, v)| DiagramNode {
+            title: unicode_name(&v.name),
+            lines: vec![
+                graph.dims.show_shape(graph.shape(v.node)),
+                format!("‖{}‖ = {:.4}", unicode_name(&v.name), checked.values[i].norm()),
+                format!("‖{}\u{304}‖ = {:.4}", unicode_name(&v.name), checked.adjoints[i].norm()),
+            ],
+            kind: match v.kind {
+                VertexKind::Input => NodeKind::Input,
+                VertexKind::Intermediate => NodeKind::Intermediate,
+                VertexKind::Output => NodeKind::Output,
+            },
+        })
+        .collect();
+    let edges = explanation
+        .vertices
+        .iter()
+        .enumerate()
+        .flat_map(|(parent, v)| v.uses.iter().map(move |&child| (child, parent)))
+        .collect();
+    Diagram { nodes, edges }
 }
