@@ -88,25 +88,18 @@ pub const NORM_2_WRITTEN: &str = "norm_2";
 pub const BARS_WRITTEN: &str = "abs_bars";
 
 pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
-    let mut lowerer = Lowerer {
+    let mut lowerer = Lowerer::new(
         source,
-        graph: Graph::new(),
-        assigned_anywhere: ast
-            .items
+        Graph::new(),
+        ast.items
             .iter()
             .filter_map(|item| match item {
                 Item::Assign { name, .. } => Some(name.text.clone()),
                 Item::Declare { .. } => None,
             })
             .collect(),
-        bindings: HashMap::new(),
-        declared: HashMap::new(),
-        inputs: Vec::new(),
-        statements: Vec::new(),
-        readings: HashMap::new(),
-        broken: HashMap::new(),
-        statement: Span::default(),
-    };
+        HashMap::new(),
+    );
     let declared: HashMap<String, TypeSpec> = ast
         .items
         .iter()
@@ -215,18 +208,8 @@ pub fn lower_claim(
     for (name, &node) in symbols {
         bindings.insert(name.clone(), Binding::Assigned(node, Span::default()));
     }
-    let mut lowerer = Lowerer {
-        source,
-        graph: std::mem::take(&mut program.graph),
-        assigned_anywhere: program.statements.iter().map(|s| s.name.clone()).collect(),
-        bindings,
-        declared: HashMap::new(),
-        inputs: Vec::new(),
-        statements: Vec::new(),
-        readings: HashMap::new(),
-        broken: HashMap::new(),
-        statement: Span::default(),
-    };
+    let assigned = program.statements.iter().map(|s| s.name.clone()).collect();
+    let mut lowerer = Lowerer::new(source, std::mem::take(&mut program.graph), assigned, bindings);
     let result = lowerer.expr(expr);
     new_inputs.extend(lowerer.inputs);
     program.graph = lowerer.graph;
@@ -320,6 +303,28 @@ impl kinds::Special for Specials {
                 .strip_prefix("I_")
                 .is_some_and(|size| !size.is_empty() && size.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
         identity.then_some(Kind::Matrix)
+    }
+}
+
+impl<'a> Lowerer<'a> {
+    fn new(
+        source: &'a str,
+        graph: Graph,
+        assigned_anywhere: HashSet<String>,
+        bindings: HashMap<String, Binding>,
+    ) -> Lowerer<'a> {
+        Lowerer {
+            source,
+            graph,
+            assigned_anywhere,
+            bindings,
+            declared: HashMap::new(),
+            inputs: Vec::new(),
+            statements: Vec::new(),
+            readings: HashMap::new(),
+            broken: HashMap::new(),
+            statement: Span::default(),
+        }
     }
 }
 
