@@ -17,6 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use matgrad::eval;
+use matgrad::print::one_line;
 use matgrad::{Diagnostic, Point, Program};
 
 /// Arrays on 64-byte boundaries, for the kernels' vector loads (see `matgrad::alloc`).
@@ -403,16 +404,6 @@ fn write_to(output: Option<&Path>, text: String) -> Result<String, Failure> {
     let Some(path) = output else { return Ok(text) };
     std::fs::write(path, text).map_err(|e| Failure::internal(format!("cannot write {}: {e}", path.display())))?;
     Ok(format!("wrote {}\n", path.display()))
-}
-
-/// `text` on one line, cut to `limit` characters.
-pub fn one_line(text: &str, limit: usize) -> String {
-    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() > limit {
-        format!("{}…", text.chars().take(limit - 1).collect::<String>())
-    } else {
-        text
-    }
 }
 
 fn read_source(file: &Path) -> Result<(String, String), Failure> {

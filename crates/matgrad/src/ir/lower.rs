@@ -112,7 +112,7 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
     let readings = kinds::infer(ast, &declared, &Specials);
     lowerer.readings = readings.kinds;
     lowerer.declare_all(ast)?;
-    let document = crate::syntax::is_document(source);
+    let document = lowerer.document;
     let mut restated = Vec::new();
     let mut broken = Vec::new();
     for item in &ast.items {
@@ -287,6 +287,8 @@ struct Lowerer<'a> {
     broken: HashMap<String, Span>,
     /// The statement being lowered.
     statement: Span,
+    /// Whether the source is a pasted document (prose with math), decided once.
+    document: bool,
 }
 
 /// The names lowering gives a fixed meaning when they are neither declared nor assigned.
@@ -324,6 +326,7 @@ impl<'a> Lowerer<'a> {
             readings: HashMap::new(),
             broken: HashMap::new(),
             statement: Span::default(),
+            document: crate::syntax::is_document(source),
         }
     }
 }
@@ -352,8 +355,7 @@ impl Lowerer<'_> {
                 }
                 // A page may write `w = (X^TX)^{-1}X^Ty` for the optimum of its input `w`: a
                 // claim about one particular w, not a definition.
-                let document = crate::syntax::is_document(self.source);
-                if let Some(&at) = assigned.get(name.text.as_str()).filter(|_| !document) {
+                if let Some(&at) = assigned.get(name.text.as_str()).filter(|_| !self.document) {
                     let (line, _) = line_column(self.source, name.span.start);
                     return Err(Diagnostic::new(at, format!("`{}` is an input and cannot be assigned", name.text))
                         .with_label(format!("declared as an input on line {line}"))

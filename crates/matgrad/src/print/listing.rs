@@ -62,12 +62,7 @@ pub fn listing(program: &Program, source: &str) -> String {
         out.push_str("\n# ignored (not math, or inline math that declares nothing):\n");
         for span in &program.ignored {
             let (line, column) = line_column(source, span.start);
-            let text: String = source.get(span.range()).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
-            let text = if text.chars().count() > 60 {
-                format!("{}…", text.chars().take(59).collect::<String>())
-            } else {
-                text
-            };
+            let text = one_line(source.get(span.range()).unwrap_or(""), 60);
             let _ = writeln!(out, "#   {line}:{column}  {text}");
         }
     }
@@ -136,14 +131,20 @@ pub fn inputs_header(program: &Program) -> String {
     out
 }
 
-/// The source text of `span` on one line, shortened past 40 characters.
-fn excerpt(source: &str, span: crate::Span) -> String {
-    let text: String = source.get(span.range()).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() > 40 {
-        format!("{}…", text.chars().take(39).collect::<String>())
+/// `text` on one line (runs of whitespace as one space), cut to `limit` characters with
+/// an ellipsis: how reports quote what the user wrote.
+pub fn one_line(text: &str, limit: usize) -> String {
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() > limit {
+        format!("{}…", text.chars().take(limit.saturating_sub(1)).collect::<String>())
     } else {
         text
     }
+}
+
+/// The source text of `span` on one line, shortened past 40 characters.
+fn excerpt(source: &str, span: crate::Span) -> String {
+    one_line(source.get(span.range()).unwrap_or(""), 40)
 }
 
 /// What a pasted page says besides its statements, in page order with line and column:

@@ -14,5 +14,5 @@ mod names;
 
 pub use abbreviate::abbreviations;
 pub use expr::{print, show_name, Namer, Notation};
-pub use listing::{inputs_header, listing};
+pub use listing::{inputs_header, listing, one_line};
 pub use names::{escape, latex_name, mathml_name, unicode_name, ADJOINT, DIFFERENTIAL};

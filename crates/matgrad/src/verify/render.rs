@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::{Claim, Verdict, Verification};
 use crate::explain::Format;
-use crate::print::escape;
+use crate::print::{escape, one_line};
 
 /// `verification` in `format`; `header` (the reading of the inputs, the point) opens the
 /// text format.
@@ -31,16 +31,6 @@ fn error(claim: &Claim) -> String {
         Some(0.0) => "0".to_string(),
         Some(e) => format!("{e:.1e}"),
         None => "–".to_string(),
-    }
-}
-
-/// `text` on one line, cut to `limit` characters.
-fn one_line(text: &str, limit: usize) -> String {
-    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() > limit {
-        format!("{}…", text.chars().take(limit.saturating_sub(1)).collect::<String>())
-    } else {
-        text
     }
 }
 
