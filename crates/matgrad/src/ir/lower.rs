@@ -889,7 +889,18 @@ impl Lowerer<'_> {
         let op = match function {
             Builtin::Eye => Op::Eye(shape.rows),
             Builtin::Zeros => Op::Fill(Constant(0.0), shape),
-            _ => Op::Fill(Constant(1.0), shape),
+            Builtin::Ones => Op::Fill(Constant(1.0), shape),
+            Builtin::Elementwise(_)
+            | Builtin::Sum
+            | Builtin::Norm1
+            | Builtin::Norm2
+            | Builtin::Trace
+            | Builtin::Det
+            | Builtin::LogDet
+            | Builtin::Inv
+            | Builtin::Diag
+            | Builtin::Softmax
+            | Builtin::LogSumExp => unreachable!("only eye, zeros and ones are made from sizes"),
         };
         self.add(op, whole, &[])
     }
@@ -963,8 +974,28 @@ impl Lowerer<'_> {
                     Op::MatMul(..) => diagnostic.with_hint(
                         "a matrix product needs the columns of the left operand to match the rows of the right",
                     ),
-                    _ => diagnostic
+                    Op::Add(..) | Op::Mul(..) | Op::Div(..) | Op::Pow(..) => diagnostic
                         .with_hint("elementwise operations need operands of one shape (only scalars broadcast)"),
+                    // Operations of one operand do not fail on their operands' fit.
+                    Op::Input(_)
+                    | Op::Const(_)
+                    | Op::Eye(_)
+                    | Op::Fill(..)
+                    | Op::Neg(_)
+                    | Op::Transpose(_)
+                    | Op::Map(..)
+                    | Op::MatPow(..)
+                    | Op::Sum(_)
+                    | Op::Norm1(_)
+                    | Op::Norm2(_)
+                    | Op::Trace(_)
+                    | Op::Det(_)
+                    | Op::LogDet(_)
+                    | Op::Inv(_)
+                    | Op::Diag(_)
+                    | Op::DiagPart(_)
+                    | Op::Softmax(_)
+                    | Op::LogSumExp(_) => diagnostic,
                 }
             }
             ShapeError::NotSquare(shape) => Diagnostic::shape(

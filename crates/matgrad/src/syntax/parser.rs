@@ -171,7 +171,7 @@ impl Infix {
             Infix::Op(BinOp::Frobenius) => FROBENIUS,
             Infix::Op(BinOp::Pow | BinOp::ElemPow) => (POWER, POWER + 1),
             Infix::Tight(_) | Infix::Juxtapose => JUXTAPOSED,
-            Infix::Op(_) => PRODUCT,
+            Infix::Op(BinOp::Mul | BinOp::Dot | BinOp::ElemMul | BinOp::ElemDiv | BinOp::Div) => PRODUCT,
         }
     }
 }
