@@ -42,7 +42,7 @@ pub enum Builtin {
 }
 
 /// Every function name of the language: the elementwise functions (named in their rows of
-/// the function table, `Func::info`), then [`OTHER_BUILTINS`].
+/// the function table, `Func::info`), then `OTHER_BUILTINS`.
 pub const BUILTINS: &[(&str, Builtin)] = &builtins();
 
 /// The functions that are not elementwise, by name.
