@@ -207,17 +207,23 @@ impl Program {
         let start = pull(graph, &vertices[output_index], one);
         let mut state = start.clone();
         let mut substitutions = Vec::new();
+        // Each step is linear in the state (which it copies to show it), never in the state
+        // times the number of inputs: a wide sum has thousands of inputs in its state.
         for i in (0..output_index).rev() {
-            let Some(position) = state.iter().position(|&(v, _)| v == i) else { continue };
             if vertices[i].kind == VertexKind::Input {
                 continue;
             }
+            let Some(position) = state.iter().position(|&(v, _)| v == i) else { continue };
             let before = state.clone();
             let (_, g) = state.remove(position);
+            let mut index: HashMap<usize, usize> = state.iter().enumerate().map(|(k, &(v, _))| (v, k)).collect();
             for (child, term) in pull(graph, &vertices[i], g) {
-                match state.iter_mut().find(|(v, _)| *v == child) {
-                    Some((_, sum)) => *sum = crate::simplify::build(graph, crate::ir::Op::Add(*sum, term)),
-                    None => state.push((child, term)),
+                match index.get(&child) {
+                    Some(&k) => state[k].1 = crate::simplify::build(graph, crate::ir::Op::Add(state[k].1, term)),
+                    None => {
+                        index.insert(child, state.len());
+                        state.push((child, term));
+                    }
                 }
             }
             state.sort_by_key(|&(v, _)| std::cmp::Reverse(v));
@@ -238,11 +244,11 @@ impl Program {
         let graph = &gradient.program.graph;
         let mut growing = Vec::new();
         for pair in substitutions.windows(2) {
+            let next: HashMap<usize, NodeId> = pair[1].after.iter().copied().collect();
             for &(v, g) in &pair[0].after {
-                let extended = pair[1]
-                    .after
-                    .iter()
-                    .any(|&(w, later)| w == v && later != g && graph.op(later).children().into_iter().any(|c| c == g));
+                let extended = next
+                    .get(&v)
+                    .is_some_and(|&later| later != g && graph.op(later).children().into_iter().any(|c| c == g));
                 if extended && graph.name(g).is_none() && matches!(graph.op(g), crate::ir::Op::Add(..)) {
                     growing.push(g);
                 }
