@@ -57,7 +57,7 @@ fn read_json(path: &Path) -> Result<Vec<(String, Array)>, Failure> {
         .collect()
 }
 
-fn json_array(value: &serde_json::Value) -> Result<Array, String> {
+pub fn json_array(value: &serde_json::Value) -> Result<Array, String> {
     use serde_json::Value;
     let number = |v: &Value| v.as_f64().ok_or_else(|| format!("expected a number, found {v}"));
     match value {

@@ -8,6 +8,7 @@ mod explain;
 mod gradient;
 mod inputs;
 mod output;
+mod serve;
 mod verify;
 
 use std::collections::HashMap;
@@ -110,6 +111,9 @@ enum Command {
     /// Time the compiled evaluation of the value and gradients (median, min, max), and of
     /// the value alone.
     Bench(bench::BenchArgs),
+    /// Serve the page (gradients, explanations and checks as you type) and its JSON API on
+    /// this machine; prints the URL.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -396,6 +400,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
             }
         }
         Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 
