@@ -177,7 +177,7 @@ async function ask(question, body, signal) {
 function schedule() {
   clearTimeout(timer);
   document.body.dataset.pending = "1";
-  document.querySelector(".results").classList.add("stale");
+  document.body.classList.add("stale");
   timer = setTimeout(update, DEBOUNCE_MS);
 }
 
@@ -212,7 +212,7 @@ async function update() {
   const [explained, verified] = await Promise.all([questions.explain, questions.verify]);
   if (!current() || !explained || !verified) return;
   showViews(explained.ok ? explained.data : null, explained.ok || !checked.ok ? null : explained.data, verified.ok ? verified.data : null);
-  document.querySelector(".results").classList.remove("stale");
+  document.body.classList.remove("stale");
   $("status").textContent = statusLine(checked, grad);
   document.body.dataset.done = String(mine);
 }
@@ -239,18 +239,16 @@ function showProblem(data, source, localProblems) {
     const item = document.createElement("div");
     item.className = "problem-item";
     let where = "";
-    if (error.line) where = `<span class="where">${error.line}:${error.column}</span>`;
+    if (error.line) where = `<button type="button" class="where" title="Show it in the editor">${error.line}:${error.column}</button>`;
     item.innerHTML = `${where}<span class="message">${escapeHtml(error.message || "")}</span>`;
     if (error.label) item.innerHTML += ` <span class="label">— ${escapeHtml(error.label)}</span>`;
     if (error.hint) item.innerHTML += `<p class="hint">hint: ${escapeHtml(error.hint)}</p>`;
+    if (error.line) item.querySelector(".where").addEventListener("click", () => reveal(error.line, error.column));
     box.appendChild(item);
     if (!currentError && error.span && typeof error.span.start === "number") {
       const start = byteToIndex(source, error.span.start);
       const end = Math.max(start, byteToIndex(source, error.span.end));
       currentError = { start, end };
-      if (error.line) {
-        item.querySelector(".where").setAttribute("role", "link");
-      }
     }
   }
   for (const problem of localProblems) {
@@ -600,7 +598,9 @@ function reveal(line, column) {
   editor.focus();
   editor.setSelectionRange(index, index);
   const lineHeight = 21;
+  const charWidth = 8.4; // 14px monospace
   editor.scrollTop = Math.max(0, (line - 3) * lineHeight);
+  editor.scrollLeft = Math.max(0, (column - 20) * charWidth);
   syncScroll();
 }
 
