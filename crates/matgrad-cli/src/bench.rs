@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use matgrad::{Array, Compiled};
 use serde_json::json;
 
-use crate::{bind_point, load_program, read_source, Failure, Format, PointArgs};
+use crate::{Failure, Format, PointArgs};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -88,15 +88,16 @@ fn measure(compiled: &Compiled, inputs: &[(&str, &[f64])], time: f64, min_runs: 
 }
 
 pub fn run(args: BenchArgs) -> Result<String, Failure> {
-    let (name, source) = read_source(&args.file)?;
-    let program = load_program(&name, &source, args.point.of.as_deref())?;
-    let wrt = crate::wrt_names(&args.wrt)?;
-    let gradient = program.gradient(&wrt).map_err(Failure::from)?;
-    let point = bind_point(&gradient.program, &args.point)?;
+    let (name, query) = crate::query(&args.file, args.point.of.clone(), &args.wrt, Some(&args.point), true)?;
+    let library = |e: matgrad::Error| Failure::library(e, &name, &query.source);
+    let program = query.program().map_err(library)?;
+    let wrt: Vec<&str> = query.wrt.iter().map(String::as_str).collect();
+    let gradient = program.gradient(&wrt).map_err(library)?;
+    let point = query.point(gradient.program()).map_err(library)?;
     let dims: Vec<(&str, usize)> = point.sizes.iter().collect();
-    let compile_error = |e: matgrad::Error| Failure::user(e.to_string());
+    let compile_error = library;
     let full = gradient.compile(&dims).map_err(compile_error)?;
-    let value = gradient.program.compile(&dims).map_err(compile_error)?;
+    let value = gradient.program().compile(&dims).map_err(compile_error)?;
     let inputs: Vec<(&str, &[f64])> =
         point.inputs.iter().map(|(name, array): (&String, &Array)| (name.as_str(), array.data.as_slice())).collect();
     let full_timing = measure(&full, &inputs, args.time, args.min_runs)?;
@@ -109,7 +110,7 @@ pub fn run(args: BenchArgs) -> Result<String, Failure> {
     } else {
         None
     };
-    let names: Vec<&str> = gradient.wrt.iter().map(|w| w.name.as_str()).collect();
+    let names: Vec<&str> = gradient.wrt_names().collect();
     let sizes: Vec<String> = dims.iter().map(|(symbol, size)| format!("{symbol} = {size}")).collect();
     let ratio = full_timing.median() / value_timing.median();
     Ok(match args.format {

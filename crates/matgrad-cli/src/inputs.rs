@@ -48,36 +48,13 @@ fn read_json(path: &Path) -> Result<Vec<(String, Array)>, Failure> {
     };
     map.into_iter()
         .map(|(name, value)| {
-            let array = json_array(&value).map_err(|problem| {
+            let array = Array::from_json(&value).map_err(|problem| {
                 Failure::user(format!("{}: input `{name}`: {problem}", path.display()))
                     .with_hint("a scalar is a number, a vector a list of numbers, a matrix a list of rows")
             })?;
             Ok((name, array))
         })
         .collect()
-}
-
-pub fn json_array(value: &serde_json::Value) -> Result<Array, String> {
-    use serde_json::Value;
-    let number = |v: &Value| v.as_f64().ok_or_else(|| format!("expected a number, found {v}"));
-    match value {
-        Value::Number(_) => Ok(Array::scalar(number(value)?)),
-        Value::Array(items) if items.iter().all(Value::is_number) && !items.is_empty() => {
-            Ok(Array::vector(items.iter().map(number).collect::<Result<_, _>>()?))
-        }
-        Value::Array(rows) if !rows.is_empty() && rows.iter().all(Value::is_array) => {
-            let rows: Vec<Vec<f64>> = rows
-                .iter()
-                .map(|row| row.as_array().into_iter().flatten().map(number).collect::<Result<_, _>>())
-                .collect::<Result<_, _>>()?;
-            if rows[0].is_empty() {
-                return Err("a matrix needs at least one column".to_string());
-            }
-            Array::from_rows(&rows).ok_or_else(|| "the rows of a matrix must all have the same length".to_string())
-        }
-        Value::Array(items) if items.is_empty() => Err("an empty list is not an array".to_string()),
-        other => Err(format!("expected a number or a list, found {other}")),
-    }
 }
 
 fn read_npy_file(path: &Path) -> Result<Array, Failure> {

@@ -4,22 +4,17 @@
 //! 1 an internal error.
 
 mod bench;
-mod explain;
-mod gradient;
 mod inputs;
-mod output;
 mod serve;
-mod verify;
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use matgrad::eval;
-use matgrad::print::one_line;
-use matgrad::{Diagnostic, Point, Program};
+use matgrad::api::{self, Query};
+use matgrad::report::to_json;
+use matgrad::Error;
 
 /// Arrays on 64-byte boundaries, for the kernels' vector loads (see `matgrad::alloc`).
 #[global_allocator]
@@ -42,6 +37,12 @@ enum Command {
     Check {
         /// The program (`-` reads standard input).
         file: PathBuf,
+        /// The output (default: the last assigned name).
+        #[arg(long, value_name = "NAME")]
+        of: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Evaluate a program in f64.
     Eval {
@@ -85,11 +86,11 @@ enum Command {
         #[command(flatten)]
         point: PointArgs,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = explain::ExplainFormat::Text)]
-        format: explain::ExplainFormat,
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
         /// Print only the computation graph, as Graphviz DOT or standalone SVG.
         #[arg(long, value_enum)]
-        graph: Option<explain::GraphFormat>,
+        graph: Option<GraphFormat>,
         /// Write to this file instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -114,6 +115,20 @@ enum Command {
     /// Serve the page (gradients, explanations and checks as you type) and its JSON API on
     /// this machine; prints the URL.
     Serve(serve::ServeArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExplainFormat {
+    Text,
+    Json,
+    Markdown,
+    Html,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Svg,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -235,28 +250,28 @@ impl Failure {
         self
     }
 
-    /// A diagnostic about the program, rendered with its source line and caret.
-    fn program(diagnostic: &Diagnostic, file: &str, source: &str) -> Failure {
-        Failure::user(diagnostic.render(file, source).trim_end().to_string())
+    /// A library error, rendered with the program's line and a caret where it has a
+    /// place; the library speaks of the program, the command adds which option says it.
+    fn library(error: Error, file: &str, source: &str) -> Failure {
+        let code = if error.is_internal() { 1 } else { 2 };
+        let mut error = error;
+        error.hint = error.hint.take().map(|hint| option_wording(&hint));
+        for other in error.others.iter_mut() {
+            other.hint = other.hint.take().map(|hint| option_wording(&hint));
+        }
+        Failure { message: error.render(file, source).trim_end().to_string(), hint: None, code, output: String::new() }
     }
 }
 
-impl From<matgrad::gradient::GradientError> for Failure {
-    /// The library speaks of the program; the command adds how to say it here.
-    fn from(error: matgrad::gradient::GradientError) -> Failure {
-        let hint =
-            error.hint.map(|hint| hint.replacen("choose a scalar output", "choose a scalar output with --of NAME", 1));
-        Failure { hint, ..Failure::user(error.message) }
+/// A library hint in the command's words: `--of NAME` to choose an output, `--dims` for a
+/// size.
+fn option_wording(hint: &str) -> String {
+    if let Some(rest) = hint.strip_prefix("choose a scalar output") {
+        return format!("choose a scalar output with --of NAME{rest}");
     }
-}
-
-impl From<eval::InputError> for Failure {
-    fn from(error: eval::InputError) -> Failure {
-        let hint = error.hint.map(|hint| match hint.strip_prefix("give a size for ").and_then(|h| h.split_once(',')) {
-            Some((symbol, rest)) => format!("pass --dims {symbol}=4,{rest}"),
-            None => hint,
-        });
-        Failure { hint, ..Failure::user(error.message) }
+    match hint.strip_prefix("give a size for ").and_then(|h| h.split_once(',')) {
+        Some((symbol, rest)) => format!("pass --dims {symbol}=4,{rest}"),
+        None => hint.to_string(),
     }
 }
 
@@ -306,66 +321,55 @@ fn write_stdout(text: &str) -> std::io::Result<()> {
 
 fn run(cli: Cli) -> Result<String, Failure> {
     match cli.command {
-        Command::Check { file } => {
-            let (name, source) = read_source(&file)?;
-            let program = Program::parse(&source).map_err(|d| Failure::program(&d, &name, &source))?;
-            Ok(matgrad::print::listing(&program, &source))
+        Command::Check { file, of, format } => {
+            let (name, query) = query(&file, of, &[], None, false)?;
+            let report = api::check(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
+            Ok(match format {
+                Format::Text => report.listing,
+                Format::Json => to_json(&report),
+            })
         }
         Command::Eval { file, point, format } => {
-            let (name, source) = read_source(&file)?;
-            let program = load_program(&name, &source, point.of.as_deref())?;
-            let point = bind_point(&program, &point)?;
-            let mut wanted: Vec<_> = program.statements.iter().map(|s| s.node).collect();
-            wanted.extend(program.inputs.iter().map(|v| v.node));
-            let values = eval::evaluate(&program.graph, &point.sizes, &point.inputs, &wanted)?;
-            let values: HashMap<_, _> = wanted.into_iter().zip(values).collect();
+            let (name, query) = query(&file, point.of.clone(), &[], Some(&point), true)?;
+            let report = api::eval(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
             Ok(match format {
-                Format::Text => output::eval_text(&program, &point, &values),
-                Format::Json => output::eval_json(&program, &point, &values),
+                Format::Text => report.text(),
+                Format::Json => to_json(&report),
             })
         }
         Command::Grad { file, wrt, point, format, check, tol } => {
-            let (name, source) = read_source(&file)?;
-            let program = load_program(&name, &source, point.of.as_deref())?;
-            let wrt = wrt_names(&wrt)?;
-            let gradient = program.gradient(&wrt).map_err(Failure::from)?;
             // Values only when asked for a point (or a check, or JSON for tools).
             let evaluate = check || format == GradFormat::Json || point.is_given();
-            let numbers = if evaluate {
-                let at = bind_point(&gradient.program, &point)?;
-                let values = gradient::values(&gradient, &at)?;
-                let errors = if check {
-                    Some(gradient::Checked { errors: gradient::check(&gradient, &at)?, tolerance: tol })
-                } else {
-                    None
-                };
-                Some((at, values, errors))
-            } else {
-                None
-            };
+            let (name, mut query) = query(&file, point.of.clone(), &wrt, Some(&point), evaluate)?;
+            query.check = check;
+            query.tol = tol;
+            let report = api::grad(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
             let text = match format {
-                GradFormat::Text => gradient::text(&gradient, numbers.as_ref()),
-                GradFormat::Latex => gradient::latex(&gradient),
-                GradFormat::Json => gradient::json(&gradient, numbers.as_ref()),
+                GradFormat::Text => report.text(),
+                GradFormat::Latex => report.latex(),
+                GradFormat::Json => to_json(&report),
             };
-            if let Some((_, _, Some(checked))) = &numbers {
-                if !checked.passed() {
-                    return Err(Failure::failed_check(
-                        format!("the finite-difference check failed: a relative error exceeds {tol:e}"),
-                        text,
-                    ));
-                }
+            match &report.check {
+                Some(checked) if !checked.passed => Err(Failure::failed_check(
+                    format!("the finite-difference check failed: a relative error exceeds {tol:e}"),
+                    text,
+                )),
+                _ => Ok(text),
             }
-            Ok(text)
         }
         Command::Explain { file, wrt, point, format, graph, output } => {
-            let (name, source) = read_source(&file)?;
-            let program = load_program(&name, &source, point.of.as_deref())?;
-            let wrt = wrt_names(&wrt)?;
-            let explanation = program.explain(&wrt).map_err(Failure::from)?;
-            let at = bind_point(&explanation.gradient.program, &point)?;
-            let (text, failures) = explain::run(&explanation, &at, format, graph)?;
+            let (name, query) = query(&file, point.of.clone(), &wrt, Some(&point), true)?;
+            let explained = api::explain(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
+            let text = match (graph, format) {
+                (Some(GraphFormat::Dot), _) => explained.dot(),
+                (Some(GraphFormat::Svg), _) => explained.svg(),
+                (None, ExplainFormat::Text) => explained.text(),
+                (None, ExplainFormat::Json) => to_json(&explained.report()),
+                (None, ExplainFormat::Markdown) => explained.markdown(),
+                (None, ExplainFormat::Html) => explained.html(),
+            };
             let text = write_to(output.as_deref(), text)?;
+            let failures = explained.failures();
             if failures.is_empty() {
                 Ok(text)
             } else {
@@ -377,24 +381,19 @@ fn run(cli: Cli) -> Result<String, Failure> {
             }
         }
         Command::Verify { file, point, format, output } => {
-            let (name, source) = read_source(&file)?;
-            let program = load_program(&name, &source, point.of.as_deref())?;
-            let at = bind_point(&program, &point)?;
-            let verification = program.verify(&at.sizes, &at.inputs)?;
-            let header = format!("{}{}", matgrad::print::inputs_header(&program), at.header());
+            let (name, query) = query(&file, point.of.clone(), &[], Some(&point), true)?;
+            let report = api::verify(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
             let text = match format {
-                VerifyFormat::Text => matgrad::verify::render(&verification, matgrad::explain::Format::Text, &header),
-                VerifyFormat::Markdown => {
-                    matgrad::verify::render(&verification, matgrad::explain::Format::Markdown, &header)
-                }
-                VerifyFormat::Html => matgrad::verify::render(&verification, matgrad::explain::Format::Html, &header),
-                VerifyFormat::Json => verify::json(&verification),
+                VerifyFormat::Text => report.text(),
+                VerifyFormat::Markdown => report.markdown(),
+                VerifyFormat::Html => report.html(),
+                VerifyFormat::Json => to_json(&report),
             };
             let text = write_to(output.as_deref(), text)?;
-            match verification.first_failure() {
+            match report.first_failure() {
                 None => Ok(text),
                 Some(claim) => Err(Failure::failed_check(
-                    format!("a claim fails: line {}:{}, `{}`", claim.line, claim.column, one_line(&claim.source, 60)),
+                    format!("a claim fails: line {}:{}, `{}`", claim.line, claim.column, claim.excerpt(60)),
                     text,
                 )),
             }
@@ -402,6 +401,28 @@ fn run(cli: Cli) -> Result<String, Failure> {
         Command::Bench(args) => bench::run(args),
         Command::Serve(args) => serve::run(args),
     }
+}
+
+/// The question the options ask, with the file's text and name: what every command hands
+/// the library.
+fn query(
+    file: &Path,
+    of: Option<String>,
+    wrt: &[String],
+    point: Option<&PointArgs>,
+    evaluate: bool,
+) -> Result<(String, Query), Failure> {
+    let (name, source) = read_source(file)?;
+    let wrt = wrt_names(wrt)?.into_iter().map(str::to_string).collect();
+    let mut query = Query { source, of, wrt, evaluate, ..Query::default() };
+    if let Some(point) = point {
+        query.inputs = inputs::load(&point.inputs)?.into_iter().collect();
+        for (symbol, size) in point.dims.iter().flat_map(|d| d.0.iter()) {
+            query.dims.insert(symbol.clone(), *size);
+        }
+        query.seed = point.seed.unwrap_or(0);
+    }
+    Ok((name, query))
 }
 
 /// `text` itself, or, with `-o FILE`, written there and a line saying so.
@@ -423,18 +444,4 @@ fn read_source(file: &Path) -> Result<(String, String), Failure> {
         Failure::user(format!("{name}: not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
     })?;
     Ok((name, source))
-}
-
-fn load_program(name: &str, source: &str, of: Option<&str>) -> Result<Program, Failure> {
-    let mut program = Program::parse(source).map_err(|d| Failure::program(&d, name, source))?;
-    if let Some(output) = of {
-        program.set_output(output).map_err(Failure::user)?;
-    }
-    Ok(program)
-}
-
-fn bind_point(program: &Program, args: &PointArgs) -> Result<Point, Failure> {
-    let inputs = inputs::load(&args.inputs)?;
-    let given: Vec<(String, usize)> = args.dims.iter().flat_map(|d| d.0.iter().cloned()).collect();
-    Ok(program.point(&given, inputs, args.seed.unwrap_or(0))?)
 }

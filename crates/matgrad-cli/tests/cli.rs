@@ -416,3 +416,45 @@ fn an_output_that_no_input_reaches_has_nothing_to_explain() {
         assert!(!stderr(&output).contains("crashed"), "{command}: {}", stderr(&output));
     }
 }
+
+/// `--format json` is the library's report serialised: byte for byte what
+/// `matgrad::api::answer` gives for the same question, for every bundled example and every
+/// question, so another front end (the web page) gives the same bytes.
+#[test]
+fn json_output_is_the_librarys_report() {
+    use matgrad::api::{answer, Query, Question};
+    let examples = std::fs::read_dir(workspace().join("examples")).expect("examples");
+    let mut names: Vec<String> =
+        examples.map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert!(names.len() >= 9, "{names:?}");
+    for name in names {
+        let path = format!("examples/{name}");
+        let source = std::fs::read_to_string(workspace().join(&path)).expect("reads");
+        let query = Query { source, seed: 3, ..Query::default() };
+        let questions = [
+            ("check", Question::Check, vec![]),
+            ("eval", Question::Eval, vec!["--seed", "3"]),
+            ("grad", Question::Grad, vec!["--seed", "3"]),
+            ("explain", Question::Explain, vec!["--seed", "3"]),
+            ("verify", Question::Verify, vec!["--seed", "3"]),
+        ];
+        for (command, question, options) in questions {
+            let mut args = vec![command, path.as_str(), "--format", "json"];
+            args.extend(options);
+            let output = matgrad(&args);
+            assert_eq!(output.status.code(), Some(0), "{args:?}: {}", stderr(&output));
+            let report = answer(question, &query).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            assert!(stdout(&output) == report.to_json(), "{args:?} differs from the library's report");
+        }
+    }
+}
+
+#[test]
+fn every_independent_syntax_error_is_shown() {
+    let output = matgrad_stdin(&["check", "-"], b"x: vector(n)\ny = x ! 2\nz = 2*x\nw = 3 ^^ x\nL = sum(z)\n");
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert_eq!(text.matches("error:").count(), 2, "{text}");
+    assert!(text.contains("<stdin>:2:7") && text.contains("<stdin>:4:8"), "{text}");
+}

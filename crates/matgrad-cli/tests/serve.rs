@@ -1,5 +1,5 @@
 //! `matgrad serve`'s API through the real binary: status codes, every limit, and the same
-//! JSON as the command's `--format json`.
+//! JSON as the command's `--format json` for every question.
 
 mod common;
 
@@ -40,13 +40,33 @@ fn grad_answers_the_same_bytes_as_the_command() {
 }
 
 #[test]
+fn check_and_explain_answer_the_same_bytes_as_the_command() {
+    let server = Server::start(&[]);
+    for file in EXAMPLES.iter().chain([&PAGE]) {
+        for question in ["check", "explain"] {
+            let (status, body) = server.post(question, query(&example(file), json!({})));
+            assert_eq!(status, 200, "{question} {file}: {body}");
+            assert_eq!(body, matgrad(&[question, file, "--format", "json"]), "{question} {file}");
+        }
+    }
+}
+
+#[test]
 fn verify_answers_the_same_bytes_as_the_command() {
     let server = Server::start(&[]);
-    for file in [PAGE, "crates/matgrad/tests/data/pages/backprop-question.planted.txt", "examples/backprop.tex"] {
+    // The seed page, and the same page with an error planted (q and r swapped), whose claims
+    // fail from the first one that uses them.
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let planted = dir.path().join("planted.txt");
+    let page = example(PAGE).replace("q = VA^TA^Tw", "q = UA^TA^Tw").replace("r = UA^TA^Tw", "r = VA^TA^Tw");
+    std::fs::write(&planted, page).expect("writes the page");
+    for file in [PAGE, planted.to_str().expect("UTF-8"), "examples/backprop.tex"] {
         let (status, body) = server.post("verify", query(&example(file), json!({})));
         assert_eq!(status, 200, "{file}: {body}");
         assert_eq!(body, matgrad(&["verify", file, "--format", "json"]), "{file}");
     }
+    let (_, body) = server.post("verify", query(&example(planted.to_str().unwrap()), json!({})));
+    assert!(body.contains("\"verdict\": \"fails\""), "the planted error is found");
 }
 
 #[test]
@@ -69,7 +89,8 @@ fn a_mistake_in_the_program_is_422_with_its_place() {
     assert_eq!(status, 422, "{body}");
     let error = &json(&body)["error"];
     assert_eq!(error["kind"], "shape");
-    assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(3), Some(5)), "{error}");
+    assert_eq!(error["start"], json!({"line": 3, "column": 5}), "{error}");
+    assert_eq!(error["end"], json!({"line": 3, "column": 8}), "{error}");
     let span = &error["span"];
     let (start, end) = (span["start"].as_u64().unwrap() as usize, span["end"].as_u64().unwrap() as usize);
     assert_eq!(&source[start..end], "A*x");
@@ -80,7 +101,7 @@ fn a_mistake_in_the_program_is_422_with_its_place() {
     let (status, body) = server.post("check", query("θ = A*x +\n", json!({})));
     assert_eq!(status, 422, "{body}");
     let error = &json(&body)["error"];
-    assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(1), Some(9)), "{error}");
+    assert_eq!(error["start"], json!({"line": 1, "column": 9}), "{error}");
     assert_eq!(error["span"]["start"].as_u64(), Some(9), "{error}");
 }
 

@@ -13,11 +13,7 @@ mod shapes;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use matgrad::eval::Sizes;
-use matgrad::explain::{check, render, Explanation, Format};
-use matgrad::print::diagram::to_svg;
-use matgrad::print::Notation;
-use matgrad::{Array, Program};
+use matgrad::{Point, Program};
 use shapes::Shape;
 
 #[global_allocator]
@@ -98,32 +94,21 @@ fn time_stages(shape: Shape, n: usize, only_stage: Option<&str>) -> [Duration; 5
     }
     if wanted("print") {
         let gradient = parse().gradient(&[]).expect("a gradient");
-        times[2] = timed(|| {
-            for wrt in &gradient.wrt {
-                std::hint::black_box(gradient.closed_form(wrt, Notation::Unicode));
-            }
-            for (id, _) in &gradient.definitions {
-                std::hint::black_box(gradient.expression(*id, Notation::Unicode));
-            }
-        });
+        // The closed forms in every notation, as `grad --format json` writes them.
+        times[2] = timed(|| drop(std::hint::black_box(gradient.report(None, None).expect("a report"))));
     }
     if wanted("explain text") {
         let program = parse();
         times[3] = timed(|| {
-            let explanation = program.explain(&[]).expect("an explanation");
-            let (sizes, inputs) = point(&explanation);
-            let checked = check(&explanation, &sizes, &inputs).expect("evaluates");
-            std::hint::black_box(render(&explanation, Format::Text, Some(&checked), None));
+            let explained = program.explain(&[]).expect("an explanation").at(&point(&program)).expect("evaluates");
+            std::hint::black_box(explained.text());
         });
     }
     if wanted("explain html") {
         let program = parse();
         times[4] = timed(|| {
-            let explanation = program.explain(&[]).expect("an explanation");
-            let (sizes, inputs) = point(&explanation);
-            let checked = check(&explanation, &sizes, &inputs).expect("evaluates");
-            let svg = to_svg(&matgrad::explain::diagram(&explanation, &checked));
-            std::hint::black_box(render(&explanation, Format::Html, Some(&checked), Some(&svg)));
+            let explained = program.explain(&[]).expect("an explanation").at(&point(&program)).expect("evaluates");
+            std::hint::black_box(explained.html());
         });
     }
     times
@@ -135,19 +120,10 @@ fn timed(f: impl FnOnce()) -> Duration {
     start.elapsed()
 }
 
-/// Every dimension 4 and every input a fixed array, as `matgrad explain` would draw them.
-fn point(explanation: &Explanation) -> (Sizes, HashMap<String, Array>) {
-    let program = &explanation.gradient.program;
-    let sizes = Sizes::bind(&program.graph, &[], &HashMap::new(), Some(4)).expect("sizes");
-    let inputs = program
-        .inputs
-        .iter()
-        .map(|v| {
-            let (rows, cols) = sizes.shape(&program.graph, program.graph.shape(v.node)).expect("sized");
-            (v.name.clone(), Array::from_fn(rows, cols, |r, c| 0.3 + 0.1 * ((r + 2 * c) % 5) as f64 / 5.0))
-        })
-        .collect();
-    (sizes, inputs)
+/// The point `matgrad explain` evaluates at: every dimension 4, every input drawn with
+/// seed 0.
+fn point(program: &Program) -> Point {
+    program.point(&[], HashMap::new(), 0).expect("a point")
 }
 
 /// The least-squares slope of log₂ time against log₂ size.

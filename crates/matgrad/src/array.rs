@@ -1,5 +1,12 @@
 //! Dense `f64` arrays as matgrad's API hands them in and out (column-major, like the
 //! kernels), independent of the linear-algebra crate used inside `eval`.
+//!
+//! In JSON (serde) an array is what NumPy's `tolist()` gives: a scalar is a number, a
+//! vector (one column) a list of numbers, a matrix a list of rows. A non-finite entry is
+//! written `null`, as JSON has no NaN.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
 
 /// A `rows × cols` array; vectors are `n × 1`, scalars `1 × 1`. Stored column-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +37,16 @@ impl Array {
             }
         }
         Array { rows, cols, data }
+    }
+
+    /// From `rows × cols` entries listed row after row (C order, NumPy's default).
+    pub fn from_row_major(rows: usize, cols: usize, data: &[f64]) -> Option<Array> {
+        (data.len() == rows * cols).then(|| Array::from_fn(rows, cols, |i, j| data[i * cols + j]))
+    }
+
+    /// From `rows × cols` entries listed column after column (Fortran order, as stored).
+    pub fn from_column_major(rows: usize, cols: usize, data: Vec<f64>) -> Option<Array> {
+        (data.len() == rows * cols).then_some(Array { rows, cols, data })
     }
 
     /// From a list of rows, all of one length.
@@ -65,5 +82,58 @@ impl Array {
     /// The Frobenius norm.
     pub fn norm(&self) -> f64 {
         self.data.iter().map(|v| v * v).sum::<f64>().sqrt()
+    }
+}
+
+impl Serialize for Array {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Array {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Array, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Array::from_json(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Array {
+    /// The array as JSON: a number, a list, or a list of rows.
+    pub fn to_json(&self) -> Value {
+        let number = |v: f64| serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
+        if self.is_scalar() {
+            number(self.data[0])
+        } else if self.cols == 1 {
+            Value::Array(self.data.iter().map(|&v| number(v)).collect())
+        } else {
+            Value::Array(
+                self.to_rows().into_iter().map(|row| Value::Array(row.into_iter().map(number).collect())).collect(),
+            )
+        }
+    }
+
+    /// An array from JSON: a number, a non-empty list of numbers, or a non-empty list of
+    /// rows of one length; the error says what is wrong, for a person.
+    pub fn from_json(value: &Value) -> Result<Array, String> {
+        let number = |v: &Value| v.as_f64().ok_or_else(|| format!("expected a number, found {v}"));
+        match value {
+            Value::Number(_) => Ok(Array::scalar(number(value)?)),
+            Value::Array(items) if items.is_empty() => Err("an empty list is not an array".to_string()),
+            Value::Array(items) if items.iter().all(Value::is_number) => {
+                Ok(Array::vector(items.iter().map(number).collect::<Result<_, _>>()?))
+            }
+            Value::Array(rows) if rows.iter().all(Value::is_array) => {
+                let rows: Vec<Vec<f64>> = rows
+                    .iter()
+                    .map(|row| row.as_array().into_iter().flatten().map(number).collect::<Result<_, _>>())
+                    .collect::<Result<_, _>>()?;
+                if rows[0].is_empty() {
+                    return Err("a matrix needs at least one column".to_string());
+                }
+                Array::from_rows(&rows).ok_or_else(|| "the rows of a matrix must all have the same length".to_string())
+            }
+            other => Err(format!("expected a number or a list, found {other}")),
+        }
     }
 }

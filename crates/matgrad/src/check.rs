@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
-use crate::eval::{evaluate, InputError, Sizes, Tape};
+use crate::eval::{evaluate, Sizes, Tape};
 use crate::ir::{Graph, NodeId};
 use crate::Array;
+use crate::Error;
 
 /// Above this many entries a variable is checked in random directions rather than entry by
 /// entry: 2 evaluations per entry is O(K⁴) for a K×K matrix, seconds at K = 64 and
@@ -23,19 +24,8 @@ fn step(scale: f64) -> f64 {
 }
 
 /// ∂output/∂x for the node `x` (an input, or an intermediate held as an independent leaf)
-/// by central differences, entry by entry.
-pub fn finite_difference(
-    graph: &Graph,
-    output: NodeId,
-    sizes: &Sizes,
-    inputs: &HashMap<String, Array>,
-    x: NodeId,
-) -> Result<Array, InputError> {
-    entrywise(&mut Tape::new(graph, sizes, inputs, &[output, x])?, output, x)
-}
-
-/// [`finite_difference`] on a tape that holds `output` and `x`.
-fn entrywise(tape: &mut Tape, output: NodeId, x: NodeId) -> Result<Array, InputError> {
+/// by central differences, entry by entry, on a tape that holds `output` and `x`.
+fn entrywise(tape: &mut Tape, output: NodeId, x: NodeId) -> Result<Array, Error> {
     let base = tape.value(x);
     let dependents = tape.dependents(x);
     let mut gradient = Array::zeros(base.rows, base.cols);
@@ -58,20 +48,7 @@ fn entrywise(tape: &mut Tape, output: NodeId, x: NodeId) -> Result<Array, InputE
 /// [`DIRECTIONS`] pseudo-random unit directions v: ⟨G, v⟩ against the central difference
 /// of the output along v, relative to the larger of the two, ‖G‖/√n (the typical size of
 /// such a derivative) and `floor`.
-pub fn directional_error(
-    graph: &Graph,
-    output: NodeId,
-    sizes: &Sizes,
-    inputs: &HashMap<String, Array>,
-    x: NodeId,
-    symbolic: &Array,
-    floor: f64,
-) -> Result<f64, InputError> {
-    directional(&mut Tape::new(graph, sizes, inputs, &[output, x])?, output, x, symbolic, floor)
-}
-
-/// [`directional_error`] on a tape that holds `output` and `x`.
-fn directional(tape: &mut Tape, output: NodeId, x: NodeId, symbolic: &Array, floor: f64) -> Result<f64, InputError> {
+fn directional(tape: &mut Tape, output: NodeId, x: NodeId, symbolic: &Array, floor: f64) -> Result<f64, Error> {
     let base = tape.value(x);
     let dependents = tape.dependents(x);
     // Unit directions and the entrywise step: a perturbation as long as an entrywise one
@@ -127,7 +104,7 @@ pub fn equations(
     point: &HashMap<String, Array>,
     pairs: &[(NodeId, NodeId)],
     floor: f64,
-) -> Result<Vec<f64>, InputError> {
+) -> Result<Vec<f64>, Error> {
     let nodes: Vec<NodeId> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
     let values = evaluate(graph, sizes, point, &nodes)?;
     Ok(values
@@ -190,7 +167,7 @@ pub fn check_gradients(
     gradients: &[(NodeId, NodeId)],
     sizes: &Sizes,
     inputs: &HashMap<String, Array>,
-) -> Result<Vec<(String, f64)>, InputError> {
+) -> Result<Vec<(String, f64)>, Error> {
     // One tape for every variable: each perturbation recomputes only what depends on it.
     let mut wanted: Vec<NodeId> = gradients.iter().flat_map(|&(x, g)| [x, g]).collect();
     wanted.push(output);
@@ -229,7 +206,10 @@ mod tests {
         let inputs: HashMap<String, Array> = [("x".to_string(), value.clone())].into();
         let output = program.output_node();
         let right = Array::from_fn(n, 1, |i, _| 2.0 * value.data[i]);
-        let error = |g: &Array| directional_error(graph, output, &sizes, &inputs, x, g, 1e-3).expect("evaluates");
+        let error = |g: &Array| {
+            let mut tape = Tape::new(graph, &sizes, &inputs, &[output, x]).expect("evaluates");
+            directional(&mut tape, output, x, g, 1e-3).expect("evaluates")
+        };
         assert!(error(&right) < 1e-6, "the right gradient passes at the default tolerance: {}", error(&right));
         assert!(error(&value) > 0.1, "half the gradient: {}", error(&value));
         let mut one_entry = right.clone();

@@ -20,65 +20,19 @@
 //! threads, each with its own `Outputs`.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::eval::plan::{Plan, Workspace};
-use crate::eval::{InputError, Sizes};
-use crate::gradient::GradientError;
+use crate::eval::Sizes;
 use crate::ir::{Graph, NodeId};
-use crate::{Array, Diagnostic, Gradient, Program};
-
-/// Anything that can go wrong between source text and a run: the program, the gradient
-/// request, the sizes, or the buffers. Nothing in this API panics on bad input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Error {
-    /// The program does not parse or type-check; render it with its source through
-    /// [`Diagnostic::render`].
-    Program(Diagnostic),
-    /// The gradient cannot be taken (a non-scalar output, an unknown variable).
-    Gradient(GradientError),
-    /// A dimension size or an input buffer is missing or wrong.
-    Input(InputError),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (message, hint) = match self {
-            Error::Program(d) => (&d.message, &d.hint),
-            Error::Gradient(e) => (&e.message, &e.hint),
-            Error::Input(e) => (&e.message, &e.hint),
-        };
-        f.write_str(message)?;
-        if let Some(hint) = hint {
-            write!(f, " (hint: {hint})")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<Diagnostic> for Error {
-    fn from(d: Diagnostic) -> Error {
-        Error::Program(d)
-    }
-}
-
-impl From<GradientError> for Error {
-    fn from(e: GradientError) -> Error {
-        Error::Gradient(e)
-    }
-}
-
-impl From<InputError> for Error {
-    fn from(e: InputError) -> Error {
-        Error::Input(e)
-    }
-}
+use crate::{Array, Error, Gradient, Program};
 
 fn input_error(message: String, hint: Option<String>) -> Error {
-    Error::Input(InputError { message, hint })
+    let error = Error::input(message);
+    match hint {
+        Some(hint) => error.with_hint(hint),
+        None => error,
+    }
 }
 
 /// A program's value (and gradients) compiled at fixed sizes; make it with

@@ -47,7 +47,7 @@ pub fn pipeline(source: &str) {
     }
     let _ = inputs_header(&program);
 
-    let Ok(gradient) = program.clone().gradient(&[]) else { return };
+    let Ok(gradient) = program.gradient(&[]) else { return };
     for notation in [Notation::Ascii, Notation::Unicode, Notation::Latex, Notation::MathMl] {
         for wrt in &gradient.wrt {
             let _ = gradient.closed_form(wrt, notation);

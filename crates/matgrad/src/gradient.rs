@@ -2,14 +2,13 @@
 //! plus the short names introduced for repeated subexpressions.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 
 use crate::check::check_gradients;
 use crate::diff::{self, DiffError, Gradients};
-use crate::eval::{InputError, Sizes};
+use crate::eval::Sizes;
 use crate::ir::NodeId;
 use crate::print::{abbreviations, print, show_name, Notation};
-use crate::{Array, Program};
+use crate::{Array, Error, Program};
 
 /// The gradient of one variable.
 #[derive(Debug, Clone)]
@@ -24,30 +23,15 @@ pub struct Wrt {
 /// A program with the gradients of its output.
 #[derive(Debug, Clone)]
 pub struct Gradient {
-    pub program: Program,
-    pub wrt: Vec<Wrt>,
+    pub(crate) program: Program,
+    pub(crate) wrt: Vec<Wrt>,
     /// Introduced names for repeated subexpressions, in definition order.
-    pub definitions: Vec<(NodeId, String)>,
+    pub(crate) definitions: Vec<(NodeId, String)>,
     /// The same, by node, for printing.
     definition_names: HashMap<NodeId, String>,
     /// The sweep's trace and every adjoint.
-    pub sweep: Gradients,
+    pub(crate) sweep: Gradients,
 }
-
-/// A gradient that cannot be taken, said so that a person can fix the request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GradientError {
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl fmt::Display for GradientError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for GradientError {}
 
 /// How gradients are laid out, said wherever they are printed.
 pub const LAYOUT: &str = "∂L/∂X has the shape of X: its (i, j) entry is ∂L/∂Xᵢⱼ";
@@ -55,7 +39,12 @@ pub const LAYOUT: &str = "∂L/∂X has the shape of X: its (i, j) entry is ∂L
 impl Program {
     /// The gradient of the output with respect to each name in `wrt` (inputs or assigned
     /// names); all inputs when `wrt` is empty.
-    pub fn gradient(mut self, wrt: &[&str]) -> Result<Gradient, GradientError> {
+    pub fn gradient(&self, wrt: &[&str]) -> Result<Gradient, Error> {
+        // The gradient grows its own copy of the graph, so the program can be asked again.
+        self.clone().into_gradient(wrt)
+    }
+
+    fn into_gradient(mut self, wrt: &[&str]) -> Result<Gradient, Error> {
         let names: Vec<String> = if wrt.is_empty() {
             self.inputs.iter().map(|v| v.name.clone()).collect()
         } else {
@@ -72,19 +61,18 @@ impl Program {
         for name in &names {
             let node = by_name.get(name.as_str()).copied().ok_or_else(|| {
                 let inputs: Vec<&str> = self.inputs.iter().map(|v| v.name.as_str()).collect();
-                GradientError {
-                    message: format!("`{name}` is not a variable of the program"),
-                    hint: Some(format!("its inputs are {}", inputs.join(", "))),
-                }
+                Error::request(format!("`{name}` is not a variable of the program"))
+                    .with_hint(format!("its inputs are {}", inputs.join(", ")))
             })?;
             nodes.push(node);
         }
         let output = self.output_node();
         let sweep = diff::grad(&mut self.graph, output, &nodes).map_err(|error| match error {
-            DiffError::NotScalar(what) => GradientError {
-                message: format!("the output `{}` {what}, but a gradient is of a scalar", self.output_statement().name),
-                hint: Some("choose a scalar output, or reduce it, e.g. `L = sum(…)` or `L = norm2(…)^2`".to_string()),
-            },
+            DiffError::NotScalar(what) => Error::request(format!(
+                "the output `{}` {what}, but a gradient is of a scalar",
+                self.output_statement().name
+            ))
+            .with_hint("choose a scalar output, or reduce it, e.g. `L = sum(…)` or `L = norm2(…)^2`"),
         })?;
         let wrt: Vec<Wrt> = names
             .into_iter()
@@ -110,19 +98,19 @@ impl Program {
 
 impl Gradient {
     /// The name a printed node goes by: the user's, or an introduced one.
-    pub fn name_of(&self, id: NodeId) -> Option<String> {
+    pub(crate) fn name_of(&self, id: NodeId) -> Option<String> {
         self.program.graph.name(id).map(str::to_string).or_else(|| self.definition_names.get(&id).cloned())
     }
 
     /// `id`'s expression in `notation`, with the user's and the introduced names.
-    pub fn expression(&self, id: NodeId, notation: Notation) -> String {
+    pub(crate) fn expression(&self, id: NodeId, notation: Notation) -> String {
         let namer = |node: NodeId| self.name_of(node);
         print(&self.program.graph, id, notation, &namer)
     }
 
     /// A gradient's closed form; a gradient that is one of the user's own values (∂L/∂y = w,
     /// say) or an introduced definition is written as that name.
-    pub fn closed_form(&self, wrt: &Wrt, notation: Notation) -> String {
+    pub(crate) fn closed_form(&self, wrt: &Wrt, notation: Notation) -> String {
         // A gradient that is also an introduced definition (the δ of a layer) is its name.
         let definition = self.definition_names.get(&wrt.gradient).map(String::as_str);
         match self.program.graph.name(wrt.gradient).or(definition) {
@@ -134,7 +122,7 @@ impl Gradient {
     /// Every gradient against central finite differences at a point: the largest relative
     /// error per variable, by the name the user asked for (an intermediate's node may carry
     /// an earlier statement's name).
-    pub fn check(&self, sizes: &Sizes, inputs: &HashMap<String, Array>) -> Result<Vec<(String, f64)>, InputError> {
+    pub(crate) fn check(&self, sizes: &Sizes, inputs: &HashMap<String, Array>) -> Result<Vec<(String, f64)>, Error> {
         let pairs: Vec<(NodeId, NodeId)> = self.wrt.iter().map(|w| (w.node, w.gradient)).collect();
         let output = self.program.output_node();
         let mut errors = check_gradients(&self.program.graph, output, &pairs, sizes, inputs)?;
@@ -146,6 +134,16 @@ impl Gradient {
 
     /// The name of the output being differentiated.
     pub fn output_name(&self) -> &str {
-        &self.program.output_statement().name
+        self.program.output_name()
+    }
+
+    /// The program, grown with the gradients' nodes.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// The variables the gradients are with respect to, in order.
+    pub fn wrt_names(&self) -> impl Iterator<Item = &str> {
+        self.wrt.iter().map(|w| w.name.as_str())
     }
 }

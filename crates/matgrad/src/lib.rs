@@ -1,38 +1,58 @@
 //! matgrad: matrix calculus and backpropagation.
 //!
-//! Text goes through [`syntax`] to a syntax tree and through [`ir::lower`] to one typed,
-//! hash-consed [`ir::Graph`]. Every other pass works on that graph: [`diff`] grows it with
-//! gradient nodes (built through [`simplify`]'s rules), [`print`] writes expressions in
-//! ASCII, Unicode or LaTeX, [`eval`] computes values, [`check`] compares gradients with
-//! finite differences, and [`compiled`] compiles a value and its gradients once to run them
-//! many times on the caller's buffers (`Program::parse(src)?.gradient(&["A"])?.compile(&dims)?`).
-//! See ARCHITECTURE.md for the map.
+//! The public API is small: parse a [`Program`] (in ASCII, Unicode or LaTeX, or a pasted
+//! page), then ask it questions without consuming it — [`Program::check_report`] (what it
+//! reads as), [`Program::point`] and [`Program::evaluate`] (values), [`Program::gradient`]
+//! (closed forms, values, the finite-difference check: [`Gradient::report`]),
+//! [`Program::explain`] (how the chain rule runs, every step checked), [`Program::verify`]
+//! (a pasted derivation's claims), and [`Gradient::compile`] (a value and its gradients
+//! compiled once, run many times on the caller's buffers). Every answer is a report of
+//! plain data in [`report`], serialisable with serde; [`api`] answers a whole [`api::Query`]
+//! at once, as the command line and the web page do. Every mistake is one [`Error`].
+//!
+//! Inside, text goes through `syntax` to a syntax tree and through `ir::lower` to one
+//! typed, hash-consed graph; `diff` grows it with gradient nodes (built through
+//! `simplify`'s rules), `print` writes expressions, `eval` computes values and `check`
+//! compares gradients with finite differences. See ARCHITECTURE.md for the map.
 
-pub mod alloc;
-pub mod array;
-pub mod check;
-pub mod compiled;
-pub mod diagnostic;
-pub mod diff;
-pub mod eval;
+pub mod api;
+pub mod report;
+
+mod alloc;
+mod array;
+mod compiled;
+mod error;
+mod gradient;
+mod point;
+mod program;
+mod stack;
+
+pub(crate) mod check;
+pub(crate) mod diff;
+pub(crate) mod eval;
+pub(crate) mod explain;
+pub(crate) mod ir;
+pub(crate) mod print;
+pub(crate) mod simplify;
+pub(crate) mod syntax;
+pub(crate) mod verify;
+
 /// The whole pipeline on one text, for the fuzz targets and their corpus test.
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod gradient;
-pub mod ir;
-pub mod point;
-pub mod print;
-pub mod program;
-pub mod simplify;
-mod stack;
-pub mod syntax;
-pub mod verify;
 
 pub use alloc::AlignedAlloc;
 pub use array::Array;
-pub use compiled::{Compiled, Error, Outputs};
-pub use diagnostic::{Diagnostic, ErrorKind, Span};
+pub use compiled::{Compiled, Outputs};
+pub use error::{Error, ErrorEntry, ErrorKind, ErrorReport, Location, Span};
+pub use eval::Sizes;
+pub use explain::Explanation;
 pub use gradient::Gradient;
-pub use point::Point;
+pub use point::{Point, DEFAULT_SIZE};
 pub use program::Program;
-pub mod explain;
+pub use verify::{Claim, ClaimKind, Verdict, Verification};
+
+/// The test suite in `tests/` that checks internals (rules, readings, the plan).
+#[cfg(test)]
+#[path = "../tests/suite.rs"]
+mod suite;

@@ -12,7 +12,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::eval::{InputError, Sizes};
+use crate::eval::Sizes;
+use crate::ir::Graph;
+use crate::Error;
 use crate::{Array, Program};
 
 /// The size a dimension takes when neither the caller nor an input gives one.
@@ -38,23 +40,23 @@ impl Program {
         sizes: &[(String, usize)],
         mut inputs: HashMap<String, Array>,
         seed: u64,
-    ) -> Result<Point, InputError> {
+    ) -> Result<Point, Error> {
         let sizes = Sizes::bind(&self.graph, sizes, &inputs, Some(DEFAULT_SIZE))?;
-        let random = fill_random(self, &sizes, &mut inputs, seed);
+        let random = draw(&self.graph, &sizes, &mut inputs, seed);
         Ok(Point { sizes, inputs, random, seed })
     }
 }
 
-/// Draws every input of `program` that `given` lacks, with the sizes in `sizes`.
-fn fill_random(program: &Program, sizes: &Sizes, given: &mut HashMap<String, Array>, seed: u64) -> Vec<String> {
+/// Draws every input of `graph` that `given` lacks, with the sizes in `sizes`, in the
+/// graph's order (the program's): the one generator of random points.
+pub(crate) fn draw(graph: &Graph, sizes: &Sizes, given: &mut HashMap<String, Array>, seed: u64) -> Vec<String> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut drawn = Vec::new();
-    for input in &program.inputs {
+    for input in graph.inputs() {
         if given.contains_key(&input.name) {
             continue;
         }
-        let shape = program.graph.shape(input.node);
-        let Some((rows, cols)) = sizes.shape(&program.graph, shape) else { continue };
+        let Some((rows, cols)) = sizes.shape(graph, input.shape) else { continue };
         let array = Array::from_fn(rows, cols, |_, _| StandardNormal.sample(&mut rng));
         given.insert(input.name.clone(), array);
         drawn.push(input.name.clone());

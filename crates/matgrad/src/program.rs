@@ -1,12 +1,12 @@
 //! A lowered program: the graph plus what the user called things and where they wrote them.
 
-use crate::diagnostic::{Diagnostic, Span};
+use crate::error::{Error, Span};
 use crate::ir::kinds::Origin;
 use crate::ir::{Graph, NodeId};
 
 /// `name = expr` as lowered: the statement's value is `node`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Statement {
+pub(crate) struct Statement {
     pub name: String,
     pub node: NodeId,
     pub span: Span,
@@ -29,24 +29,24 @@ pub struct Variable {
 
 #[derive(Debug, Clone)]
 pub struct Program {
-    pub graph: Graph,
-    pub inputs: Vec<Variable>,
-    pub statements: Vec<Statement>,
+    pub(crate) graph: Graph,
+    pub(crate) inputs: Vec<Variable>,
+    pub(crate) statements: Vec<Statement>,
     /// Index into `statements` of the program's output: the last one unless chosen.
-    pub output: usize,
+    pub(crate) output: usize,
     /// Parts of a pasted document that were not math (see `syntax::Program::ignored`).
-    pub ignored: Vec<Span>,
+    pub(crate) ignored: Vec<Span>,
     /// Statements of a pasted document that assign a name a second time.
-    pub restated: Vec<Restated>,
+    pub(crate) restated: Vec<Restated>,
     /// A pasted document's adjoints (`\bar{h} = …`) whose equations do not type-check.
-    pub broken: Vec<Broken>,
+    pub(crate) broken: Vec<Broken>,
     /// A pasted document's displayed equations that are not statements: claimed
     /// derivatives, differentials, chains of equalities (see `syntax::Aside`).
-    pub asides: Vec<crate::syntax::Aside>,
+    pub(crate) asides: Vec<crate::syntax::Aside>,
     /// Whether the text is a pasted document (prose with math) rather than a program.
-    pub document: bool,
+    pub(crate) document: bool,
     /// The text the program was read from; every span points into it.
-    pub source: String,
+    pub(crate) source: String,
 }
 
 /// A pasted document's second statement for a name (an answer restating the question's
@@ -64,7 +64,6 @@ pub struct Restated {
 /// A page's adjoint whose equation does not type-check: a wrong claim, with why.
 #[derive(Debug, Clone)]
 pub struct Broken {
-    pub name: String,
     pub span: Span,
     pub message: String,
     /// The broken adjoint it uses, if that is why it does not type-check.
@@ -87,32 +86,53 @@ pub enum Meaning {
 
 impl Program {
     /// Parses and type-checks `source`, in any of the three spellings.
-    pub fn parse(source: &str) -> Result<Program, Diagnostic> {
+    pub fn parse(source: &str) -> Result<Program, Error> {
         let ast = crate::syntax::parse(source)?;
         crate::ir::lower::lower(&ast, source)
     }
 
-    pub fn output_statement(&self) -> &Statement {
+    pub(crate) fn output_statement(&self) -> &Statement {
         &self.statements[self.output]
     }
 
-    pub fn output_node(&self) -> NodeId {
+    pub(crate) fn output_node(&self) -> NodeId {
         self.output_statement().node
     }
 
+    /// The text the program was read from; every error's span points into it.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The name of the output: the last statement unless chosen with [`Program::set_output`].
+    pub fn output_name(&self) -> &str {
+        &self.output_statement().name
+    }
+
+    /// The inputs, in the program's order (the order `check` lists them and random
+    /// inputs are drawn in).
+    pub fn input_names(&self) -> impl Iterator<Item = &str> {
+        self.inputs.iter().map(|v| v.name.as_str())
+    }
+
+    /// The assigned names, in the program's order.
+    pub fn statement_names(&self) -> impl Iterator<Item = &str> {
+        self.statements.iter().map(|s| s.name.as_str())
+    }
+
     /// Makes the statement called `name` the output.
-    pub fn set_output(&mut self, name: &str) -> Result<(), String> {
+    pub fn set_output(&mut self, name: &str) -> Result<(), Error> {
         match self.statements.iter().position(|s| s.name == name) {
             Some(index) => {
                 self.output = index;
                 Ok(())
             }
             None if self.inputs.iter().any(|v| v.name == name) => {
-                Err(format!("`{name}` is an input; the output must be an assigned name"))
+                Err(Error::request(format!("`{name}` is an input; the output must be an assigned name")))
             }
             None => {
                 let names: Vec<&str> = self.statements.iter().map(|s| s.name.as_str()).collect();
-                Err(format!("no statement assigns `{name}`; the program assigns {}", names.join(", ")))
+                Err(Error::request(format!("no statement assigns `{name}`; the program assigns {}", names.join(", "))))
             }
         }
     }
@@ -121,7 +141,7 @@ impl Program {
     /// pasted page's definitions for its derivation (`U = Diag(u)`, `P = w zᵀ + …`) are not.
     /// A statement after the output is never part of it, even when it names a value the
     /// output computes (`\bar{o} = o - t` after `L = ½‖o − t‖²`).
-    pub fn in_model(&self) -> Vec<bool> {
+    pub(crate) fn in_model(&self) -> Vec<bool> {
         let reachable = self.graph.reachable(&[self.output_node()]);
         let output = self.output;
         self.statements
@@ -132,7 +152,7 @@ impl Program {
     }
 
     /// The node of an input or a statement.
-    pub fn lookup(&self, name: &str) -> Option<NodeId> {
+    pub(crate) fn lookup(&self, name: &str) -> Option<NodeId> {
         let statement = self.statements.iter().find(|s| s.name == name).map(|s| s.node);
         statement.or_else(|| self.inputs.iter().find(|v| v.name == name).map(|v| v.node))
     }

@@ -4,15 +4,15 @@
 //! sizes small and large enough to cross the kernels' blocks and thresholds; and the API's
 //! errors are values that name what is wrong.
 
-mod common;
+use super::common;
 
 use std::collections::HashMap;
 
+use crate::check::relative_error;
+use crate::eval::{evaluate, Sizes};
+use crate::ir::NodeId;
+use crate::{Array, Error, Gradient, Program};
 use common::{parse, random_inputs, random_program, sizes, RULE_TABLE};
-use matgrad::check::relative_error;
-use matgrad::eval::{evaluate, Sizes};
-use matgrad::ir::NodeId;
-use matgrad::{Array, Error, Gradient, Program};
 
 const TOLERANCE: f64 = 1e-12;
 
@@ -232,7 +232,7 @@ fn the_documented_call_chain_works_with_question_marks() -> Result<(), Error> {
     Ok(())
 }
 
-fn example_function() -> (matgrad::Compiled, Vec<f64>, Vec<f64>) {
+fn example_function() -> (crate::Compiled, Vec<f64>, Vec<f64>) {
     let f =
         parse(&example("backprop.mg")).gradient(&["A", "B"]).expect("scalar").compile(&[("K", 3)]).expect("compiles");
     (f, vec![0.5; 9], vec![1.0; 3])
@@ -283,11 +283,15 @@ fn sizes_and_mismatched_outputs_are_errors() {
 }
 
 #[test]
-fn parse_and_gradient_errors_convert_to_the_api_error() {
-    let parsed: Result<Program, Error> = Program::parse("y = A*").map_err(Error::from);
-    assert!(matches!(parsed, Err(Error::Program(_))));
-    let gradient = Program::parse("y = A*x").map_err(Error::from).and_then(|p| p.gradient(&[]).map_err(Error::from));
-    assert!(matches!(gradient, Err(Error::Gradient(_))));
+fn parse_gradient_and_size_errors_are_one_error_type_with_their_kind() {
+    use crate::ErrorKind;
+    let kind = |result: Result<crate::Compiled, Error>| result.expect_err("an error").kind;
+    let compile = |source: &str, dims: &[(&str, usize)]| -> Result<crate::Compiled, Error> {
+        Program::parse(source)?.gradient(&[])?.compile(dims)
+    };
+    assert_eq!(kind(compile("y = A*", &[])), ErrorKind::Reading);
+    assert_eq!(kind(compile("x: vector(n)\ny = A*x", &[])), ErrorKind::Request);
+    assert_eq!(kind(compile("x: vector(n)\nL = sum(x)", &[])), ErrorKind::Input);
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! Explanations: the three views for a few programs, every step checked numerically.
 
-mod common;
+use super::common;
 
+use crate::explain::{check, render, Format};
 use common::{parse, random_inputs, sizes};
-use matgrad::explain::{check, render, Format};
 
 fn example(name: &str) -> String {
     let path = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));

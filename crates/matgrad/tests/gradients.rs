@@ -2,19 +2,19 @@
 //! against finite differences at first and second order, Matrix Cookbook identities, the
 //! simplification rules, and random programs.
 
-mod common;
+use super::common;
 
 use std::collections::HashMap;
 
+use crate::check::{check_gradients, relative_error};
+use crate::diff::grad;
+use crate::eval::Sizes;
+use crate::gradient::Gradient;
+use crate::ir::{Graph, NodeId, Op};
+use crate::print::Notation;
+use crate::simplify::RULES;
+use crate::{Array, Program};
 use common::{eval1, parse, random_inputs, random_program, sizes, RULE_TABLE};
-use matgrad::check::{check_gradients, relative_error};
-use matgrad::diff::grad;
-use matgrad::eval::Sizes;
-use matgrad::gradient::Gradient;
-use matgrad::ir::{Graph, NodeId, Op};
-use matgrad::print::Notation;
-use matgrad::simplify::RULES;
-use matgrad::{Array, Program};
 
 const TOLERANCE: f64 = 1e-6;
 
@@ -383,7 +383,7 @@ fn random_programs_have_gradients_that_agree_with_finite_differences() {
 /// Σₓ ⟨∂L/∂x, dx⟩, for every row of the rule table.
 #[test]
 fn differentials_agree_with_gradients() {
-    use matgrad::diff::differential;
+    use crate::diff::differential;
     for (name, source) in RULE_TABLE {
         let gradient = parse(source).gradient(&[]).expect("scalar");
         let mut graph = gradient.program.graph.clone();

@@ -1,13 +1,13 @@
 //! The language: spellings, listings, error messages, evaluation, and robustness.
 
-mod common;
+use super::common;
 
 use std::collections::HashMap;
 
+use crate::eval::{evaluate, Sizes};
+use crate::print::{listing, print, show_name, Notation};
+use crate::{Array, Program};
 use common::{cases, error, eval1, parse, program_structure, random_inputs, random_program, sizes};
-use matgrad::eval::{evaluate, Sizes};
-use matgrad::print::{listing, print, show_name, Notation};
-use matgrad::{Array, Program};
 use proptest::prelude::*;
 
 fn example(name: &str) -> String {
@@ -64,15 +64,15 @@ fn bad_programs_and_their_messages() {
 /// What the syntax reads in a pasted document: its statements as written, its asides, and
 /// the prose it ignored; or the error.
 fn document_reading(source: &str) -> String {
-    let program = match matgrad::syntax::parse(source) {
+    let program = match crate::syntax::parse(source) {
         Ok(program) => program,
         Err(diagnostic) => return diagnostic.render("page.txt", source),
     };
-    let text = |span: matgrad::diagnostic::Span| source[span.range()].replace('\n', " ");
+    let text = |span: crate::error::Span| source[span.range()].replace('\n', " ");
     let mut out = String::new();
     for item in &program.items {
         let span = match item {
-            matgrad::syntax::Item::Assign { span, .. } | matgrad::syntax::Item::Declare { span, .. } => *span,
+            crate::syntax::Item::Assign { span, .. } | crate::syntax::Item::Declare { span, .. } => *span,
         };
         out.push_str(&format!("statement  {}\n", text(span)));
     }
@@ -381,7 +381,7 @@ fn the_seed_pages_gradients_are_the_third_answers() {
     let claims = r"
 $$G_A = 2P+2(U - U^2)qx^T$$ $$G_B = 2rx^T$$ $$G_x = 2B^Tr + 2A^T(U-U^2)q$$";
     let program = parse(&format!("{page}{claims}"));
-    let gradient = program.clone().gradient(&["A", "B", "x"]).expect("gradients");
+    let gradient = program.gradient(&["A", "B", "x"]).expect("gradients");
     for size in [3, 5] {
         let sizes = sizes(&gradient.program.graph, size);
         let inputs = random_inputs(&gradient.program.graph, &sizes, size as u64);

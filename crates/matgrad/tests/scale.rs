@@ -1,16 +1,16 @@
 //! Long programs on a thread with the default 2 MiB stack: no pass recurses as deep as the
 //! program is long, and none takes time or memory that grows faster than the program.
 
-mod common;
+use super::common;
 
 use std::collections::HashMap;
 
+use crate::eval::{evaluate, Sizes};
+use crate::explain::{check, render, Format};
+use crate::print::Notation;
+use crate::syntax::MAX_DEPTH;
+use crate::{Array, Program};
 use common::shapes::Shape;
-use matgrad::eval::{evaluate, Sizes};
-use matgrad::explain::{check, render, Format};
-use matgrad::print::Notation;
-use matgrad::syntax::MAX_DEPTH;
-use matgrad::{Array, Program};
 
 /// Runs `f` on a thread with a 2 MiB stack, the size Rust gives a spawned thread.
 fn on_a_small_stack(f: impl FnOnce() + Send + 'static) {
@@ -45,7 +45,7 @@ fn point(program: &Program) -> (Sizes, HashMap<String, Array>) {
 fn runs_through(shape: Shape, statements: usize, explain: bool) {
     let source = shape.program(statements);
     let program = Program::parse(&source).unwrap_or_else(|d| panic!("{}: {}", shape.name(), d.message));
-    let gradient = program.clone().gradient(&[]).expect("a scalar output");
+    let gradient = program.gradient(&[]).expect("a scalar output");
     for wrt in &gradient.wrt {
         for notation in [Notation::Ascii, Notation::Unicode, Notation::Latex, Notation::MathMl] {
             assert!(!gradient.closed_form(wrt, notation).is_empty());

@@ -1,15 +1,15 @@
 //! `verify`: the seed page's claims, and a table of derivations with planted errors.
 
-mod common;
+use super::common;
 
-use common::{cases, parse, random_inputs, sizes};
-use matgrad::verify::{Verdict, Verification};
+use crate::verify::{Verdict, Verification};
+use common::{cases, parse};
 
 fn verify(source: &str) -> Verification {
     let program = parse(source);
-    let sizes = sizes(&program.graph, 4);
-    let inputs = random_inputs(&program.graph, &sizes, 3);
-    program.verify(&sizes, &inputs).expect("verifies")
+    let sizes: Vec<(String, usize)> = program.graph.dims.symbols().map(|(_, n)| (n.to_string(), 4)).collect();
+    let point = program.point(&sizes, Default::default(), 3).expect("a point");
+    program.verify(&point).expect("verifies").verification
 }
 
 /// One line per claim: where, verdict, kind, the claim, and the note.
@@ -140,7 +140,7 @@ fn planted_errors<'t>(name: &str, correct: &str, parts: impl Iterator<Item = &'t
 }
 
 /// The byte range of a claim in `source`.
-fn failure_range(source: &str, claim: &matgrad::verify::Claim) -> std::ops::Range<usize> {
+fn failure_range(source: &str, claim: &crate::verify::Claim) -> std::ops::Range<usize> {
     let start = source.find(claim.source.as_str()).unwrap_or(0);
     start..start + claim.source.len() + 1
 }

@@ -7,7 +7,6 @@
 //! and a panic failing only its own request. Every asset is built into the binary
 //! ([`assets`]); the page loads nothing from elsewhere.
 
-mod adapter;
 mod assets;
 mod pool;
 
@@ -24,10 +23,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 
-use crate::Failure;
-// TEMPORARY: `matgrad::api` once it lands on main.
-use adapter::{answer, Query, Question};
+use matgrad::api::{answer, Query, Question};
+use matgrad::report::to_json;
 use pool::{Outcome, Pool};
+
+use crate::Failure;
 
 /// The largest request body the API reads: a pasted page is a few kilobytes, inputs for a
 /// program checked by hand a few hundred.
@@ -103,7 +103,7 @@ fn library_answer(question: Question, query: Query) -> Reply {
         Err(error) if error.is_internal() => {
             Reply::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", internal_message(), None)
         }
-        Err(error) => Reply { status: StatusCode::UNPROCESSABLE_ENTITY, body: error.to_json() },
+        Err(error) => Reply { status: StatusCode::UNPROCESSABLE_ENTITY, body: to_json(&error.report(&query.source)) },
     }
 }
 

@@ -19,26 +19,13 @@ use std::collections::{HashMap, HashSet};
 use crate::ir::{Constant, Graph, NodeId, Op};
 use crate::simplify::build;
 
-/// One chain-rule term: `node` receives `term` from its use in `parent`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Step {
-    pub parent: NodeId,
-    pub node: NodeId,
-    /// The cotangent of `parent` pulled back through the edge to `node`.
-    pub term: NodeId,
-}
-
 /// The result of a reverse sweep.
 #[derive(Debug, Clone)]
 pub struct Gradients {
-    /// The scalar that was differentiated.
-    pub output: NodeId,
     /// For each requested node, its gradient (of the node's shape).
     pub gradients: Vec<(NodeId, NodeId)>,
     /// Every node's adjoint that received a term, by node id (empty for a [`pullback`]).
     pub adjoints: Vec<Option<NodeId>>,
-    /// Every chain-rule term, in the order the sweep made them.
-    pub steps: Vec<Step>,
 }
 
 /// Why a gradient cannot be taken.
@@ -76,7 +63,7 @@ fn sweep(graph: &mut Graph, output: NodeId, seed: NodeId, targets: &[NodeId], st
     let target: HashSet<NodeId> = targets.iter().copied().collect();
     let region = region(graph, output, &target, stop);
     let needed = depends_on(graph, &region, &target, stop);
-    let mut adjoints = Adjoints { terms: HashMap::new(), steps: Vec::new() };
+    let mut adjoints = Adjoints { terms: HashMap::new() };
     adjoints.terms.insert(output, seed);
     for &id in region.iter().rev() {
         let Some(&cotangent) = adjoints.terms.get(&id) else { continue };
@@ -110,7 +97,7 @@ fn sweep(graph: &mut Graph, output: NodeId, seed: NodeId, targets: &[NodeId], st
         }
         Stop::AtTargets => Vec::new(),
     };
-    Gradients { output, gradients, adjoints: by_node, steps: adjoints.steps }
+    Gradients { gradients, adjoints: by_node }
 }
 
 /// The nodes the sweep may visit, in increasing id order: everything `output` reaches, or
@@ -143,13 +130,11 @@ pub(crate) type Needed = HashSet<NodeId>;
 /// Cotangent accumulation: the one place that knows a missing adjoint is zero.
 pub(crate) struct Adjoints {
     terms: HashMap<NodeId, NodeId>,
-    steps: Vec<Step>,
 }
 
 impl Adjoints {
-    /// Adds `term`, the pull-back of `parent`'s cotangent, to the adjoint of `node`.
-    pub(crate) fn add(&mut self, graph: &mut Graph, parent: NodeId, node: NodeId, term: NodeId) {
-        self.steps.push(Step { parent, node, term });
+    /// Adds `term`, a pull-back of a user's cotangent, to the adjoint of `node`.
+    pub(crate) fn add(&mut self, graph: &mut Graph, node: NodeId, term: NodeId) {
         let sum = match self.terms.get(&node) {
             None => term,
             Some(&sum) => build(graph, Op::Add(sum, term)),

@@ -55,7 +55,7 @@ impl Edge<'_> {
         if self.graph.is_scalar(child) && !self.graph.is_scalar(term) {
             term = self.build(Op::Sum(term));
         }
-        self.adjoints.add(self.graph, self.parent, child, term);
+        self.adjoints.add(self.graph, child, term);
     }
 
     fn build(&mut self, op: Op) -> NodeId {

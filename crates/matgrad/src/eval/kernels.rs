@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use faer::linalg::solvers::DenseSolveCore;
 use faer::Mat;
 
-use super::sizes::{InputError, Sizes};
+use super::sizes::Sizes;
 use crate::ir::{Func, Graph, NodeId, Op};
 use crate::Array;
+use crate::Error;
 
 /// The values of `wanted`, given every input the graph needs and the sizes of its dims.
 pub fn evaluate(
@@ -15,7 +16,7 @@ pub fn evaluate(
     sizes: &Sizes,
     inputs: &HashMap<String, Array>,
     wanted: &[NodeId],
-) -> Result<Vec<Array>, InputError> {
+) -> Result<Vec<Array>, Error> {
     evaluate_with(graph, sizes, inputs, &[], wanted)
 }
 
@@ -28,7 +29,7 @@ pub fn evaluate_with(
     inputs: &HashMap<String, Array>,
     overrides: &[(NodeId, &Array)],
     wanted: &[NodeId],
-) -> Result<Vec<Array>, InputError> {
+) -> Result<Vec<Array>, Error> {
     let mut needed = vec![false; graph.len()];
     for id in wanted {
         needed[id.index()] = true;
@@ -60,24 +61,20 @@ fn node(
     inputs: &HashMap<String, Array>,
     id: NodeId,
     values: &[Option<Mat<f64>>],
-) -> Result<Mat<f64>, InputError> {
+) -> Result<Mat<f64>, Error> {
     let value = |child: NodeId| values[child.index()].as_ref().expect("children come first");
-    let no_size = || InputError { message: format!("a dimension of node {} has no size", id.0), hint: None };
+    let no_size = || Error::internal(format!("a dimension of node {} has no size", id.0));
     Ok(match graph.op(id) {
         Op::Input(i) => {
             let input = graph.input(i);
-            let array = inputs
-                .get(&input.name)
-                .ok_or_else(|| InputError { message: format!("no value for input `{}`", input.name), hint: None })?;
+            let array =
+                inputs.get(&input.name).ok_or_else(|| Error::input(format!("no value for input `{}`", input.name)))?;
             let expected = sizes.shape(graph, graph.shape(id)).ok_or_else(no_size)?;
             if (array.rows, array.cols) != expected {
-                return Err(InputError {
-                    message: format!(
-                        "input `{}` should be {}×{}, but the given array is {}×{}",
-                        input.name, expected.0, expected.1, array.rows, array.cols
-                    ),
-                    hint: None,
-                });
+                return Err(Error::input(format!(
+                    "input `{}` should be {}×{}, but the given array is {}×{}",
+                    input.name, expected.0, expected.1, array.rows, array.cols
+                )));
             }
             Mat::from_fn(array.rows, array.cols, |i, j| array.get(i, j))
         }
@@ -267,7 +264,7 @@ impl<'a> Tape<'a> {
         sizes: &'a Sizes,
         inputs: &'a HashMap<String, Array>,
         wanted: &[NodeId],
-    ) -> Result<Tape<'a>, InputError> {
+    ) -> Result<Tape<'a>, Error> {
         let needed = graph.reachable(wanted);
         let mut values: Vec<Option<Mat<f64>>> = vec![None; graph.len()];
         let mut parents = vec![Vec::new(); graph.len()];
@@ -313,7 +310,7 @@ impl<'a> Tape<'a> {
         value: &Array,
         dependents: &[NodeId],
         output: NodeId,
-    ) -> Result<f64, InputError> {
+    ) -> Result<f64, Error> {
         let mut saved = Vec::with_capacity(dependents.len() + 1);
         let given = Mat::from_fn(value.rows, value.cols, |r, c| value.get(r, c));
         saved.push((x, self.values[x.index()].replace(given)));

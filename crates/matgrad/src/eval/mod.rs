@@ -7,5 +7,5 @@ mod kernels;
 pub(crate) mod plan;
 mod sizes;
 
-pub use kernels::{evaluate, evaluate_with, function as scalar_function, Tape};
-pub use sizes::{InputError, Sizes};
+pub use kernels::{evaluate, function as scalar_function, Tape};
+pub use sizes::Sizes;

@@ -2,36 +2,9 @@
 //! shapes of the arrays they give.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 
 use crate::ir::{Dim, Graph, Shape};
-use crate::Array;
-
-/// A problem with the sizes or inputs the user gave.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputError {
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl InputError {
-    fn new(message: impl Into<String>) -> InputError {
-        InputError { message: message.into(), hint: None }
-    }
-
-    fn with_hint(mut self, hint: impl Into<String>) -> InputError {
-        self.hint = Some(hint.into());
-        self
-    }
-}
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for InputError {}
+use crate::{Array, Error};
 
 /// The size of every dimension symbol of a graph.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,12 +17,12 @@ pub struct Sizes {
 impl Sizes {
     /// Sizes from `given` (`--dims`), then from the shapes of `inputs`; symbols still
     /// unknown take `default`, or are an error when there is none.
-    pub fn bind(
+    pub(crate) fn bind(
         graph: &Graph,
         given: &[(String, usize)],
         inputs: &HashMap<String, Array>,
         default: Option<usize>,
-    ) -> Result<Sizes, InputError> {
+    ) -> Result<Sizes, Error> {
         let dims = &graph.dims;
         let symbols: Vec<&str> = dims.symbols().map(|(_, name)| name).collect();
         let mut sizes = Sizes::default();
@@ -58,14 +31,14 @@ impl Sizes {
         for (name, size) in given {
             if !symbols.contains(&name.as_str()) {
                 let known = if symbols.is_empty() { "none".to_string() } else { symbols.join(", ") };
-                return Err(InputError::new(format!("the program has no dimension `{name}`"))
+                return Err(Error::input(format!("the program has no dimension `{name}`"))
                     .with_hint(format!("its dimensions are: {known}")));
             }
             if *size == 0 {
-                return Err(InputError::new(format!("dimension `{name}` must be at least 1")));
+                return Err(Error::input(format!("dimension `{name}` must be at least 1")));
             }
             if sizes.by_symbol.get(name).is_some_and(|&earlier| earlier != *size) {
-                return Err(InputError::new(format!(
+                return Err(Error::input(format!(
                     "dimension `{name}` is given twice, as {} and {size}",
                     sizes.by_symbol[name]
                 )));
@@ -79,7 +52,7 @@ impl Sizes {
             let array = &inputs[name];
             let Some(input) = graph.inputs().iter().find(|i| &i.name == name) else {
                 let known: Vec<&str> = graph.inputs().iter().map(|i| i.name.as_str()).collect();
-                return Err(InputError::new(format!("`{name}` is not an input of the program"))
+                return Err(Error::input(format!("`{name}` is not an input of the program"))
                     .with_hint(format!("its inputs are: {}", known.join(", "))));
             };
             let shape = dims.resolve_shape(input.shape);
@@ -96,7 +69,7 @@ impl Sizes {
                     }
                 }
                 let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join(", ")) };
-                let mut error = InputError::new(format!(
+                let mut error = Error::input(format!(
                     "input `{name}` should be {}{notes}, but the given array is {}",
                     describe(graph, shape),
                     describe_array(array)
@@ -127,7 +100,7 @@ impl Sizes {
         for symbol in symbols {
             if !sizes.by_symbol.contains_key(symbol) {
                 let Some(size) = default else {
-                    return Err(InputError::new(format!("no size for dimension `{symbol}`"))
+                    return Err(Error::input(format!("no size for dimension `{symbol}`"))
                         .with_hint(format!("give a size for {symbol}, or an input that has it")));
                 };
                 sizes.by_symbol.insert(symbol.to_string(), size);
@@ -141,7 +114,7 @@ impl Sizes {
     /// Refuses sizes whose arrays would not fit in `budget` bytes, before anything is
     /// allocated: an evaluation keeps a value for every node of the graph, so their sizes
     /// added up bound what it needs. The error names the largest array and the total.
-    pub fn check_memory(&self, graph: &Graph, budget: u64) -> Result<(), InputError> {
+    pub(crate) fn check_memory(&self, graph: &Graph, budget: u64) -> Result<(), Error> {
         let mut total: u128 = 0;
         let mut largest = (0u128, Shape::SCALAR);
         for (_, node) in graph.nodes() {
@@ -162,7 +135,7 @@ impl Sizes {
             .collect();
         sizes.dedup();
         let sizes = if sizes.is_empty() { String::new() } else { format!(" ({})", sizes.join(", ")) };
-        Err(InputError::new(format!(
+        Err(Error::input(format!(
             "these sizes need {} of memory, more than the budget of {}: one {} array{sizes} alone is {}",
             bytes_text(total),
             bytes_text(u128::from(budget)),
@@ -186,7 +159,7 @@ impl Sizes {
     }
 
     /// The concrete size of `dim`; None for an unsized symbol or an unsolved unknown.
-    pub fn dim(&self, graph: &Graph, dim: Dim) -> Option<usize> {
+    pub(crate) fn dim(&self, graph: &Graph, dim: Dim) -> Option<usize> {
         match graph.dims.resolve(dim) {
             Dim::Number(n) => usize::try_from(n).ok(),
             Dim::Symbol(_) => self.get(graph.dims.symbol_name(dim)?),
@@ -194,7 +167,7 @@ impl Sizes {
         }
     }
 
-    pub fn shape(&self, graph: &Graph, shape: Shape) -> Option<(usize, usize)> {
+    pub(crate) fn shape(&self, graph: &Graph, shape: Shape) -> Option<(usize, usize)> {
         Some((self.dim(graph, shape.rows)?, self.dim(graph, shape.cols)?))
     }
 }

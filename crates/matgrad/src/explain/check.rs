@@ -4,10 +4,11 @@ use std::collections::HashMap;
 
 use super::{Explanation, VertexKind};
 use crate::check::{noise_floor, relative_error};
-use crate::eval::{evaluate, InputError, Sizes};
+use crate::eval::{evaluate, Sizes};
 use crate::ir::{NodeId, Op};
 use crate::print::unicode_name;
 use crate::Array;
+use crate::Error;
 
 /// The largest relative error of one step against what it must equal.
 pub type StepCheck = f64;
@@ -85,7 +86,7 @@ impl Checked {
 /// Evaluates every step at the point (`sizes`, `inputs` for the program's inputs); the
 /// symbols of the explanation (adjoints w̄, differentials dA) get their values here: w̄ the
 /// adjoint's value, dA a deterministic pseudo-random direction.
-pub fn check(explanation: &Explanation, sizes: &Sizes, inputs: &HashMap<String, Array>) -> Result<Checked, InputError> {
+pub fn check(explanation: &Explanation, sizes: &Sizes, inputs: &HashMap<String, Array>) -> Result<Checked, Error> {
     let graph = explanation.graph();
     let vertices = &explanation.vertices;
     let adjoint_nodes: Vec<NodeId> = {
@@ -121,7 +122,7 @@ pub fn check(explanation: &Explanation, sizes: &Sizes, inputs: &HashMap<String, 
         .extend(explanation.substitutions.last().map_or(&explanation.start, |s| &s.after).iter().map(|&(_, g)| g));
     let computed: HashMap<NodeId, Array> =
         quantities.iter().copied().zip(evaluate(graph, sizes, &point, &quantities)?).collect();
-    let value = |node: NodeId| -> Result<Array, InputError> { Ok(computed[&node].clone()) };
+    let value = |node: NodeId| -> Result<Array, Error> { Ok(computed[&node].clone()) };
 
     let mut backprop = Vec::new();
     for step in &explanation.backprop {

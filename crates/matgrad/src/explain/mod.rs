@@ -14,17 +14,18 @@
 mod check;
 mod render;
 
-pub use check::{check, Checked, StepCheck, STEP_TOLERANCE};
-pub use render::{render, Format};
+pub use check::{check, Checked, STEP_TOLERANCE};
+pub use render::{render, sections, Format};
 
 use std::collections::{HashMap, HashSet};
 
 use crate::diff::{differential, pullback};
-use crate::gradient::{Gradient, GradientError};
+use crate::gradient::Gradient;
 use crate::ir::{Graph, NodeId};
 use crate::print::abbreviations;
 use crate::print::diagram::{Diagram, DiagramNode, NodeKind};
 use crate::print::unicode_name;
+use crate::Error;
 use crate::Program;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,40 +79,40 @@ pub struct Substitution {
 
 #[derive(Debug, Clone)]
 pub struct Explanation {
-    pub gradient: Gradient,
+    pub(crate) gradient: Gradient,
     /// Inputs first, then statements, in program order (a topological order).
-    pub vertices: Vec<Vertex>,
+    pub(crate) vertices: Vec<Vertex>,
     /// Reverse topological order, starting with the output.
-    pub backprop: Vec<AdjointStep>,
+    pub(crate) backprop: Vec<AdjointStep>,
     /// The differential of each statement in program order: (vertex, d vertex).
-    pub differentials: Vec<(usize, NodeId)>,
+    pub(crate) differentials: Vec<(usize, NodeId)>,
     /// dL in terms of the output statement's uses, before any substitution.
-    pub start: Vec<(usize, NodeId)>,
-    pub substitutions: Vec<Substitution>,
+    pub(crate) start: Vec<(usize, NodeId)>,
+    pub(crate) substitutions: Vec<Substitution>,
     /// Short names for repeated subexpressions of everything printed.
-    pub definitions: Vec<(NodeId, String)>,
+    pub(crate) definitions: Vec<(NodeId, String)>,
     /// The same, by node, for printing.
     definition_names: HashMap<NodeId, String>,
 }
 
 impl Explanation {
-    pub fn graph(&self) -> &Graph {
+    pub(crate) fn graph(&self) -> &Graph {
         &self.gradient.program.graph
     }
 
-    pub fn output(&self) -> usize {
+    pub(crate) fn output(&self) -> usize {
         self.vertices.len() - 1
     }
 
     /// The name a node prints as: the user's, a symbol's, or an introduced one.
-    pub fn name_of(&self, id: NodeId) -> Option<String> {
+    pub(crate) fn name_of(&self, id: NodeId) -> Option<String> {
         self.graph().name(id).map(str::to_string).or_else(|| self.definition_names.get(&id).cloned())
     }
 }
 
 impl Program {
     /// Explains the gradient of the output with respect to `wrt` (all inputs when empty).
-    pub fn explain(self, wrt: &[&str]) -> Result<Explanation, GradientError> {
+    pub fn explain(&self, wrt: &[&str]) -> Result<Explanation, Error> {
         let mut gradient = self.gradient(wrt)?;
         let program = gradient.program.clone();
         let output = program.output_node();
@@ -195,12 +196,11 @@ impl Program {
         };
         // An output that no input reaches (`L = 3`) has no chain rule to explain.
         if vertices.last().is_none_or(|v| v.kind != VertexKind::Output) {
-            return Err(GradientError {
-                message: format!("the output `{}` does not depend on any input", program.output_statement().name),
-                hint: Some(
-                    "there is no chain rule to explain: give the output an input, e.g. `L = sum(x)`".to_string(),
-                ),
-            });
+            return Err(Error::request(format!(
+                "the output `{}` does not depend on any input",
+                program.output_statement().name
+            ))
+            .with_hint("there is no chain rule to explain: give the output an input, e.g. `L = sum(x)`"));
         }
         let one = graph.constant(1.0);
         let output_index = vertices.len() - 1;

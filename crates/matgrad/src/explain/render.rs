@@ -594,10 +594,41 @@ fn markdown(blocks: &[Block]) -> String {
 }
 
 fn html(blocks: &[Block], title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n{}</body>\n</html>\n",
+        escape(title),
+        html_body(blocks, true)
+    )
+}
+
+/// The document's sections (the graph, backpropagation, differentials, …), each titled
+/// and written as an HTML fragment with MathML, for a page that shows them as views.
+pub fn sections(explanation: &Explanation, checked: Option<&Checked>, svg: Option<&str>) -> Vec<(String, String)> {
+    let writer = Writer { explanation, notation: Notation::MathMl };
+    let blocks = document(&writer, checked, svg);
+    let mut sections: Vec<(String, String)> = Vec::new();
+    let mut start = None;
+    // The first block is the document's title; each later heading starts a section.
+    for (i, block) in blocks.iter().enumerate().skip(1) {
+        if let Block::Heading(title) = block {
+            if let Some((from, heading)) = start.take() {
+                sections.push((heading, html_body(&blocks[from..i], false)));
+            }
+            start = Some((i + 1, title.clone()));
+        }
+    }
+    if let Some((from, heading)) = start {
+        sections.push((heading, html_body(&blocks[from..], false)));
+    }
+    sections
+}
+
+/// The blocks as HTML; with `titled`, the first heading is the page's `<h1>`.
+fn html_body(blocks: &[Block], titled: bool) -> String {
     let mut body = String::new();
     for (i, block) in blocks.iter().enumerate() {
         match block {
-            Block::Heading(heading) if i == 0 => {
+            Block::Heading(heading) if i == 0 && titled => {
                 let _ = writeln!(body, "<h1>{}</h1>", escape(heading));
             }
             Block::Heading(heading) => {
@@ -641,10 +672,7 @@ fn html(blocks: &[Block], title: &str) -> String {
             }
         }
     }
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n{body}</body>\n</html>\n",
-        escape(title)
-    )
+    body
 }
 
 const STYLE: &str = "body { font-family: Georgia, 'DejaVu Serif', serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; line-height: 1.5; }

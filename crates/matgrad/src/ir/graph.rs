@@ -75,10 +75,6 @@ impl Graph {
         self.nodes.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
-    }
-
     pub fn op(&self, id: NodeId) -> Op {
         self.nodes[id.index()].op
     }
@@ -102,12 +98,6 @@ impl Graph {
 
     pub fn input(&self, index: u32) -> &Input {
         &self.inputs[index as usize]
-    }
-
-    /// The input node called `name`, if the graph has one.
-    pub fn find_input(&self, name: &str) -> Option<NodeId> {
-        let index = self.inputs.iter().position(|i| i.name == name)?;
-        self.memo.get(&Op::Input(index as u32)).copied()
     }
 
     /// The user's name for a node: an input's name, or the first statement that computed it.

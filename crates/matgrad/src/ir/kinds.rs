@@ -27,7 +27,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::diagnostic::{Diagnostic, Span};
+use crate::error::{Error, Span};
 use crate::syntax::ast::{self, BinOp, Expr, ExprKind, Item, TypeSpec};
 use crate::syntax::greek_letter;
 
@@ -206,7 +206,7 @@ pub struct Readings {
     /// Why the program is ambiguous, if it is: the names it names are given their letter's
     /// kind in `kinds`, so that lowering can report a plain mistake (`x^2` of a vector)
     /// with its own message; only a program that lowers anyway gets this refusal.
-    pub ambiguity: Option<Diagnostic>,
+    pub ambiguity: Option<Error>,
 }
 
 /// Decides the kind of every undeclared input of `program`. `declared` gives the declared
@@ -355,7 +355,7 @@ impl Pass<'_> {
         }
     }
 
-    fn solve(&mut self) -> Result<(), Diagnostic> {
+    fn solve(&mut self) -> Result<(), Error> {
         loop {
             while self.narrow() {}
             if !self.break_ties() {
@@ -377,7 +377,7 @@ impl Pass<'_> {
         undecided.sort_by_key(|&(_, _, _, span)| span.start);
         if let Some(&(name, candidates, letter, span)) = undecided.first() {
             let readings: Vec<&str> = candidates.iter().map(kind_name).collect();
-            return Err(Diagnostic::new(span, format!("`{name}` is ambiguous: it could be {}", or_list(&readings)))
+            return Err(Error::new(span, format!("`{name}` is ambiguous: it could be {}", or_list(&readings)))
                 .with_label(format!("its letter says {}, which does not fit how it is used", kind_name(letter)))
                 .with_hint(declaration_hint(name, candidates)));
         }
@@ -623,27 +623,27 @@ impl Pass<'_> {
 
     /// Refuses a name written both plain and in bold (`x` and `\mathbf{x}`): in most papers
     /// they are two things, a scalar and a vector.
-    fn refuse_mixed_typefaces(&self) -> Result<(), Diagnostic> {
+    fn refuse_mixed_typefaces(&self) -> Result<(), Error> {
         let mut mixed: Vec<(&String, Span, Span)> =
             self.typefaces.iter().filter_map(|(name, &(plain, bold))| Some((name, plain?, bold?))).collect();
         mixed.sort_by_key(|&(_, plain, bold)| plain.start.max(bold.start));
         let Some(&(name, plain, bold)) = mixed.first() else { return Ok(()) };
         let second = if plain.start < bold.start { bold } else { plain };
-        Err(Diagnostic::new(second, format!("`{name}` is written both plain and in bold"))
+        Err(Error::new(second, format!("`{name}` is written both plain and in bold"))
             .with_label("in most papers these are two things (a scalar x and a vector 𝐱)")
             .with_hint("use one typeface for one variable, or another letter for the other"))
     }
 
     /// Refuses a scalar chosen by its letter that stands to the right of a product whose left
     /// factor has several columns (`A b`): as a vector it would fit just as well.
-    fn refuse_scalars_on_the_right(&self) -> Result<(), Diagnostic> {
+    fn refuse_scalars_on_the_right(&self) -> Result<(), Error> {
         for statement in &self.statements {
             self.scalars_on_the_right(statement.value)?;
         }
         Ok(())
     }
 
-    fn scalars_on_the_right(&self, expr: &Expr) -> Result<(), Diagnostic> {
+    fn scalars_on_the_right(&self, expr: &Expr) -> Result<(), Error> {
         let (left, right) = match &expr.kind {
             ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones => return Ok(()),
             ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => {
@@ -680,7 +680,7 @@ impl Pass<'_> {
         if !wide {
             return Ok(());
         }
-        Err(Diagnostic::new(right.span, format!("`{name}` is ambiguous: a scalar by its letter, or a vector"))
+        Err(Error::new(right.span, format!("`{name}` is ambiguous: a scalar by its letter, or a vector"))
             .with_label("a scalar usually stands to the left of a product; here a vector fits as well")
             .with_hint(format!(
                 "declare it: `{name}: vector(n)` (or `{name} ∈ ℝⁿ`) for a vector, or `{name}: scalar` and write the scalar first"

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::diagnostic::{Diagnostic, Span};
+use crate::error::{Error, Span};
 use crate::program::{line_column, Meaning, Program, Restated, Statement, Variable};
 use crate::syntax::ast::{self, BinOp, DimSpecKind, Expr, ExprKind, Item, TypeSpec};
 
@@ -87,7 +87,7 @@ pub const NORM_1_WRITTEN: &str = "norm_1";
 pub const NORM_2_WRITTEN: &str = "norm_2";
 pub const BARS_WRITTEN: &str = "abs_bars";
 
-pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
+pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Error> {
     let mut lowerer = Lowerer::new(
         source,
         Graph::new(),
@@ -138,12 +138,7 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
                     Err(diagnostic) if document && lowerer.is_adjoint_name(&name.text) => {
                         lowerer.broken.insert(name.text.clone(), *span);
                         let uses_broken = lowerer.uses_broken(value);
-                        broken.push(crate::program::Broken {
-                            name: name.text.clone(),
-                            span: *span,
-                            message: diagnostic.message,
-                            uses_broken,
-                        });
+                        broken.push(crate::program::Broken { span: *span, message: diagnostic.message, uses_broken });
                     }
                     Err(diagnostic) => return Err(diagnostic),
                 },
@@ -152,7 +147,7 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Diagnostic> {
     }
     if lowerer.statements.is_empty() {
         let span = ast.items.last().map_or(Span::default(), item_span);
-        return Err(Diagnostic::new(span, "the program has no statements, only declarations")
+        return Err(Error::new(span, "the program has no statements, only declarations")
             .with_hint("add a statement that computes something, e.g. `L = sum(x)`"));
     }
     // An ambiguous program is refused, unless reading its ambiguous names by their letters
@@ -197,7 +192,7 @@ pub fn lower_claim(
     source: &str,
     symbols: &HashMap<String, NodeId>,
     new_inputs: &mut Vec<Variable>,
-) -> Result<NodeId, Diagnostic> {
+) -> Result<NodeId, Error> {
     let mut bindings: HashMap<String, Binding> = HashMap::new();
     for v in program.inputs.iter().chain(new_inputs.iter()) {
         bindings.insert(v.name.clone(), Binding::Input(v.node, v.span));
@@ -218,14 +213,14 @@ pub fn lower_claim(
 
 /// Refuses two names that would print the same (`W1` and `W_1` are both W₁): every output
 /// shows names in Unicode or LaTeX, where they would be one variable to the reader.
-fn distinct_names(inputs: &[Variable], statements: &[Statement]) -> Result<(), Diagnostic> {
+fn distinct_names(inputs: &[Variable], statements: &[Statement]) -> Result<(), Error> {
     let mut shown: HashMap<String, &str> = HashMap::new();
     let named = inputs.iter().map(|v| (&v.name, v.span)).chain(statements.iter().map(|s| (&s.name, s.span)));
     for (name, span) in named {
         let display = crate::print::unicode_name(name);
         match shown.get(&display) {
             Some(&other) if other != name => {
-                return Err(Diagnostic::new(
+                return Err(Error::new(
                     span,
                     format!("`{other}` and `{name}` are different names that print the same ({display})"),
                 )
@@ -334,7 +329,7 @@ impl<'a> Lowerer<'a> {
 impl Lowerer<'_> {
     /// Declarations hold wherever they stand (a pasted paper often declares after use), so
     /// they are read before any statement. Declared inputs exist even when unused.
-    fn declare_all(&mut self, ast: &ast::Program) -> Result<(), Diagnostic> {
+    fn declare_all(&mut self, ast: &ast::Program) -> Result<(), Error> {
         let assigned: HashMap<&str, Span> = ast
             .items
             .iter()
@@ -350,14 +345,14 @@ impl Lowerer<'_> {
                 self.check_nameable(&name.text, name.span)?;
                 if let Some(&(_, first)) = self.declared.get(&name.text) {
                     let (line, _) = line_column(self.source, first.start);
-                    return Err(Diagnostic::new(name.span, format!("`{}` is declared twice", name.text))
+                    return Err(Error::new(name.span, format!("`{}` is declared twice", name.text))
                         .with_label(format!("first declared on line {line}")));
                 }
                 // A page may write `w = (X^TX)^{-1}X^Ty` for the optimum of its input `w`: a
                 // claim about one particular w, not a definition.
                 if let Some(&at) = assigned.get(name.text.as_str()).filter(|_| !self.document) {
                     let (line, _) = line_column(self.source, name.span.start);
-                    return Err(Diagnostic::new(at, format!("`{}` is an input and cannot be assigned", name.text))
+                    return Err(Error::new(at, format!("`{}` is an input and cannot be assigned", name.text))
                         .with_label(format!("declared as an input on line {line}"))
                         .with_hint("give the computed value a name of its own, or remove the declaration"));
                 }
@@ -381,7 +376,7 @@ impl Lowerer<'_> {
         Ok(())
     }
 
-    fn declared_shape(&mut self, ty: &TypeSpec) -> Result<Shape, Diagnostic> {
+    fn declared_shape(&mut self, ty: &TypeSpec) -> Result<Shape, Error> {
         Ok(match ty {
             TypeSpec::Scalar => Shape::SCALAR,
             TypeSpec::Vector(n) => Shape::vector(self.dim(n)?),
@@ -389,30 +384,30 @@ impl Lowerer<'_> {
         })
     }
 
-    fn dim(&mut self, spec: &ast::DimSpec) -> Result<Dim, Diagnostic> {
+    fn dim(&mut self, spec: &ast::DimSpec) -> Result<Dim, Error> {
         match &spec.kind {
             DimSpecKind::Symbol(name) => Ok(self.graph.dims.symbol(name)),
-            DimSpecKind::Number(0) => Err(Diagnostic::new(spec.span, "a size must be at least 1")),
+            DimSpecKind::Number(0) => Err(Error::new(spec.span, "a size must be at least 1")),
             DimSpecKind::Number(n) => Ok(Dim::Number(*n)),
         }
     }
 
-    fn check_nameable(&self, name: &str, span: Span) -> Result<(), Diagnostic> {
+    fn check_nameable(&self, name: &str, span: Span) -> Result<(), Error> {
         if builtin(name).is_some() {
-            return Err(Diagnostic::new(span, format!("`{name}` is a function and cannot name a variable"))
+            return Err(Error::new(span, format!("`{name}` is a function and cannot name a variable"))
                 .with_hint("choose another name"));
         }
         Ok(())
     }
 
-    fn assign(&mut self, name: &ast::Name, value: &Expr, span: Span) -> Result<(), Diagnostic> {
+    fn assign(&mut self, name: &ast::Name, value: &Expr, span: Span) -> Result<(), Error> {
         self.check_nameable(&name.text, name.span)?;
         self.statement = span;
         let node = self.expr(value)?;
         match self.bindings.get(&name.text) {
             Some(Binding::Assigned(_, first)) => {
                 let (line, _) = line_column(self.source, first.start);
-                return Err(Diagnostic::new(name.span, format!("`{}` is assigned twice", name.text))
+                return Err(Error::new(name.span, format!("`{}` is assigned twice", name.text))
                     .with_label(format!("first assigned on line {line}"))
                     .with_hint(format!(
                         "programs are single-assignment: give the new value a new name, e.g. `{}2`",
@@ -421,7 +416,7 @@ impl Lowerer<'_> {
             }
             Some(Binding::Input(_, first_use)) => {
                 let (line, _) = line_column(self.source, name.span.start);
-                return Err(Diagnostic::new(*first_use, format!("`{}` is used before it is assigned", name.text))
+                return Err(Error::new(*first_use, format!("`{}` is used before it is assigned", name.text))
                     .with_label(format!("assigned later, on line {line}"))
                     .with_hint("move the assignment above its first use"));
             }
@@ -442,11 +437,11 @@ impl Lowerer<'_> {
     /// LaTeX), `x'Ax`, `xTAx` or `AB` (a capital in a name of several letters), `xy` when `x`
     /// and `y` are variables of the program. A declared name is never refused. Read as one name, each would be a new input, and the gradients would
     /// check: the worst kind of misreading.
-    fn refuse_product_names(&self, name: &str, span: Span) -> Result<(), Diagnostic> {
+    fn refuse_product_names(&self, name: &str, span: Span) -> Result<(), Error> {
         // A letter after a digit (`W1x`, `A2x`, `W_1x`): a subscripted name times another.
         if let Some(at) = name.as_bytes().windows(2).position(|w| w[0].is_ascii_digit() && w[1].is_ascii_alphabetic()) {
             let (head, tail) = name.split_at(at + 1);
-            return Err(Diagnostic::new(span, format!("`{name}` would be one new variable named {name}"))
+            return Err(Error::new(span, format!("`{name}` would be one new variable named {name}"))
                 .with_label("a letter after a digit reads as one name here")
                 .with_hint(format!(
                     "for the product write `{head} {tail}` (with a space) or `{head}*{tail}`; for one variable, declare it (`{name}: …`)"
@@ -471,7 +466,7 @@ impl Lowerer<'_> {
             return Ok(());
         }
         let spaced: Vec<String> = name.chars().map(String::from).collect();
-        Err(Diagnostic::new(span, format!("`{name}` would be one new variable named {name}"))
+        Err(Error::new(span, format!("`{name}` would be one new variable named {name}"))
             .with_label("letters side by side read as one name here")
             .with_hint(format!(
                 "for the product write `{}` (with spaces) or `{}`; for one variable, declare it (`{name}: …`)",
@@ -511,7 +506,7 @@ impl Lowerer<'_> {
         Restated { name: name.text.clone(), span, first: first_span, meaning }
     }
 
-    fn expr(&mut self, expr: &Expr) -> Result<NodeId, Diagnostic> {
+    fn expr(&mut self, expr: &Expr) -> Result<NodeId, Error> {
         match &expr.kind {
             ExprKind::Number(value) => Ok(self.graph.constant(*value)),
             ExprKind::Var(name) => self.variable(name, expr.span),
@@ -546,7 +541,7 @@ impl Lowerer<'_> {
 
     /// `I`, `I_n`, `I_3` (also `\mathbf{I}`, `\mathbb{I}`, `𝕀`) when free: the identity, of
     /// size n, 3, or (plain `I`) a size found from its use.
-    fn identity(&mut self, name: &str, expr: &Expr) -> Result<Option<NodeId>, Diagnostic> {
+    fn identity(&mut self, name: &str, expr: &Expr) -> Result<Option<NodeId>, Error> {
         if !self.is_free(name) {
             return Ok(None);
         }
@@ -566,17 +561,17 @@ impl Lowerer<'_> {
 
     /// `σ'(y)`, `tanh'(x)`: the derivative of an elementwise function at its argument, built
     /// by the derivative table the gradients use (σ′(y) = σ(y) ⊙ (1 − σ(y))).
-    fn derivative(&mut self, name: &str, name_span: Span, args: &[Expr], whole: &Expr) -> Result<NodeId, Diagnostic> {
+    fn derivative(&mut self, name: &str, name_span: Span, args: &[Expr], whole: &Expr) -> Result<NodeId, Error> {
         let written = self.text(name_span);
         let Some(Builtin::Elementwise(f)) = builtin(name) else {
-            return Err(Diagnostic::new(
+            return Err(Error::new(
                 name_span,
                 format!("`{written}` is not defined: a prime marks the derivative of an elementwise function"),
             )
             .with_hint("σ′, tanh′, exp′, log′, relu′, softplus′, sin′, cos′, … have derivatives; for a transpose write the prime after the call, as in `f(x)'`"));
         };
         if args.len() != 1 {
-            return Err(Diagnostic::new(
+            return Err(Error::new(
                 whole.span,
                 format!("`{written}` takes 1 argument, but {} given", given(args.len())),
             ));
@@ -592,14 +587,14 @@ impl Lowerer<'_> {
         }
     }
 
-    fn variable(&mut self, name: &str, span: Span) -> Result<NodeId, Diagnostic> {
+    fn variable(&mut self, name: &str, span: Span) -> Result<NodeId, Error> {
         match self.bindings.get(name) {
             Some(Binding::Input(node, _) | Binding::Assigned(node, _)) => return Ok(*node),
             None => {}
         }
         if let Some(&at) = self.broken.get(name) {
             let (line, _) = line_column(self.source, at.start);
-            return Err(Diagnostic::shape(
+            return Err(Error::shape(
                 span,
                 format!("`{name}` is defined on line {line} by an equation whose shapes do not fit"),
             ));
@@ -612,7 +607,7 @@ impl Lowerer<'_> {
             return Ok(self.graph.constant(std::f64::consts::PI));
         }
         if builtin(name).is_some() {
-            return Err(Diagnostic::new(span, format!("`{name}` is a function, not a variable"))
+            return Err(Error::new(span, format!("`{name}` is a function, not a variable"))
                 .with_hint(format!("call it: `{name}(…)`")));
         }
         self.refuse_product_names(name, span)?;
@@ -641,7 +636,7 @@ impl Lowerer<'_> {
         Ok(node)
     }
 
-    fn binary(&mut self, op: BinOp, left: &Expr, right: &Expr, whole: &Expr) -> Result<NodeId, Diagnostic> {
+    fn binary(&mut self, op: BinOp, left: &Expr, right: &Expr, whole: &Expr) -> Result<NodeId, Error> {
         if op == BinOp::Pow {
             return self.power(left, right, whole);
         }
@@ -680,7 +675,7 @@ impl Lowerer<'_> {
     }
 
     /// `A : B` = tr(AᵀB) = sum(A ⊙ B), for operands of one shape (no broadcasting).
-    fn frobenius(&mut self, a: NodeId, b: NodeId, whole: &Expr, operands: &[&Expr]) -> Result<NodeId, Diagnostic> {
+    fn frobenius(&mut self, a: NodeId, b: NodeId, whole: &Expr, operands: &[&Expr]) -> Result<NodeId, Error> {
         let (left, right) = (self.graph.shape(a), self.graph.shape(b));
         let dims = &mut self.graph.dims;
         if !(dims.unify(left.rows, right.rows) && dims.unify(left.cols, right.cols)) {
@@ -693,7 +688,7 @@ impl Lowerer<'_> {
                 text(1),
                 self.graph.dims.describe(right)
             );
-            return Err(Diagnostic::shape(whole.span, message)
+            return Err(Error::shape(whole.span, message)
                 .with_hint("the Frobenius product `A : B` = sum(A ⊙ B) needs operands of one shape"));
         }
         let product = self.add(Op::Mul(a, b), whole, operands)?;
@@ -702,7 +697,7 @@ impl Lowerer<'_> {
 
     /// `^`: scalar power for a scalar base; for a square matrix, a matrix power with an
     /// integer exponent (negative exponents invert). `e^x` is exp(x) when `e` is free.
-    fn power(&mut self, base: &Expr, exponent: &Expr, whole: &Expr) -> Result<NodeId, Diagnostic> {
+    fn power(&mut self, base: &Expr, exponent: &Expr, whole: &Expr) -> Result<NodeId, Error> {
         if matches!(&base.kind, ExprKind::Var(name) if name == "e") && self.is_free("e") {
             let x = self.expr(exponent)?;
             return self.add(Op::Map(Func::Exp, x), whole, &[exponent]);
@@ -725,7 +720,7 @@ impl Lowerer<'_> {
                 if is_vector { "is a vector".to_string() } else { format!("{}, not square", dims.describe(shape)) };
             // A reading error, not a shape error: `z^2` of a vector is a notation (the
             // elementwise square, in many papers) that matgrad does not read.
-            return Err(Diagnostic::new(
+            return Err(Error::new(
                 whole.span,
                 format!("`{}`: `^` is a matrix power, but `{}` {what}", self.text(whole.span), self.text(base.span),),
             )
@@ -737,13 +732,13 @@ impl Lowerer<'_> {
             )));
         }
         let Some(k) = integer_literal(exponent) else {
-            return Err(Diagnostic::shape(exponent.span, "a matrix power needs an integer exponent")
+            return Err(Error::shape(exponent.span, "a matrix power needs an integer exponent")
                 .with_hint(format!("use `{}.^…` for an elementwise power", self.text(base.span))));
         };
         let magnitude = u32::try_from(k.unsigned_abs())
             .ok()
             .filter(|&m| m <= 1 << 16)
-            .ok_or_else(|| Diagnostic::new(exponent.span, "this matrix power is too large (at most 65536)"))?;
+            .ok_or_else(|| Error::new(exponent.span, "this matrix power is too large (at most 65536)"))?;
         let matrix = if k < 0 { self.add(Op::Inv(a), whole, &[base])? } else { a };
         match magnitude {
             0 => {
@@ -755,7 +750,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn call(&mut self, name: &str, name_span: Span, args: &[Expr], whole: &Expr) -> Result<NodeId, Diagnostic> {
+    fn call(&mut self, name: &str, name_span: Span, args: &[Expr], whole: &Expr) -> Result<NodeId, Error> {
         // `σ y` (the parser's call `sigma` from `σ`, `\sigma`): a product when σ is a variable;
         // otherwise both the sigmoid and a product are plausible, so it is refused.
         let written = self.text(name_span);
@@ -763,7 +758,7 @@ impl Lowerer<'_> {
             let argument = args.first().map_or(String::new(), |a| self.text(a.span));
             let sigmoid =
                 if written.starts_with('\\') { format!("{written}({argument})") } else { format!("σ({argument})") };
-            return Err(Diagnostic::new(
+            return Err(Error::new(
                 whole.span,
                 format!(
                     "`{}` is ambiguous: the sigmoid {sigmoid}, or the scalar {written} times `{argument}`",
@@ -786,10 +781,7 @@ impl Lowerer<'_> {
             return self.sized(name, function, args, whole);
         }
         if args.len() != 1 {
-            return Err(Diagnostic::new(
-                whole.span,
-                format!("`{name}` takes 1 argument, but {} given", given(args.len())),
-            ));
+            return Err(Error::new(whole.span, format!("`{name}` takes 1 argument, but {} given", given(args.len()))));
         }
         let arg = &args[0];
         let a = self.expr(arg)?;
@@ -813,7 +805,7 @@ impl Lowerer<'_> {
     }
 
     /// `‖A‖₂`, `‖A‖₁` and `|A|` of a matrix: refused, naming the readings.
-    fn refuse_matrix_bars(&self, name: &str, a: NodeId, arg: &Expr, whole: &Expr) -> Result<(), Diagnostic> {
+    fn refuse_matrix_bars(&self, name: &str, a: NodeId, arg: &Expr, whole: &Expr) -> Result<(), Error> {
         let shape = self.graph.shape(a);
         let dims = &self.graph.dims;
         if dims.is_scalar(shape) || dims.is_vector(shape) {
@@ -840,20 +832,17 @@ impl Lowerer<'_> {
             ),
             _ => return Ok(()),
         };
-        Err(Diagnostic::new(whole.span, message).with_hint(hint))
+        Err(Error::new(whole.span, message).with_hint(hint))
     }
 
     /// `eye(n)`, `zeros(n)`, `zeros(m, n)`, `ones(…)`: each size is a number or a dimension
     /// symbol.
-    fn sized(&mut self, name: &str, function: Builtin, args: &[Expr], whole: &Expr) -> Result<NodeId, Diagnostic> {
+    fn sized(&mut self, name: &str, function: Builtin, args: &[Expr], whole: &Expr) -> Result<NodeId, Error> {
         let arity = if function == Builtin::Eye { 1..=1 } else { 1..=2 };
         if !arity.contains(&args.len()) {
             let expected = if function == Builtin::Eye { "1 argument" } else { "1 or 2 arguments" };
-            return Err(Diagnostic::new(
-                whole.span,
-                format!("`{name}` takes {expected}, but {} given", given(args.len())),
-            )
-            .with_hint(format!("e.g. `{name}(3)` or `{name}(K)`")));
+            return Err(Error::new(whole.span, format!("`{name}` takes {expected}, but {} given", given(args.len())))
+                .with_hint(format!("e.g. `{name}(3)` or `{name}(K)`")));
         }
         let mut sizes = Vec::new();
         for arg in args {
@@ -861,7 +850,7 @@ impl Lowerer<'_> {
                 ExprKind::Number(n) if *n >= 1.0 && n.fract() == 0.0 && *n <= 1e9 => Dim::Number(*n as u64),
                 ExprKind::Var(symbol) => self.graph.dims.symbol(symbol),
                 _ => {
-                    return Err(Diagnostic::new(
+                    return Err(Error::new(
                         arg.span,
                         format!("`{name}` takes sizes: positive whole numbers or dimension names"),
                     )
@@ -890,7 +879,7 @@ impl Lowerer<'_> {
         name_span: Span,
         args: &[Expr],
         whole: &Expr,
-    ) -> Result<NodeId, Diagnostic> {
+    ) -> Result<NodeId, Error> {
         let is_variable = self.bindings.contains_key(name)
             || self.declared.contains_key(name)
             || is_single_letter_name(name)
@@ -903,7 +892,7 @@ impl Lowerer<'_> {
             };
             return self.expr(&product);
         }
-        let mut diagnostic = Diagnostic::new(name_span, format!("unknown function `{name}`"));
+        let mut diagnostic = Error::new(name_span, format!("unknown function `{name}`"));
         let nearest = BUILTINS
             .iter()
             .map(|(candidate, _)| (strsim::damerau_levenshtein(name, candidate), *candidate))
@@ -920,11 +909,11 @@ impl Lowerer<'_> {
     }
 
     /// Adds a node, turning a shape error into a message about the user's own text.
-    fn add(&mut self, op: Op, whole: &Expr, operands: &[&Expr]) -> Result<NodeId, Diagnostic> {
+    fn add(&mut self, op: Op, whole: &Expr, operands: &[&Expr]) -> Result<NodeId, Error> {
         self.graph.add(op).map_err(|error| self.shape_error(op, error, whole, operands))
     }
 
-    fn shape_error(&self, op: Op, error: ShapeError, whole: &Expr, operands: &[&Expr]) -> Diagnostic {
+    fn shape_error(&self, op: Op, error: ShapeError, whole: &Expr, operands: &[&Expr]) -> Error {
         let dims = &self.graph.dims;
         let text = |i: usize| operands.get(i).map_or(String::new(), |e| self.text(e.span));
         let whole_text = self.text(whole.span);
@@ -937,7 +926,7 @@ impl Lowerer<'_> {
                     text(1),
                     dims.describe(right)
                 );
-                let diagnostic = Diagnostic::shape(whole.span, message);
+                let diagnostic = Error::shape(whole.span, message);
                 match op {
                     Op::MatMul(..) if dims.is_vector(left) && dims.is_vector(right) => diagnostic.with_hint(format!(
                         "for the elementwise product write `{a}.*{b}`; for the inner product `{a}'*{b}`",
@@ -951,11 +940,11 @@ impl Lowerer<'_> {
                         .with_hint("elementwise operations need operands of one shape (only scalars broadcast)"),
                 }
             }
-            ShapeError::NotSquare(shape) => Diagnostic::shape(
+            ShapeError::NotSquare(shape) => Error::shape(
                 whole.span,
                 format!("`{}` needs a square matrix, but `{}` {}", op_name(op), text(0), dims.describe(shape)),
             ),
-            ShapeError::NotVector(shape) => Diagnostic::shape(
+            ShapeError::NotVector(shape) => Error::shape(
                 whole.span,
                 format!("`{}` needs a vector, but `{}` {}", op_name(op), text(0), dims.describe(shape)),
             ),
@@ -963,10 +952,10 @@ impl Lowerer<'_> {
     }
 
     /// "`whole`: rule, but `operand` is …": an operand whose shape the rule does not allow.
-    fn misuse(&self, whole: &Expr, rule: &str, operand: &Expr, node: NodeId) -> Diagnostic {
+    fn misuse(&self, whole: &Expr, rule: &str, operand: &Expr, node: NodeId) -> Error {
         let what = self.graph.dims.describe(self.graph.shape(node));
         let message = format!("`{}`: {rule}, but `{}` {what}", self.text(whole.span), self.text(operand.span));
-        Diagnostic::shape(whole.span, message)
+        Error::shape(whole.span, message)
     }
 
     /// The user's text for a span, shortened when long.

@@ -7,6 +7,6 @@ pub mod lower;
 pub mod op;
 pub mod shape;
 
-pub use graph::{Graph, Input, Node, NodeId};
-pub use op::{Constant, Func, Op, ShapeError};
-pub use shape::{Dim, Dims, Shape};
+pub use graph::{Graph, NodeId};
+pub use op::{Constant, Func, Op};
+pub use shape::{Dim, Shape};

@@ -13,6 +13,6 @@ mod listing;
 mod names;
 
 pub use abbreviate::abbreviations;
-pub use expr::{print, show_name, Namer, Notation};
-pub use listing::{inputs_header, listing, one_line};
-pub use names::{escape, latex_name, mathml_name, unicode_name, ADJOINT, DIFFERENTIAL};
+pub use expr::{print, show_name, Notation};
+pub use listing::{describe_origin, inputs_header, listing, one_line};
+pub use names::{escape, latex_name, unicode_name, ADJOINT, DIFFERENTIAL};

@@ -11,9 +11,7 @@ mod rational;
 mod rules;
 
 pub use monomial::Monomial;
-pub use rules::{Rule, RULES};
-
-use std::collections::HashMap;
+pub use rules::RULES;
 
 use crate::ir::{Graph, NodeId, Op};
 
@@ -52,19 +50,4 @@ fn rewrite(graph: &mut Graph, mut id: NodeId) -> NodeId {
         }
     }
     id
-}
-
-/// The simplified form of the expression under `root`: every unnamed node is rebuilt,
-/// bottom-up, through the rules. Named nodes (the user's statements) are kept as they are.
-pub fn simplify(graph: &mut Graph, root: NodeId) -> NodeId {
-    let mut rebuilt: HashMap<NodeId, NodeId> = HashMap::new();
-    for id in graph.reachable(&[root]) {
-        if graph.name(id).is_some() {
-            continue;
-        }
-        let op = graph.op(id).map_children(|child| rebuilt.get(&child).copied().unwrap_or(child));
-        let new = build(graph, op);
-        rebuilt.insert(id, new);
-    }
-    rebuilt.get(&root).copied().unwrap_or(root)
 }

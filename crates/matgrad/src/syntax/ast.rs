@@ -5,7 +5,7 @@
 //! `Call("norm2", [w])`. Whether `*` is a matrix product or a scaling is decided by shapes,
 //! later, in `ir::lower`.
 
-use crate::diagnostic::Span;
+use crate::error::Span;
 
 /// A whole program: declarations and assignments in source order.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,6 +152,7 @@ pub enum BinOp {
 impl BinOp {
     /// The operator as tests and messages show it: ASCII, except `·` (which has no ASCII
     /// spelling; `check` prints the product or `x'*y` instead).
+    #[cfg(test)]
     pub fn ascii(self) -> &'static str {
         match self {
             BinOp::Add => "+",

@@ -25,7 +25,7 @@ use super::lexer::{lex, Token};
 use super::macros::{self, Expansion, Macros};
 use super::parser::{self, Mode};
 use super::statement::{self, Newlines, StatementKind};
-use crate::diagnostic::{Diagnostic, Span};
+use crate::error::{Error, Span};
 
 /// Whether the text is a document (prose with math) rather than a program: it has a pair
 /// of `$`, a `\[` or a `\begin{` outside `#` comments (a program may say `# x is $x$`, and
@@ -63,10 +63,22 @@ struct Reading {
     items: Vec<Item>,
     ignored: Vec<Span>,
     asides: Vec<Aside>,
+    /// Each statement that does not read; the others are still read, so that every error
+    /// of the page is reported.
+    errors: Vec<Error>,
+}
+
+impl Reading {
+    fn take(&mut self, items: Result<Vec<Item>, Error>) {
+        match items {
+            Ok(items) => self.items.extend(items),
+            Err(error) => self.errors.push(error),
+        }
+    }
 }
 
 /// Parses the statements and declarations of a document.
-pub fn parse(source: &str) -> Result<Program, Diagnostic> {
+pub fn parse(source: &str) -> Result<Program, Error> {
     let mut reading = Reading::default();
     let mut macros = Macros::default();
     // The end of the last piece of the document that was used; the text between it and the
@@ -75,10 +87,12 @@ pub fn parse(source: &str) -> Result<Program, Diagnostic> {
     for block in find_blocks(source)? {
         let end = format!("`{}`", block.close);
         if block.display {
-            let expansion = macros::expand(source, block.inner, &mut macros)?;
             ignore(source, Span::new(used_until, block.outer.start), &mut reading.ignored);
             used_until = block.outer.end;
-            display(source, &expansion, &end, &mut reading)?;
+            match macros::expand(source, block.inner, &mut macros) {
+                Ok(expansion) => display(source, &expansion, &end, &mut reading),
+                Err(error) => reading.errors.push(error),
+            }
         } else {
             // Inline math is prose unless it declares: a macro that fails to expand in it
             // leaves it prose (its definitions before the failure still hold).
@@ -92,18 +106,22 @@ pub fn parse(source: &str) -> Result<Program, Diagnostic> {
                     let whole = document_span(&expansion, &piece.tokens);
                     let items =
                         read(&expansion, whole, || parser::parse_statement(text, &piece.tokens, Mode::Latex, &end));
-                    reading.items.extend(items?);
+                    reading.take(items);
                 }
             }
         }
     }
     ignore(source, Span::new(used_until, source.len()), &mut reading.ignored);
     reading.ignored.sort_by_key(|span| span.start);
-    Ok(Program { items: reading.items, ignored: reading.ignored, asides: reading.asides })
+    let mut errors = reading.errors.into_iter();
+    match errors.next() {
+        Some(first) => Err(first.with_others(errors.collect())),
+        None => Ok(Program { items: reading.items, ignored: reading.ignored, asides: reading.asides }),
+    }
 }
 
 /// Reads the equations of one display block: statements, declarations and asides.
-fn display(source: &str, expansion: &Expansion, end: &str, reading: &mut Reading) -> Result<(), Diagnostic> {
+fn display(source: &str, expansion: &Expansion, end: &str, reading: &mut Reading) {
     let text = expansion.text.as_str();
     let tokens = lex(text, Span::new(0, text.len()));
     for piece in statement::split_statements(text, &tokens, Newlines::Ignore) {
@@ -114,7 +132,7 @@ fn display(source: &str, expansion: &Expansion, end: &str, reading: &mut Reading
                     Role::Statement => {
                         let items =
                             read(expansion, span(&row), || parser::parse_statement(text, &row, Mode::Latex, end));
-                        reading.items.extend(items?);
+                        reading.take(items);
                     }
                     Role::Aside(kind) => {
                         let ranges = equation::sides(text, &row);
@@ -133,13 +151,12 @@ fn display(source: &str, expansion: &Expansion, end: &str, reading: &mut Reading
                 },
                 StatementKind::Declare if statement::is_real_declaration(text, &row) => {
                     let items = read(expansion, span(&row), || parser::parse_statement(text, &row, Mode::Latex, end));
-                    reading.items.extend(items?);
+                    reading.take(items);
                 }
                 _ => ignore(source, span(&row), &mut reading.ignored),
             }
         }
     }
-    Ok(())
 }
 
 /// The span of the document that tokens of an expansion come from.
@@ -156,8 +173,8 @@ fn document_span(expansion: &Expansion, tokens: &[Token]) -> Span {
 fn read(
     expansion: &Expansion,
     span: Span,
-    parse: impl FnOnce() -> Result<Vec<Item>, Diagnostic>,
-) -> Result<Vec<Item>, Diagnostic> {
+    parse: impl FnOnce() -> Result<Vec<Item>, Error>,
+) -> Result<Vec<Item>, Error> {
     if let Some(error) = expansion.error_within(span) {
         return Err(error.clone());
     }
@@ -170,7 +187,7 @@ fn read(
             Ok(items)
         }
         Err(mut diagnostic) => {
-            diagnostic.span = map(diagnostic.span);
+            diagnostic.span = diagnostic.span.map(map);
             Err(diagnostic)
         }
     }
@@ -235,7 +252,7 @@ fn ignore(source: &str, span: Span, ignored: &mut Vec<Span>) {
 
 /// Finds the math blocks, in order. Unterminated display math is an error; an unpaired
 /// `$` is prose (a price, say).
-fn find_blocks(source: &str) -> Result<Vec<Block>, Diagnostic> {
+fn find_blocks(source: &str) -> Result<Vec<Block>, Error> {
     let bytes = source.as_bytes();
     let mut blocks = Vec::new();
     let mut i = 0;
@@ -295,7 +312,7 @@ fn find_blocks(source: &str) -> Result<Vec<Block>, Diagnostic> {
 }
 
 /// The block opened by `open` at `start` and closed by the next `close`.
-fn delimited(source: &str, start: usize, open: &str, close: &str, display: bool) -> Result<Block, Diagnostic> {
+fn delimited(source: &str, start: usize, open: &str, close: &str, display: bool) -> Result<Block, Error> {
     let inner_start = start + open.len();
     match find_unescaped(source, inner_start, close) {
         Some(close_start) => Ok(Block {
@@ -304,7 +321,7 @@ fn delimited(source: &str, start: usize, open: &str, close: &str, display: bool)
             inner: Span::new(inner_start, close_start),
             close: close.to_string(),
         }),
-        None => Err(Diagnostic::new(Span::new(start, inner_start), format!("unterminated `{open}`"))
+        None => Err(Error::new(Span::new(start, inner_start), format!("unterminated `{open}`"))
             .with_hint(format!("add a closing `{close}`"))),
     }
 }

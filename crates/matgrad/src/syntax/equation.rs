@@ -231,7 +231,7 @@ pub fn sides(source: &str, tokens: &[Token]) -> Vec<(usize, usize)> {
 
 /// The span of a side (the tokens `range` of `tokens`): its first to its last significant
 /// token; for an empty side, the empty span at the `=` next to it.
-pub fn side_span(source: &str, tokens: &[Token], (start, end): (usize, usize), last: bool) -> crate::diagnostic::Span {
+pub fn side_span(source: &str, tokens: &[Token], (start, end): (usize, usize), last: bool) -> crate::error::Span {
     let mut side = trim(source, &tokens[start..end]);
     if last {
         while side.last().is_some_and(|t| matches!(t.kind, K::Comma | K::Dot)) {
@@ -245,7 +245,7 @@ pub fn side_span(source: &str, tokens: &[Token], (start, end): (usize, usize), l
                 Some(equals) => equals.span.start,
                 None => tokens.get(start.wrapping_sub(1)).map_or(0, |t| t.span.end),
             };
-            crate::diagnostic::Span::new(at, at)
+            crate::error::Span::new(at, at)
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use super::lexer::{Token, TokenKind};
 use super::names;
-use crate::diagnostic::{Diagnostic, Span};
+use crate::error::{Error, Span};
 
 /// A command the parser interprets (one that survives [`prepare`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +150,7 @@ pub fn means(text: &str, kind: TokenKind) -> bool {
 
 /// Removes typesetting from a LaTeX statement and rewrites plain commands into tokens.
 /// Also drops the punctuation that ends a displayed formula (`y = Ax,`).
-pub fn prepare(source: &str, tokens: &[Token]) -> Result<Vec<Token>, Diagnostic> {
+pub fn prepare(source: &str, tokens: &[Token]) -> Result<Vec<Token>, Error> {
     use TokenKind as K;
     let mut out = Vec::with_capacity(tokens.len());
     // Closing braces of coloured groups, dropped with their opening brace.
@@ -210,7 +210,7 @@ pub fn prepare(source: &str, tokens: &[Token]) -> Result<Vec<Token>, Diagnostic>
             Some(Rewrite::Environment) => {
                 let (name, span, next) = environment_name(source, tokens, token, i)?;
                 if !ENVIRONMENTS.contains(&name.as_str()) {
-                    return Err(Diagnostic::new(span, format!("unsupported LaTeX environment `{name}`"))
+                    return Err(Error::new(span, format!("unsupported LaTeX environment `{name}`"))
                         .with_hint("write each statement as `name = expression`; environments such as `align` and `aligned` may hold them"));
                 }
                 i = next;
@@ -249,10 +249,10 @@ fn environment_name(
     tokens: &[Token],
     command: Token,
     start: usize,
-) -> Result<(String, Span, usize), Diagnostic> {
+) -> Result<(String, Span, usize), Error> {
     let command_text = &source[command.span.range()];
     if tokens.get(start).is_none_or(|t| t.kind != TokenKind::LBrace) {
-        return Err(Diagnostic::new(command.span, format!("expected `{{` after `{command_text}`"))
+        return Err(Error::new(command.span, format!("expected `{{` after `{command_text}`"))
             .with_hint(format!("write `{command_text}{{aligned}}`")));
     }
     let end = skip_group(tokens, start);
@@ -328,7 +328,7 @@ fn known_commands() -> impl Iterator<Item = String> {
 }
 
 /// "unknown LaTeX command `\foo`", with the nearest known command when one is close.
-pub fn unknown_command(text: &str, span: Span) -> Diagnostic {
+pub fn unknown_command(text: &str, span: Span) -> Error {
     let name = text.trim_start_matches('\\');
     let limit = (name.chars().count() / 3).max(1);
     let nearest = known_commands()
@@ -343,5 +343,5 @@ pub fn unknown_command(text: &str, span: Span) -> Diagnostic {
                  `^\\top`, `\\in`, `\\mathbb{R}`"
             .to_string(),
     };
-    Diagnostic::new(span, format!("unknown LaTeX command `{text}`")).with_hint(hint)
+    Error::new(span, format!("unknown LaTeX command `{text}`")).with_hint(hint)
 }

@@ -13,7 +13,7 @@
 
 use logos::Logos;
 
-use crate::diagnostic::Span;
+use crate::error::Span;
 
 // Patterns repeat only ASCII classes: logos compiles the repetition of a multi-byte class
 // into recursive calls, which overflow the stack on long runs in debug builds. Runs of

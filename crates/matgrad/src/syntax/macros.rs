@@ -22,7 +22,7 @@ use std::rc::Rc;
 
 use super::latex;
 use super::lexer::{lex, Token, TokenKind as K};
-use crate::diagnostic::{Diagnostic, Span};
+use crate::error::{Error, Span};
 
 /// The most macro uses one block may expand.
 pub const MAX_EXPANSIONS: usize = 10_000;
@@ -76,7 +76,7 @@ pub struct Expansion {
     segments: Vec<Segment>,
     /// Macro uses that could not expand (missing arguments, endless macros), at the use;
     /// the use is kept in the text as it was written.
-    errors: Vec<Diagnostic>,
+    errors: Vec<Error>,
 }
 
 /// One token of the expansion.
@@ -93,8 +93,8 @@ struct Segment {
 
 impl Expansion {
     /// The first error of a macro use inside `span` (a span of the document), if any.
-    pub fn error_within(&self, span: Span) -> Option<&Diagnostic> {
-        self.errors.iter().find(|d| d.span.start >= span.start && d.span.end <= span.end)
+    pub fn error_within(&self, span: Span) -> Option<&Error> {
+        self.errors.iter().find(|d| d.span.is_some_and(|s| s.start >= span.start && s.end <= span.end))
     }
 
     /// The document span that a span of the expansion comes from.
@@ -126,7 +126,7 @@ impl Expansion {
 
 /// Expands the math in `source[range]` with the macros defined so far, and records the
 /// definitions it makes in `macros` (also when it fails, up to the error).
-pub fn expand(source: &str, range: Span, macros: &mut Macros) -> Result<Expansion, Diagnostic> {
+pub fn expand(source: &str, range: Span, macros: &mut Macros) -> Result<Expansion, Error> {
     let tokens = lex_math(source, range);
     let limit = tokens.len() + MAX_TOKENS;
     let pending = tokens.into_iter().rev().map(Piece::own).collect();
@@ -175,7 +175,7 @@ struct Expander<'a> {
     out: Vec<Piece>,
     expansions: usize,
     /// Uses that could not expand.
-    errors: Vec<Diagnostic>,
+    errors: Vec<Error>,
     /// The most tokens `pending` and `out` may hold together.
     limit: usize,
 }
@@ -195,7 +195,7 @@ impl Expander<'_> {
         Some(digit.parse().unwrap_or(0))
     }
 
-    fn run(&mut self) -> Result<(), Diagnostic> {
+    fn run(&mut self) -> Result<(), Error> {
         while let Some(piece) = self.pending.pop() {
             if !matches!(piece.token.kind, K::Command | K::Escape) || piece.text.is_some() {
                 self.out.push(piece);
@@ -270,7 +270,7 @@ impl Expander<'_> {
     }
 
     /// The tokens up to the `}` that closes `open` (already taken), and that `}`.
-    fn group(&mut self, open: Piece) -> Result<(Vec<Piece>, Piece), Diagnostic> {
+    fn group(&mut self, open: Piece) -> Result<(Vec<Piece>, Piece), Error> {
         let mut depth = 0usize;
         let mut inside = Vec::new();
         while let Some(piece) = self.pending.pop() {
@@ -282,11 +282,11 @@ impl Expander<'_> {
             }
             inside.push(piece);
         }
-        Err(Diagnostic::new(open.origin, "unclosed `{`").with_hint("add the `}` that closes it"))
+        Err(Error::new(open.origin, "unclosed `{`").with_hint("add the `}` that closes it"))
     }
 
     /// The tokens up to the `]` that closes `open` (already taken) outside braces, and it.
-    fn bracket(&mut self, open: Piece) -> Result<(Vec<Piece>, Piece), Diagnostic> {
+    fn bracket(&mut self, open: Piece) -> Result<(Vec<Piece>, Piece), Error> {
         let mut depth = 0usize;
         let mut inside = Vec::new();
         while let Some(piece) = self.pending.pop() {
@@ -298,20 +298,17 @@ impl Expander<'_> {
             }
             inside.push(piece);
         }
-        Err(Diagnostic::new(open.origin, "unclosed `[`").with_hint("add the `]` that closes it"))
+        Err(Error::new(open.origin, "unclosed `[`").with_hint("add the `]` that closes it"))
     }
 
     /// A braced group `{…}` after `after` (a command that needs one): its inside.
-    fn braced(&mut self, after: Piece, what: &str) -> Result<(Vec<Piece>, Piece), Diagnostic> {
+    fn braced(&mut self, after: Piece, what: &str) -> Result<(Vec<Piece>, Piece), Error> {
         match self.next() {
             Some(open) if open.token.kind == K::LBrace => self.group(open),
             found => {
                 let command = self.text(after).to_string();
                 let found = found.map_or("the end of the math".to_string(), |p| format!("`{}`", self.text(p)));
-                Err(Diagnostic::new(
-                    after.origin,
-                    format!("expected {what} in braces after `{command}`, found {found}"),
-                ))
+                Err(Error::new(after.origin, format!("expected {what} in braces after `{command}`, found {found}")))
             }
         }
     }
@@ -342,7 +339,7 @@ impl Expander<'_> {
 
     /// One macro argument, known to be there ([`Self::has_arguments`]): a braced group
     /// (without its braces) or a single token.
-    fn argument(&mut self, at: Piece) -> Result<(Vec<Piece>, Piece), Diagnostic> {
+    fn argument(&mut self, at: Piece) -> Result<(Vec<Piece>, Piece), Error> {
         match self.next() {
             Some(open) if open.token.kind == K::LBrace => self.group(open),
             Some(piece) => Ok((vec![piece], piece)),
@@ -352,7 +349,7 @@ impl Expander<'_> {
 
     /// A use that cannot expand stays as written; its error is reported only if the
     /// equation holding it is read as a statement (an aside or prose never is).
-    fn cannot_expand(&mut self, piece: Piece, diagnostic: Diagnostic) {
+    fn cannot_expand(&mut self, piece: Piece, diagnostic: Error) {
         self.errors.push(diagnostic);
         self.out.push(piece);
     }
@@ -360,10 +357,10 @@ impl Expander<'_> {
     // ---- definitions ----
 
     /// The name being defined: `\name`, or `{\name}`.
-    fn defined_name(&mut self, definer: Piece) -> Result<String, Diagnostic> {
+    fn defined_name(&mut self, definer: Piece) -> Result<String, Error> {
         let definer_text = self.text(definer).to_string();
         let missing = |span: Span| {
-            Diagnostic::new(span, format!("expected a macro name after `{definer_text}`"))
+            Error::new(span, format!("expected a macro name after `{definer_text}`"))
                 .with_hint(format!(r"write `{definer_text}{{\name}}{{…}}`"))
         };
         match self.next() {
@@ -381,12 +378,12 @@ impl Expander<'_> {
     }
 
     /// `\def\name#1#2{body}`.
-    fn def(&mut self, definer: Piece) -> Result<(), Diagnostic> {
+    fn def(&mut self, definer: Piece) -> Result<(), Error> {
         let name = self.defined_name(definer)?;
         let mut parameters = 0;
         while let Some(piece) = self.peek().filter(|p| p.token.kind != K::LBrace) {
             if self.parameter(piece) != Some(parameters + 1) {
-                return Err(Diagnostic::new(
+                return Err(Error::new(
                     piece.origin,
                     format!("unsupported parameter text in the definition of `{name}`"),
                 )
@@ -401,7 +398,7 @@ impl Expander<'_> {
 
     /// `\newcommand{\name}[2][default]{body}`; `replace` is false for `\providecommand`,
     /// which keeps an existing definition.
-    fn newcommand(&mut self, definer: Piece, replace: bool) -> Result<(), Diagnostic> {
+    fn newcommand(&mut self, definer: Piece, replace: bool) -> Result<(), Error> {
         if self.next_is(K::Star) {
             self.next();
         }
@@ -415,7 +412,7 @@ impl Expander<'_> {
             parameters = match count.trim().parse::<usize>() {
                 Ok(n @ 0..=9) => n,
                 _ => {
-                    return Err(Diagnostic::new(
+                    return Err(Error::new(
                         open.origin.to(close.origin),
                         format!("expected a number of arguments from 0 to 9 for `{name}`"),
                     ))
@@ -431,7 +428,7 @@ impl Expander<'_> {
     }
 
     /// `\DeclareMathOperator{\Tr}{Tr}` (or starred): `\Tr` reads as `\operatorname{Tr}`.
-    fn declare_operator(&mut self, definer: Piece) -> Result<(), Diagnostic> {
+    fn declare_operator(&mut self, definer: Piece) -> Result<(), Error> {
         if self.next_is(K::Star) {
             self.next();
         }
@@ -439,7 +436,7 @@ impl Expander<'_> {
         let open = match self.next() {
             Some(open) if open.token.kind == K::LBrace => open,
             _ => {
-                return Err(Diagnostic::new(
+                return Err(Error::new(
                     definer.origin,
                     format!("expected the operator's name in braces after `{name}`"),
                 ))
@@ -458,13 +455,13 @@ impl Expander<'_> {
         default: Option<Vec<Piece>>,
         body: Vec<Piece>,
         replace: bool,
-    ) -> Result<(), Diagnostic> {
+    ) -> Result<(), Error> {
         if let Some(piece) = body.iter().find(|p| self.parameter(**p).is_some_and(|n| n == 0 || n > parameters)) {
             let takes = match parameters {
                 1 => "1 argument".to_string(),
                 n => format!("{n} arguments"),
             };
-            return Err(Diagnostic::new(
+            return Err(Error::new(
                 piece.origin,
                 format!("`{}` in the definition of `{name}`, which takes {takes}", self.text(*piece)),
             ));
@@ -478,7 +475,7 @@ impl Expander<'_> {
     // ---- uses ----
 
     /// Replaces a use of `definition` (the macro token `piece`) by its body, to be read again.
-    fn expand_use(&mut self, piece: Piece, definition: &Macro) -> Result<(), Diagnostic> {
+    fn expand_use(&mut self, piece: Piece, definition: &Macro) -> Result<(), Error> {
         let name = self.text(piece).to_string();
         self.expansions += 1;
         self.macros.expansions += 1;
@@ -494,7 +491,7 @@ impl Expander<'_> {
             } else {
                 "the macro uses a page may make".to_string()
             };
-            let diagnostic = Diagnostic::new(piece.origin, format!("the macro `{name}` does not finish expanding"))
+            let diagnostic = Error::new(piece.origin, format!("the macro `{name}` does not finish expanding"))
                 .with_hint(format!(
                     r"a macro that uses itself, as in `\def\a{{\a}}`, never ends; expansion stops after {limit}"
                 ));
@@ -516,7 +513,7 @@ impl Expander<'_> {
         }
         let mandatory = definition.parameters - arguments.len();
         if !self.has_arguments(mandatory) {
-            let diagnostic = Diagnostic::new(piece.origin, format!("missing argument of the macro `{name}`"))
+            let diagnostic = Error::new(piece.origin, format!("missing argument of the macro `{name}`"))
                 .with_hint(format!("write its arguments in braces after it, as in `{name}{{x}}`"));
             self.cannot_expand(piece, diagnostic);
             return Ok(());
@@ -542,7 +539,7 @@ impl Expander<'_> {
             }
         }
         if produced.len() + self.pending.len() + self.out.len() > self.limit {
-            let diagnostic = Diagnostic::new(origin, format!("the macro `{name}` expands to too much text"))
+            let diagnostic = Error::new(origin, format!("the macro `{name}` expands to too much text"))
                 .with_hint(format!("expansion stops at {MAX_TOKENS} tokens in one formula"));
             self.cannot_expand(piece, diagnostic);
             return Ok(());
@@ -554,7 +551,7 @@ impl Expander<'_> {
     /// `\boxed{a = b}`: the boxed equation, so that its `=` stands at the top level of the
     /// row; `\boxed{a + b}^2` keeps its group (a box is a bracket), for `prepare` to drop
     /// the command.
-    fn boxed(&mut self, piece: Piece) -> Result<(), Diagnostic> {
+    fn boxed(&mut self, piece: Piece) -> Result<(), Error> {
         match self.peek() {
             Some(open) if open.token.kind == K::LBrace => {
                 self.next();
@@ -583,7 +580,7 @@ impl Expander<'_> {
     }
 
     /// `\color{red}{x}` and `\textcolor{red}{x}`: `x`; `\color{red} x`: `x`.
-    fn colour(&mut self, piece: Piece) -> Result<(), Diagnostic> {
+    fn colour(&mut self, piece: Piece) -> Result<(), Error> {
         match self.peek() {
             Some(open) if open.token.kind == K::LBrace => {
                 self.next();
@@ -600,7 +597,7 @@ impl Expander<'_> {
     }
 
     /// `\eqalign{rows}` (plain TeX): the rows, as if written without it.
-    fn unwrap_group(&mut self, piece: Piece) -> Result<(), Diagnostic> {
+    fn unwrap_group(&mut self, piece: Piece) -> Result<(), Error> {
         match self.peek() {
             Some(open) if open.token.kind == K::LBrace => {
                 self.next();

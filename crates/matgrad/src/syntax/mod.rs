@@ -56,19 +56,23 @@ mod tests;
 
 pub use ast::*;
 pub use document::is_document;
-pub use names::{greek_latex, greek_letter, FUNCTIONS};
+#[cfg(test)]
+pub use names::FUNCTIONS;
+pub use names::{greek_latex, greek_letter};
+#[cfg(test)]
 pub use parser::MAX_DEPTH;
 
-use crate::diagnostic::{Diagnostic, Span};
+use crate::error::{Error, Span};
 use lexer::TokenKind;
 use parser::Mode;
 use statement::{Newlines, StatementKind};
 
 /// Parses a program or a pasted document into its statements and declarations.
 ///
-/// Never panics. Fails with a [`Diagnostic`] on the first error, and on a text with no
-/// statement at all ("empty program: no statements").
-pub fn parse(source: &str) -> Result<Program, Diagnostic> {
+/// Never panics. Fails with every statement's error (the first, with the others in
+/// [`Error::others`]), and on a text with no statement at all ("empty program: no
+/// statements").
+pub fn parse(source: &str) -> Result<Program, Error> {
     let is_document = document::is_document(source);
     let program = if is_document { document::parse(source)? } else { parse_program(source)? };
     if program.items.is_empty() {
@@ -77,20 +81,20 @@ pub fn parse(source: &str) -> Result<Program, Diagnostic> {
         } else {
             "write a statement such as `y = A*x`, or a declaration such as `x: vector(n)`"
         };
-        return Err(Diagnostic::new(Span::new(0, 0), "empty program: no statements").with_hint(hint));
+        return Err(Error::new(Span::new(0, 0), "empty program: no statements").with_hint(hint));
     }
     Ok(program)
 }
 
 /// Parses `text` as one LaTeX expression, all of it: a side of an equation a page claims
 /// (`2P + 2(U - U^2)qx^T`). Spans point into `text`.
-pub fn parse_latex_expression(text: &str) -> Result<Expr, Diagnostic> {
+pub fn parse_latex_expression(text: &str) -> Result<Expr, Error> {
     let tokens = lexer::lex(text, Span::new(0, text.len()));
     parser::parse_expression(text, &tokens, Mode::Latex)
 }
 
 /// A program: statements on lines, each in the spelling its tokens call for.
-fn parse_program(source: &str) -> Result<Program, Diagnostic> {
+fn parse_program(source: &str) -> Result<Program, Error> {
     let tokens = lexer::lex(source, Span::new(0, source.len()));
     let pieces = statement::split_statements(source, &tokens, Newlines::Separate);
     // Text with no `=`, `:` or `∈` anywhere (prose, a lone expression) has no statement.
@@ -100,10 +104,11 @@ fn parse_program(source: &str) -> Result<Program, Diagnostic> {
             (Some(a), Some(b)) => a.span.to(b.span),
             _ => Span::new(0, 0),
         };
-        return Err(Diagnostic::new(span, "empty program: no statements")
+        return Err(Error::new(span, "empty program: no statements")
             .with_hint("no line assigns (`y = A*x`) or declares (`x: vector(n)`, `x ∈ ℝ^n`) anything"));
     }
     let mut items = Vec::new();
+    let mut errors: Vec<Error> = Vec::new();
     let mut after_line_break = false;
     for piece in pieces {
         let has_command = piece.tokens.iter().any(|t| matches!(t.kind, TokenKind::Command | TokenKind::Escape));
@@ -116,7 +121,16 @@ fn parse_program(source: &str) -> Result<Program, Diagnostic> {
             }
             _ => "end of line".to_string(),
         };
-        items.extend(parser::parse_statement(source, &piece.tokens, mode, &end)?);
+        // Statements are read one by one, so an error in one leaves the next readable: all
+        // of them are reported, as an editor shows them.
+        match parser::parse_statement(source, &piece.tokens, mode, &end) {
+            Ok(parsed) => items.extend(parsed),
+            Err(error) => errors.push(error),
+        }
     }
-    Ok(Program { items, ignored: Vec::new(), asides: Vec::new() })
+    let mut errors = errors.into_iter();
+    match errors.next() {
+        Some(first) => Err(first.with_others(errors.collect())),
+        None => Ok(Program { items, ignored: Vec::new(), asides: Vec::new() }),
+    }
 }

@@ -36,14 +36,14 @@ use super::names;
 #[cfg(doc)]
 use super::statement::split_statements;
 use super::statement::{statement_kind, StatementKind};
-use crate::diagnostic::{Diagnostic, Span};
+use crate::error::{Error, Span};
 
 /// Errors are boxed, and the tree is built of boxes ([`Node`]): results stay one or two
 /// words, which keeps the parser's stack frames small in debug builds, where each
 /// recursion level would otherwise take over 10 KB.
-type Result<T> = std::result::Result<T, Box<Diagnostic>>;
+type Result<T> = std::result::Result<T, Box<Error>>;
 
-fn fail<T>(diagnostic: Diagnostic) -> Result<T> {
+fn fail<T>(diagnostic: Error) -> Result<T> {
     Err(Box::new(diagnostic))
 }
 
@@ -67,20 +67,15 @@ pub enum Mode {
 /// assignment, or one or more declarations (`x ∈ ℝ^K, A ∈ ℝ^{K×K}`).
 ///
 /// `end` describes what follows the statement, for messages such as "found end of line".
-pub fn parse_statement(
-    source: &str,
-    tokens: &[Token],
-    mode: Mode,
-    end: &str,
-) -> std::result::Result<Vec<Item>, Diagnostic> {
+pub fn parse_statement(source: &str, tokens: &[Token], mode: Mode, end: &str) -> std::result::Result<Vec<Item>, Error> {
     if let Some(token) = tokens.iter().find(|t| matches!(t.kind, K::Unknown | K::BadNumber)) {
         let text = &source[token.span.range()];
         if token.kind == K::BadNumber {
-            return Err(Diagnostic::new(token.span, format!("malformed number `{text}`")).with_hint(
+            return Err(Error::new(token.span, format!("malformed number `{text}`")).with_hint(
                 "a number has at most one decimal point, as in `1.25`; write products with a space or `*`",
             ));
         }
-        let mut diagnostic = Diagnostic::new(token.span, format!("unexpected character `{}`", printable(text)));
+        let mut diagnostic = Error::new(token.span, format!("unexpected character `{}`", printable(text)));
         if printable(text) != text && !text.contains(['\n', '\t']) {
             diagnostic = diagnostic.with_hint("an invisible character, often carried by pasted text: delete it");
         }
@@ -104,9 +99,9 @@ pub fn parse_statement(
 
 /// Parses raw tokens as one expression, all of them: how a document tells whether the
 /// left side of a displayed equation is a single name (a model statement) or not.
-pub fn parse_expression(source: &str, tokens: &[Token], mode: Mode) -> std::result::Result<Expr, Diagnostic> {
+pub fn parse_expression(source: &str, tokens: &[Token], mode: Mode) -> std::result::Result<Expr, Error> {
     if let Some(token) = tokens.iter().find(|t| t.kind == K::Unknown) {
-        return Err(Diagnostic::new(token.span, "unexpected character"));
+        return Err(Error::new(token.span, "unexpected character"));
     }
     let tokens = match mode {
         Mode::Latex => latex::prepare(source, tokens)?,
@@ -297,15 +292,15 @@ impl<'a> Parser<'a> {
     /// "expected {what}, found …", pointing at what was found, or, at the end of the
     /// statement, at the token after which something was expected (or at an unclosed
     /// bracket, the likelier mistake).
-    fn expected(&self, what: &str, after: Span, found: Option<Token>) -> Diagnostic {
+    fn expected(&self, what: &str, after: Span, found: Option<Token>) -> Error {
         match found {
             None => match self.open.last() {
                 Some(open) => self.unclosed(*open),
-                None => Diagnostic::new(after, format!("expected {what}, found {}", self.end)),
+                None => Error::new(after, format!("expected {what}, found {}", self.end)),
             },
             Some(token) => {
                 let diagnostic =
-                    Diagnostic::new(token.span, format!("expected {what}, found {}", self.describe(Some(token))));
+                    Error::new(token.span, format!("expected {what}, found {}", self.describe(Some(token))));
                 let after_text = self.source.get(after.range()).unwrap_or("");
                 match token.kind {
                     K::Star if after_text == "*" => diagnostic.with_hint("write powers with `^`, as in `x^2`"),
@@ -321,18 +316,18 @@ impl<'a> Parser<'a> {
     }
 
     /// "expected {what} after `{after}`, found …".
-    fn expected_after(&self, what: &str, after: Token, found: Option<Token>) -> Diagnostic {
+    fn expected_after(&self, what: &str, after: Token, found: Option<Token>) -> Error {
         self.expected(&format!("{what} after `{}`", self.text(after)), after.span, found)
     }
 
-    fn unclosed(&self, open: Open) -> Diagnostic {
+    fn unclosed(&self, open: Open) -> Error {
         let opener = self.text(open.token);
         let closer = self.closer_text(open);
         let hint = match open.delim {
             Delim::Norm | Delim::Abs => format!("add a closing `{closer}`"),
             _ => format!("add `{closer}`"),
         };
-        Diagnostic::new(open.token.span, format!("unclosed `{opener}`")).with_hint(hint)
+        Error::new(open.token.span, format!("unclosed `{opener}`")).with_hint(hint)
     }
 
     fn closer_text(&self, open: Open) -> &'static str {
@@ -355,7 +350,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A token that cannot continue the statement.
-    fn unexpected(&self, token: Token) -> Diagnostic {
+    fn unexpected(&self, token: Token) -> Error {
         let text = self.text(token);
         match token.kind {
             K::RParen | K::RBracket | K::RBrace => {
@@ -364,28 +359,28 @@ impl<'a> Parser<'a> {
                     K::RBracket => "[",
                     _ => "{",
                 };
-                Diagnostic::new(token.span, format!("unmatched `{text}`"))
+                Error::new(token.span, format!("unmatched `{text}`"))
                     .with_hint(format!("remove it, or add the `{opener}` it closes"))
             }
             K::Equals => {
                 let start = self.tokens.first().map_or(0, |t| t.span.start);
                 let continued = self.source.get(start..token.span.start).is_some_and(|s| s.contains('\n'));
-                Diagnostic::new(token.span, "unexpected `=`: a statement assigns one name").with_hint(match self.mode {
+                Error::new(token.span, "unexpected `=`: a statement assigns one name").with_hint(match self.mode {
                     Mode::Ascii if continued => "the line before ends with an operator, so this line continues it",
                     Mode::Ascii => "put each statement on its own line, or separate them with `;`",
                     Mode::Latex => r"separate statements with `\\` or `;`",
                 })
             }
-            K::Dot if self.mode == Mode::Ascii => Diagnostic::new(token.span, "unexpected `.`")
+            K::Dot if self.mode == Mode::Ascii => Error::new(token.span, "unexpected `.`")
                 .with_hint("elementwise operators are written `.*`, `./` and `.^`"),
-            K::Top => Diagnostic::new(token.span, format!("unexpected `{text}`"))
+            K::Top => Error::new(token.span, format!("unexpected `{text}`"))
                 .with_hint(format!("a transpose is written `A^{text}`")),
-            _ => Diagnostic::new(token.span, format!("unexpected {}", self.describe(Some(token)))),
+            _ => Error::new(token.span, format!("unexpected {}", self.describe(Some(token)))),
         }
     }
 
-    fn too_deep(&self, span: Span) -> Diagnostic {
-        Diagnostic::new(span, format!("expression nested too deeply (more than {MAX_DEPTH} levels)"))
+    fn too_deep(&self, span: Span) -> Error {
+        Error::new(span, format!("expression nested too deeply (more than {MAX_DEPTH} levels)"))
             .with_hint("split it into named steps, each `t = …` on its own line")
     }
 
@@ -436,7 +431,7 @@ impl<'a> Parser<'a> {
                     K::Equals => "write `name = expression`, as in `y = A*x`",
                     _ => "write `name: type`, as in `x: vector(n)`",
                 };
-                return fail(Diagnostic::new(first.span, format!("expected a name before `{text}`")).with_hint(hint));
+                return fail(Error::new(first.span, format!("expected a name before `{text}`")).with_hint(hint));
             }
         }
         match kind {
@@ -466,7 +461,7 @@ impl<'a> Parser<'a> {
         };
         let Some(name) = name_of(&target.expr) else {
             return fail(
-                Diagnostic::new(target.expr.span, "can only assign to a name")
+                Error::new(target.expr.span, "can only assign to a name")
                     .with_hint("the left side of `=` must be a single name, as in `y = A*x`"),
             );
         };
@@ -525,7 +520,7 @@ impl<'a> Parser<'a> {
 
     /// The error for a statement that neither assigns nor declares, after reporting any
     /// error inside it.
-    fn not_a_statement(&mut self) -> Diagnostic {
+    fn not_a_statement(&mut self) -> Error {
         let node = match self.expr(0) {
             Ok(node) => node,
             Err(diagnostic) => return *diagnostic,
@@ -535,10 +530,8 @@ impl<'a> Parser<'a> {
         }
         let hint = "a statement is an assignment such as `y = A*x` or a declaration such as `x: vector(n)`";
         match &node.expr.kind {
-            ExprKind::Var(name) => {
-                Diagnostic::new(node.expr.span, format!("expected `=` after `{name}`")).with_hint(hint)
-            }
-            _ => Diagnostic::new(node.expr.span, "expected a statement, found an expression")
+            ExprKind::Var(name) => Error::new(node.expr.span, format!("expected `=` after `{name}`")).with_hint(hint),
+            _ => Error::new(node.expr.span, "expected a statement, found an expression")
                 .with_hint("give it a name, as in `y = …`"),
         }
     }
@@ -617,7 +610,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `1/2 x` reads as (1/2)·x or as 1/(2·x): refused, with both spellings.
-    fn ambiguous_division(&self, lhs: &Node, operator: Token, rhs: &Node, first: Span) -> Diagnostic {
+    fn ambiguous_division(&self, lhs: &Node, operator: Token, rhs: &Node, first: Span) -> Error {
         let text = |span: Span| self.source.get(span.range()).unwrap_or("");
         let between = |a: Span, b: Span| self.source.get(a.end..b.start).unwrap_or("");
         // The division as the user spaced it: `1/2`, `a / b`.
@@ -629,7 +622,7 @@ impl<'a> Parser<'a> {
             between(operator.span, rhs.expr.span)
         );
         let rest = self.source.get(first.end..rhs.expr.span.end).unwrap_or("");
-        Diagnostic::new(
+        Error::new(
             lhs.expr.span.to(rhs.expr.span),
             format!(
                 "`{divide}{}` is ambiguous: the division may end before the product or after it",
@@ -799,8 +792,8 @@ impl<'a> Parser<'a> {
         Ok(leaf(ExprKind::Number(value), token.span))
     }
 
-    fn not_an_operand(&self, token: Token) -> Diagnostic {
-        Diagnostic::new(token.span, format!("expected an expression, found {}", self.describe(Some(token))))
+    fn not_an_operand(&self, token: Token) -> Error {
+        Error::new(token.span, format!("expected an expression, found {}", self.describe(Some(token))))
     }
 
     /// An ASCII identifier: a variable, a call `f(x)` (a name touching `(`), or a known
@@ -1017,7 +1010,7 @@ impl<'a> Parser<'a> {
                 K::RBrace => {
                     self.bump();
                     if text.is_empty() {
-                        return fail(Diagnostic::new(open.span.to(token.span), "empty subscript"));
+                        return fail(Error::new(open.span.to(token.span), "empty subscript"));
                     }
                     return Ok((text, open.span.to(token.span)));
                 }
@@ -1040,8 +1033,8 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn bad_subscript(&self, token: Token) -> Diagnostic {
-        Diagnostic::new(
+    fn bad_subscript(&self, token: Token) -> Error {
+        Error::new(
             token.span,
             format!("unsupported subscript: expected letters or digits, found {}", self.describe(Some(token))),
         )
@@ -1070,7 +1063,7 @@ impl<'a> Parser<'a> {
                 K::RBrace => {
                     self.bump();
                     if text.is_empty() {
-                        return fail(Diagnostic::new(
+                        return fail(Error::new(
                             command.span.to(token.span),
                             format!("expected a name inside `{command_text}{{…}}`"),
                         ));
@@ -1082,7 +1075,7 @@ impl<'a> Parser<'a> {
                     text.push_str(self.text(token));
                 }
                 _ => {
-                    return fail(Diagnostic::new(
+                    return fail(Error::new(
                         token.span,
                         format!("expected a name inside `{command_text}{{…}}`, found {}", self.describe(Some(token))),
                     ))
@@ -1160,7 +1153,7 @@ impl<'a> Parser<'a> {
     /// Consumes the closer of the innermost open delimiter.
     fn close(&mut self) -> Result<Token> {
         let Some(open) = self.open.last().copied() else {
-            return fail(Diagnostic::new(self.end_span(), "internal error: nothing to close"));
+            return fail(Error::new(self.end_span(), "internal error: nothing to close"));
         };
         let closes = match self.peek() {
             // `|a||b|`: the `||` is the end of one absolute value and the start of the next.
@@ -1185,7 +1178,7 @@ impl<'a> Parser<'a> {
         }
         fail(match self.peek() {
             None => self.unclosed(open),
-            Some(token) => Diagnostic::new(
+            Some(token) => Error::new(
                 token.span,
                 format!(
                     "expected `{}` to close `{}`, found {}",
@@ -1291,7 +1284,7 @@ impl<'a> Parser<'a> {
         }
         let call = self.call_with_arguments(name, span)?;
         let ExprKind::Call { name, name_span, args } = call.expr.kind else {
-            return fail(Diagnostic::new(span, "internal error: a derivative without a call"));
+            return fail(Error::new(span, "internal error: a derivative without a call"));
         };
         self.build(ExprKind::Derivative { name, name_span, args }, call.expr.span, call.depth)
     }
@@ -1322,14 +1315,14 @@ impl<'a> Parser<'a> {
         let caret = self.bump();
         let power = self.exponent(caret, BinOp::Pow)?;
         if self.at(K::Caret) {
-            return fail(Diagnostic::new(caret.span, "a function takes one power before its argument"));
+            return fail(Error::new(caret.span, "a function takes one power before its argument"));
         }
         // `\sin^{-1}` is the inverse function in print, not the reciprocal.
         if let Power::Exponent(Node { expr, .. }) = &power {
             if matches!(expr.kind, ExprKind::Number(value) if value == -1.0) {
                 let written = self.source.get(name_span.range()).unwrap_or(name);
                 return fail(
-                    Diagnostic::new(
+                    Error::new(
                         name_span.to(expr.span),
                         format!("`{written}^{{-1}}` (an inverse function) is not supported"),
                     )
@@ -1363,7 +1356,7 @@ impl<'a> Parser<'a> {
         self.call(name, name_span, vec![argument], span)
     }
 
-    fn missing_argument(&self, name: &str, name_span: Span, found: Option<Token>) -> Diagnostic {
+    fn missing_argument(&self, name: &str, name_span: Span, found: Option<Token>) -> Error {
         let written = self.source.get(name_span.range()).unwrap_or(name);
         self.expected(&format!("an argument after `{written}`"), name_span, found)
             .with_hint(format!("write `{written}(x)`"))
@@ -1419,7 +1412,7 @@ impl<'a> Parser<'a> {
         // is not (Σ…)²; `\sum a \odot b` sums the products), up to a `+`, `−` or `:`.
         if name == "sum" && self.text(token) == r"\sum" {
             if let Some(found) = self.peek().filter(|t| t.kind == K::Underscore || t.kind == K::Caret) {
-                return fail(Diagnostic::new(found.span, "a sum over an index is not supported").with_hint(
+                return fail(Error::new(found.span, "a sum over an index is not supported").with_hint(
                     r"sum a vector or a matrix whole: `\sum x` is the sum of x's entries, `\mathbf{1}^T x` too",
                 ));
             }
@@ -1437,7 +1430,7 @@ impl<'a> Parser<'a> {
     fn sqrt(&mut self, token: Token) -> Result<Node> {
         if let Some(bracket) = self.peek().filter(|t| t.kind == K::LBracket) {
             return fail(
-                Diagnostic::new(bracket.span, r"`\sqrt[n]{…}` (an n-th root) is not supported")
+                Error::new(bracket.span, r"`\sqrt[n]{…}` (an n-th root) is not supported")
                     .with_hint("write a power, as in `x^{1/3}`"),
             );
         }
@@ -1486,7 +1479,7 @@ impl<'a> Parser<'a> {
         }
         let text = self.text(token);
         fail(
-            Diagnostic::new(token.span, format!(r"`{text}` only appears in a type, as in `x \in \mathbb{{R}}^n`"))
+            Error::new(token.span, format!(r"`{text}` only appears in a type, as in `x \in \mathbb{{R}}^n`"))
                 .with_hint(r"`\mathbb{I}` is the identity matrix and `\mathbb{1}` a vector of ones"),
         )
     }
@@ -1517,7 +1510,7 @@ impl<'a> Parser<'a> {
         let argument = self.tex_argument("a name", token)?;
         let Some(name) = name_of(&argument.expr) else {
             let text = self.text(token);
-            return fail(Diagnostic::new(
+            return fail(Error::new(
                 argument.expr.span,
                 format!("`{text}` must be put on a single name, as in `{text}{{y}}`"),
             ));
@@ -1575,7 +1568,7 @@ impl<'a> Parser<'a> {
         let is_name = matches!(base.expr.kind, ExprKind::Var(_));
         if self.mode == Mode::Latex && is_name && self.at(K::LBrace) && self.nth_kind(1) == Some(K::LParen) {
             return fail(
-                Diagnostic::new(caret.span, "a superscript in parentheses would read as a power")
+                Error::new(caret.span, "a superscript in parentheses would read as a power")
                     .with_hint("for a layer index write a subscript, as in `W_{1}`; for a power drop the parentheses"),
             );
         }
@@ -1670,12 +1663,12 @@ fn entrywise_powers(expr: &mut Expr) {
 }
 
 /// The function a norm subscript selects: `‖x‖₁` is norm1; `‖x‖₂`, `‖X‖_F` are norm2.
-fn norm_name(subscript: &str, span: Span) -> std::result::Result<&'static str, Diagnostic> {
+fn norm_name(subscript: &str, span: Span) -> std::result::Result<&'static str, Error> {
     match subscript {
         "1" => Ok(crate::ir::lower::NORM_1_WRITTEN),
         "2" => Ok(crate::ir::lower::NORM_2_WRITTEN),
         "F" | "fro" => Ok("norm2"),
-        _ => Err(Diagnostic::new(span, format!("unsupported norm `‖·‖_{subscript}`"))
+        _ => Err(Error::new(span, format!("unsupported norm `‖·‖_{subscript}`"))
             .with_hint("matgrad knows ‖x‖₁ (`norm1`), ‖x‖₂ and the Frobenius norm ‖X‖_F (`norm2`)")),
     }
 }
@@ -1712,10 +1705,10 @@ fn greek_name(text: &str) -> &'static str {
     text.chars().next().and_then(names::greek_char).unwrap_or("greek")
 }
 
-fn number_value(text: &str, span: Span) -> std::result::Result<f64, Diagnostic> {
+fn number_value(text: &str, span: Span) -> std::result::Result<f64, Error> {
     match text.parse::<f64>() {
         Ok(value) if value.is_finite() => Ok(value),
-        Ok(_) => Err(Diagnostic::new(span, "number too large").with_hint("the largest number is about 1.8e308")),
-        Err(_) => Err(Diagnostic::new(span, format!("invalid number `{text}`"))),
+        Ok(_) => Err(Error::new(span, "number too large").with_hint("the largest number is about 1.8e308")),
+        Err(_) => Err(Error::new(span, format!("invalid number `{text}`"))),
     }
 }

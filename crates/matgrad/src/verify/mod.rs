@@ -25,14 +25,14 @@
 
 mod render;
 
-pub use render::render;
+pub use render::{render, summary};
 
 use std::collections::{HashMap, HashSet};
 
 use crate::check::{self, noise_floor, random_array};
-use crate::diagnostic::{ErrorKind, Span};
 use crate::diff::differential;
-use crate::eval::{evaluate, InputError, Sizes};
+use crate::error::{ErrorKind, Span};
+use crate::eval::{evaluate, Sizes};
 use crate::explain::STEP_TOLERANCE;
 use crate::gradient::Gradient;
 use crate::ir::lower::lower_claim;
@@ -41,9 +41,12 @@ use crate::print::{unicode_name, Notation};
 use crate::program::{line_column, Meaning, Program, Variable};
 use crate::syntax::{self, AsideKind, BinOp, Expr, ExprKind};
 use crate::Array;
+use crate::Error;
+use serde::Serialize;
 
 /// What a claim asserts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ClaimKind {
     Gradient,
     Differential,
@@ -68,7 +71,8 @@ impl ClaimKind {
 }
 
 /// A claim's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Holds,
     Fails,
@@ -87,7 +91,7 @@ impl Verdict {
 }
 
 /// One claim of the page and its verdict.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Claim {
     /// Where the claim's right side starts, 1-based.
     pub line: usize,
@@ -101,15 +105,23 @@ pub struct Claim {
     /// Why it fails or could not be checked, what is true instead, or what it defines.
     pub note: String,
     /// Where it starts on the page, for ordering.
+    #[serde(skip)]
     start: usize,
 }
 
 /// Every claim of a page, in page order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Verification {
     /// The model's output.
     pub output: String,
     pub claims: Vec<Claim>,
+}
+
+impl Claim {
+    /// The claim as written, on one line and cut to `limit` characters, for a message.
+    pub fn excerpt(&self, limit: usize) -> String {
+        crate::print::one_line(&self.source, limit)
+    }
 }
 
 impl Verification {
@@ -402,7 +414,7 @@ fn classify(left: &Side, right: &Side, chain_kind: Option<ClaimKind>) -> ClaimKi
 impl Program {
     /// Checks every claim of a pasted page (see the module documentation) at the point
     /// (`sizes`, `inputs`: a value for every input of the program).
-    pub fn verify(&self, sizes: &Sizes, inputs: &HashMap<String, Array>) -> Result<Verification, InputError> {
+    pub(crate) fn verify_claims(&self, sizes: &Sizes, inputs: &HashMap<String, Array>) -> Result<Verification, Error> {
         let mut names: HashSet<String> = self.inputs.iter().map(|v| v.name.clone()).collect();
         names.extend(self.statements.iter().map(|s| s.name.clone()));
         let pending = self.pending_claims(&names);
@@ -431,7 +443,7 @@ impl Program {
             }
         }
         let wrt_refs: Vec<&str> = wrt.iter().map(String::as_str).collect();
-        let gradient = match self.clone().gradient(&wrt_refs) {
+        let gradient = match self.gradient(&wrt_refs) {
             Ok(gradient) => gradient,
             Err(error) => {
                 return Ok(Verification {
@@ -610,7 +622,7 @@ impl<'a> Context<'a> {
         mut gradient: Gradient,
         sizes: &'a Sizes,
         inputs: &HashMap<String, Array>,
-    ) -> Result<Context<'a>, InputError> {
+    ) -> Result<Context<'a>, Error> {
         let output = program.output_node();
         let value = evaluate(&program.graph, sizes, inputs, &[output])?.remove(0);
         let floor = noise_floor(value.data.first().copied().unwrap_or(0.0));
@@ -687,7 +699,7 @@ impl<'a> Context<'a> {
     /// The backpropagation of every named value, made the first time a chain rule needs it.
     fn explanation(&mut self, program: &Program) -> Option<&(crate::explain::Explanation, crate::explain::Checked)> {
         if self.explanation.is_none() {
-            let made = program.clone().explain(&[]).ok().and_then(|e| {
+            let made = program.explain(&[]).ok().and_then(|e| {
                 let checked = crate::explain::check(&e, self.sizes, &self.inputs).ok()?;
                 Some((e, checked))
             });

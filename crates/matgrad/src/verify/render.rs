@@ -39,7 +39,7 @@ fn kind(claim: &Claim) -> String {
 }
 
 /// The closing sentence: counts, and the first failing step.
-fn summary(verification: &Verification) -> String {
+pub fn summary(verification: &Verification) -> String {
     let count = |v: Verdict| verification.claims.iter().filter(|c| c.verdict == v).count();
     let (holds, fails, unchecked) = (count(Verdict::Holds), count(Verdict::Fails), count(Verdict::Unchecked));
     let mut out = format!("{holds} hold, {fails} fail, {unchecked} unchecked. ");

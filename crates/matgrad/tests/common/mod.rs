@@ -5,12 +5,9 @@ pub mod shapes;
 
 use std::collections::HashMap;
 
-use matgrad::eval::{evaluate, Sizes};
-use matgrad::ir::{Graph, NodeId, Op};
-use matgrad::{Array, Program};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
+use crate::eval::{evaluate, Sizes};
+use crate::ir::{Graph, NodeId, Op};
+use crate::{Array, Program};
 
 /// Parses `source`, failing the test with the rendered diagnostic.
 pub fn parse(source: &str) -> Program {
@@ -35,18 +32,13 @@ pub fn sizes(graph: &Graph, size: usize) -> Sizes {
     Sizes::from_pairs(&pairs)
 }
 
-/// Standard normal values for every input of the graph.
+/// Standard normal values for every input of the graph, from the generator of every
+/// random point (`Program::point`'s).
 pub fn random_inputs(graph: &Graph, sizes: &Sizes, seed: u64) -> HashMap<String, Array> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    graph
-        .inputs()
-        .iter()
-        .map(|input| {
-            let (rows, cols) = sizes.shape(graph, input.shape).expect("every dimension sized");
-            let array = Array::from_fn(rows, cols, |_, _| StandardNormal.sample(&mut rng));
-            (input.name.clone(), array)
-        })
-        .collect()
+    let mut inputs = HashMap::new();
+    let drawn = crate::point::draw(graph, sizes, &mut inputs, seed);
+    assert_eq!(drawn.len(), graph.inputs().len(), "every dimension sized");
+    inputs
 }
 
 pub fn eval1(graph: &Graph, sizes: &Sizes, inputs: &HashMap<String, Array>, node: NodeId) -> Array {

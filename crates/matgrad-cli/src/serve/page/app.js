@@ -238,12 +238,13 @@ function showProblem(data, source, localProblems) {
   for (const error of errors) {
     const item = document.createElement("div");
     item.className = "problem-item";
+    const place = error.start; // {line, column}, 1-based, or null for an error with no place
     let where = "";
-    if (error.line) where = `<button type="button" class="where" title="Show it in the editor">${error.line}:${error.column}</button>`;
+    if (place) where = `<button type="button" class="where" title="Show it in the editor">${place.line}:${place.column}</button>`;
     item.innerHTML = `${where}<span class="message">${escapeHtml(error.message || "")}</span>`;
     if (error.label) item.innerHTML += ` <span class="label">— ${escapeHtml(error.label)}</span>`;
     if (error.hint) item.innerHTML += `<p class="hint">hint: ${escapeHtml(error.hint)}</p>`;
-    if (error.line) item.querySelector(".where").addEventListener("click", () => reveal(error.line, error.column));
+    if (place) item.querySelector(".where").addEventListener("click", () => reveal(place.line, place.column));
     box.appendChild(item);
     if (!currentError && error.span && typeof error.span.start === "number") {
       const start = byteToIndex(source, error.span.start);
@@ -470,6 +471,7 @@ function valueBlock(label, value) {
 // The explanation's views and verify's verdicts, as tabs.
 
 function shortTitle(title) {
+  title = title.replace(/^\d+\.\s*/, "");
   if (/graph/i.test(title)) return "Graph";
   if (/^backprop/i.test(title)) return "Backpropagation";
   if (/^differential/i.test(title)) return "Differentials";

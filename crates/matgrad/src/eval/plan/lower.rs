@@ -14,12 +14,13 @@ use std::collections::HashMap;
 
 use crate::ir::{Graph, NodeId, Op};
 
-use super::super::sizes::{InputError, Sizes};
+use super::super::sizes::Sizes;
 use super::elementwise::{Binary, Expr, ExprId, Exprs, Kernel, Leaf, Scalar, Sink, Unary, MAX_DEPTH};
 use super::memory::ValueInfo;
 use super::products::{chain_order, Products, Scale, Term};
 use super::special::{Routine, Special};
 use super::{InputShape, Source, Step, ValueId, View};
+use crate::Error;
 
 /// The most factors a chain collects before part of it is computed.
 const MAX_CHAIN: usize = 12;
@@ -83,13 +84,13 @@ pub(super) struct Lowered {
     pub inputs: Vec<InputShape>,
 }
 
-pub(super) fn lower(graph: &Graph, sizes: &Sizes, wanted: &[NodeId]) -> Result<Lowered, InputError> {
+pub(super) fn lower(graph: &Graph, sizes: &Sizes, wanted: &[NodeId]) -> Result<Lowered, Error> {
     let reachable = graph.reachable(wanted);
     let mut shapes = vec![(0, 0); graph.len()];
     for &id in &reachable {
-        shapes[id.index()] = sizes.shape(graph, graph.shape(id)).ok_or_else(|| InputError {
-            message: format!("a dimension of `{}` has no size", graph.dims.show_shape(graph.shape(id))),
-            hint: Some("give every dimension symbol a size".to_string()),
+        shapes[id.index()] = sizes.shape(graph, graph.shape(id)).ok_or_else(|| {
+            Error::input(format!("a dimension of `{}` has no size", graph.dims.show_shape(graph.shape(id))))
+                .with_hint("give every dimension symbol a size")
         })?;
     }
     let inputs = graph

@@ -40,7 +40,8 @@ use std::collections::HashMap;
 use crate::ir::{Graph, NodeId};
 use crate::Array;
 
-use super::sizes::{InputError, Sizes};
+use super::sizes::Sizes;
+use crate::Error;
 use elementwise::{Kernel, Registers};
 use products::Products;
 use shared_pass::SharedPass;
@@ -195,7 +196,7 @@ pub(crate) struct Workspace {
 
 impl Plan {
     /// Compiles the evaluation of `wanted` (in order) at `sizes`.
-    pub(crate) fn compile(graph: &Graph, sizes: &Sizes, wanted: &[NodeId]) -> Result<Plan, InputError> {
+    pub(crate) fn compile(graph: &Graph, sizes: &Sizes, wanted: &[NodeId]) -> Result<Plan, Error> {
         let mut lowered = lower::lower(graph, sizes, wanted)?;
         lowered.steps = shared_pass::fuse(lowered.steps, &mut lowered.values);
         lowered.steps = schedule::schedule(lowered.steps, &lowered.values);

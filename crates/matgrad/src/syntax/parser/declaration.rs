@@ -2,7 +2,7 @@
 //! `x \in \mathbb{R^k}` (the size inside the braces, as the motivating question writes it).
 
 use super::{fail, greek_name, Delim, Mode, Open, Parser, Result};
-use crate::diagnostic::{Diagnostic, Span};
+use crate::error::{Error, Span};
 use crate::syntax::ast::{DimSpec, DimSpecKind, Item, Name, TypeSpec};
 use crate::syntax::latex::{self, Command};
 use crate::syntax::lexer::{small_script_text, Token, TokenKind as K};
@@ -52,7 +52,7 @@ impl Parser<'_> {
             let node = self.primary()?;
             let Some(text) = super::name_of(&node.expr).map(str::to_string) else {
                 return fail(
-                    Diagnostic::new(node.expr.span, "expected a name to declare")
+                    Error::new(node.expr.span, "expected a name to declare")
                         .with_hint("write `x: vector(n)` or `x ∈ ℝ^n`"),
                 );
             };
@@ -90,7 +90,7 @@ impl Parser<'_> {
                     self.bump();
                     if self.at(K::LParen) {
                         return fail(
-                            Diagnostic::new(token.span, format!("`{text}` takes no size"))
+                            Error::new(token.span, format!("`{text}` takes no size"))
                                 .with_hint("write `x: scalar`, or `x: vector(n)` for a vector"),
                         );
                     }
@@ -133,11 +133,11 @@ impl Parser<'_> {
             ("vector", Some(length), None) => Ok((TypeSpec::Vector(length), span)),
             ("matrix", Some(rows), Some(columns)) if count == 2 => Ok((TypeSpec::Matrix(rows, columns), span)),
             ("vector", ..) => fail(
-                Diagnostic::new(span, "vector takes one size (its length)")
+                Error::new(span, "vector takes one size (its length)")
                     .with_hint("write `vector(n)`, or `matrix(m, n)` for a matrix"),
             ),
             _ => fail(
-                Diagnostic::new(span, "matrix takes two sizes (rows, columns)")
+                Error::new(span, "matrix takes two sizes (rows, columns)")
                     .with_hint("write `matrix(m, n)`, or `vector(n)` for a vector"),
             ),
         }
@@ -225,7 +225,7 @@ impl Parser<'_> {
         let close = self.close()?;
         let span = token.span.to(close.span);
         if sizes.len() > 2 {
-            return fail(Diagnostic::new(span, "a space has at most two sizes (rows × columns)"));
+            return fail(Error::new(span, "a space has at most two sizes (rows × columns)"));
         }
         Ok((sizes, span))
     }
@@ -271,7 +271,7 @@ impl Parser<'_> {
             {
                 DimSpecKind::Symbol(part.to_string())
             } else {
-                return fail(Diagnostic::new(span, format!("unsupported size `{part}`")).with_hint(SIZE_HINT));
+                return fail(Error::new(span, format!("unsupported size `{part}`")).with_hint(SIZE_HINT));
             };
             sizes.push(DimSpec { kind, span });
         }
@@ -325,14 +325,14 @@ impl Parser<'_> {
     }
 }
 
-fn positive_size(text: &str, span: Span) -> std::result::Result<u64, Diagnostic> {
+fn positive_size(text: &str, span: Span) -> std::result::Result<u64, Error> {
     if !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Diagnostic::new(span, format!("a size must be a whole number, not `{text}`")).with_hint(SIZE_HINT));
+        return Err(Error::new(span, format!("a size must be a whole number, not `{text}`")).with_hint(SIZE_HINT));
     }
     match text.parse::<u64>() {
-        Ok(0) => Err(Diagnostic::new(span, "a size must be positive").with_hint(SIZE_HINT)),
+        Ok(0) => Err(Error::new(span, "a size must be positive").with_hint(SIZE_HINT)),
         Ok(size) => Ok(size),
-        Err(_) => Err(Diagnostic::new(span, "size too large")),
+        Err(_) => Err(Error::new(span, "size too large")),
     }
 }
 
@@ -346,8 +346,8 @@ fn space_type(sizes: Vec<DimSpec>) -> TypeSpec {
     }
 }
 
-fn unknown_type(word: &str, span: Span) -> Diagnostic {
-    let diagnostic = Diagnostic::new(span, format!("unknown type `{word}`"));
+fn unknown_type(word: &str, span: Span) -> Error {
+    let diagnostic = Error::new(span, format!("unknown type `{word}`"));
     let nearest = ["scalar", "vector", "matrix", "real"]
         .into_iter()
         .map(|known| (strsim::damerau_levenshtein(&word.to_ascii_lowercase(), known), known))

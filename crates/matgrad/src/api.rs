@@ -1,0 +1,204 @@
+//! One question about one program, answered whole: what every front end calls.
+//!
+//! A [`Query`] holds everything a person gives — the program's text, which output, which
+//! variables, sizes, a seed, input arrays — and [`answer`] runs the library on it and
+//! returns the [`Report`]. The command line builds a `Query` from its options and files, a
+//! server deserialises one from a request body; both print the report with
+//! [`Report::to_json`], so they give the same bytes for the same question.
+//!
+//! ```
+//! use matgrad::api::{answer, Query, Question};
+//! let query = Query { source: "x: vector(n)\nL = sum(x.^2)".into(), ..Query::default() };
+//! let report = answer(Question::Grad, &query)?;
+//! assert!(report.to_json().contains("\"expr\": \"2 x\""));
+//! # Ok::<(), matgrad::Error>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::{self, CheckReport, EvalReport, ExplainReport, Explained, GradReport, VerifyReport};
+use crate::{Array, Error, Point, Program};
+
+/// What a person asks about a program. Every field but `source` has a default, so
+/// `{"source": "…"}` is a whole query.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Query {
+    /// The program, or a pasted page.
+    pub source: String,
+    /// The output (default: the program's, its last statement).
+    pub of: Option<String>,
+    /// The variables to differentiate with respect to (default: every input). An
+    /// assigned name is held as an independent leaf.
+    pub wrt: Vec<String>,
+    /// Sizes of dimension symbols; the others come from `inputs` or take the default.
+    pub dims: BTreeMap<String, usize>,
+    /// The seed of the inputs not given, drawn from N(0, 1).
+    pub seed: u64,
+    /// Input values by name; the others are drawn at random.
+    pub inputs: BTreeMap<String, Array>,
+    /// Whether to evaluate at the point (values in the report); `check` and `explain`
+    /// always do.
+    pub evaluate: bool,
+    /// Compare the gradients with finite differences, to this largest relative error.
+    pub check: bool,
+    /// The tolerance of `check`.
+    pub tol: f64,
+}
+
+/// The tolerance of a gradient check unless the query says otherwise.
+pub const DEFAULT_TOLERANCE: f64 = 1e-6;
+
+impl Default for Query {
+    fn default() -> Query {
+        Query {
+            source: String::new(),
+            of: None,
+            wrt: Vec::new(),
+            dims: BTreeMap::new(),
+            seed: 0,
+            inputs: BTreeMap::new(),
+            evaluate: true,
+            check: false,
+            tol: DEFAULT_TOLERANCE,
+        }
+    }
+}
+
+/// The questions a program can be asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Question {
+    /// What the program reads as.
+    Check,
+    /// Every statement's value.
+    Eval,
+    /// The gradients: closed forms, values, the finite-difference check.
+    Grad,
+    /// How the chain rule runs, every step checked.
+    Explain,
+    /// A pasted derivation's claims, each checked.
+    Verify,
+}
+
+impl FromStr for Question {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Question, String> {
+        match text {
+            "check" => Ok(Question::Check),
+            "eval" => Ok(Question::Eval),
+            "grad" => Ok(Question::Grad),
+            "explain" => Ok(Question::Explain),
+            "verify" => Ok(Question::Verify),
+            _ => Err(format!("no question `{text}`: ask check, eval, grad, explain or verify")),
+        }
+    }
+}
+
+/// An answer, as data. (One is made per question, so its size does not matter.)
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
+pub enum Report {
+    Check(CheckReport),
+    Eval(EvalReport),
+    Grad(GradReport),
+    Explain(ExplainReport),
+    Verify(VerifyReport),
+}
+
+impl Report {
+    /// Pretty-printed JSON with a final newline.
+    pub fn to_json(&self) -> String {
+        report::to_json(self)
+    }
+}
+
+/// Answers `question` about `query`'s program.
+pub fn answer(question: Question, query: &Query) -> Result<Report, Error> {
+    Ok(match question {
+        Question::Check => Report::Check(check(query)?),
+        Question::Eval => Report::Eval(eval(query)?),
+        Question::Grad => Report::Grad(grad(query)?),
+        Question::Explain => Report::Explain(explain(query)?.report()),
+        Question::Verify => Report::Verify(verify(query)?),
+    })
+}
+
+/// What the program reads as.
+pub fn check(query: &Query) -> Result<CheckReport, Error> {
+    Ok(query.program()?.check_report())
+}
+
+/// Every statement's value at the query's point.
+pub fn eval(query: &Query) -> Result<EvalReport, Error> {
+    let program = query.program()?;
+    program.evaluate(&query.point(&program)?)
+}
+
+/// Every claim of the query's page, checked at its point.
+pub fn verify(query: &Query) -> Result<VerifyReport, Error> {
+    let program = query.program()?;
+    program.verify(&query.point(&program)?)
+}
+
+/// The gradients the query asks for, evaluated (and checked) when it says so.
+pub fn grad(query: &Query) -> Result<GradReport, Error> {
+    let gradient = query.program()?.gradient(&query.wrt_names()?)?;
+    let evaluate = query.evaluate || query.check;
+    let point = if evaluate { Some(query.point(&gradient.program)?) } else { None };
+    gradient.report(point.as_ref(), query.check.then_some(query.tol))
+}
+
+/// The explanation the query asks for, checked at its point, to be shown in any form.
+pub fn explain(query: &Query) -> Result<Explained, Error> {
+    let program = query.program()?;
+    let explanation = program.explain(&query.wrt_names()?)?;
+    let point = query.point(&program)?;
+    explanation.at(&point)
+}
+
+impl Query {
+    /// The program, with the output the query names.
+    pub fn program(&self) -> Result<Program, Error> {
+        let mut program = Program::parse(&self.source)?;
+        if let Some(output) = &self.of {
+            program.set_output(output.trim())?;
+        }
+        Ok(program)
+    }
+
+    /// The point: the query's sizes and arrays, the rest drawn from its seed.
+    pub fn point(&self, program: &Program) -> Result<Point, Error> {
+        let sizes: Vec<(String, usize)> = self.dims.iter().map(|(name, &size)| (name.clone(), size)).collect();
+        let inputs = self.inputs.iter().map(|(name, array)| (name.clone(), array.clone())).collect();
+        program.point(&sizes, inputs, self.seed)
+    }
+
+    /// The names of `wrt`, trimmed (`"A, B"` split by a front end gives `" B"`); an empty
+    /// or repeated name is a mistake; a tolerance that is not a positive number too.
+    fn wrt_names(&self) -> Result<Vec<&str>, Error> {
+        if self.check && !(self.tol > 0.0 && self.tol.is_finite()) {
+            return Err(Error::request(format!("the tolerance {} is not a positive number", self.tol))
+                .with_hint("a tolerance is a largest relative error, such as 1e-6"));
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for name in self.wrt.iter().map(|n| n.trim()) {
+            if name.is_empty() {
+                return Err(Error::request("an empty name among the variables to differentiate with respect to")
+                    .with_hint("separate names with commas: A,B"));
+            }
+            if names.contains(&name) {
+                return Err(Error::request(format!(
+                    "`{name}` is named twice among the variables to differentiate with respect to"
+                )));
+            }
+            names.push(name);
+        }
+        Ok(names)
+    }
+}

@@ -1,0 +1,183 @@
+//! `grad`'s report: the closed forms of every gradient, the introduced names they use,
+//! and at a point their values and the finite-difference check.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::values::show;
+use super::{readings, shape_of, At, Extent, Forms, Reading};
+use crate::eval::evaluate;
+use crate::gradient::LAYOUT;
+use crate::print::{latex_name, unicode_name};
+use crate::{Array, Error, Gradient, Point};
+
+/// The gradients of a program's output.
+#[derive(Debug, Clone, Serialize)]
+pub struct GradReport {
+    pub output: String,
+    /// The output's own expression.
+    #[serde(skip)]
+    pub expression: Forms,
+    pub inputs: IndexMap<String, Reading>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Array>,
+    pub wrt: Vec<String>,
+    pub layout: &'static str,
+    pub gradients: IndexMap<String, GradientEntry>,
+    /// Introduced names for repeated subexpressions, in definition order.
+    pub definitions: IndexMap<String, Forms>,
+    #[serde(flatten)]
+    pub at: Option<At>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<Check>,
+    /// `# inputs …` lines, for text.
+    #[serde(skip)]
+    pub inputs_header: String,
+}
+
+/// One gradient: its shape (the variable's), closed form and value.
+#[derive(Debug, Clone, Serialize)]
+pub struct GradientEntry {
+    pub shape: Vec<Extent>,
+    #[serde(flatten)]
+    pub forms: Forms,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Array>,
+}
+
+/// The finite-difference check: the largest relative error per variable, and the tolerance
+/// they must meet.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub tolerance: f64,
+    pub passed: bool,
+    pub errors: IndexMap<String, f64>,
+}
+
+impl Gradient {
+    /// The report: closed forms always; with a point, the values there; with a tolerance
+    /// as well, the check against finite differences.
+    pub fn report(&self, point: Option<&Point>, tolerance: Option<f64>) -> Result<GradReport, Error> {
+        let program = &self.program;
+        let output = program.output_statement();
+        let values = match point {
+            Some(point) => Some(self.values(point)?),
+            None => None,
+        };
+        let value = |id| values.as_ref().map(|v: &HashMap<_, Array>| v[&id].clone());
+        let sizes = point.map(|p| &p.sizes);
+        let gradients = self
+            .wrt
+            .iter()
+            .map(|w| {
+                let entry = GradientEntry {
+                    shape: shape_of(program, w.node, sizes),
+                    forms: Forms::of(|notation| self.closed_form(w, notation)),
+                    value: value(w.gradient),
+                };
+                (w.name.clone(), entry)
+            })
+            .collect();
+        let definitions =
+            self.definitions.iter().map(|(id, name)| (name.clone(), Forms::of(|n| self.expression(*id, n)))).collect();
+        let check = match (point, tolerance) {
+            (Some(point), Some(tolerance)) => {
+                let errors: IndexMap<String, f64> = self.check(&point.sizes, &point.inputs)?.into_iter().collect();
+                let passed = errors.values().all(|&e| e <= tolerance);
+                Some(Check { tolerance, passed, errors })
+            }
+            _ => None,
+        };
+        Ok(GradReport {
+            output: output.name.clone(),
+            expression: Forms::of(|notation| self.expression(output.node, notation)),
+            inputs: readings(program),
+            value: value(output.node),
+            wrt: self.wrt.iter().map(|w| w.name.clone()).collect(),
+            layout: LAYOUT,
+            gradients,
+            definitions,
+            at: point.map(At::of),
+            check,
+            inputs_header: program.inputs_header(),
+        })
+    }
+
+    /// The output, every gradient and every definition, evaluated at `point`.
+    fn values(&self, point: &Point) -> Result<HashMap<crate::ir::NodeId, Array>, Error> {
+        let mut nodes = vec![self.program.output_node()];
+        nodes.extend(self.wrt.iter().map(|w| w.gradient));
+        nodes.extend(self.definitions.iter().map(|(id, _)| *id));
+        let values = evaluate(&self.program.graph, &point.sizes, &point.inputs, &nodes)?;
+        Ok(nodes.into_iter().zip(values).collect())
+    }
+}
+
+impl GradReport {
+    fn partial(&self, name: &str) -> String {
+        format!("∂{}/∂{}", unicode_name(&self.output), unicode_name(name))
+    }
+
+    /// For a terminal: the closed forms in Unicode, then the values and the check.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# gradients of {} = {}", unicode_name(&self.output), self.expression.expr);
+        out.push_str(&self.inputs_header);
+        let _ = writeln!(out, "# layout: {}", self.layout.replace('L', &unicode_name(&self.output)));
+        out.push('\n');
+        for (name, gradient) in &self.gradients {
+            let _ = writeln!(out, "{} = {}", self.partial(name), gradient.forms.expr);
+        }
+        if !self.definitions.is_empty() {
+            out.push_str("\nwhere\n");
+            for (name, forms) in &self.definitions {
+                let _ = writeln!(out, "  {} = {}", unicode_name(name), forms.expr);
+            }
+        }
+        let (Some(at), Some(value)) = (&self.at, &self.value) else { return out };
+        out.push('\n');
+        out.push_str(&at.header);
+        let _ = writeln!(out, "{}", show(&self.output, value));
+        for (name, gradient) in &self.gradients {
+            if let Some(value) = &gradient.value {
+                let _ = writeln!(out, "{}", show(&self.partial(name), value));
+            }
+        }
+        if let Some(check) = &self.check {
+            let _ = writeln!(
+                out,
+                "\n# finite-difference check: largest relative error per variable (central differences, tolerance {:e})",
+                check.tolerance
+            );
+            for (name, error) in &check.errors {
+                let _ = writeln!(out, "{} {name}: {error:.1e}", if *error <= check.tolerance { "✓" } else { "✗" });
+            }
+        }
+        out
+    }
+
+    /// The closed forms as a LaTeX `aligned` block.
+    pub fn latex(&self) -> String {
+        let l = latex_name(&self.output);
+        let mut out = format!("% layout: {}\n\\begin{{aligned}}\n", self.layout);
+        for (name, gradient) in &self.gradients {
+            let _ = writeln!(
+                out,
+                "\\frac{{\\partial {l}}}{{\\partial {}}} &= {} \\\\",
+                latex_name(name),
+                gradient.forms.latex
+            );
+        }
+        if !self.definitions.is_empty() {
+            out.push_str("&\\text{where} \\\\\n");
+            for (name, forms) in &self.definitions {
+                let _ = writeln!(out, "{} &= {} \\\\", latex_name(name), forms.latex);
+            }
+        }
+        out.push_str("\\end{aligned}\n");
+        out
+    }
+}

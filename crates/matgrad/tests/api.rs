@@ -1,0 +1,156 @@
+//! The public API as a front end uses it: queries in, reports and errors out, as data.
+//! Nothing here reaches past the façade (`matgrad::api`, `matgrad::report`, `Program`).
+
+use matgrad::api::{answer, Query, Question};
+use matgrad::{Array, ErrorKind, Program};
+use serde_json::Value;
+
+fn example(name: &str) -> String {
+    let path = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+const EXAMPLES: [&str; 9] = [
+    "backprop.mg",
+    "backprop.unicode.mg",
+    "backprop.tex",
+    "least_squares.mg",
+    "logistic_regression.mg",
+    "mlp.mg",
+    "mlp2.mg",
+    "shared_weight.mg",
+    "softmax_cross_entropy.mg",
+];
+
+fn json(question: Question, query: &Query) -> Value {
+    let report = answer(question, query).unwrap_or_else(|e| panic!("{question:?}: {}", e.render("q", &query.source)));
+    serde_json::from_str(&report.to_json()).expect("a report is JSON")
+}
+
+fn query(source: &str) -> Query {
+    Query { source: source.to_string(), ..Query::default() }
+}
+
+#[test]
+fn every_example_answers_every_question_with_checked_gradients() {
+    for name in EXAMPLES {
+        let query = Query { check: true, ..query(&example(name)) };
+        let grad = json(Question::Grad, &query);
+        assert_eq!(grad["check"]["passed"], true, "{name}: {}", grad["check"]);
+        let gradients = grad["gradients"].as_object().expect("gradients");
+        assert!(!gradients.is_empty(), "{name}");
+        for (variable, entry) in gradients {
+            for form in ["expr", "latex", "ascii", "mathml"] {
+                assert!(entry[form].as_str().is_some_and(|f| !f.is_empty()), "{name}: {variable} has no {form}");
+            }
+            assert!(entry["mathml"].as_str().is_some_and(|m| m.starts_with("<math>")), "{name}: {variable}");
+            assert!(!entry["value"].is_null(), "{name}: {variable} has no value");
+        }
+        let check = json(Question::Check, &query);
+        assert_eq!(check["output"], grad["output"], "{name}");
+        assert!(check["statements"].as_array().is_some_and(|s| !s.is_empty()), "{name}");
+        assert_eq!(check["inputs"], grad["inputs"], "{name}: one reading of the inputs");
+        let explain = json(Question::Explain, &query);
+        assert_eq!(explain["passed"], true, "{name}: {}", explain["failures"]);
+        let titles: Vec<&str> = explain["sections"]
+            .as_array()
+            .expect("sections")
+            .iter()
+            .map(|s| s["title"].as_str().unwrap_or(""))
+            .collect();
+        assert!(titles.iter().any(|t| t.contains("computation graph")), "{name}: {titles:?}");
+        assert!(titles.iter().any(|t| t.contains("Backpropagation")), "{name}: {titles:?}");
+        assert!(titles.iter().any(|t| t.contains("Differentials")), "{name}: {titles:?}");
+        assert!(explain["svg"].as_str().is_some_and(|s| s.contains("<svg") && s.contains("</svg>")), "{name}");
+        let eval = json(Question::Eval, &query);
+        assert_eq!(eval["values"][grad["output"].as_str().expect("a name")], grad["value"], "{name}");
+    }
+}
+
+#[test]
+fn the_seed_page_is_verified_through_the_api() {
+    let page = include_str!("data/pages/backprop-question.txt");
+    let verify = json(Question::Verify, &query(page));
+    assert_eq!(verify["output"], "L");
+    assert!(
+        verify["summary"].as_str().is_some_and(|s| s.starts_with("43 hold, 0 fail, 3 unchecked")),
+        "{}",
+        verify["summary"]
+    );
+    assert_eq!(verify["claims"].as_array().map(Vec::len), Some(46));
+}
+
+#[test]
+fn a_query_reads_from_json_with_defaults_and_refuses_unknown_fields() {
+    let query: Query = serde_json::from_str(r#"{"source": "x: vector(n)\nL = sum(x.^2)", "inputs": {"x": [1, 2, 3]}}"#)
+        .expect("a query");
+    let grad = json(Question::Grad, &query);
+    assert_eq!(grad["value"], 14.0);
+    assert_eq!(grad["gradients"]["x"]["value"], serde_json::json!([2.0, 4.0, 6.0]));
+    assert_eq!(grad["gradients"]["x"]["shape"], serde_json::json!([3]));
+    assert_eq!(grad["sizes"]["n"], 3);
+    assert!(serde_json::from_str::<Query>(r#"{"source": "y = x", "size": 3}"#).is_err());
+    assert!(serde_json::from_str::<Query>(r#"{"source": "y = x", "inputs": {"x": [[1], [2, 3]]}}"#).is_err());
+}
+
+#[test]
+fn every_independent_syntax_error_is_reported_with_its_place() {
+    let source = "x: vector(n)\ny = x ! 2\nz = 2*x\nw = 3 ^^ x\nL = sum(z)";
+    let error = Program::parse(source).expect_err("two bad statements");
+    assert_eq!(error.kind, ErrorKind::Reading);
+    assert_eq!(error.others.len(), 1, "{}", error.render("p", source));
+    let report = error.report(source);
+    let lines: Vec<usize> = report.errors.iter().map(|e| e.start.expect("a place").line).collect();
+    assert_eq!(lines, vec![2, 4]);
+    assert!(report.errors.iter().all(|e| e.rendered.contains("^")), "each rendered with a caret");
+    assert_eq!(error.render("p", source).matches("error:").count(), 2);
+}
+
+#[test]
+fn mistakes_in_the_question_and_the_inputs_have_their_kinds_and_no_flags_in_messages() {
+    let kind = |question, query: &Query| answer(question, query).expect_err("a mistake");
+    let not_scalar = kind(Question::Grad, &query("x: vector(n)\ny = 2*x"));
+    assert_eq!(not_scalar.kind, ErrorKind::Request);
+    assert!(not_scalar.span.is_none());
+    let unknown = kind(Question::Grad, &Query { wrt: vec!["Q".into()], ..query("x: vector(n)\nL = sum(x)") });
+    assert_eq!(unknown.kind, ErrorKind::Request);
+    let twice =
+        kind(Question::Grad, &Query { wrt: vec!["x".into(), " x".into()], ..query("x: vector(n)\nL = sum(x)") });
+    assert_eq!(twice.kind, ErrorKind::Request);
+    let mut huge = query("A: matrix(n, n)\nL = sum(A)");
+    huge.dims.insert("n".into(), 1 << 20);
+    let memory = kind(Question::Grad, &huge);
+    assert_eq!(memory.kind, ErrorKind::Input);
+    assert!(memory.message.contains("GiB") || memory.message.contains("memory"), "{}", memory.message);
+    let shape = kind(Question::Check, &query("x: vector(n)\nA: matrix(m, m)\ny = A*x"));
+    assert_eq!(shape.kind, ErrorKind::Shape);
+    for error in [&not_scalar, &unknown, &twice, &memory, &shape] {
+        let text = format!("{} {}", error.message, error.hint.as_deref().unwrap_or(""));
+        assert!(!text.contains("--"), "a library message names a flag: {text}");
+    }
+    let bad_tolerance = kind(Question::Grad, &Query { check: true, tol: -1.0, ..query("x: vector(n)\nL = sum(x)") });
+    assert_eq!(bad_tolerance.kind, ErrorKind::Request);
+}
+
+#[test]
+fn a_program_answers_many_questions_without_being_consumed() {
+    let program = Program::parse(&example("backprop.mg")).expect("parses");
+    let first = program.gradient(&["A"]).expect("a gradient").report(None, None).expect("a report");
+    let second = program.gradient(&["A"]).expect("again").report(None, None).expect("a report");
+    assert_eq!(first.gradients["A"].forms, second.gradients["A"].forms);
+    let point = program.point(&[("K".to_string(), 3)], Default::default(), 7).expect("a point");
+    assert_eq!(point.random, program.input_names().map(str::to_string).collect::<Vec<_>>());
+    let explained = program.explain(&[]).expect("explains").at(&point).expect("evaluates");
+    assert!(explained.failures().is_empty());
+    assert_eq!(program.output_name(), "L");
+}
+
+#[test]
+fn arrays_come_from_row_major_or_column_major_data() {
+    let rows = Array::from_row_major(2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).expect("2×3");
+    let columns = Array::from_column_major(2, 3, vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]).expect("2×3");
+    assert_eq!(rows, columns);
+    assert_eq!(rows.get(0, 2), 3.0);
+    assert_eq!(serde_json::to_value(&rows).expect("JSON"), serde_json::json!([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]));
+    assert!(Array::from_row_major(2, 2, &[1.0]).is_none());
+}
