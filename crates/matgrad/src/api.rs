@@ -20,7 +20,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::report::{self, CheckReport, EvalReport, ExplainReport, Explained, GradReport, VerifyReport};
-use crate::{Array, Error, Point, Program};
+use crate::{Array, Error, Point, Program, MEMORY_BUDGET};
 
 /// What a person asks about a program. Every field but `source` has a default, so
 /// `{"source": "…"}` is a whole query.
@@ -47,6 +47,10 @@ pub struct Query {
     pub check: bool,
     /// The tolerance of `check`.
     pub tol: f64,
+    /// The most memory an evaluation may need, in bytes ([`MEMORY_BUDGET`] unless the
+    /// front end sets less). Not read from JSON: a server's budget is the server's.
+    #[serde(skip)]
+    pub memory_budget: u64,
 }
 
 /// The tolerance of a gradient check unless the query says otherwise.
@@ -64,6 +68,7 @@ impl Default for Query {
             evaluate: true,
             check: false,
             tol: DEFAULT_TOLERANCE,
+            memory_budget: MEMORY_BUDGET,
         }
     }
 }
@@ -176,7 +181,7 @@ impl Query {
     pub fn point(&self, program: &Program) -> Result<Point, Error> {
         let sizes: Vec<(String, usize)> = self.dims.iter().map(|(name, &size)| (name.clone(), size)).collect();
         let inputs = self.inputs.iter().map(|(name, array)| (name.clone(), array.clone())).collect();
-        program.point(&sizes, inputs, self.seed)
+        program.point_within(&sizes, inputs, self.seed, self.memory_budget)
     }
 
     /// The names of `wrt`, trimmed (`"A, B"` split by a front end gives `" B"`); an empty

@@ -87,7 +87,7 @@ impl Compiled {
             }
         }
         let given: Vec<(String, usize)> = dims.iter().map(|&(name, size)| (name.to_string(), size)).collect();
-        let sizes = Sizes::bind(graph, &given, &HashMap::new(), None)?;
+        let sizes = Sizes::bind(graph, &given, &HashMap::new(), None, crate::MEMORY_BUDGET)?;
         let nodes: Vec<NodeId> = wanted.iter().map(|(_, node)| *node).collect();
         let plan = Plan::compile(graph, &sizes, &nodes)?;
         let inputs = graph

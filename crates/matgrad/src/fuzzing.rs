@@ -4,7 +4,7 @@
 //! Every stage may refuse the text with an `Err`; that is fine. What is a bug is a panic
 //! anywhere below, and the one invariant checked here with `assert!`: the listing of a
 //! program that parsed is itself a program that parses. Sizes are small (2 and 3) and the
-//! memory the graph needs at them is bounded by [`MEMORY_BUDGET`] so a run stays fast.
+//! memory the graph needs at them is bounded by `MEMORY_BUDGET` (64 MiB) so a run stays fast.
 
 use std::collections::HashMap;
 

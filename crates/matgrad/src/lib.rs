@@ -45,7 +45,7 @@ pub use alloc::AlignedAlloc;
 pub use array::Array;
 pub use compiled::{Compiled, Outputs};
 pub use error::{Error, ErrorEntry, ErrorKind, ErrorReport, Location, Span};
-pub use eval::Sizes;
+pub use eval::{Sizes, MEMORY_BUDGET};
 pub use explain::Explanation;
 pub use gradient::Gradient;
 pub use point::{Point, DEFAULT_SIZE};

@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::eval::Sizes;
+use crate::eval::{Sizes, MEMORY_BUDGET};
 use crate::ir::Graph;
 use crate::Error;
 use crate::{Array, Program};
@@ -35,13 +35,20 @@ impl Program {
     /// The point with the sizes in `sizes` and the arrays in `inputs`; sizes neither gives
     /// are [`DEFAULT_SIZE`], and inputs not given are drawn from `seed`. Fails on sizes or
     /// arrays that do not fit the program, and on sizes over the memory budget.
-    pub fn point(
+    pub fn point(&self, sizes: &[(String, usize)], inputs: HashMap<String, Array>, seed: u64) -> Result<Point, Error> {
+        self.point_within(sizes, inputs, seed, MEMORY_BUDGET)
+    }
+
+    /// [`Program::point`] with sizes whose evaluation needs at most `budget` bytes (a
+    /// server sets its own; the default is [`MEMORY_BUDGET`]).
+    pub fn point_within(
         &self,
         sizes: &[(String, usize)],
         mut inputs: HashMap<String, Array>,
         seed: u64,
+        budget: u64,
     ) -> Result<Point, Error> {
-        let sizes = Sizes::bind(&self.graph, sizes, &inputs, Some(DEFAULT_SIZE))?;
+        let sizes = Sizes::bind(&self.graph, sizes, &inputs, Some(DEFAULT_SIZE), budget)?;
         let random = draw(&self.graph, &sizes, &mut inputs, seed);
         Ok(Point { sizes, inputs, random, seed })
     }

@@ -122,6 +122,12 @@ fn mistakes_in_the_question_and_the_inputs_have_their_kinds_and_no_flags_in_mess
     let memory = kind(Question::Grad, &huge);
     assert_eq!(memory.kind, ErrorKind::Input);
     assert!(memory.message.contains("GiB") || memory.message.contains("memory"), "{}", memory.message);
+    let mut small = query("A: matrix(n, n)\nL = sum(A)");
+    small.dims.insert("n".into(), 1000);
+    assert!(answer(Question::Grad, &small).is_ok(), "8 MB is within the default budget");
+    small.memory_budget = 1 << 20;
+    let over = kind(Question::Grad, &small);
+    assert!(over.message.contains("more than the budget of 1 MiB"), "{}", over.message);
     let shape = kind(Question::Check, &query("x: vector(n)\nA: matrix(m, m)\ny = A*x"));
     assert_eq!(shape.kind, ErrorKind::Shape);
     for error in [&not_scalar, &unknown, &twice, &memory, &shape] {

@@ -4,13 +4,13 @@
 
 use super::common;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::check::{check_gradients, relative_error};
 use crate::diff::grad;
 use crate::eval::Sizes;
 use crate::gradient::Gradient;
-use crate::ir::{Graph, NodeId, Op};
+use crate::ir::{Func, Graph, NodeId, Op};
 use crate::print::Notation;
 use crate::simplify::RULES;
 use crate::{Array, Program};
@@ -94,6 +94,45 @@ fn every_rule_agrees_with_finite_differences_at_second_order() {
         eprintln!("second order: {name}");
         check_second_order(source, 3, 2);
     }
+}
+
+/// The variants of `enum Op`, read from its source, so that a new operation is known here
+/// without a list kept by hand.
+fn op_variants() -> Vec<&'static str> {
+    let source = include_str!("../src/ir/op.rs");
+    let body = source.split_once("pub enum Op {").and_then(|(_, rest)| rest.split_once("\n}")).expect("enum Op").0;
+    body.lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with(|c: char| c.is_ascii_uppercase()))
+        .map(|line| line.split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or(line))
+        .collect()
+}
+
+/// Every operation and every elementwise function appears in a row of the rule table, so
+/// that the tests above check its derivative at first and second order (and forward mode
+/// and the compiled plan on it): a new one fails here until it has a row.
+#[test]
+fn the_rule_table_has_a_row_for_every_op_and_function() {
+    let (mut ops, mut functions) = (HashSet::new(), HashSet::new());
+    for (_, source) in RULE_TABLE {
+        let graph = parse(source).graph;
+        for id in (0..graph.len()).map(|i| NodeId(i as u32)) {
+            let op = graph.op(id);
+            ops.insert(format!("{op:?}").split('(').next().unwrap_or_default().to_string());
+            if let Op::Map(f, _) = op {
+                functions.insert(f);
+            }
+        }
+    }
+    let variants = op_variants();
+    assert!(variants.len() >= 20, "read the variants of Op: {variants:?}");
+    let missing_ops: Vec<&str> = variants.into_iter().filter(|op| !ops.contains(*op)).collect();
+    let missing_functions: Vec<Func> = Func::ALL.into_iter().filter(|f| !functions.contains(f)).collect();
+    assert!(
+        missing_ops.is_empty() && missing_functions.is_empty(),
+        "no row of the rule table (tests/common/mod.rs) uses the operations {missing_ops:?} or the functions \
+         {missing_functions:?}: add one each"
+    );
 }
 
 #[test]

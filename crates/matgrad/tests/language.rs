@@ -107,7 +107,7 @@ fn the_seed_page_reads_whole() {
 fn values(source: &str, inputs: &[(&str, Array)]) -> HashMap<String, Array> {
     let program = parse(source);
     let given: HashMap<String, Array> = inputs.iter().map(|(n, a)| (n.to_string(), a.clone())).collect();
-    let sizes = Sizes::bind(&program.graph, &[], &given, None).expect("sizes from the inputs");
+    let sizes = Sizes::bind(&program.graph, &[], &given, None, crate::MEMORY_BUDGET).expect("sizes from the inputs");
     let nodes: Vec<_> = program.statements.iter().map(|s| s.node).collect();
     let results = evaluate(&program.graph, &sizes, &given, &nodes).expect("evaluates");
     program.statements.iter().map(|s| s.name.clone()).zip(results).collect()
@@ -190,7 +190,7 @@ fn wrong_input_shapes_name_the_input_and_both_shapes() {
     let program = parse("x: vector(K)\nA: matrix(K, K)\ny = A*x");
     let given: HashMap<String, Array> =
         [("A".to_string(), Array::zeros(3, 3)), ("x".to_string(), Array::vector(vec![1.0, 2.0]))].into();
-    let error = Sizes::bind(&program.graph, &[], &given, None).expect_err("mismatch");
+    let error = Sizes::bind(&program.graph, &[], &given, None, crate::MEMORY_BUDGET).expect_err("mismatch");
     insta::assert_snapshot!(error.message, @"input `A` should be a K×K matrix (K = 2 from input `x`), but the given array is 3×3");
 }
 

@@ -23,7 +23,7 @@ fn on_a_small_stack(f: impl FnOnce() + Send + 'static) {
 /// Every dimension 3; square matrices a cyclic permutation, so that a product of 10 000 of
 /// them neither overflows nor vanishes; other inputs a fixed pattern around 0.5.
 fn point(program: &Program) -> (Sizes, HashMap<String, Array>) {
-    let sizes = Sizes::bind(&program.graph, &[], &HashMap::new(), Some(3)).expect("sizes");
+    let sizes = Sizes::bind(&program.graph, &[], &HashMap::new(), Some(3), crate::MEMORY_BUDGET).expect("sizes");
     let inputs = program
         .inputs
         .iter()

@@ -1,6 +1,7 @@
 //! One vector-Jacobian rule per op. Each rule's doc line is its math, with Ḡ the cotangent
 //! of the node and y its value; the rule emits graph nodes, never numbers.
 
+use crate::ir::func::Slope;
 use crate::ir::{Constant, Func, Graph, NodeId, Op};
 use crate::simplify::build;
 
@@ -184,45 +185,14 @@ fn vjp_map(e: &mut Edge, f: Func, a: NodeId) {
     });
 }
 
-/// f′(a) for an elementwise f with y = f(a), written through y where that is shorter:
-/// σ′ = y ⊙ (1 − y), tanh′ = 1 − y², exp′ = y, log′ = 1 ⊘ a, sin′ = cos a, cos′ = −sin a,
-/// tan′ = 1 + y², sqrt′ = 1 ⊘ (2 y), softplus′ = σ(a). None where f′ is zero (sign, step).
-/// Subgradients at the kinks: abs′(0) = sign(0) = 0, relu′(0) = step(0) = 0.
+/// f′(a) for an elementwise f with y = f(a), by f's rule in the function table
+/// (`Func::info`): σ′ = y ⊙ (1 − y), tanh′ = 1 − y², sqrt′ = 1 ⊘ (2 y), relu′ = step(a), ….
+/// None where f′ is zero (sign, step).
 pub(crate) fn derivative(graph: &mut Graph, f: Func, a: NodeId, y: NodeId) -> Option<NodeId> {
     let one = graph.constant(1.0);
     let two = graph.constant(2.0);
-    let b = |graph: &mut Graph, op: Op| build(graph, op);
-    Some(match f {
-        Func::Sigmoid => {
-            let minus_y = b(graph, Op::Neg(y));
-            let complement = b(graph, Op::Add(one, minus_y));
-            b(graph, Op::Mul(y, complement))
-        }
-        Func::Tanh => {
-            let square = b(graph, Op::Pow(y, two));
-            let minus = b(graph, Op::Neg(square));
-            b(graph, Op::Add(one, minus))
-        }
-        Func::Exp => y,
-        Func::Log => b(graph, Op::Div(one, a)),
-        Func::Sin => b(graph, Op::Map(Func::Cos, a)),
-        Func::Cos => {
-            let sin = b(graph, Op::Map(Func::Sin, a));
-            b(graph, Op::Neg(sin))
-        }
-        Func::Tan => {
-            let square = b(graph, Op::Pow(y, two));
-            b(graph, Op::Add(one, square))
-        }
-        Func::Sqrt => {
-            let twice = b(graph, Op::Mul(two, y));
-            b(graph, Op::Div(one, twice))
-        }
-        Func::Abs => b(graph, Op::Map(Func::Sign, a)),
-        Func::Relu => b(graph, Op::Map(Func::Step, a)),
-        Func::Softplus => b(graph, Op::Map(Func::Sigmoid, a)),
-        Func::Sign | Func::Step => return None,
-    })
+    let rule = f.info().derivative?;
+    Some(rule(&mut Slope { graph, a, y, one, two }))
 }
 
 /// d(Aᵏ): Ā = Σᵢ₌₀ᵏ⁻¹ (Aᵀ)ⁱ Ḡ (Aᵀ)ᵏ⁻¹⁻ⁱ

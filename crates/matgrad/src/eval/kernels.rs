@@ -132,63 +132,10 @@ fn node(
     })
 }
 
-/// The scalar function behind each elementwise `Func`, written to be stable in `f64`.
+/// The scalar function behind each elementwise `Func`, written to be stable in `f64` (its
+/// row of the function table, `Func::info`).
 pub fn function(f: Func) -> fn(f64) -> f64 {
-    match f {
-        Func::Sigmoid => sigmoid,
-        Func::Tanh => f64::tanh,
-        Func::Exp => f64::exp,
-        Func::Log => f64::ln,
-        Func::Sin => f64::sin,
-        Func::Cos => f64::cos,
-        Func::Tan => f64::tan,
-        Func::Sqrt => f64::sqrt,
-        Func::Abs => f64::abs,
-        Func::Sign => sign,
-        Func::Relu => relu,
-        Func::Softplus => softplus,
-        Func::Step => step,
-    }
-}
-
-// The functions with no `f64` method of their own, shared with the compiled plan's loops.
-
-/// σ(x) = 1/(1 + e⁻ˣ), through eˣ for negative x so that neither branch overflows.
-pub(super) fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
-/// `f64::signum(0.0)` is 1; the sign of zero is zero.
-pub(super) fn sign(x: f64) -> f64 {
-    if x > 0.0 {
-        1.0
-    } else if x < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }
-}
-
-pub(super) fn relu(x: f64) -> f64 {
-    x.max(0.0)
-}
-
-/// log(1 + eˣ) = max(x, 0) + log(1 + e^−|x|), which neither overflows nor loses small values.
-pub(super) fn softplus(x: f64) -> f64 {
-    x.max(0.0) + (-x.abs()).exp().ln_1p()
-}
-
-pub(super) fn step(x: f64) -> f64 {
-    if x > 0.0 {
-        1.0
-    } else {
-        0.0
-    }
+    f.info().scalar
 }
 
 fn scalar(value: f64) -> Mat<f64> {

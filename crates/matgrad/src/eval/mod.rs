@@ -8,4 +8,4 @@ pub(crate) mod plan;
 mod sizes;
 
 pub use kernels::{evaluate, function as scalar_function, Tape};
-pub use sizes::Sizes;
+pub use sizes::{Sizes, MEMORY_BUDGET};

@@ -15,13 +15,15 @@ pub struct Sizes {
 }
 
 impl Sizes {
-    /// Sizes from `given` (`--dims`), then from the shapes of `inputs`; symbols still
-    /// unknown take `default`, or are an error when there is none.
+    /// Sizes from `given`, then from the shapes of `inputs`; symbols still unknown take
+    /// `default`, or are an error when there is none; sizes whose arrays need more than
+    /// `budget` bytes are an error.
     pub(crate) fn bind(
         graph: &Graph,
         given: &[(String, usize)],
         inputs: &HashMap<String, Array>,
         default: Option<usize>,
+        budget: u64,
     ) -> Result<Sizes, Error> {
         let dims = &graph.dims;
         let symbols: Vec<&str> = dims.symbols().map(|(_, name)| name).collect();
@@ -107,7 +109,7 @@ impl Sizes {
                 sizes.defaulted.push(symbol.to_string());
             }
         }
-        sizes.check_memory(graph, MEMORY_BUDGET)?;
+        sizes.check_memory(graph, budget)?;
         Ok(sizes)
     }
 

@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use crate::error::{Error, Span};
 use crate::program::{line_column, Meaning, Program, Restated, Statement, Variable};
 use crate::syntax::ast::{self, BinOp, DimSpecKind, Expr, ExprKind, Item, TypeSpec};
+use crate::syntax::letter_function;
 
 use super::kinds::{self, Kind, Origin, Reading};
 use super::op::{Constant, Func, Op, ShapeError};
@@ -40,21 +41,12 @@ pub enum Builtin {
     Ones,
 }
 
-/// Every function name of the language.
-pub const BUILTINS: &[(&str, Builtin)] = &[
-    ("sigmoid", Builtin::Elementwise(Func::Sigmoid)),
-    ("tanh", Builtin::Elementwise(Func::Tanh)),
-    ("exp", Builtin::Elementwise(Func::Exp)),
-    ("log", Builtin::Elementwise(Func::Log)),
-    ("sin", Builtin::Elementwise(Func::Sin)),
-    ("cos", Builtin::Elementwise(Func::Cos)),
-    ("tan", Builtin::Elementwise(Func::Tan)),
-    ("sqrt", Builtin::Elementwise(Func::Sqrt)),
-    ("abs", Builtin::Elementwise(Func::Abs)),
-    ("sign", Builtin::Elementwise(Func::Sign)),
-    ("relu", Builtin::Elementwise(Func::Relu)),
-    ("softplus", Builtin::Elementwise(Func::Softplus)),
-    ("step", Builtin::Elementwise(Func::Step)),
+/// Every function name of the language: the elementwise functions (named in their rows of
+/// the function table, `Func::info`), then `OTHER_BUILTINS`.
+pub const BUILTINS: &[(&str, Builtin)] = &builtins();
+
+/// The functions that are not elementwise, by name.
+const OTHER_BUILTINS: [(&str, Builtin); 13] = [
     ("sum", Builtin::Sum),
     ("norm1", Builtin::Norm1),
     ("norm2", Builtin::Norm2),
@@ -69,6 +61,21 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
     ("zeros", Builtin::Zeros),
     ("ones", Builtin::Ones),
 ];
+
+const fn builtins() -> [(&'static str, Builtin); Func::ALL.len() + OTHER_BUILTINS.len()] {
+    let mut all = [("", Builtin::Sum); Func::ALL.len() + OTHER_BUILTINS.len()];
+    let mut i = 0;
+    while i < Func::ALL.len() {
+        all[i] = (Func::ALL[i].name(), Builtin::Elementwise(Func::ALL[i]));
+        i += 1;
+    }
+    let mut j = 0;
+    while j < OTHER_BUILTINS.len() {
+        all[i + j] = OTHER_BUILTINS[j];
+        j += 1;
+    }
+    all
+}
 
 pub fn builtin(name: &str) -> Option<Builtin> {
     let name = match name {
@@ -754,19 +761,23 @@ impl Lowerer<'_> {
         // `σ y` (the parser's call `sigma` from `σ`, `\sigma`): a product when σ is a variable;
         // otherwise both the sigmoid and a product are plausible, so it is refused.
         let written = self.text(name_span);
-        if name == "sigma" && written != "sigma" && self.is_free("sigma") {
+        if let Some(function) = letter_function(name).filter(|_| written != name && self.is_free(name)) {
             let argument = args.first().map_or(String::new(), |a| self.text(a.span));
-            let sigmoid =
-                if written.starts_with('\\') { format!("{written}({argument})") } else { format!("σ({argument})") };
+            let letter = crate::syntax::greek_letter(name).map_or_else(|| written.clone(), String::from);
+            let call = if written.starts_with('\\') {
+                format!("{written}({argument})")
+            } else {
+                format!("{letter}({argument})")
+            };
             return Err(Error::new(
                 whole.span,
                 format!(
-                    "`{}` is ambiguous: the sigmoid {sigmoid}, or the scalar {written} times `{argument}`",
+                    "`{}` is ambiguous: the {function} {call}, or the scalar {written} times `{argument}`",
                     self.text(whole.span)
                 ),
             )
             .with_hint(format!(
-                "write `{sigmoid}` for the sigmoid, or declare `{written}` (`{}`) for the product",
+                "write `{call}` for the {function}, or declare `{written}` (`{}`) for the product",
                 if written.starts_with('\\') {
                     format!(r"{written} \in \mathbb{{R}}")
                 } else {
@@ -867,7 +878,18 @@ impl Lowerer<'_> {
         let op = match function {
             Builtin::Eye => Op::Eye(shape.rows),
             Builtin::Zeros => Op::Fill(Constant(0.0), shape),
-            _ => Op::Fill(Constant(1.0), shape),
+            Builtin::Ones => Op::Fill(Constant(1.0), shape),
+            Builtin::Elementwise(_)
+            | Builtin::Sum
+            | Builtin::Norm1
+            | Builtin::Norm2
+            | Builtin::Trace
+            | Builtin::Det
+            | Builtin::LogDet
+            | Builtin::Inv
+            | Builtin::Diag
+            | Builtin::Softmax
+            | Builtin::LogSumExp => unreachable!("only eye, zeros and ones are made from sizes"),
         };
         self.add(op, whole, &[])
     }
@@ -902,7 +924,12 @@ impl Lowerer<'_> {
             Some((_, candidate)) => diagnostic.with_hint(format!("did you mean `{candidate}`?")),
             None => diagnostic.with_hint(format!(
                 "the functions are: {}",
-                BUILTINS.iter().map(|(n, _)| *n).filter(|n| *n != "step").collect::<Vec<_>>().join(" ")
+                BUILTINS
+                    .iter()
+                    .filter(|(_, b)| if let Builtin::Elementwise(f) = b { f.info().listed } else { true })
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(" ")
             )),
         };
         Err(diagnostic)
@@ -936,8 +963,28 @@ impl Lowerer<'_> {
                     Op::MatMul(..) => diagnostic.with_hint(
                         "a matrix product needs the columns of the left operand to match the rows of the right",
                     ),
-                    _ => diagnostic
+                    Op::Add(..) | Op::Mul(..) | Op::Div(..) | Op::Pow(..) => diagnostic
                         .with_hint("elementwise operations need operands of one shape (only scalars broadcast)"),
+                    // Operations of one operand do not fail on their operands' fit.
+                    Op::Input(_)
+                    | Op::Const(_)
+                    | Op::Eye(_)
+                    | Op::Fill(..)
+                    | Op::Neg(_)
+                    | Op::Transpose(_)
+                    | Op::Map(..)
+                    | Op::MatPow(..)
+                    | Op::Sum(_)
+                    | Op::Norm1(_)
+                    | Op::Norm2(_)
+                    | Op::Trace(_)
+                    | Op::Det(_)
+                    | Op::LogDet(_)
+                    | Op::Inv(_)
+                    | Op::Diag(_)
+                    | Op::DiagPart(_)
+                    | Op::Softmax(_)
+                    | Op::LogSumExp(_) => diagnostic,
                 }
             }
             ShapeError::NotSquare(shape) => Error::shape(

@@ -1,6 +1,7 @@
 //! The intermediate representation: one typed, hash-consed computation graph that every
 //! pass reads and grows.
 
+pub(crate) mod func;
 pub mod graph;
 pub mod kinds;
 pub mod lower;

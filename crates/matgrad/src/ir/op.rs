@@ -5,6 +5,7 @@
 //! Elementwise binary ops (`Add`, `Mul`, `Div`, `Pow`) take two operands of one shape, or a
 //! scalar and anything (only scalars broadcast).
 
+pub use super::func::Func;
 use super::graph::NodeId;
 use super::shape::{Dim, Dims, Shape};
 
@@ -21,63 +22,6 @@ impl Eq for Constant {}
 impl std::hash::Hash for Constant {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.0.to_bits().hash(state)
-    }
-}
-
-/// Elementwise functions of one argument.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Func {
-    Sigmoid,
-    Tanh,
-    Exp,
-    Log,
-    Sin,
-    Cos,
-    Tan,
-    Sqrt,
-    Abs,
-    Sign,
-    Relu,
-    Softplus,
-    /// The Heaviside step, 1 where x > 0 and 0 elsewhere: relu's derivative.
-    Step,
-}
-
-impl Func {
-    /// Every function (the ops table's tests enumerate them).
-    #[allow(dead_code)]
-    pub const ALL: [Func; 13] = [
-        Func::Sigmoid,
-        Func::Tanh,
-        Func::Exp,
-        Func::Log,
-        Func::Sin,
-        Func::Cos,
-        Func::Tan,
-        Func::Sqrt,
-        Func::Abs,
-        Func::Sign,
-        Func::Relu,
-        Func::Softplus,
-        Func::Step,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Func::Sigmoid => "sigmoid",
-            Func::Tanh => "tanh",
-            Func::Exp => "exp",
-            Func::Log => "log",
-            Func::Sin => "sin",
-            Func::Cos => "cos",
-            Func::Tan => "tan",
-            Func::Sqrt => "sqrt",
-            Func::Abs => "abs",
-            Func::Sign => "sign",
-            Func::Relu => "relu",
-            Func::Softplus => "softplus",
-            Func::Step => "step",
-        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The expression printer shared by all notations.
 
+use crate::ir::func::Print;
 use crate::ir::shape::ONE;
 use crate::ir::{Func, Graph, NodeId, Op, Shape};
 
@@ -477,29 +478,23 @@ impl Printer<'_> {
         Printed::new(text, ATOM)
     }
 
+    /// An elementwise function as its row of the function table (`Func::info`) prints it.
     fn function(&self, f: Func, a: NodeId) -> Printed {
-        let name = match (self.notation, f) {
-            (Notation::Ascii, _) => f.name().to_string(),
-            (_, Func::Abs) if self.is_matrix(a) => "abs".to_string(),
-            (_, Func::Abs) => return self.fenced(a, "abs", ["|", "|"], ["\\lvert ", " \\rvert"], ["|", "|", ""]),
-            (Notation::Unicode, Func::Sigmoid) => "σ".to_string(),
-            (Notation::Unicode, Func::Sqrt) => "√".to_string(),
-            (Notation::Unicode, _) => f.name().to_string(),
-            (Notation::Latex, Func::Sqrt) => {
+        let info = f.info();
+        let name = match (self.notation, info.print) {
+            (Notation::Ascii, _) => info.name.to_string(),
+            (_, Print::Bars) if self.is_matrix(a) => info.name.to_string(),
+            (_, Print::Bars) => return self.fenced(a, info.name, ["|", "|"], ["\\lvert ", " \\rvert"], ["|", "|", ""]),
+            (Notation::Unicode, Print::Root) => "√".to_string(),
+            (Notation::Latex, Print::Root) => {
                 return Printed::new(format!("\\sqrt{{{}}}", self.node(a, false).text), ATOM)
             }
-            (Notation::MathMl, Func::Sqrt) => {
+            (Notation::MathMl, Print::Root) => {
                 return Printed::new(format!("<msqrt>{}</msqrt>", self.node(a, false).text), ATOM)
             }
-            (Notation::Latex, Func::Sigmoid) => "\\sigma".to_string(),
-            (Notation::Latex, Func::Tanh | Func::Exp | Func::Log | Func::Sin | Func::Cos | Func::Tan) => {
-                format!("\\{}", f.name())
-            }
-            (Notation::Latex, Func::Sign | Func::Relu | Func::Softplus | Func::Step) => {
-                format!("\\operatorname{{{}}}", f.name())
-            }
-            (Notation::MathMl, Func::Sigmoid) => "<mi>σ</mi>".to_string(),
-            (Notation::MathMl, _) => format!("<mi>{}</mi>", f.name()),
+            (Notation::Unicode, Print::Call { unicode, .. }) => unicode.to_string(),
+            (Notation::Latex, Print::Call { latex, .. }) => latex.to_string(),
+            (Notation::MathMl, Print::Call { unicode, .. }) => format!("<mi>{unicode}</mi>"),
         };
         self.call(&name, a)
     }

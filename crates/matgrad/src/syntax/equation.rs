@@ -12,6 +12,7 @@
 use super::ast::AsideKind;
 use super::latex;
 use super::lexer::{Token, TokenKind as K};
+use super::names;
 use super::parser::{self, Mode};
 use super::statement;
 
@@ -291,9 +292,15 @@ fn is_function_notation(source: &str, left: &[Token]) -> bool {
     let written = text(source, name);
     let single = match name.kind {
         K::Word => written.len() == 1,
-        K::Greek => written.chars().next().and_then(crate::syntax::names::greek_char) != Some("sigma"),
         // `\sigma(x) = …` defines the sigmoid, not a model value.
-        K::Command => written != r"\sigma" && crate::syntax::names::greek_command(&written[1..]).is_some(),
+        K::Greek => written
+            .chars()
+            .next()
+            .and_then(names::greek_char)
+            .is_none_or(|letter| names::letter_function(letter).is_none()),
+        K::Command => {
+            names::greek_command(&written[1..]).is_some_and(|letter| names::letter_function(letter).is_none())
+        }
         _ => false,
     };
     single

@@ -1,39 +1,69 @@
 //! The names the parser knows: functions, and Greek letters in Unicode and LaTeX.
 //!
 //! Names are canonicalised here so that every spelling of a program gives the same tree:
-//! `α`, `\alpha` and `alpha` are all `alpha`; `\ln`, `\log` and `log` are all `log`.
+//! `α`, `\alpha` and `alpha` are all `alpha`; `\ln`, `\log` and `log` are all `log`. The
+//! elementwise functions' names are their rows' of the function table (`Func::info`).
 
-/// Functions known by name. In ASCII a known name followed by whitespace and `(` is a
+use crate::ir::lower::BUILTINS;
+use crate::ir::Func;
+
+/// Functions known by name: the lowering's (`ir::lower::BUILTINS`, the elementwise ones
+/// from the function table). In ASCII a known name followed by whitespace and `(` is a
 /// call (`sigmoid (y)`), where another name would be a product (`A (x)`); in LaTeX, a
 /// command or a bare word naming one of these is a function (`\exp`, `\tr`, `ReLU`).
-pub const FUNCTIONS: &[&str] = &[
-    "sigmoid",
-    "tanh",
-    "exp",
-    "log",
-    "sin",
-    "cos",
-    "tan",
-    "sqrt",
-    "abs",
-    "sign",
-    "relu",
-    "softplus",
-    "sum",
-    "norm1",
-    "norm2",
-    "tr",
-    "det",
-    "logdet",
-    "inv",
-    "diag",
-    "softmax",
-    "logsumexp",
-    "eye",
-    "zeros",
-    "ones",
-    "step",
-];
+pub const FUNCTIONS: &[&str] = &function_names();
+
+const fn function_names() -> [&'static str; BUILTINS.len()] {
+    let mut names = [""; BUILTINS.len()];
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        names[i] = BUILTINS[i].0;
+        i += 1;
+    }
+    names
+}
+
+/// Other names LaTeX reads for functions that are not elementwise (the elementwise
+/// functions' are in their rows of the function table, as `\ln` for log): `trace`, and
+/// `norm` for the usual `\norm{x}` macro.
+const LATEX_ALIASES: [(&str, &str); 2] = [("trace", "tr"), ("norm", "norm2")];
+
+/// The length of the longest name LaTeX reads as a function (`logsumexp`): a bare word is
+/// tried as a function for no more letters than this, which keeps long words linear.
+pub(super) const LONGEST_FUNCTION: usize = longest_function();
+
+const fn longest_function() -> usize {
+    let mut longest = 0;
+    let mut i = 0;
+    while i < FUNCTIONS.len() {
+        longest = max(longest, FUNCTIONS[i].len());
+        i += 1;
+    }
+    let mut i = 0;
+    while i < LATEX_ALIASES.len() {
+        longest = max(longest, LATEX_ALIASES[i].0.len());
+        i += 1;
+    }
+    let mut i = 0;
+    while i < Func::ALL.len() {
+        let aliases = Func::ALL[i].info().latex_aliases;
+        let mut j = 0;
+        while j < aliases.len() {
+            longest = max(longest, aliases[j].len());
+            j += 1;
+        }
+        i += 1;
+    }
+    longest
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
 
 /// The canonical function an ASCII identifier names, matched exactly (`Tr` could be a
 /// variable in ASCII).
@@ -47,15 +77,22 @@ pub fn ascii_function(name: &str) -> Option<&'static str> {
 }
 
 /// The canonical function a LaTeX name (`\ln`, `\operatorname{Tr}`, `ReLU`) stands for:
-/// case-insensitive, with the aliases `ln`, `trace` and `norm` (the usual `\norm{x}` macro).
+/// case-insensitive, with the aliases (`ln`, `trace`, `norm`).
 pub fn latex_function(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
-    match lower.as_str() {
-        "ln" => Some("log"),
-        "trace" => Some("tr"),
-        "norm" => Some("norm2"),
-        _ => FUNCTIONS.iter().copied().find(|f| *f == lower),
-    }
+    let lower = lower.as_str();
+    FUNCTIONS
+        .iter()
+        .copied()
+        .find(|f| *f == lower)
+        .or_else(|| LATEX_ALIASES.iter().find(|(alias, _)| *alias == lower).map(|&(_, f)| f))
+        .or_else(|| Func::ALL.into_iter().find(|f| f.info().latex_aliases.contains(&lower)).map(Func::name))
+}
+
+/// The function a Greek letter, by its canonical name, is before `(`: `sigma` (`σ(x)`,
+/// `\sigma(x)`) is `sigmoid`.
+pub fn letter_function(letter: &str) -> Option<&'static str> {
+    Func::ALL.into_iter().find(|f| f.info().letter == Some(letter)).map(Func::name)
 }
 
 /// Greek letters: the Unicode character, the LaTeX command, the canonical name. A variant
@@ -166,5 +203,8 @@ mod tests {
         assert_eq!(ascii_function("Tr"), None);
         assert_eq!(ascii_function("trace"), Some("tr"));
         assert_eq!(ascii_function("Diag"), Some("diag"));
+        assert_eq!(letter_function("sigma"), Some("sigmoid"));
+        assert_eq!(letter_function("tau"), None);
+        assert_eq!(LONGEST_FUNCTION, "logsumexp".len());
     }
 }

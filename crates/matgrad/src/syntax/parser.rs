@@ -32,7 +32,7 @@ mod declaration;
 use super::ast::{BinOp, Expr, ExprKind, Item, Name};
 use super::latex::{self, Command};
 use super::lexer::{lex, small_script_text, Token, TokenKind as K};
-use super::names;
+use super::names::{self, LONGEST_FUNCTION};
 #[cfg(doc)]
 use super::statement::split_statements;
 use super::statement::{statement_kind, StatementKind};
@@ -46,9 +46,6 @@ type Result<T> = std::result::Result<T, Box<Error>>;
 fn fail<T>(diagnostic: Error) -> Result<T> {
     Err(Box::new(diagnostic))
 }
-
-/// The length of the longest function name (`logsumexp`).
-const LONGEST_FUNCTION: usize = 9;
 
 /// The deepest an expression may nest: parentheses, operator chains, function arguments.
 pub const MAX_DEPTH: usize = 256;
@@ -169,7 +166,7 @@ impl Infix {
             Infix::Op(BinOp::Frobenius) => FROBENIUS,
             Infix::Op(BinOp::Pow | BinOp::ElemPow) => (POWER, POWER + 1),
             Infix::Tight(_) | Infix::Juxtapose => JUXTAPOSED,
-            Infix::Op(_) => PRODUCT,
+            Infix::Op(BinOp::Mul | BinOp::Dot | BinOp::ElemMul | BinOp::ElemDiv | BinOp::Div) => PRODUCT,
         }
     }
 }
@@ -491,7 +488,7 @@ impl<'a> Parser<'a> {
             _ => return None,
         };
         // `\sigma(x) = 1/(1 + e^{-x})` defines a function the language has: not a model name.
-        if names::latex_function(&canonical).is_some() || canonical == "sigma" {
+        if names::latex_function(&canonical).is_some() || names::letter_function(&canonical).is_some() {
             return None;
         }
         let open = tokens.get(1)?;
@@ -864,21 +861,22 @@ impl<'a> Parser<'a> {
         (self.text(token).to_string(), token.span)
     }
 
-    /// A Greek letter (`α`, `\alpha`): a variable; `σ` and `\sigma` before `(` are sigmoid.
+    /// A Greek letter (`α`, `\alpha`): a variable; `σ` and `\sigma` before `(` are sigmoid (the
+    /// function table gives the letters that name functions).
     fn named(&mut self, name: &str, span: Span) -> Result<Node> {
-        if name == "sigma" && self.at(K::LParen) {
-            return self.apply_function("sigmoid", span);
-        }
-        if name == "sigma" {
+        if let Some(function) = names::letter_function(name) {
+            if self.at(K::LParen) {
+                return self.apply_function(function, span);
+            }
             if let Some(mark) = self.prime_mark() {
-                return self.derivative("sigmoid", span, mark);
+                return self.derivative(function, span, mark);
             }
             // `σ y`: the sigmoid of y, or the scalar σ times y; the lowering decides (it
             // refuses unless σ is a variable). A call named `sigma` stands for this form.
             let spaced = self.peek().is_some_and(|t| t.span.start > span.end || self.mode == Mode::Latex);
             if spaced && self.peek().is_some_and(|t| self.starts_operand(t) && t.kind != K::LParen) {
                 let argument = self.expr(ARGUMENT)?;
-                return self.call_on("sigma", span, argument);
+                return self.call_on(name, span, argument);
             }
         }
         let (name, full) = self.subscripts(name.to_string(), span)?;
@@ -1297,10 +1295,12 @@ impl<'a> Parser<'a> {
             K::Sqrt => true,
             K::Command => match latex::command(&text[1..]) {
                 Some(Command::Function(_) | Command::Sqrt | Command::Operator) => true,
-                Some(Command::Greek("sigma")) => self.nth_kind(1) == Some(K::LParen),
+                Some(Command::Greek(letter)) => {
+                    names::letter_function(letter).is_some() && self.nth_kind(1) == Some(K::LParen)
+                }
                 _ => false,
             },
-            K::Greek => greek_name(text) == "sigma" && self.nth_kind(1) == Some(K::LParen),
+            K::Greek => names::letter_function(greek_name(text)).is_some() && self.nth_kind(1) == Some(K::LParen),
             K::Word if self.mode == Mode::Ascii => names::ascii_function(text).is_some(),
             K::Word => {
                 let letters = text.bytes().take(LONGEST_FUNCTION + 1).take_while(u8::is_ascii_alphabetic).count();

@@ -10,13 +10,13 @@
 //!
 //! Invariant: an instruction's destination register is never one of its operands.
 
+use crate::ir::func as scalar;
 use crate::ir::Func;
 
 use std::ops::Range;
 
 use pulp::{Arch, Simd, WithSimd};
 
-use super::super::kernels as scalar;
 use super::math;
 use super::{Memory, Source, ValueId};
 
@@ -550,24 +550,20 @@ impl WithSimd for Units<'_> {
     }
 }
 
-/// A rough cost per entry of a program: a function call (exp, log, …) or a `powf` is worth
-/// about eight arithmetic operations.
+/// A rough cost per entry of a program, in arithmetic operations: a function's is in its row
+/// of the function table (`Func::info`), and a `powf` is worth about eight.
 fn cost(code: &[Instr]) -> usize {
     code.iter()
         .map(|instr| match instr {
-            Instr::Unary { op: Unary::Map(f), .. } => match f {
-                Func::Abs | Func::Sign | Func::Relu | Func::Step | Func::Sqrt => 1,
-                Func::Sigmoid
-                | Func::Tanh
-                | Func::Exp
-                | Func::Log
-                | Func::Sin
-                | Func::Cos
-                | Func::Tan
-                | Func::Softplus => 8,
+            Instr::Gather { .. } => 1,
+            Instr::Unary { op, .. } => match op {
+                Unary::Map(f) => f.info().cost,
+                Unary::Neg | Unary::Powi(_) => 1,
             },
-            Instr::Binary { op: Binary::Pow, .. } => 8,
-            Instr::Gather { .. } | Instr::Unary { .. } | Instr::Binary { .. } => 1,
+            Instr::Binary { op, .. } => match op {
+                Binary::Pow => 8,
+                Binary::Add | Binary::Sub | Binary::Mul | Binary::Div => 1,
+            },
         })
         .sum()
 }
