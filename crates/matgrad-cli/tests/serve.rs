@@ -154,6 +154,17 @@ fn sizes_over_the_memory_budget_are_refused_before_anything_is_computed() {
     assert_eq!(error["kind"], "input", "{error}");
     assert!(error["message"].as_str().unwrap().contains("budget"), "{error}");
     assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    // The server's own budget (--memory, MiB), far below the library's: K = 1000 needs
+    // about 100 MiB.
+    let server = Server::start(&["--memory", "16"]);
+    let (status, text) = server.post("grad", query(&example("examples/backprop.mg"), json!({"dims": {"K": 1000}})));
+    assert_eq!(status, 422, "{text}");
+    assert!(json(&text)["error"]["message"].as_str().unwrap().contains("more than the budget of 16 MiB"), "{text}");
+    let (status, text) = server.post("grad", query(&example("examples/backprop.mg"), json!({"dims": {"K": 100}})));
+    assert_eq!(status, 200, "{text}");
+    // A request cannot raise it.
+    let (status, text) = server.post("grad", r#"{"source": "L = x'*x", "memory_budget": 99999999999}"#);
+    assert_eq!(status, 400, "{text}");
 }
 
 #[test]

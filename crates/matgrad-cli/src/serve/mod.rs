@@ -3,8 +3,9 @@
 //! The server computes nothing itself: `POST /api/{question}` hands the request to the
 //! library's `api::answer` and returns its report as the same JSON the command prints with
 //! `--format json`. What it owns is the limits that make it safe to leave running: a body of
-//! at most [`BODY_LIMIT`], each computation on a bounded pool ([`pool`]) with a time limit,
-//! and a panic failing only its own request. Every asset is built into the binary
+//! at most [`BODY_LIMIT`], a memory budget per computation (`--memory`, handed to the
+//! library, which refuses larger sizes before computing), each computation on a bounded pool
+//! ([`pool`]) with a time limit, and a panic failing only its own request. Every asset is built into the binary
 //! ([`assets`]); the page loads nothing from elsewhere.
 
 mod assets;
@@ -50,6 +51,10 @@ pub struct ServeArgs {
     /// How many computations run at once [default: 4, or the number of cores if more].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     jobs: Option<u32>,
+    /// The most memory one computation may need, in MiB; larger sizes are refused (422)
+    /// before anything is computed. At most `--jobs` computations run at once.
+    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    memory: u64,
 }
 
 fn parse_seconds(text: &str) -> Result<f64, String> {
@@ -96,8 +101,11 @@ impl IntoResponse for Reply {
     }
 }
 
-/// The library's answer: its report, a user's mistake (422) or its own failure (500).
-fn library_answer(question: Question, query: Query) -> Reply {
+/// The library's answer within `memory_budget` bytes: its report, a user's mistake (422) or
+/// its own failure (500).
+fn library_answer(question: Question, mut query: Query, memory_budget: u64) -> Reply {
+    // The budget is the server's, never the request's (the library does not read it from JSON).
+    query.memory_budget = memory_budget;
     match answer(question, &query) {
         Ok(report) => Reply::ok(report.to_json()),
         Err(error) if error.is_internal() => {
@@ -136,7 +144,9 @@ pub fn run(args: ServeArgs) -> Result<String, Failure> {
         if args.open {
             open_browser(&url);
         }
-        let app = router(Server { pool, answerer: Arc::new(library_answer) });
+        let budget = args.memory << 20;
+        let answerer: Answerer = Arc::new(move |question, query| library_answer(question, query, budget));
+        let app = router(Server { pool, answerer });
         // Until the process is stopped (Ctrl-C ends it at once: there is nothing to save).
         axum::serve(listener, app).await.map_err(|e| Failure::internal(format!("the server stopped: {e}")))
     })?;
