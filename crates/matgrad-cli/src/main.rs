@@ -5,6 +5,7 @@
 
 mod bench;
 mod inputs;
+mod serve;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -111,6 +112,9 @@ enum Command {
     /// Time the compiled evaluation of the value and gradients (median, min, max), and of
     /// the value alone.
     Bench(bench::BenchArgs),
+    /// Serve the page (gradients, explanations and checks as you type) and its JSON API on
+    /// this machine; prints the URL.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -395,6 +399,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
             }
         }
         Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 
