@@ -185,6 +185,19 @@ fn a_computation_past_the_time_limit_is_503_and_the_server_goes_on() {
     assert_eq!(status, 200, "{text}");
 }
 
+/// The library stops a computation past the limit, so its slot is free again: with one
+/// slot, the next request is answered, not refused as busy.
+#[test]
+fn a_computation_past_the_time_limit_stops_and_frees_its_slot() {
+    let server = Server::start(&["--timeout", "0.3", "--jobs", "1"]);
+    let heavy = query(&example("examples/backprop.mg"), json!({"dims": {"K": 600}, "check": true}));
+    let (status, text) = server.post("explain", &heavy);
+    assert_eq!(status, 503, "{text}");
+    std::thread::sleep(Duration::from_millis(100));
+    let (status, text) = server.post("grad", query(&example("examples/backprop.mg"), json!({})));
+    assert_eq!(status, 200, "the one slot is free again: {text}");
+}
+
 #[test]
 fn the_page_and_its_assets_load_nothing_from_elsewhere() {
     let server = Server::start(&[]);

@@ -16,6 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +52,10 @@ pub struct Query {
     /// front end sets less). Not read from JSON: a server's budget is the server's.
     #[serde(skip)]
     pub memory_budget: u64,
+    /// How long the answer may take (none: no limit); past it, [`answer`] fails with
+    /// `ErrorKind::TimeLimit` soon after. Not read from JSON, like the memory budget.
+    #[serde(skip)]
+    pub time_limit: Option<Duration>,
 }
 
 /// The tolerance of a gradient check unless the query says otherwise.
@@ -69,6 +74,7 @@ impl Default for Query {
             check: false,
             tol: DEFAULT_TOLERANCE,
             memory_budget: MEMORY_BUDGET,
+            time_limit: None,
         }
     }
 }
@@ -123,8 +129,13 @@ impl Report {
     }
 }
 
-/// Answers `question` about `query`'s program.
+/// Answers `question` about `query`'s program, within the query's time limit.
 pub fn answer(question: Question, query: &Query) -> Result<Report, Error> {
+    let deadline = query.time_limit.map(|limit| Instant::now() + limit);
+    crate::deadline::within(deadline, || answer_now(question, query))
+}
+
+fn answer_now(question: Question, query: &Query) -> Result<Report, Error> {
     Ok(match question {
         Question::Check => Report::Check(check(query)?),
         Question::Eval => Report::Eval(eval(query)?),

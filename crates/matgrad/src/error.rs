@@ -50,6 +50,9 @@ pub enum ErrorKind {
     /// The sizes or the arrays given do not fit the program, or need more memory than the
     /// budget allows.
     Input,
+    /// The computation ran past the time limit the caller set.
+    #[serde(rename = "time_limit")]
+    TimeLimit,
     /// A bug in matgrad, not the caller's mistake.
     Internal,
 }
@@ -98,6 +101,12 @@ impl Error {
     /// Sizes or arrays that do not fit the program.
     pub fn input(message: impl Into<String>) -> Error {
         Error { kind: ErrorKind::Input, span: None, ..Error::new(Span::default(), message) }
+    }
+
+    /// The computation ran past the caller's time limit.
+    pub(crate) fn time_limit() -> Error {
+        Error { kind: ErrorKind::TimeLimit, ..Error::input("the computation ran past its time limit") }
+            .with_hint("ask for smaller sizes, or fewer variables")
     }
 
     /// A bug: something the library should never have let happen.

@@ -21,6 +21,7 @@ pub mod report;
 mod alloc;
 mod array;
 mod compiled;
+mod deadline;
 mod error;
 mod gradient;
 mod point;

@@ -160,3 +160,22 @@ fn arrays_come_from_row_major_or_column_major_data() {
     assert_eq!(serde_json::to_value(&rows).expect("JSON"), serde_json::json!([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]));
     assert!(Array::from_row_major(2, 2, &[1.0]).is_none());
 }
+
+#[test]
+fn a_question_past_its_time_limit_ends_soon_with_its_own_kind() {
+    use std::time::{Duration, Instant};
+    // Thousands of finite-difference steps: far longer than the limit.
+    let mut slow = Query { check: true, ..query(&example("backprop.mg")) };
+    slow.dims.insert("K".into(), 60);
+    slow.time_limit = Some(Duration::from_millis(50));
+    let start = Instant::now();
+    let error = answer(Question::Grad, &slow).expect_err("past the limit");
+    assert_eq!(error.kind, ErrorKind::TimeLimit, "{error}");
+    assert!(start.elapsed() < Duration::from_secs(2), "ended soon after the limit: {:?}", start.elapsed());
+    let report = error.report(&slow.source);
+    assert_eq!(serde_json::to_value(&report).expect("JSON")["error"]["kind"], "time_limit");
+    // The limit was the call's: the next question on this thread has none.
+    slow.time_limit = None;
+    slow.check = false;
+    assert!(answer(Question::Grad, &slow).is_ok());
+}

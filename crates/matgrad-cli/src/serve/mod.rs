@@ -26,6 +26,7 @@ use serde_json::json;
 
 use matgrad::api::{answer, Query, Question};
 use matgrad::report::to_json;
+use matgrad::ErrorKind;
 use pool::{Outcome, Pool};
 
 use crate::Failure;
@@ -101,16 +102,20 @@ impl IntoResponse for Reply {
     }
 }
 
-/// The library's answer within `memory_budget` bytes: its report, a user's mistake (422) or
-/// its own failure (500).
-fn library_answer(question: Question, mut query: Query, memory_budget: u64) -> Reply {
-    // The budget is the server's, never the request's (the library does not read it from JSON).
+/// The library's answer within `memory_budget` bytes and `time_limit`: its report, a user's
+/// mistake (422), past the limit (503, and the computation has stopped), or its own failure
+/// (500).
+fn library_answer(question: Question, mut query: Query, memory_budget: u64, time_limit: Duration) -> Reply {
+    // The limits are the server's, never the request's (the library does not read them from
+    // JSON).
     query.memory_budget = memory_budget;
+    query.time_limit = Some(time_limit);
     match answer(question, &query) {
         Ok(report) => Reply::ok(report.to_json()),
         Err(error) if error.is_internal() => {
             Reply::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", internal_message(), None)
         }
+        Err(error) if error.kind == ErrorKind::TimeLimit => timed_out(time_limit),
         Err(error) => Reply { status: StatusCode::UNPROCESSABLE_ENTITY, body: to_json(&error.report(&query.source)) },
     }
 }
@@ -145,7 +150,8 @@ pub fn run(args: ServeArgs) -> Result<String, Failure> {
             open_browser(&url);
         }
         let budget = args.memory << 20;
-        let answerer: Answerer = Arc::new(move |question, query| library_answer(question, query, budget));
+        let limit = Duration::from_secs_f64(args.timeout);
+        let answerer: Answerer = Arc::new(move |question, query| library_answer(question, query, budget, limit));
         let app = router(Server { pool, answerer });
         // Until the process is stopped (Ctrl-C ends it at once: there is nothing to save).
         axum::serve(listener, app).await.map_err(|e| Failure::internal(format!("the server stopped: {e}")))
@@ -230,13 +236,17 @@ async fn api(State(server): State<Server>, Path(question): Path<String>, body: R
             format!("the server is busy: no computation could start within {}", seconds(limit)),
             Some("try again in a moment; other requests are still computing"),
         ),
-        Outcome::TimedOut(limit) => Reply::error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            format!("the computation took longer than the limit of {}", seconds(limit)),
-            Some("choose smaller sizes, or start the server with a longer --timeout"),
-        ),
+        Outcome::TimedOut(limit) => timed_out(limit),
     }
+}
+
+fn timed_out(limit: Duration) -> Reply {
+    Reply::error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "timeout",
+        format!("the computation took longer than the limit of {}", seconds(limit)),
+        Some("choose smaller sizes, or start the server with a longer --timeout"),
+    )
 }
 
 fn seconds(duration: Duration) -> String {

@@ -1,11 +1,13 @@
 //! The bounded pool every computation runs on: at most `jobs` at once, each on a blocking
 //! thread (2 MiB stack), each waited for at most the time limit.
 //!
-//! The library cannot be interrupted, so a computation past its limit is given up on, not
-//! stopped: its request is answered at once, and its slot stays taken until it ends. A
-//! request waits for a free slot at most the time limit too, so when every slot holds a
-//! heavy computation the others are refused quickly (busy) rather than queued without end,
-//! and the server keeps answering.
+//! The library stops a computation soon after its time limit (`Query::time_limit`: it
+//! checks before every node it evaluates), and the pool answers a request at the limit
+//! whatever the job is doing, so a request never waits past it; a job inside one long
+//! operation (a single huge product) keeps its slot until that operation ends. A request
+//! waits for a free slot at most the time limit too, so when every slot holds a heavy
+//! computation the others are refused quickly (busy) rather than queued without end, and
+//! the server keeps answering.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +28,7 @@ pub enum Outcome<T> {
     Panicked,
     /// No slot became free within the limit.
     Busy(Duration),
-    /// The job ran past the limit (it goes on until it ends, holding its slot).
+    /// The job ran past the limit (it stops at the library's next check).
     TimedOut(Duration),
 }
 

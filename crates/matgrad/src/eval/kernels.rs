@@ -62,6 +62,9 @@ fn node(
     id: NodeId,
     values: &[Option<Mat<f64>>],
 ) -> Result<Mat<f64>, Error> {
+    // Every evaluation comes through here (values, finite differences, every check of an
+    // explanation or a page): a long one ends soon after the caller's time limit.
+    crate::deadline::check()?;
     let value = |child: NodeId| values[child.index()].as_ref().expect("children come first");
     let no_size = || Error::internal(format!("a dimension of node {} has no size", id.0));
     Ok(match graph.op(id) {

@@ -214,6 +214,7 @@ impl Program {
                 continue;
             }
             let Some(position) = state.iter().position(|&(v, _)| v == i) else { continue };
+            crate::deadline::check()?;
             let before = state.clone();
             let (_, g) = state.remove(position);
             let mut index: HashMap<usize, usize> = state.iter().enumerate().map(|(k, &(v, _))| (v, k)).collect();
