@@ -9,6 +9,7 @@
 
 mod explain;
 mod grad;
+pub(crate) mod jacobian;
 mod values;
 mod verify;
 
@@ -22,6 +23,7 @@ use crate::{Point, Program};
 
 pub use explain::{ExplainReport, Explained, Section};
 pub use grad::{Check, GradReport, GradientEntry};
+pub use jacobian::{BlockEntry, Common, HessianReport, JacobianReport, Tensor, HESSIAN_LAYOUT, JACOBIAN_LAYOUT};
 pub use values::{show, EvalReport};
 pub use verify::VerifyReport;
 
