@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use matgrad::api::{self, Query};
-use matgrad::report::to_json;
+use matgrad::report::{self, to_json};
 use matgrad::Error;
 
 /// Arrays on 64-byte boundaries, for the kernels' vector loads (see `matgrad::alloc`).
@@ -55,25 +55,15 @@ enum Command {
     },
     /// Gradients of a scalar output: closed forms in matrix notation, values, and a
     /// finite-difference check.
-    Grad {
-        /// The program (`-` reads standard input).
-        file: PathBuf,
-        /// Variables to differentiate with respect to (default: every input).
-        #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
-        wrt: Vec<String>,
-        #[command(flatten)]
-        point: PointArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = GradFormat::Text)]
-        format: GradFormat,
-        /// Compare every gradient with central finite differences; exit 1 if any relative
-        /// error exceeds --tol.
-        #[arg(long)]
-        check: bool,
-        /// Tolerance for --check (largest relative error).
-        #[arg(long, default_value_t = 1e-6, value_name = "TOL", value_parser = parse_tolerance, allow_hyphen_values = true)]
-        tol: f64,
-    },
+    Grad(DerivativeArgs),
+    /// Jacobians of an output of any shape (--of): every block in matrix notation where it
+    /// has at most two axes, as a linear map and in index notation always, its numbers in
+    /// jax.jacobian's layout, and a finite-difference check.
+    Jacobian(DerivativeArgs),
+    /// The Hessian of a scalar output: every block ∂²L/∂p∂q in matrix notation where it has
+    /// at most two axes, as a linear map and in index notation always, its numbers in
+    /// jax.hessian's layout, and a check against finite differences of the gradient.
+    Hessian(DerivativeArgs),
     /// Explain how the chain rule runs: the computation graph, backpropagation and
     /// differentials, each step checked with numbers.
     Explain {
@@ -111,6 +101,28 @@ enum Command {
     /// Time the compiled evaluation of the value and gradients (median, min, max), and of
     /// the value alone.
     Bench(bench::BenchArgs),
+}
+
+/// What `grad`, `jacobian` and `hessian` take.
+#[derive(clap::Args)]
+struct DerivativeArgs {
+    /// The program (`-` reads standard input).
+    file: PathBuf,
+    /// Variables to differentiate with respect to (default: every input).
+    #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
+    wrt: Vec<String>,
+    #[command(flatten)]
+    point: PointArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GradFormat::Text)]
+    format: GradFormat,
+    /// Compare every derivative with central finite differences; exit 1 if any relative
+    /// error exceeds --tol.
+    #[arg(long)]
+    check: bool,
+    /// Tolerance for --check (largest relative error).
+    #[arg(long, default_value_t = 1e-6, value_name = "TOL", value_parser = parse_tolerance, allow_hyphen_values = true)]
+    tol: f64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -259,11 +271,17 @@ impl Failure {
     }
 }
 
-/// A library hint in the command's words: `--of NAME` to choose an output, `--dims` for a
-/// size.
+/// A library hint in the command's words: `--of NAME` to choose an output, `--wrt` for the
+/// variables, `--dims` for a size.
 fn option_wording(hint: &str) -> String {
     if let Some(rest) = hint.strip_prefix("choose a scalar output") {
         return format!("choose a scalar output with --of NAME{rest}");
+    }
+    if let Some(rest) = hint.strip_prefix("differentiate with respect to ") {
+        return format!("--wrt takes {rest}");
+    }
+    if hint == "choose one of its assigned names as the output" {
+        return "--of takes one of its assigned names".to_string();
     }
     match hint.strip_prefix("give a size for ").and_then(|h| h.split_once(',')) {
         Some((symbol, rest)) => format!("pass --dims {symbol}=4,{rest}"),
@@ -333,26 +351,9 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 Format::Json => to_json(&report),
             })
         }
-        Command::Grad { file, wrt, point, format, check, tol } => {
-            // Values only when asked for a point (or a check, or JSON for tools).
-            let evaluate = check || format == GradFormat::Json || point.is_given();
-            let (name, mut query) = query(&file, point.of.clone(), &wrt, Some(&point), evaluate)?;
-            query.check = check;
-            query.tol = tol;
-            let report = api::grad(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
-            let text = match format {
-                GradFormat::Text => report.text(),
-                GradFormat::Latex => report.latex(),
-                GradFormat::Json => to_json(&report),
-            };
-            match &report.check {
-                Some(checked) if !checked.passed => Err(Failure::failed_check(
-                    format!("the finite-difference check failed: a relative error exceeds {tol:e}"),
-                    text,
-                )),
-                _ => Ok(text),
-            }
-        }
+        Command::Grad(args) => derivative(args, api::grad),
+        Command::Jacobian(args) => derivative(args, api::jacobian),
+        Command::Hessian(args) => derivative(args, api::hessian),
         Command::Explain { file, wrt, point, format, graph, output } => {
             let (name, query) = query(&file, point.of.clone(), &wrt, Some(&point), true)?;
             let explained = api::explain(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
@@ -395,6 +396,83 @@ fn run(cli: Cli) -> Result<String, Failure> {
             }
         }
         Command::Bench(args) => bench::run(args),
+    }
+}
+
+/// A report of derivatives, as `grad`, `jacobian` and `hessian` print it.
+trait Derivatives {
+    fn text(&self) -> String;
+    fn json(&self) -> String;
+    fn latex(&self) -> String;
+    fn check(&self) -> Option<&report::Check>;
+}
+
+impl Derivatives for report::GradReport {
+    fn text(&self) -> String {
+        self.text()
+    }
+    fn json(&self) -> String {
+        to_json(self)
+    }
+    fn latex(&self) -> String {
+        self.latex()
+    }
+    fn check(&self) -> Option<&report::Check> {
+        self.check.as_ref()
+    }
+}
+
+impl Derivatives for report::JacobianReport {
+    fn text(&self) -> String {
+        self.text()
+    }
+    fn json(&self) -> String {
+        to_json(self)
+    }
+    fn latex(&self) -> String {
+        self.latex()
+    }
+    fn check(&self) -> Option<&report::Check> {
+        self.common.check.as_ref()
+    }
+}
+
+impl Derivatives for report::HessianReport {
+    fn text(&self) -> String {
+        self.text()
+    }
+    fn json(&self) -> String {
+        to_json(self)
+    }
+    fn latex(&self) -> String {
+        self.latex()
+    }
+    fn check(&self) -> Option<&report::Check> {
+        self.common.check.as_ref()
+    }
+}
+
+/// `grad`, `jacobian` or `hessian`: the report as text, LaTeX or JSON, and exit 1 after it
+/// when the check fails.
+fn derivative<R: Derivatives>(args: DerivativeArgs, answer: fn(&Query) -> Result<R, Error>) -> Result<String, Failure> {
+    let DerivativeArgs { file, wrt, point, format, check, tol } = args;
+    // Values only when asked for a point (or a check, or JSON for tools).
+    let evaluate = check || format == GradFormat::Json || point.is_given();
+    let (name, mut query) = query(&file, point.of.clone(), &wrt, Some(&point), evaluate)?;
+    query.check = check;
+    query.tol = tol;
+    let report = answer(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
+    let text = match format {
+        GradFormat::Text => report.text(),
+        GradFormat::Latex => report.latex(),
+        GradFormat::Json => report.json(),
+    };
+    match report.check() {
+        Some(checked) if !checked.passed => Err(Failure::failed_check(
+            format!("the finite-difference check failed: a relative error exceeds {tol:e}"),
+            text,
+        )),
+        _ => Ok(text),
     }
 }
 
