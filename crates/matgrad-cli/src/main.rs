@@ -351,9 +351,15 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 Format::Json => to_json(&report),
             })
         }
-        Command::Grad(args) => derivative(args, api::grad),
-        Command::Jacobian(args) => derivative(args, api::jacobian),
-        Command::Hessian(args) => derivative(args, api::hessian),
+        Command::Grad(args) => derivative(args, api::grad, |r, f| {
+            (formatted(f, || r.text(), || r.latex(), || to_json(r)), r.check.as_ref())
+        }),
+        Command::Jacobian(args) => derivative(args, api::jacobian, |r, f| {
+            (formatted(f, || r.text(), || r.latex(), || to_json(r)), r.common.check.as_ref())
+        }),
+        Command::Hessian(args) => derivative(args, api::hessian, |r, f| {
+            (formatted(f, || r.text(), || r.latex(), || to_json(r)), r.common.check.as_ref())
+        }),
         Command::Explain { file, wrt, point, format, graph, output } => {
             let (name, query) = query(&file, point.of.clone(), &wrt, Some(&point), true)?;
             let explained = api::explain(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
@@ -399,62 +405,13 @@ fn run(cli: Cli) -> Result<String, Failure> {
     }
 }
 
-/// A report of derivatives, as `grad`, `jacobian` and `hessian` print it.
-trait Derivatives {
-    fn text(&self) -> String;
-    fn json(&self) -> String;
-    fn latex(&self) -> String;
-    fn check(&self) -> Option<&report::Check>;
-}
-
-impl Derivatives for report::GradReport {
-    fn text(&self) -> String {
-        self.text()
-    }
-    fn json(&self) -> String {
-        to_json(self)
-    }
-    fn latex(&self) -> String {
-        self.latex()
-    }
-    fn check(&self) -> Option<&report::Check> {
-        self.check.as_ref()
-    }
-}
-
-impl Derivatives for report::JacobianReport {
-    fn text(&self) -> String {
-        self.text()
-    }
-    fn json(&self) -> String {
-        to_json(self)
-    }
-    fn latex(&self) -> String {
-        self.latex()
-    }
-    fn check(&self) -> Option<&report::Check> {
-        self.common.check.as_ref()
-    }
-}
-
-impl Derivatives for report::HessianReport {
-    fn text(&self) -> String {
-        self.text()
-    }
-    fn json(&self) -> String {
-        to_json(self)
-    }
-    fn latex(&self) -> String {
-        self.latex()
-    }
-    fn check(&self) -> Option<&report::Check> {
-        self.common.check.as_ref()
-    }
-}
-
-/// `grad`, `jacobian` or `hessian`: the report as text, LaTeX or JSON, and exit 1 after it
-/// when the check fails.
-fn derivative<R: Derivatives>(args: DerivativeArgs, answer: fn(&Query) -> Result<R, Error>) -> Result<String, Failure> {
+/// `grad`, `jacobian` or `hessian`: the report in the chosen format (`print`), and exit 1
+/// after it when its check failed.
+fn derivative<R>(
+    args: DerivativeArgs,
+    answer: fn(&Query) -> Result<R, Error>,
+    print: fn(&R, GradFormat) -> (String, Option<&report::Check>),
+) -> Result<String, Failure> {
     let DerivativeArgs { file, wrt, point, format, check, tol } = args;
     // Values only when asked for a point (or a check, or JSON for tools).
     let evaluate = check || format == GradFormat::Json || point.is_given();
@@ -462,17 +419,26 @@ fn derivative<R: Derivatives>(args: DerivativeArgs, answer: fn(&Query) -> Result
     query.check = check;
     query.tol = tol;
     let report = answer(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
-    let text = match format {
-        GradFormat::Text => report.text(),
-        GradFormat::Latex => report.latex(),
-        GradFormat::Json => report.json(),
-    };
-    match report.check() {
-        Some(checked) if !checked.passed => Err(Failure::failed_check(
+    match print(&report, format) {
+        (text, Some(checked)) if !checked.passed => Err(Failure::failed_check(
             format!("the finite-difference check failed: a relative error exceeds {tol:e}"),
             text,
         )),
-        _ => Ok(text),
+        (text, _) => Ok(text),
+    }
+}
+
+/// The report as `format` asks: `text`, `latex` or its JSON.
+fn formatted(
+    format: GradFormat,
+    text: impl FnOnce() -> String,
+    latex: impl FnOnce() -> String,
+    json: impl FnOnce() -> String,
+) -> String {
+    match format {
+        GradFormat::Text => text(),
+        GradFormat::Latex => latex(),
+        GradFormat::Json => json(),
     }
 }
 

@@ -412,12 +412,7 @@ fn text(what: &str, output: &str, common: &Common, blocks: &[(Option<&str>, &str
             let _ = writeln!(out, "  vec:   {vec}");
         }
     }
-    if !common.definitions.is_empty() {
-        out.push_str("\nwhere\n");
-        for (name, forms) in &common.definitions {
-            let _ = writeln!(out, "  {} = {}", unicode_name(name), forms.expr);
-        }
-    }
+    super::write_definitions(&mut out, &common.definitions);
     let (Some(at), Some(value)) = (&common.at, &common.value) else { return out };
     out.push('\n');
     out.push_str(&at.header);
@@ -437,15 +432,8 @@ fn text(what: &str, output: &str, common: &Common, blocks: &[(Option<&str>, &str
         }
     }
     if let Some(check) = &common.check {
-        let _ = writeln!(
-            out,
-            "\n# finite-difference check: largest relative error per block (central differences of {}, tolerance {:e})",
-            if what == "Hessian" { "the gradient" } else { "the output" },
-            check.tolerance
-        );
-        for (name, error) in &check.errors {
-            let _ = writeln!(out, "{} {name}: {error:.1e}", if *error <= check.tolerance { "✓" } else { "✗" });
-        }
+        let of = if what == "Hessian" { "the gradient" } else { "the output" };
+        check.write(&mut out, &format!("block (central differences of {of}"));
     }
     out
 }

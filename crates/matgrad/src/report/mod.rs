@@ -187,6 +187,16 @@ impl Program {
     }
 }
 
+/// `where` and a line per introduced name, for text reports.
+pub(crate) fn write_definitions(out: &mut String, definitions: &IndexMap<String, Forms>) {
+    if !definitions.is_empty() {
+        out.push_str("\nwhere\n");
+        for (name, forms) in definitions {
+            out.push_str(&format!("  {} = {}\n", crate::print::unicode_name(name), forms.expr));
+        }
+    }
+}
+
 /// A report as pretty-printed JSON with a final newline: what `--format json` prints and
 /// what a server sends.
 pub fn to_json(report: &impl Serialize) -> String {
