@@ -469,7 +469,9 @@ impl Writer<'_> {
             return if !indexed || plain || notation != Notation::Latex { shown } else { format!("({shown})") };
         }
         let text = print(self.graph, id, notation, self.namer);
-        let atomic = matches!(self.graph.op(id), Op::Input(_) | Op::Const(_)) || (!indexed && !text.contains(' '));
+        let operators = [' ', '/', '+', '−', '⊙', '⊘', '^'];
+        let atomic =
+            matches!(self.graph.op(id), Op::Input(_) | Op::Const(_)) || (!indexed && !text.contains(&operators[..]));
         match notation {
             _ if atomic => text,
             Notation::Latex => format!("\\left({text}\\right)"),
