@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use matgrad::api::{self, Query};
-use matgrad::report::to_json;
+use matgrad::report::{self, to_json};
 use matgrad::Error;
 
 /// Arrays on 64-byte boundaries, for the kernels' vector loads (see `matgrad::alloc`).
@@ -56,25 +56,15 @@ enum Command {
     },
     /// Gradients of a scalar output: closed forms in matrix notation, values, and a
     /// finite-difference check.
-    Grad {
-        /// The program (`-` reads standard input).
-        file: PathBuf,
-        /// Variables to differentiate with respect to (default: every input).
-        #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
-        wrt: Vec<String>,
-        #[command(flatten)]
-        point: PointArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = GradFormat::Text)]
-        format: GradFormat,
-        /// Compare every gradient with central finite differences; exit 1 if any relative
-        /// error exceeds --tol.
-        #[arg(long)]
-        check: bool,
-        /// Tolerance for --check (largest relative error).
-        #[arg(long, default_value_t = 1e-6, value_name = "TOL", value_parser = parse_tolerance, allow_hyphen_values = true)]
-        tol: f64,
-    },
+    Grad(DerivativeArgs),
+    /// Jacobians of an output of any shape (--of): every block in matrix notation where it
+    /// has at most two axes, as a linear map and in index notation always, its numbers in
+    /// jax.jacobian's layout, and a finite-difference check.
+    Jacobian(DerivativeArgs),
+    /// The Hessian of a scalar output: every block ∂²L/∂p∂q in matrix notation where it has
+    /// at most two axes, as a linear map and in index notation always, its numbers in
+    /// jax.hessian's layout, and a check against finite differences of the gradient.
+    Hessian(DerivativeArgs),
     /// Explain how the chain rule runs: the computation graph, backpropagation and
     /// differentials, each step checked with numbers.
     Explain {
@@ -115,6 +105,28 @@ enum Command {
     /// Serve the page (gradients, explanations and checks as you type) and its JSON API on
     /// this machine; prints the URL.
     Serve(serve::ServeArgs),
+}
+
+/// What `grad`, `jacobian` and `hessian` take.
+#[derive(clap::Args)]
+struct DerivativeArgs {
+    /// The program (`-` reads standard input).
+    file: PathBuf,
+    /// Variables to differentiate with respect to (default: every input).
+    #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
+    wrt: Vec<String>,
+    #[command(flatten)]
+    point: PointArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GradFormat::Text)]
+    format: GradFormat,
+    /// Compare every derivative with central finite differences; exit 1 if any relative
+    /// error exceeds --tol.
+    #[arg(long)]
+    check: bool,
+    /// Tolerance for --check (largest relative error).
+    #[arg(long, default_value_t = 1e-6, value_name = "TOL", value_parser = parse_tolerance, allow_hyphen_values = true)]
+    tol: f64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -263,11 +275,17 @@ impl Failure {
     }
 }
 
-/// A library hint in the command's words: `--of NAME` to choose an output, `--dims` for a
-/// size.
+/// A library hint in the command's words: `--of NAME` to choose an output, `--wrt` for the
+/// variables, `--dims` for a size.
 fn option_wording(hint: &str) -> String {
     if let Some(rest) = hint.strip_prefix("choose a scalar output") {
         return format!("choose a scalar output with --of NAME{rest}");
+    }
+    if let Some(rest) = hint.strip_prefix("differentiate with respect to ") {
+        return format!("--wrt takes {rest}");
+    }
+    if hint == "choose one of its assigned names as the output" {
+        return "--of takes one of its assigned names".to_string();
     }
     match hint.strip_prefix("give a size for ").and_then(|h| h.split_once(',')) {
         Some((symbol, rest)) => format!("pass --dims {symbol}=4,{rest}"),
@@ -337,26 +355,15 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 Format::Json => to_json(&report),
             })
         }
-        Command::Grad { file, wrt, point, format, check, tol } => {
-            // Values only when asked for a point (or a check, or JSON for tools).
-            let evaluate = check || format == GradFormat::Json || point.is_given();
-            let (name, mut query) = query(&file, point.of.clone(), &wrt, Some(&point), evaluate)?;
-            query.check = check;
-            query.tol = tol;
-            let report = api::grad(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
-            let text = match format {
-                GradFormat::Text => report.text(),
-                GradFormat::Latex => report.latex(),
-                GradFormat::Json => to_json(&report),
-            };
-            match &report.check {
-                Some(checked) if !checked.passed => Err(Failure::failed_check(
-                    format!("the finite-difference check failed: a relative error exceeds {tol:e}"),
-                    text,
-                )),
-                _ => Ok(text),
-            }
-        }
+        Command::Grad(args) => derivative(args, api::grad, |r, f| {
+            (formatted(f, || r.text(), || r.latex(), || to_json(r)), r.check.as_ref())
+        }),
+        Command::Jacobian(args) => derivative(args, api::jacobian, |r, f| {
+            (formatted(f, || r.text(), || r.latex(), || to_json(r)), r.common.check.as_ref())
+        }),
+        Command::Hessian(args) => derivative(args, api::hessian, |r, f| {
+            (formatted(f, || r.text(), || r.latex(), || to_json(r)), r.common.check.as_ref())
+        }),
         Command::Explain { file, wrt, point, format, graph, output } => {
             let (name, query) = query(&file, point.of.clone(), &wrt, Some(&point), true)?;
             let explained = api::explain(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
@@ -400,6 +407,43 @@ fn run(cli: Cli) -> Result<String, Failure> {
         }
         Command::Bench(args) => bench::run(args),
         Command::Serve(args) => serve::run(args),
+    }
+}
+
+/// `grad`, `jacobian` or `hessian`: the report in the chosen format (`print`), and exit 1
+/// after it when its check failed.
+fn derivative<R>(
+    args: DerivativeArgs,
+    answer: fn(&Query) -> Result<R, Error>,
+    print: fn(&R, GradFormat) -> (String, Option<&report::Check>),
+) -> Result<String, Failure> {
+    let DerivativeArgs { file, wrt, point, format, check, tol } = args;
+    // Values only when asked for a point (or a check, or JSON for tools).
+    let evaluate = check || format == GradFormat::Json || point.is_given();
+    let (name, mut query) = query(&file, point.of.clone(), &wrt, Some(&point), evaluate)?;
+    query.check = check;
+    query.tol = tol;
+    let report = answer(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
+    match print(&report, format) {
+        (text, Some(checked)) if !checked.passed => Err(Failure::failed_check(
+            format!("the finite-difference check failed: a relative error exceeds {tol:e}"),
+            text,
+        )),
+        (text, _) => Ok(text),
+    }
+}
+
+/// The report as `format` asks: `text`, `latex` or its JSON.
+fn formatted(
+    format: GradFormat,
+    text: impl FnOnce() -> String,
+    latex: impl FnOnce() -> String,
+    json: impl FnOnce() -> String,
+) -> String {
+    match format {
+        GradFormat::Text => text(),
+        GradFormat::Latex => latex(),
+        GradFormat::Json => json(),
     }
 }
 

@@ -194,6 +194,36 @@ fn grad_with_respect_to_an_unknown_name() {
 }
 
 #[test]
+fn hessian_prints_every_block_and_checks_it() {
+    let output = matgrad(&["hessian", "examples/least_squares.mg", "--wrt", "x,A", "--dims", "m=3,n=2", "--check"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    for needle in ["∂²L/∂x² = 2 (λ I + Aᵀ A)", "∂²L/∂x∂A", "map:   dA ↦", "index: H[i,j,k] =", "✓ x|x", "✓ A|A"]
+    {
+        assert!(text.contains(needle), "missing {needle:?}:\n{text}");
+    }
+    let latex = stdout(&matgrad(&["hessian", "examples/least_squares.mg", "--wrt", "x", "--format", "latex"]));
+    assert!(latex.contains("\\begin{aligned}") && latex.contains("\\mapsto"), "{latex}");
+}
+
+#[test]
+fn jacobian_and_hessian_mistakes_name_the_option() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["hessian", "examples/backprop.mg", "--of", "w"], "--of NAME"),
+        (&["hessian", "examples/backprop.mg", "--wrt", "Q"], "--wrt takes"),
+        (&["jacobian", "examples/backprop.mg", "--of", "Q"], "--of takes"),
+        (&["jacobian", "examples/backprop.mg", "--of", "x"], "--of takes"),
+    ];
+    for (args, option) in cases {
+        let output = matgrad(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(option), "{args:?}: {}", stderr(&output));
+    }
+    let output = matgrad(&["hessian", "examples/backprop.mg", "--of", "w"]);
+    assert!(stderr(&output).contains("but a Hessian is of a scalar"), "{}", stderr(&output));
+}
+
+#[test]
 fn unknown_dimension_in_dims_is_an_error() {
     let output = matgrad(&["eval", "examples/backprop.mg", "--dims", "Q=3"]);
     assert_eq!(output.status.code(), Some(2));
@@ -210,6 +240,15 @@ fn the_readme_shows_what_grad_prints_for_each_example() {
         let symbolic = closed_forms.split("\n# sizes").next().unwrap_or_default().trim_end();
         assert!(readme.contains(symbolic), "README is out of date for examples/{example}:\n{symbolic}");
     }
+}
+
+#[test]
+fn the_readme_shows_what_hessian_prints_for_logistic_regression() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");
+    let output = matgrad(&["hessian", "examples/logistic_regression.mg", "--wrt", "w,b"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let printed = stdout(&output);
+    assert!(readme.contains(printed.trim_end()), "README is out of date for hessian:\n{printed}");
 }
 
 #[test]
@@ -436,6 +475,8 @@ fn json_output_is_the_librarys_report() {
             ("check", Question::Check, vec![]),
             ("eval", Question::Eval, vec!["--seed", "3"]),
             ("grad", Question::Grad, vec!["--seed", "3"]),
+            ("jacobian", Question::Jacobian, vec!["--seed", "3"]),
+            ("hessian", Question::Hessian, vec!["--seed", "3"]),
             ("explain", Question::Explain, vec!["--seed", "3"]),
             ("verify", Question::Verify, vec!["--seed", "3"]),
         ];

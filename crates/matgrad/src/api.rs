@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{self, CheckReport, EvalReport, ExplainReport, Explained, GradReport, VerifyReport};
+use crate::report::{
+    self, CheckReport, EvalReport, ExplainReport, Explained, GradReport, HessianReport, JacobianReport, VerifyReport,
+};
 use crate::{Array, Error, Point, Program, MEMORY_BUDGET};
 
 /// What a person asks about a program. Every field but `source` has a default, so
@@ -89,6 +91,10 @@ pub enum Question {
     Eval,
     /// The gradients: closed forms, values, the finite-difference check.
     Grad,
+    /// The Jacobian of an output of any shape: every block's forms and numbers.
+    Jacobian,
+    /// The Hessian of a scalar output: every block ∂²L/∂p∂q, its forms and numbers.
+    Hessian,
     /// How the chain rule runs, every step checked.
     Explain,
     /// A pasted derivation's claims, each checked.
@@ -103,9 +109,11 @@ impl FromStr for Question {
             "check" => Ok(Question::Check),
             "eval" => Ok(Question::Eval),
             "grad" => Ok(Question::Grad),
+            "jacobian" => Ok(Question::Jacobian),
+            "hessian" => Ok(Question::Hessian),
             "explain" => Ok(Question::Explain),
             "verify" => Ok(Question::Verify),
-            _ => Err(format!("no question `{text}`: ask check, eval, grad, explain or verify")),
+            _ => Err(format!("no question `{text}`: ask check, eval, grad, jacobian, hessian, explain or verify")),
         }
     }
 }
@@ -118,6 +126,8 @@ pub enum Report {
     Check(CheckReport),
     Eval(EvalReport),
     Grad(GradReport),
+    Jacobian(JacobianReport),
+    Hessian(HessianReport),
     Explain(ExplainReport),
     Verify(VerifyReport),
 }
@@ -140,6 +150,8 @@ fn answer_now(question: Question, query: &Query) -> Result<Report, Error> {
         Question::Check => Report::Check(check(query)?),
         Question::Eval => Report::Eval(eval(query)?),
         Question::Grad => Report::Grad(grad(query)?),
+        Question::Jacobian => Report::Jacobian(jacobian(query)?),
+        Question::Hessian => Report::Hessian(hessian(query)?),
         Question::Explain => Report::Explain(explain(query)?.report()),
         Question::Verify => Report::Verify(verify(query)?),
     })
@@ -165,9 +177,26 @@ pub fn verify(query: &Query) -> Result<VerifyReport, Error> {
 /// The gradients the query asks for, evaluated (and checked) when it says so.
 pub fn grad(query: &Query) -> Result<GradReport, Error> {
     let gradient = query.program()?.gradient(&query.wrt_names()?)?;
-    let evaluate = query.evaluate || query.check;
-    let point = if evaluate { Some(query.point(&gradient.program)?) } else { None };
+    let point = query.point_if_asked(&gradient.program)?;
     gradient.report(point.as_ref(), query.check.then_some(query.tol))
+}
+
+/// The Jacobian the query asks for, evaluated (and checked against finite differences of
+/// the output) when it says so.
+pub fn jacobian(query: &Query) -> Result<JacobianReport, Error> {
+    let program = query.program()?;
+    let jacobian = program.jacobian(&query.wrt_names()?)?;
+    let point = query.point_if_asked(&program)?;
+    jacobian.report(point.as_ref(), query.check.then_some(query.tol))
+}
+
+/// The Hessian the query asks for, evaluated (and checked against finite differences of
+/// the gradient) when it says so.
+pub fn hessian(query: &Query) -> Result<HessianReport, Error> {
+    let program = query.program()?;
+    let hessian = program.hessian(&query.wrt_names()?)?;
+    let point = query.point_if_asked(&program)?;
+    hessian.report(point.as_ref(), query.check.then_some(query.tol))
 }
 
 /// The explanation the query asks for, checked at its point, to be shown in any form.
@@ -193,6 +222,15 @@ impl Query {
         let sizes: Vec<(String, usize)> = self.dims.iter().map(|(name, &size)| (name.clone(), size)).collect();
         let inputs = self.inputs.iter().map(|(name, array)| (name.clone(), array.clone())).collect();
         program.point_within(&sizes, inputs, self.seed, self.memory_budget)
+    }
+
+    /// The point, where the query asks for values or a check.
+    fn point_if_asked(&self, program: &Program) -> Result<Option<Point>, Error> {
+        if self.evaluate || self.check {
+            self.point(program).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     /// The names of `wrt`, trimmed (`"A, B"` split by a front end gives `" B"`); an empty

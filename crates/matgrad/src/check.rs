@@ -23,34 +23,39 @@ fn step(scale: f64) -> f64 {
     6e-6 * scale.max(1.0)
 }
 
-/// ∂output/∂x for the node `x` (an input, or an intermediate held as an independent leaf)
-/// by central differences, entry by entry, on a tape that holds `output` and `x`.
+/// The Jacobian of `output` with respect to the node `x` (an input, or an intermediate held
+/// as an independent leaf) by central differences, entry by entry, on a tape that holds
+/// both: column b holds ∂output/∂x[b], entries of both in column-major order.
 fn entrywise(tape: &mut Tape, output: NodeId, x: NodeId) -> Result<Array, Error> {
     let base = tape.value(x);
     let dependents = tape.dependents(x);
-    let mut gradient = Array::zeros(base.rows, base.cols);
+    let mut columns = Vec::with_capacity(base.data.len());
     let mut shifted = base.clone();
     for k in 0..base.data.len() {
         let h = step(base.data[k].abs());
         let mut at = |offset: f64| {
             shifted.data[k] = base.data[k] + offset;
-            tape.entry_with(x, &shifted, &dependents, output)
+            tape.value_with(x, &shifted, &dependents, output)
         };
         let plus = at(h)?;
         let minus = at(-h)?;
         shifted.data[k] = base.data[k];
-        gradient.data[k] = (plus - minus) / (2.0 * h);
+        columns.extend(plus.data.iter().zip(&minus.data).map(|(p, m)| (p - m) / (2.0 * h)));
     }
-    Ok(gradient)
+    let rows = columns.len() / base.data.len().max(1);
+    Ok(Array { rows, cols: base.data.len(), data: columns })
 }
 
-/// The largest relative error of `symbolic` (the gradient with respect to node `x`) in
-/// [`DIRECTIONS`] pseudo-random unit directions v: ⟨G, v⟩ against the central difference
-/// of the output along v, relative to the larger of the two, ‖G‖/√n (the typical size of
-/// such a derivative) and `floor`.
+/// The largest relative error of `symbolic` (the Jacobian of `output` with respect to node
+/// `x`, laid out as [`entrywise`]'s; a gradient's own entries for a scalar output) in
+/// [`DIRECTIONS`] pseudo-random unit directions v: J v against the central difference of
+/// the output along v, relative to the larger of the two, ‖J‖/√n (the typical size of such
+/// a derivative) and `floor`.
 fn directional(tape: &mut Tape, output: NodeId, x: NodeId, symbolic: &Array, floor: f64) -> Result<f64, Error> {
     let base = tape.value(x);
     let dependents = tape.dependents(x);
+    let n = base.data.len();
+    let rows = symbolic.data.len() / n.max(1);
     // Unit directions and the entrywise step: a perturbation as long as an entrywise one
     // (a longer one, relative to ‖x‖, made the truncation error grow with the size).
     let h = step(base.max_abs());
@@ -65,19 +70,22 @@ fn directional(tape: &mut Tape, output: NodeId, x: NodeId, symbolic: &Array, flo
             for (s, v) in shifted.data.iter_mut().zip(&direction.data) {
                 *s += sign * h * v;
             }
-            tape.entry_with(x, &shifted, &dependents, output)
+            tape.value_with(x, &shifted, &dependents, output)
         };
-        let numeric = (at(1.0)? - at(-1.0)?) / (2.0 * h);
-        let exact: f64 = symbolic.data.iter().zip(&direction.data).map(|(g, v)| g * v).sum();
-        if !numeric.is_finite() || !exact.is_finite() {
-            return Ok(f64::INFINITY);
+        let (plus, minus) = (at(1.0)?, at(-1.0)?);
+        let numeric: Vec<f64> = plus.data.iter().zip(&minus.data).map(|(p, m)| (p - m) / (2.0 * h)).collect();
+        let mut exact = vec![0.0; rows];
+        for (b, v) in direction.data.iter().enumerate() {
+            for (a, e) in exact.iter_mut().enumerate() {
+                *e += symbolic.data[b * rows + a] * v;
+            }
         }
-        // Relative to the size a derivative along a random unit direction has, ‖G‖/√n, or
+        // Relative to the size a derivative along a random unit direction has, ‖J‖/√n, or
         // to this one where it is larger: one that comes out near zero is a cancellation,
-        // not a small gradient.
-        let typical = norm(symbolic) / (symbolic.data.len() as f64).sqrt();
-        let scale = exact.abs().max(numeric.abs()).max(typical).max(floor);
-        worst = worst.max((exact - numeric).abs() / scale);
+        // not a small derivative.
+        let typical = norm(symbolic) / (n as f64).sqrt();
+        let (exact, numeric) = (Array::vector(exact), Array::vector(numeric));
+        worst = worst.max(relative_error(&exact, &numeric, typical.max(floor)));
     }
     Ok(worst)
 }
@@ -177,13 +185,39 @@ pub fn check_gradients(
     for &(x, g) in gradients {
         let name = graph.name(x).unwrap_or("?").to_string();
         let value = tape.value(g);
-        let error = if value.data.len() <= ENTRYWISE_LIMIT {
-            let numeric = entrywise(&mut tape, output, x)?;
-            relative_error(&value, &numeric, floor)
-        } else {
-            directional(&mut tape, output, x, &value, floor)?
-        };
-        errors.push((name, error));
+        errors.push((name, compare(&mut tape, output, x, &value, floor)?));
+    }
+    Ok(errors)
+}
+
+/// The relative error of `symbolic`, the Jacobian of `output` with respect to `x`, against
+/// finite differences: entry by entry up to [`ENTRYWISE_LIMIT`] entries of x, in random
+/// directions above.
+fn compare(tape: &mut Tape, output: NodeId, x: NodeId, symbolic: &Array, floor: f64) -> Result<f64, Error> {
+    if tape.value(x).data.len() <= ENTRYWISE_LIMIT {
+        let numeric = entrywise(tape, output, x)?;
+        Ok(relative_error(symbolic, &numeric, floor))
+    } else {
+        directional(tape, output, x, symbolic, floor)
+    }
+}
+
+/// Checks Jacobians (value node, variable node, the Jacobian's entries laid out as
+/// [`entrywise`]'s) at a point, as [`check_gradients`] checks gradients: the largest
+/// relative error of each, with the [`noise_floor`] of its value's largest entry. A
+/// Hessian's block is the Jacobian of a gradient, so this is its check too.
+pub fn check_jacobians(
+    graph: &Graph,
+    jacobians: &[(NodeId, NodeId, &Array)],
+    sizes: &Sizes,
+    inputs: &HashMap<String, Array>,
+) -> Result<Vec<f64>, Error> {
+    let wanted: Vec<NodeId> = jacobians.iter().flat_map(|&(of, x, _)| [of, x]).collect();
+    let mut tape = Tape::new(graph, sizes, inputs, &wanted)?;
+    let mut errors = Vec::new();
+    for &(of, x, symbolic) in jacobians {
+        let floor = noise_floor(tape.value(of).max_abs());
+        errors.push(compare(&mut tape, of, x, symbolic, floor)?);
     }
     Ok(errors)
 }

@@ -45,34 +45,10 @@ impl Program {
     }
 
     fn into_gradient(mut self, wrt: &[&str]) -> Result<Gradient, Error> {
-        let names: Vec<String> = if wrt.is_empty() {
-            self.inputs.iter().map(|v| v.name.clone()).collect()
-        } else {
-            wrt.iter().map(|s| s.to_string()).collect()
-        };
-        // Every name's node, found once (a program may have thousands of inputs).
-        let mut by_name: HashMap<&str, NodeId> = HashMap::new();
-        for (name, node) in
-            self.statements.iter().map(|s| (&s.name, s.node)).chain(self.inputs.iter().map(|v| (&v.name, v.node)))
-        {
-            by_name.entry(name.as_str()).or_insert(node);
-        }
-        let mut nodes = Vec::new();
-        for name in &names {
-            let node = by_name.get(name.as_str()).copied().ok_or_else(|| {
-                let inputs: Vec<&str> = self.inputs.iter().map(|v| v.name.as_str()).collect();
-                Error::request(format!("`{name}` is not a variable of the program"))
-                    .with_hint(format!("its inputs are {}", inputs.join(", ")))
-            })?;
-            nodes.push(node);
-        }
+        let (names, nodes): (Vec<String>, Vec<NodeId>) = self.variables(wrt)?.into_iter().unzip();
         let output = self.output_node();
         let sweep = diff::grad(&mut self.graph, output, &nodes).map_err(|error| match error {
-            DiffError::NotScalar(what) => Error::request(format!(
-                "the output `{}` {what}, but a gradient is of a scalar",
-                self.output_statement().name
-            ))
-            .with_hint("choose a scalar output, or reduce it, e.g. `L = sum(…)` or `L = norm2(…)^2`"),
+            DiffError::NotScalar(what) => self.not_scalar(&what, "a gradient"),
         })?;
         let wrt: Vec<Wrt> = names
             .into_iter()
@@ -85,8 +61,45 @@ impl Program {
         Ok(Gradient { program: self, wrt, definitions, definition_names, sweep })
     }
 
+    /// The mistake of asking for `derivative` (a gradient, a Hessian) of an output that
+    /// `what` (has length n, is K×K) instead of being a scalar.
+    pub(crate) fn not_scalar(&self, what: &str, derivative: &str) -> Error {
+        Error::request(format!("the output `{}` {what}, but {derivative} is of a scalar", self.output_statement().name))
+            .with_hint("choose a scalar output, or reduce it, e.g. `L = sum(…)` or `L = norm2(…)^2`")
+    }
+
+    /// The variables named in `wrt` (inputs or assigned names) with their nodes; every input
+    /// when `wrt` is empty. A name the program does not have is a mistake.
+    pub(crate) fn variables(&self, wrt: &[&str]) -> Result<Vec<(String, NodeId)>, Error> {
+        let names: Vec<String> = if wrt.is_empty() {
+            self.inputs.iter().map(|v| v.name.clone()).collect()
+        } else {
+            wrt.iter().map(|s| s.to_string()).collect()
+        };
+        // Every name's node, found once (a program may have thousands of inputs).
+        let mut by_name: HashMap<&str, NodeId> = HashMap::new();
+        for (name, node) in
+            self.statements.iter().map(|s| (&s.name, s.node)).chain(self.inputs.iter().map(|v| (&v.name, v.node)))
+        {
+            by_name.entry(name.as_str()).or_insert(node);
+        }
+        names
+            .into_iter()
+            .map(|name| match by_name.get(name.as_str()) {
+                Some(&node) => Ok((name, node)),
+                None => {
+                    let inputs: Vec<&str> = self.inputs.iter().map(|v| v.name.as_str()).collect();
+                    Err(Error::request(format!("`{name}` is not a variable of the program")).with_hint(format!(
+                        "differentiate with respect to its inputs ({}) or its assigned names",
+                        inputs.join(", ")
+                    )))
+                }
+            })
+            .collect()
+    }
+
     /// Every name a reader could confuse a new one with: variables and dimension symbols.
-    fn names_in_use(&self) -> HashSet<String> {
+    pub(crate) fn names_in_use(&self) -> HashSet<String> {
         let mut names: HashSet<String> = self.inputs.iter().map(|v| v.name.clone()).collect();
         names.extend(self.statements.iter().map(|s| s.name.clone()));
         names.extend(self.graph.dims.symbols().map(|(_, name)| name.to_string()));

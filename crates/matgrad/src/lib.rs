@@ -4,6 +4,8 @@
 //! page), then ask it questions without consuming it — [`Program::check_report`] (what it
 //! reads as), [`Program::point`] and [`Program::evaluate`] (values), [`Program::gradient`]
 //! (closed forms, values, the finite-difference check: [`Gradient::report`]),
+//! [`Program::jacobian`] and [`Program::hessian`] (every block as matrix notation, a
+//! linear map and index notation, its numbers in JAX's layout, checked),
 //! [`Program::explain`] (how the chain rule runs, every step checked), [`Program::verify`]
 //! (a pasted derivation's claims), and [`Gradient::compile`] (a value and its gradients
 //! compiled once, run many times on the caller's buffers). Every answer is a report of
@@ -24,6 +26,7 @@ mod compiled;
 mod deadline;
 mod error;
 mod gradient;
+mod jacobian;
 mod point;
 mod program;
 mod stack;
@@ -49,6 +52,7 @@ pub use error::{Error, ErrorEntry, ErrorKind, ErrorReport, Location, Span};
 pub use eval::{Sizes, MEMORY_BUDGET};
 pub use explain::Explanation;
 pub use gradient::Gradient;
+pub use jacobian::{Hessian, Jacobian};
 pub use point::{Point, DEFAULT_SIZE};
 pub use program::Program;
 pub use verify::{Claim, ClaimKind, Verdict, Verification};

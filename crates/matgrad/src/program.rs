@@ -84,6 +84,9 @@ pub enum Meaning {
     OfAnInput,
 }
 
+/// The hint of a wrong output: a front end says how its user chooses one.
+const CHOOSE_OUTPUT: &str = "choose one of its assigned names as the output";
+
 impl Program {
     /// Parses and type-checks `source`, in any of the three spellings.
     pub fn parse(source: &str) -> Result<Program, Error> {
@@ -128,11 +131,13 @@ impl Program {
                 Ok(())
             }
             None if self.inputs.iter().any(|v| v.name == name) => {
-                Err(Error::request(format!("`{name}` is an input; the output must be an assigned name")))
+                Err(Error::request(format!("`{name}` is an input; the output must be an assigned name"))
+                    .with_hint(CHOOSE_OUTPUT))
             }
             None => {
                 let names: Vec<&str> = self.statements.iter().map(|s| s.name.as_str()).collect();
-                Err(Error::request(format!("no statement assigns `{name}`; the program assigns {}", names.join(", "))))
+                Err(Error::request(format!("no statement assigns `{name}`; the program assigns {}", names.join(", ")))
+                    .with_hint(CHOOSE_OUTPUT))
             }
         }
     }

@@ -27,6 +27,14 @@ fn json(question: Question, query: &Query) -> Value {
     serde_json::from_str(&report.to_json()).expect("a report is JSON")
 }
 
+/// Every number of a value, in order.
+fn numbers(value: &Value) -> Vec<f64> {
+    match value {
+        Value::Array(items) => items.iter().flat_map(numbers).collect(),
+        other => other.as_f64().into_iter().collect(),
+    }
+}
+
 fn query(source: &str) -> Query {
     Query { source: source.to_string(), ..Query::default() }
 }
@@ -64,7 +72,65 @@ fn every_example_answers_every_question_with_checked_gradients() {
         assert!(explain["svg"].as_str().is_some_and(|s| s.contains("<svg") && s.contains("</svg>")), "{name}");
         let eval = json(Question::Eval, &query);
         assert_eq!(eval["values"][grad["output"].as_str().expect("a name")], grad["value"], "{name}");
+        let hessian = json(Question::Hessian, &query);
+        assert_eq!(hessian["check"]["passed"], true, "{name}: {}", hessian["check"]);
+        assert_eq!(hessian["wrt"], grad["wrt"], "{name}");
+        let jacobian = json(Question::Jacobian, &query);
+        assert_eq!(jacobian["check"]["passed"], true, "{name}: {}", jacobian["check"]);
+        // The Jacobian of a scalar is its gradient, in the gradient's shape.
+        for (variable, entry) in gradients {
+            let block = &jacobian["jacobian"][variable];
+            assert_eq!(block["shape"], entry["shape"], "{name}: ∂L/∂{variable}");
+            let (ours, theirs) = (numbers(&block["value"]), numbers(&entry["value"]));
+            let scale = theirs.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
+            let close =
+                ours.len() == theirs.len() && ours.iter().zip(&theirs).all(|(a, b)| (a - b).abs() <= 1e-12 * scale);
+            assert!(close, "{name}: ∂L/∂{variable}: {ours:?} vs {theirs:?}");
+        }
     }
+}
+
+/// The contract tooling relies on: `{"output", "wrt", "jacobian": {x: BLOCK}}` and
+/// `{"output", "wrt", "hessian": {p: {q: BLOCK}}}`, each BLOCK with its shape (the value's
+/// followed by the variable's), nested-list value, and its forms.
+#[test]
+fn jacobian_and_hessian_reports_have_jaxs_layout() {
+    let source = "x: vector(n)\nA: matrix(m, n)\ny = tanh(A*x)\nL = sum(y.^2)";
+    let dims = [("n".to_string(), 3), ("m".to_string(), 2)].into();
+    let query = Query { of: Some("y".into()), dims, ..query(source) };
+    let jacobian = json(Question::Jacobian, &query);
+    assert_eq!(jacobian["output"], "y");
+    assert_eq!(jacobian["wrt"], serde_json::json!(["x", "A"]));
+    let x = &jacobian["jacobian"]["x"];
+    assert_eq!(x["shape"], serde_json::json!([2, 3]));
+    assert_eq!(x["value"].as_array().map(|rows| rows.len()), Some(2));
+    assert_eq!(x["value"][0].as_array().map(|row| row.len()), Some(3));
+    for form in ["expr", "latex", "ascii", "mathml", "map", "index"] {
+        assert!(x[form].as_str().is_some_and(|f| !f.is_empty()), "x has no {form}: {x}");
+    }
+    let a = &jacobian["jacobian"]["A"];
+    assert_eq!(a["shape"], serde_json::json!([2, 2, 3]));
+    assert!(a["expr"].is_null() && a["map"].is_string() && a["index"].is_string(), "{a}");
+    let hessian = json(Question::Hessian, &Query { of: None, ..query.clone() });
+    assert_eq!(hessian["output"], "L");
+    assert_eq!(hessian["hessian"]["x"]["x"]["shape"], serde_json::json!([3, 3]));
+    assert_eq!(hessian["hessian"]["x"]["A"]["shape"], serde_json::json!([3, 2, 3]));
+    assert_eq!(hessian["hessian"]["A"]["x"]["shape"], serde_json::json!([2, 3, 3]));
+    assert_eq!(hessian["hessian"]["A"]["A"]["shape"], serde_json::json!([2, 3, 2, 3]));
+    // Mixed blocks are each other's transposes: H[x][A][i,j,k] = H[A][x][j,k,i].
+    let (xa, ax) = (&hessian["hessian"]["x"]["A"]["value"], &hessian["hessian"]["A"]["x"]["value"]);
+    for i in 0..3 {
+        for j in 0..2 {
+            for k in 0..3 {
+                let (p, q) = (xa[i][j][k].as_f64().expect("a number"), ax[j][k][i].as_f64().expect("a number"));
+                assert!((p - q).abs() <= 1e-12 * (1.0 + p.abs()), "{p} vs {q}");
+            }
+        }
+    }
+    let not_scalar = answer(Question::Hessian, &query).expect_err("y is a vector");
+    assert_eq!(not_scalar.kind, ErrorKind::Request);
+    assert!(not_scalar.message.contains("a Hessian is of a scalar"), "{}", not_scalar.message);
+    assert!(!not_scalar.hint.as_deref().unwrap_or("").contains("--"), "no flags in the library's words");
 }
 
 #[test]

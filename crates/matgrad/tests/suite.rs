@@ -16,5 +16,7 @@ mod gradients;
 mod language;
 #[path = "scale.rs"]
 mod scale;
+#[path = "second_order.rs"]
+mod second_order;
 #[path = "verify.rs"]
 mod verify;

@@ -251,16 +251,16 @@ impl<'a> Tape<'a> {
         found
     }
 
-    /// The first entry of `output` with `x` held at `value` (an independent leaf, as in
+    /// The whole of `output` with `x` held at `value` (an independent leaf, as in
     /// [`evaluate_with`]); `dependents` are [`Tape::dependents`] of `x`, the only nodes
     /// recomputed. The tape is left as it was.
-    pub fn entry_with(
+    pub fn value_with(
         &mut self,
         x: NodeId,
         value: &Array,
         dependents: &[NodeId],
         output: NodeId,
-    ) -> Result<f64, Error> {
+    ) -> Result<Array, Error> {
         let mut saved = Vec::with_capacity(dependents.len() + 1);
         let given = Mat::from_fn(value.rows, value.cols, |r, c| value.get(r, c));
         saved.push((x, self.values[x.index()].replace(given)));
@@ -274,10 +274,10 @@ impl<'a> Tape<'a> {
                 }
             }
         }
-        let entry = self.values[output.index()].as_ref().map(|m| m[(0, 0)]);
+        let read = self.values[output.index()].as_ref().map(to_array);
         for (id, old) in saved.into_iter().rev() {
             self.values[id.index()] = old;
         }
-        result.map(|()| entry.expect("the output is evaluated"))
+        result.map(|()| read.expect("the output is evaluated"))
     }
 }

@@ -116,6 +116,21 @@ impl Gradient {
     }
 }
 
+impl Check {
+    /// `# finite-difference check: largest relative error per {what}, tolerance …)` and a
+    /// line per entry, ✓ or ✗.
+    pub(crate) fn write(&self, out: &mut String, what: &str) {
+        let _ = writeln!(
+            out,
+            "\n# finite-difference check: largest relative error per {what}, tolerance {:e})",
+            self.tolerance
+        );
+        for (name, error) in &self.errors {
+            let _ = writeln!(out, "{} {name}: {error:.1e}", if *error <= self.tolerance { "✓" } else { "✗" });
+        }
+    }
+}
+
 impl GradReport {
     fn partial(&self, name: &str) -> String {
         format!("∂{}/∂{}", unicode_name(&self.output), unicode_name(name))
@@ -131,12 +146,7 @@ impl GradReport {
         for (name, gradient) in &self.gradients {
             let _ = writeln!(out, "{} = {}", self.partial(name), gradient.forms.expr);
         }
-        if !self.definitions.is_empty() {
-            out.push_str("\nwhere\n");
-            for (name, forms) in &self.definitions {
-                let _ = writeln!(out, "  {} = {}", unicode_name(name), forms.expr);
-            }
-        }
+        super::write_definitions(&mut out, &self.definitions);
         let (Some(at), Some(value)) = (&self.at, &self.value) else { return out };
         out.push('\n');
         out.push_str(&at.header);
@@ -147,14 +157,7 @@ impl GradReport {
             }
         }
         if let Some(check) = &self.check {
-            let _ = writeln!(
-                out,
-                "\n# finite-difference check: largest relative error per variable (central differences, tolerance {:e})",
-                check.tolerance
-            );
-            for (name, error) in &check.errors {
-                let _ = writeln!(out, "{} {name}: {error:.1e}", if *error <= check.tolerance { "✓" } else { "✗" });
-            }
+            check.write(&mut out, "variable (central differences");
         }
         out
     }

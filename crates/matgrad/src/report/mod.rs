@@ -9,6 +9,7 @@
 
 mod explain;
 mod grad;
+pub(crate) mod jacobian;
 mod values;
 mod verify;
 
@@ -22,6 +23,7 @@ use crate::{Point, Program};
 
 pub use explain::{ExplainReport, Explained, Section};
 pub use grad::{Check, GradReport, GradientEntry};
+pub use jacobian::{BlockEntry, Common, HessianReport, JacobianReport, Tensor, HESSIAN_LAYOUT, JACOBIAN_LAYOUT};
 pub use values::{show, EvalReport};
 pub use verify::VerifyReport;
 
@@ -182,6 +184,16 @@ impl Program {
     /// `# inputs, declared: …` lines: how each input was read, for text reports.
     pub fn inputs_header(&self) -> String {
         inputs_header(self)
+    }
+}
+
+/// `where` and a line per introduced name, for text reports.
+pub(crate) fn write_definitions(out: &mut String, definitions: &IndexMap<String, Forms>) {
+    if !definitions.is_empty() {
+        out.push_str("\nwhere\n");
+        for (name, forms) in definitions {
+            out.push_str(&format!("  {} = {}\n", crate::print::unicode_name(name), forms.expr));
+        }
     }
 }
 
