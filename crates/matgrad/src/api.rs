@@ -240,19 +240,7 @@ impl Query {
             return Err(Error::request(format!("the tolerance {} is not a positive number", self.tol))
                 .with_hint("a tolerance is a largest relative error, such as 1e-6"));
         }
-        let mut names: Vec<&str> = Vec::new();
-        for name in self.wrt.iter().map(|n| n.trim()) {
-            if name.is_empty() {
-                return Err(Error::request("an empty name among the variables to differentiate with respect to")
-                    .with_hint("separate names with commas: A,B"));
-            }
-            if names.contains(&name) {
-                return Err(Error::request(format!(
-                    "`{name}` is named twice among the variables to differentiate with respect to"
-                )));
-            }
-            names.push(name);
-        }
-        Ok(names)
+        let names: Vec<&str> = self.wrt.iter().map(String::as_str).collect();
+        crate::gradient::checked_names(&names)
     }
 }

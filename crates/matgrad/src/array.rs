@@ -2,8 +2,9 @@
 //! kernels), independent of the linear-algebra crate used inside `eval`.
 //!
 //! In JSON (serde) an array is what NumPy's `tolist()` gives: a scalar is a number, a
-//! vector (one column) a list of numbers, a matrix a list of rows. A non-finite entry is
-//! written `null`, as JSON has no NaN.
+//! vector (one column) a list of numbers, a matrix a list of rows. JSON has no NaN or
+//! infinity, so a non-finite entry is written as the string `"NaN"`, `"Infinity"` or
+//! `"-Infinity"` (what JavaScript's `Number()` reads), and read back the same way.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -101,7 +102,6 @@ impl<'de> Deserialize<'de> for Array {
 impl Array {
     /// The array as JSON: a number, a list, or a list of rows.
     pub fn to_json(&self) -> Value {
-        let number = |v: f64| serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
         if self.is_scalar() {
             number(self.data[0])
         } else if self.cols == 1 {
@@ -116,11 +116,17 @@ impl Array {
     /// An array from JSON: a number, a non-empty list of numbers, or a non-empty list of
     /// rows of one length; the error says what is wrong, for a person.
     pub fn from_json(value: &Value) -> Result<Array, String> {
-        let number = |v: &Value| v.as_f64().ok_or_else(|| format!("expected a number, found {v}"));
+        let number = |v: &Value| match v {
+            Value::String(s) if s == "NaN" => Ok(f64::NAN),
+            Value::String(s) if s == "Infinity" => Ok(f64::INFINITY),
+            Value::String(s) if s == "-Infinity" => Ok(f64::NEG_INFINITY),
+            _ => v.as_f64().ok_or_else(|| format!("expected a number, found {v}")),
+        };
+        let is_number = |v: &Value| v.is_number() || number(v).is_ok();
         match value {
-            Value::Number(_) => Ok(Array::scalar(number(value)?)),
+            Value::Number(_) | Value::String(_) => Ok(Array::scalar(number(value)?)),
             Value::Array(items) if items.is_empty() => Err("an empty list is not an array".to_string()),
-            Value::Array(items) if items.iter().all(Value::is_number) => {
+            Value::Array(items) if items.iter().all(is_number) => {
                 Ok(Array::vector(items.iter().map(number).collect::<Result<_, _>>()?))
             }
             Value::Array(rows) if rows.iter().all(Value::is_array) => {
@@ -136,4 +142,27 @@ impl Array {
             other => Err(format!("expected a number or a list, found {other}")),
         }
     }
+}
+
+/// A number as JSON: itself, or for a non-finite one the string JavaScript reads as it.
+pub(crate) fn number(value: f64) -> Value {
+    match serde_json::Number::from_f64(value) {
+        Some(n) => Value::Number(n),
+        None if value.is_nan() => Value::String("NaN".into()),
+        None if value > 0.0 => Value::String("Infinity".into()),
+        None => Value::String("-Infinity".into()),
+    }
+}
+
+/// Serialises a map of numbers as [`number`] writes each.
+pub(crate) fn serialize_numbers<S: Serializer>(
+    values: &indexmap::IndexMap<String, f64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(values.len()))?;
+    for (name, &value) in values {
+        map.serialize_entry(name, &number(value))?;
+    }
+    map.end()
 }

@@ -57,6 +57,10 @@ pub enum ErrorKind {
     Internal,
 }
 
+/// The most errors one report lists (the first, the others, and a last one saying how many
+/// more there were).
+pub const MAX_ERRORS: usize = 20;
+
 /// One problem with what the caller gave, and the further independent ones found with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
@@ -124,9 +128,22 @@ impl Error {
         self
     }
 
-    /// This error followed by `others`.
+    /// This error followed by `others`, at most [`MAX_ERRORS`] in all: past them, one more
+    /// says how many were left out (a text of thousands of bad lines gets a readable report,
+    /// and the report's size does not grow with the text).
     pub(crate) fn with_others(mut self, others: Vec<Error>) -> Error {
-        self.others = self.others.into_vec().into_iter().chain(others).collect();
+        let mut all: Vec<Error> = self.others.into_vec().into_iter().chain(others).collect();
+        if all.len() >= MAX_ERRORS {
+            let left_out = all.len() - (MAX_ERRORS - 2);
+            let first_left_out = all[MAX_ERRORS - 2].span;
+            all.truncate(MAX_ERRORS - 2);
+            let mut more =
+                Error::new(Span::default(), format!("{left_out} more errors after this point are not shown"))
+                    .with_hint("fix the errors above first");
+            more.span = first_left_out;
+            all.push(more);
+        }
+        self.others = all.into_boxed_slice();
         self
     }
 
@@ -141,10 +158,11 @@ impl Error {
 
     /// Every error as data, with line and column in `source` (the program's text).
     pub fn report(&self, source: &str) -> ErrorReport {
+        let lines = crate::program::Lines::new(source);
         let one = |e: &Error| {
             let span = e.span.map(|s| clamp(s, source));
             let place = |offset: usize| {
-                let (line, column) = crate::program::line_column(source, offset);
+                let (line, column) = lines.locate(source, offset);
                 Location { line, column }
             };
             ErrorEntry {
@@ -178,6 +196,19 @@ impl Error {
     /// ```
     pub fn render_one(&self, file_name: &str, source: &str) -> String {
         let Some(span) = self.span else { return self.render_unplaced() };
+        // A lone `\r` ends a line too (old Mac files); the renderer knows only `\n`, so it
+        // reads a copy where each is one (the same length, so the span still fits).
+        let unified;
+        let source = if source.contains('\r') {
+            let bytes = source.as_bytes();
+            unified = source
+                .char_indices()
+                .map(|(i, c)| if c == '\r' && bytes.get(i + 1) != Some(&b'\n') { '\n' } else { c })
+                .collect::<String>();
+            unified.as_str()
+        } else {
+            source
+        };
         use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
         use codespan_reporting::files::SimpleFile;
         use codespan_reporting::term;

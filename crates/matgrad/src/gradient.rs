@@ -33,15 +33,36 @@ pub struct Gradient {
     pub(crate) sweep: Gradients,
 }
 
+/// The variables to differentiate with respect to, trimmed (`"A, B"` split at commas gives
+/// `" B"`); an empty or repeated name is a mistake.
+pub(crate) fn checked_names<'a>(wrt: &[&'a str]) -> Result<Vec<&'a str>, Error> {
+    let mut names: Vec<&str> = Vec::new();
+    for name in wrt.iter().map(|n| n.trim()) {
+        if name.is_empty() {
+            return Err(Error::request("an empty name among the variables to differentiate with respect to")
+                .with_hint("separate names with commas: A,B"));
+        }
+        if names.contains(&name) {
+            return Err(Error::request(format!(
+                "`{name}` is named twice among the variables to differentiate with respect to"
+            )));
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
 /// How gradients are laid out, said wherever they are printed.
 pub const LAYOUT: &str = "∂L/∂X has the shape of X: its (i, j) entry is ∂L/∂Xᵢⱼ";
 
 impl Program {
     /// The gradient of the output with respect to each name in `wrt` (inputs or assigned
     /// names); all inputs when `wrt` is empty.
+    /// Names are trimmed; an empty or repeated name is a mistake.
     pub fn gradient(&self, wrt: &[&str]) -> Result<Gradient, Error> {
+        let wrt = checked_names(wrt)?;
         // The gradient grows its own copy of the graph, so the program can be asked again.
-        self.clone().into_gradient(wrt)
+        self.clone().into_gradient(&wrt)
     }
 
     fn into_gradient(mut self, wrt: &[&str]) -> Result<Gradient, Error> {

@@ -48,7 +48,7 @@ pub mod fuzzing;
 pub use alloc::AlignedAlloc;
 pub use array::Array;
 pub use compiled::{Compiled, Outputs};
-pub use error::{Error, ErrorEntry, ErrorKind, ErrorReport, Location, Span};
+pub use error::{Error, ErrorEntry, ErrorKind, ErrorReport, Location, Span, MAX_ERRORS};
 pub use eval::{Sizes, MEMORY_BUDGET};
 pub use explain::Explanation;
 pub use gradient::Gradient;

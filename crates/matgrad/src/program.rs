@@ -47,6 +47,8 @@ pub struct Program {
     pub(crate) document: bool,
     /// The text the program was read from; every span points into it.
     pub(crate) source: String,
+    /// Its lines, found once when first needed.
+    pub(crate) lines: std::sync::OnceLock<Lines>,
 }
 
 /// A pasted document's second statement for a name (an answer restating the question's
@@ -100,6 +102,11 @@ impl Program {
 
     pub(crate) fn output_node(&self) -> NodeId {
         self.output_statement().node
+    }
+
+    /// The 1-based line and column (in characters) of a byte offset of the source.
+    pub(crate) fn line_column(&self, offset: usize) -> (usize, usize) {
+        self.lines.get_or_init(|| Lines::new(&self.source)).locate(&self.source, offset)
     }
 
     /// The text the program was read from; every error's span points into it.
@@ -177,12 +184,42 @@ pub fn adjoint_base(name: &str) -> Option<String> {
     })
 }
 
-/// 1-based line and column (in characters) of a byte offset.
+/// 1-based line and column (in characters) of a byte offset. For many offsets in one text,
+/// make [`Lines`] once.
 pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(source.len());
-    let before = source.get(..offset).unwrap_or(source);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
+    Lines::new(source).locate(source, offset)
+}
+
+/// Where each line of a text starts, so that finding an offset's line is a binary search
+/// (reports place every statement and every input: a scan per place would be quadratic).
+/// A line ends at `\n`, `\r\n` or a lone `\r`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    pub(crate) fn new(source: &str) -> Lines {
+        let bytes = source.as_bytes();
+        let mut starts = vec![0];
+        for (i, &b) in bytes.iter().enumerate() {
+            let ends = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+            if ends {
+                starts.push(i + 1);
+            }
+        }
+        Lines { starts }
+    }
+
+    /// The 1-based line and column (in characters) of `offset` in `source`, the text these
+    /// lines were made from.
+    pub(crate) fn locate(&self, source: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(source.len());
+        while !source.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let start = self.starts[line - 1];
+        (line, source[start..offset].chars().count() + 1)
+    }
 }

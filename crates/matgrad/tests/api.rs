@@ -245,3 +245,66 @@ fn a_question_past_its_time_limit_ends_soon_with_its_own_kind() {
     slow.check = false;
     assert!(answer(Question::Grad, &slow).is_ok());
 }
+
+#[test]
+fn an_array_whose_data_does_not_fit_its_shape_is_a_mistake_not_a_crash() {
+    let program = Program::parse("x: vector(n)\nA: matrix(n, n)\nL = x'*A*x").expect("parses");
+    let broken = Array { rows: 2, cols: 2, data: vec![1.0] };
+    let error = program.point(&[], [("A".to_string(), broken.clone())].into(), 0).expect_err("refused");
+    assert_eq!(error.kind, ErrorKind::Input);
+    assert!(error.message.contains("holds 1 entries"), "{}", error.message);
+    let empty = Array::vector(Vec::new());
+    assert!(program.point(&[], [("x".to_string(), empty)].into(), 0).is_err());
+    assert!(matgrad::report::show("A", &broken).contains("holding 1 entries"));
+}
+
+#[test]
+fn thousands_of_bad_lines_give_a_bounded_report() {
+    let source: String = (0..5000).map(|i| format!("y{i} = x +* 2\n")).collect();
+    let error = Program::parse(&source).expect_err("every line is wrong");
+    assert_eq!(error.all().count(), matgrad::MAX_ERRORS);
+    let last = error.all().last().expect("a last error");
+    assert!(last.message.starts_with("4981 more errors"), "{}", last.message);
+    assert_eq!(error.report(&source).errors.len(), matgrad::MAX_ERRORS);
+}
+
+#[test]
+fn a_lone_carriage_return_ends_a_line_in_places_and_renderings() {
+    let source = "x: vector(n)\ry = x +* 2\rL = sum(x)";
+    let error = Program::parse(source).expect_err("line 2 is wrong");
+    let start = error.report(source).error.start.expect("a place");
+    assert_eq!((start.line, start.column), (2, 8));
+    let rendered = error.render("p", source);
+    assert!(rendered.contains("p:2:8") && rendered.contains("2 │ y = x +* 2"), "{rendered}");
+}
+
+#[test]
+fn values_keep_their_shape_in_json_whatever_the_sizes() {
+    let source = "W: matrix(m, n)\nx: vector(n)\nL = sum(W*x)";
+    let mut q = query(source);
+    q.dims.insert("m".into(), 3);
+    q.dims.insert("n".into(), 1);
+    let grad = json(Question::Grad, &q);
+    assert_eq!(grad["gradients"]["W"]["shape"], serde_json::json!([3, 1]));
+    let rows = grad["gradients"]["W"]["value"].as_array().expect("rows");
+    assert!(rows.len() == 3 && rows.iter().all(|r| r.as_array().is_some_and(|r| r.len() == 1)), "{rows:?}");
+    assert_eq!(grad["gradients"]["x"]["shape"], serde_json::json!([1]));
+    assert!(grad["gradients"]["x"]["value"].as_array().is_some_and(|v| v.len() == 1));
+    let eval = json(Question::Eval, &q);
+    assert!(eval["inputs"]["x"].is_array() && eval["values"]["L"].is_number(), "{eval}");
+    // A value undefined at the point is written as JavaScript reads it, and read back.
+    let undefined = json(Question::Grad, &Query { check: true, ..query("x: vector(n)\nL = sum(log(x))") });
+    assert!(undefined["check"]["errors"]["x"].is_string(), "{}", undefined["check"]);
+    let back: Array = serde_json::from_str(r#"["NaN", "Infinity", 1]"#).expect("an array");
+    assert!(back.data[0].is_nan() && back.data[1] == f64::INFINITY);
+}
+
+#[test]
+fn the_variables_of_a_gradient_are_checked_by_the_library() {
+    let program = Program::parse("x: vector(n)\nL = sum(x)").expect("parses");
+    assert_eq!(program.gradient(&["x", "x"]).expect_err("twice").kind, ErrorKind::Request);
+    assert_eq!(program.gradient(&[" x "]).expect("trimmed").wrt_names().collect::<Vec<_>>(), ["x"]);
+    let gradient = program.gradient(&[]).expect("a gradient");
+    let point = program.point(&[], Default::default(), 0).expect("a point");
+    assert_eq!(gradient.report(Some(&point), Some(-1.0)).expect_err("a bad tolerance").kind, ErrorKind::Request);
+}

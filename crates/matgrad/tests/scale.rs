@@ -101,7 +101,7 @@ fn long_programs_of_every_shape_are_explained() {
 #[test]
 fn nesting_past_the_limit_is_refused_with_a_message() {
     on_a_small_stack(|| {
-        let too_deep = format!("expression nested too deeply (more than {MAX_DEPTH} levels)");
+        let too_deep = crate::syntax::too_deep_message();
         let refused = |source: String| Program::parse(&source).err().map(|d| d.message);
         assert_eq!(
             refused(format!("x: scalar\ny = {}x{}", "(".repeat(10_000), ")".repeat(10_000))),

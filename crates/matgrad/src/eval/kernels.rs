@@ -72,6 +72,15 @@ fn node(
             let input = graph.input(i);
             let array =
                 inputs.get(&input.name).ok_or_else(|| Error::input(format!("no value for input `{}`", input.name)))?;
+            if array.data.len() != array.rows * array.cols {
+                return Err(Error::input(format!(
+                    "input `{}` says it is {}×{} but holds {} entries",
+                    input.name,
+                    array.rows,
+                    array.cols,
+                    array.data.len()
+                )));
+            }
             let expected = sizes.shape(graph, graph.shape(id)).ok_or_else(no_size)?;
             if (array.rows, array.cols) != expected {
                 return Err(Error::input(format!(

@@ -52,6 +52,17 @@ impl Sizes {
         names.sort_by_key(|name| graph.inputs().iter().position(|i| &i.name == *name));
         for name in names {
             let array = &inputs[name];
+            if array.data.len() != array.rows * array.cols {
+                return Err(Error::input(format!(
+                    "input `{name}` says it is {}×{} but holds {} entries",
+                    array.rows,
+                    array.cols,
+                    array.data.len()
+                )));
+            }
+            if array.data.is_empty() {
+                return Err(Error::input(format!("input `{name}` is empty")).with_hint("every size is at least 1"));
+            }
             let Some(input) = graph.inputs().iter().find(|i| &i.name == name) else {
                 let known: Vec<&str> = graph.inputs().iter().map(|i| i.name.as_str()).collect();
                 return Err(Error::input(format!("`{name}` is not an input of the program"))

@@ -344,7 +344,7 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
             format!(
                 "Checked at the point: {} of the steps above {} disagree (✗, relative error above {}): {}. \
                  At a point where a function is undefined or not differentiable (log of a negative entry, \
-                 a singular matrix) the checks cannot agree; try another point with --seed or --inputs. \
+                 a singular matrix) the checks cannot agree; try another point (another seed, or inputs of your own). \
                  Finite differences: {}.",
                 failures.len(),
                 if failures.len() == 1 { "does" } else { "do" },

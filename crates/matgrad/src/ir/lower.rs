@@ -185,6 +185,7 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Error> {
         asides: ast.asides.clone(),
         document,
         source: source.to_string(),
+        lines: Default::default(),
     })
 }
 

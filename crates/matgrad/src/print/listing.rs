@@ -5,7 +5,6 @@ use std::fmt::Write;
 
 use crate::ir::kinds::Origin;
 use crate::ir::NodeId;
-use crate::program::line_column;
 use crate::program::{Meaning, Variable};
 use crate::syntax::AsideKind;
 use crate::Program;
@@ -31,7 +30,7 @@ pub fn listing(program: &Program, source: &str) -> String {
                 let _ = writeln!(out, "{declaration}");
             }
             origin => {
-                let _ = writeln!(out, "{declaration:<width$}  # {}", describe_origin(variable, origin, source));
+                let _ = writeln!(out, "{declaration:<width$}  # {}", describe_origin(program, variable, origin));
             }
         }
     }
@@ -61,7 +60,7 @@ pub fn listing(program: &Program, source: &str) -> String {
     if !program.ignored.is_empty() {
         out.push_str("\n# ignored (not math, or inline math that declares nothing):\n");
         for span in &program.ignored {
-            let (line, column) = line_column(source, span.start);
+            let (line, column) = program.line_column(span.start);
             let text = one_line(source.get(span.range()).unwrap_or(""), 60);
             let _ = writeln!(out, "#   {line}:{column}  {text}");
         }
@@ -71,13 +70,14 @@ pub fn listing(program: &Program, source: &str) -> String {
 
 /// Where an undeclared input's kind came from, in words: "by its letter (a–g scalars)",
 /// "from its use in `A*x - b` (line 3)".
-pub fn describe_origin(variable: &Variable, origin: Origin, source: &str) -> String {
+pub fn describe_origin(program: &Program, variable: &Variable, origin: Origin) -> String {
+    let source = program.source();
     match origin {
         Origin::Declared => "declared".to_string(),
         Origin::Letter => format!("undeclared: by its letter ({})", variable.letter_rule),
         Origin::Use => match variable.decided_by {
             Some(span) => {
-                let (line, _) = line_column(source, span.start);
+                let (line, _) = program.line_column(span.start);
                 let text: String =
                     source.get(span.range()).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
                 let text = if text.chars().count() > 40 {
@@ -110,7 +110,7 @@ pub fn inputs_header(program: &Program) -> String {
                     Origin::Letter => format!("{ty} ({})", v.letter_rule),
                     Origin::Use => match v.decided_by {
                         Some(span) => {
-                            let (line, _) = line_column(&program.source, span.start);
+                            let (line, _) = program.line_column(span.start);
                             format!("{ty} (in `{}`, line {line})", excerpt(&program.source, span))
                         }
                         None => ty,
@@ -154,7 +154,7 @@ pub fn not_in_model(program: &Program) -> String {
     let source = &program.source;
     let mut entries: Vec<(usize, String)> = Vec::new();
     for restated in &program.restated {
-        let (line, _) = line_column(source, restated.first.start);
+        let (line, _) = program.line_column(restated.first.start);
         let verdict = match &restated.meaning {
             Meaning::Same => "the same meaning".to_string(),
             Meaning::Different(_) => "another expression (its value is for `verify` to check)".to_string(),
@@ -181,7 +181,7 @@ pub fn not_in_model(program: &Program) -> String {
     entries.sort_by_key(|(start, _)| *start);
     let mut out = String::from("\n# not statements of the model (claims of the derivation):\n");
     for (start, text) in entries {
-        let (line, column) = line_column(source, start);
+        let (line, column) = program.line_column(start);
         let _ = writeln!(out, "#   {line}:{column}  {text}");
     }
     out

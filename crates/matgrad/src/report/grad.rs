@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::values::show;
-use super::{readings, shape_of, At, Extent, Forms, Reading};
+use super::{readings, shape_of, At, Extent, Forms, Reading, Tensor};
 use crate::eval::evaluate;
 use crate::gradient::LAYOUT;
 use crate::print::{latex_name, unicode_name};
@@ -23,7 +23,7 @@ pub struct GradReport {
     pub expression: Forms,
     pub inputs: IndexMap<String, Reading>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<Array>,
+    pub value: Option<Tensor>,
     pub wrt: Vec<String>,
     pub layout: &'static str,
     pub gradients: IndexMap<String, GradientEntry>,
@@ -45,7 +45,7 @@ pub struct GradientEntry {
     #[serde(flatten)]
     pub forms: Forms,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<Array>,
+    pub value: Option<Tensor>,
 }
 
 /// The finite-difference check: the largest relative error per variable, and the tolerance
@@ -54,6 +54,8 @@ pub struct GradientEntry {
 pub struct Check {
     pub tolerance: f64,
     pub passed: bool,
+    /// A non-finite error (a value undefined at the point) is a string, as for arrays.
+    #[serde(serialize_with = "crate::array::serialize_numbers")]
     pub errors: IndexMap<String, f64>,
 }
 
@@ -61,22 +63,27 @@ impl Gradient {
     /// The report: closed forms always; with a point, the values there; with a tolerance
     /// as well, the check against finite differences.
     pub fn report(&self, point: Option<&Point>, tolerance: Option<f64>) -> Result<GradReport, Error> {
+        if let Some(tolerance) = tolerance.filter(|t| !(*t > 0.0 && t.is_finite())) {
+            return Err(Error::request(format!("the tolerance {tolerance} is not a positive number"))
+                .with_hint("a tolerance is a largest relative error, such as 1e-6"));
+        }
         let program = &self.program;
         let output = program.output_statement();
         let values = match point {
             Some(point) => Some(self.values(point)?),
             None => None,
         };
-        let value = |id| values.as_ref().map(|v: &HashMap<_, Array>| v[&id].clone());
+        let value = |id, axes| values.as_ref().map(|v: &HashMap<_, Array>| Tensor::of(&v[&id], axes));
         let sizes = point.map(|p| &p.sizes);
         let gradients = self
             .wrt
             .iter()
             .map(|w| {
+                let shape = shape_of(program, w.node, sizes);
                 let entry = GradientEntry {
-                    shape: shape_of(program, w.node, sizes),
+                    value: value(w.gradient, shape.len()),
+                    shape,
                     forms: Forms::of(|notation| self.closed_form(w, notation)),
-                    value: value(w.gradient),
                 };
                 (w.name.clone(), entry)
             })
@@ -95,7 +102,7 @@ impl Gradient {
             output: output.name.clone(),
             expression: Forms::of(|notation| self.expression(output.node, notation)),
             inputs: readings(program),
-            value: value(output.node),
+            value: value(output.node, 0),
             wrt: self.wrt.iter().map(|w| w.name.clone()).collect(),
             layout: LAYOUT,
             gradients,
@@ -150,10 +157,10 @@ impl GradReport {
         let (Some(at), Some(value)) = (&self.at, &self.value) else { return out };
         out.push('\n');
         out.push_str(&at.header);
-        let _ = writeln!(out, "{}", show(&self.output, value));
+        let _ = writeln!(out, "{}", show(&self.output, &value.matrix(1)));
         for (name, gradient) in &self.gradients {
             if let Some(value) = &gradient.value {
-                let _ = writeln!(out, "{}", show(&self.partial(name), value));
+                let _ = writeln!(out, "{}", show(&self.partial(name), &value.matrix(1)));
             }
         }
         if let Some(check) = &self.check {

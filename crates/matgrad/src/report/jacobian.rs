@@ -27,7 +27,7 @@ pub const HESSIAN_LAYOUT: &str =
     "∂²L/∂p∂q has the shape of p followed by the shape of q; its entry [i…, j…] is ∂²L/∂p[i…]∂q[j…] (jax.hessian's layout)";
 
 /// An array of any number of axes, in C order; in JSON nested lists, as NumPy's `tolist()`
-/// gives (a number for no axes). A non-finite entry is `null`.
+/// gives (a number for no axes). A non-finite entry is a string, as for [`Array`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tensor {
     pub shape: Vec<usize>,
@@ -36,13 +36,22 @@ pub struct Tensor {
 }
 
 impl Tensor {
+    /// `array` with `axes` ≤ 2 axes: a scalar, a vector or a matrix, whatever its sizes (a
+    /// 3×1 matrix stays a list of rows, a vector of length 1 a list).
+    pub(crate) fn of(array: &Array, axes: usize) -> Tensor {
+        let shape = match axes {
+            0 => Vec::new(),
+            1 => vec![array.rows * array.cols],
+            _ => vec![array.rows, array.cols],
+        };
+        Tensor { shape, data: array.to_rows().concat() }
+    }
+
     /// The entry at a flat C-order position's nested lists.
     fn to_json(&self) -> serde_json::Value {
         fn nest(shape: &[usize], data: &[f64]) -> serde_json::Value {
             match shape.split_first() {
-                None => {
-                    serde_json::Number::from_f64(data[0]).map_or(serde_json::Value::Null, serde_json::Value::Number)
-                }
+                None => crate::array::number(data[0]),
                 Some((&n, rest)) => {
                     let stride: usize = rest.iter().product();
                     serde_json::Value::Array((0..n).map(|i| nest(rest, &data[i * stride..(i + 1) * stride])).collect())

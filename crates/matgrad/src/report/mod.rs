@@ -94,7 +94,7 @@ pub(crate) fn readings(program: &Program) -> IndexMap<String, Reading> {
             let reading = Reading {
                 shape: shape_of(program, v.node, None),
                 from: v.origin.as_str(),
-                note: describe_origin(v, v.origin, &program.source),
+                note: describe_origin(program, v, v.origin),
             };
             (v.name.clone(), reading)
         })
@@ -158,7 +158,7 @@ impl Program {
             .iter()
             .zip(in_model)
             .map(|(s, in_model)| {
-                let (line, column) = crate::program::line_column(&self.source, s.span.start);
+                let (line, column) = self.line_column(s.span.start);
                 StatementEntry {
                     name: s.name.clone(),
                     shape: shape_of(self, s.node, None),

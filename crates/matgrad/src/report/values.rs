@@ -5,7 +5,7 @@ use std::fmt::Write;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::{readings, At, Reading};
+use super::{readings, shape_of, At, Reading, Tensor};
 use crate::eval::evaluate;
 use crate::{Array, Error, Point, Program};
 
@@ -14,9 +14,9 @@ use crate::{Array, Error, Point, Program};
 pub struct EvalReport {
     pub output: String,
     /// Each statement's value, by name.
-    pub values: IndexMap<String, Array>,
+    pub values: IndexMap<String, Tensor>,
     /// Each input's value.
-    pub inputs: IndexMap<String, Array>,
+    pub inputs: IndexMap<String, Tensor>,
     /// How each input was read.
     pub reading: IndexMap<String, Reading>,
     #[serde(flatten)]
@@ -29,8 +29,12 @@ impl Program {
         let mut wanted: Vec<_> = self.statements.iter().map(|s| s.node).collect();
         wanted.extend(self.inputs.iter().map(|v| v.node));
         let mut values = evaluate(&self.graph, &point.sizes, &point.inputs, &wanted)?.into_iter();
-        let statements = self.statements.iter().map(|s| s.name.clone()).zip(values.by_ref()).collect();
-        let inputs = self.inputs.iter().map(|v| v.name.clone()).zip(values).collect();
+        let mut entry = |name: &str, node| {
+            let value = values.next().expect("one value per node");
+            (name.to_string(), Tensor::of(&value, shape_of(self, node, None).len()))
+        };
+        let statements = self.statements.iter().map(|s| entry(&s.name, s.node)).collect();
+        let inputs = self.inputs.iter().map(|v| entry(&v.name, v.node)).collect();
         Ok(EvalReport {
             output: self.output_statement().name.clone(),
             values: statements,
@@ -46,7 +50,7 @@ impl EvalReport {
     pub fn text(&self) -> String {
         let mut out = self.at.header.clone();
         for (name, value) in &self.values {
-            let _ = writeln!(out, "{}", show(name, value));
+            let _ = writeln!(out, "{}", show(name, &value.matrix(1)));
         }
         out
     }
@@ -55,6 +59,9 @@ impl EvalReport {
 /// `name = value`, with a matrix on following lines; large arrays are shown in part.
 pub fn show(name: &str, array: &Array) -> String {
     const MAX: usize = 8;
+    if array.data.len() != array.rows * array.cols {
+        return format!("{name} = (a {}×{} array holding {} entries)", array.rows, array.cols, array.data.len());
+    }
     if array.is_scalar() {
         return format!("{name} = {}", number(array.data[0]));
     }

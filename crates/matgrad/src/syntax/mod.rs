@@ -61,7 +61,7 @@ pub(crate) use names::letter_function;
 pub use names::FUNCTIONS;
 pub use names::{greek_latex, greek_letter};
 #[cfg(test)]
-pub use parser::MAX_DEPTH;
+pub use parser::{too_deep_message, MAX_DEPTH};
 
 use crate::error::{Error, Span};
 use lexer::TokenKind;

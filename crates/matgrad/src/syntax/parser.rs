@@ -377,8 +377,10 @@ impl<'a> Parser<'a> {
     }
 
     fn too_deep(&self, span: Span) -> Error {
-        Error::new(span, format!("expression nested too deeply (more than {MAX_DEPTH} levels)"))
-            .with_hint("split it into named steps, each `t = …` on its own line")
+        Error::new(span, too_deep_message()).with_hint(
+            "a sum or product counts one level per term, so `x1 + x2 + … + x300` is 300 levels deep: \
+             split it into named steps, each `t = …` on its own line (`s = x1 + … + x100`, then `s + x101 + …`)",
+        )
     }
 
     // ---- building the tree ----
@@ -1711,4 +1713,9 @@ fn number_value(text: &str, span: Span) -> std::result::Result<f64, Error> {
         Ok(_) => Err(Error::new(span, "number too large").with_hint("the largest number is about 1.8e308")),
         Err(_) => Err(Error::new(span, format!("invalid number `{text}`"))),
     }
+}
+
+/// The message of an expression deeper than [`MAX_DEPTH`], nested or long.
+pub fn too_deep_message() -> String {
+    format!("expression too deep: more than {MAX_DEPTH} levels of operations inside one another")
 }
