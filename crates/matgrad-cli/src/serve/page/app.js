@@ -406,11 +406,12 @@ function showValues(report) {
     heading.innerHTML = `Finite-difference check, largest relative error per variable (central differences, tolerance ${number(report.check.tolerance)}):`;
     check.appendChild(heading);
     for (const [name, error] of Object.entries(report.check.errors)) {
-      const good = error !== null && error <= report.check.tolerance;
+      // A non-finite error comes as the string "NaN" or "Infinity".
+      const good = typeof error === "number" && error <= report.check.tolerance;
       const line = document.createElement("div");
       line.className = "check-row " + (good ? "ok" : "bad");
       line.dataset.wrt = name;
-      line.textContent = `${good ? "✓" : "✗"} ${name}: ${error === null ? "not a number" : error.toExponential(1)}`;
+      line.textContent = `${good ? "✓" : "✗"} ${name}: ${typeof error === "number" ? error.toExponential(1) : error}`;
       check.appendChild(line);
     }
   }
@@ -423,6 +424,8 @@ function showValues(report) {
 }
 
 function number(value) {
+  // JSON has no NaN or infinity: the library writes them as the strings "NaN", "Infinity".
+  if (typeof value === "string") return value;
   if (value === null) return "NaN";
   if (value === 0) return "0";
   const magnitude = Math.abs(value);
