@@ -60,7 +60,8 @@ impl Program {
     /// names); all inputs when `wrt` is empty.
     /// Names are trimmed; an empty or repeated name is a mistake.
     pub fn gradient(&self, wrt: &[&str]) -> Result<Gradient, Error> {
-        let wrt = checked_names(wrt)?;
+        let wrt: Vec<String> = checked_names(wrt)?.into_iter().map(|name| self.own_name(name)).collect();
+        let wrt: Vec<&str> = wrt.iter().map(String::as_str).collect();
         // The gradient grows its own copy of the graph, so the program can be asked again.
         self.clone().into_gradient(&wrt)
     }

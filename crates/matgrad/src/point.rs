@@ -44,10 +44,15 @@ impl Program {
     pub fn point_within(
         &self,
         sizes: &[(String, usize)],
-        mut inputs: HashMap<String, Array>,
+        inputs: HashMap<String, Array>,
         seed: u64,
         budget: u64,
     ) -> Result<Point, Error> {
+        // Inputs and sizes may be named in the program's own spelling (`λ`, `W₁`).
+        let sizes: Vec<(String, usize)> = sizes.iter().map(|(name, size)| (self.own_name(name), *size)).collect();
+        let sizes = &sizes[..];
+        let mut inputs: HashMap<String, Array> =
+            inputs.into_iter().map(|(name, array)| (self.own_name(&name), array)).collect();
         let sizes = Sizes::bind(&self.graph, sizes, &inputs, Some(DEFAULT_SIZE), budget)?;
         let random = draw(&self.graph, &sizes, &mut inputs, seed);
         Ok(Point { sizes, inputs, random, seed })

@@ -130,8 +130,26 @@ impl Program {
         self.statements.iter().map(|s| s.name.as_str())
     }
 
+    /// The program's name for `text`, a name as a caller writes it: itself when the program
+    /// has it, else the name a declaration of it would have (`λ` and `\lambda` are `lambda`,
+    /// `W₁` is `W_1`), so that a caller may use the program's own spelling.
+    pub(crate) fn own_name(&self, text: &str) -> String {
+        let known = |name: &str| self.lookup(name).is_some() || self.graph.dims.symbols().any(|(_, s)| s == name);
+        if known(text) {
+            return text.to_string();
+        }
+        let declared =
+            crate::syntax::parse(&format!("{text}: scalar")).ok().and_then(|ast| match ast.items.as_slice() {
+                [crate::syntax::Item::Declare { names, .. }] if names.len() == 1 => Some(names[0].text.clone()),
+                _ => None,
+            });
+        declared.filter(|name| known(name)).unwrap_or_else(|| text.to_string())
+    }
+
     /// Makes the statement called `name` the output.
     pub fn set_output(&mut self, name: &str) -> Result<(), Error> {
+        let owned = self.own_name(name);
+        let name = owned.as_str();
         match self.statements.iter().position(|s| s.name == name) {
             Some(index) => {
                 self.output = index;

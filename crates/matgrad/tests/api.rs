@@ -308,3 +308,17 @@ fn the_variables_of_a_gradient_are_checked_by_the_library() {
     let point = program.point(&[], Default::default(), 0).expect("a point");
     assert_eq!(gradient.report(Some(&point), Some(-1.0)).expect_err("a bad tolerance").kind, ErrorKind::Request);
 }
+
+#[test]
+fn a_caller_may_name_things_in_the_programs_own_spelling() {
+    let source = "x: vector(n)\nλ: scalar\nW₁: matrix(n, n)\nL = λ * sum(W₁*x)";
+    let mut q = query(source);
+    q.wrt = vec!["λ".into(), "W₁".into()];
+    q.inputs.insert("λ".into(), Array::scalar(2.0));
+    let grad = json(Question::Grad, &q);
+    assert_eq!(grad["wrt"], serde_json::json!(["lambda", "W_1"]));
+    let program = Program::parse(source).expect("parses");
+    let point = program.point(&[], [("λ".to_string(), Array::scalar(2.0))].into(), 0).expect("λ is an input");
+    assert!(!point.random.contains(&"lambda".to_string()), "{:?}", point.random);
+    assert!(program.gradient(&["\\lambda"]).is_ok());
+}
