@@ -322,3 +322,40 @@ fn a_caller_may_name_things_in_the_programs_own_spelling() {
     assert!(!point.random.contains(&"lambda".to_string()), "{:?}", point.random);
     assert!(program.gradient(&["\\lambda"]).is_ok());
 }
+
+#[test]
+fn the_explanation_keeps_the_gradients_names() {
+    for name in EXAMPLES {
+        let q = query(&example(name));
+        let grad = json(Question::Grad, &q);
+        let explain = json(Question::Explain, &q);
+        let text = explain["text"].as_str().expect("text");
+        for (letter, forms) in grad["definitions"].as_object().expect("definitions") {
+            // The same node, so the same value; its form may use the explanation's further
+            // names (`p = (W₃ᵀ (o − t)) ⊙ r` with `r = 1 − h₂²`), so the whole form is
+            // compared when the explanation named nothing inside it.
+            let line = format!("{} = {}", letter, forms["expr"].as_str().expect("expr"));
+            let defined = text.lines().find(|l| l.trim_start().starts_with(&format!("{letter} = ")));
+            let defined = defined.unwrap_or_else(|| panic!("{name}: the explanation does not define {letter}"));
+            let nested = explain_names(text).iter().any(|n| n != letter && defined.contains(n.as_str()));
+            assert!(nested || defined.trim() == line, "{name}: `{defined}` is not `{line}`");
+        }
+        // Each view that is shown alone says what its names are.
+        let sections = explain["sections"].as_array().expect("sections");
+        if !grad["definitions"].as_object().expect("definitions").is_empty() {
+            for section in &sections[1..] {
+                assert!(section["html"].as_str().is_some_and(|h| h.contains("where")), "{name}: {}", section["title"]);
+            }
+        }
+    }
+}
+
+/// The names an explanation's text defines under `where`.
+fn explain_names(text: &str) -> Vec<String> {
+    let after = text.split("\nwhere\n").nth(1).unwrap_or("");
+    after
+        .lines()
+        .take_while(|l| !l.starts_with("Checked"))
+        .filter_map(|l| l.trim().split_once(" = ").map(|(n, _)| n.to_string()))
+        .collect()
+}

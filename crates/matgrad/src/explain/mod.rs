@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use crate::diff::{differential, pullback};
 use crate::gradient::Gradient;
 use crate::ir::{Graph, NodeId};
-use crate::print::abbreviations;
+use crate::print::abbreviations_after;
 use crate::print::diagram::{Diagram, DiagramNode, NodeKind};
 use crate::print::unicode_name;
 use crate::Error;
@@ -255,7 +255,8 @@ impl Program {
                 }
             }
         }
-        let definitions = abbreviations(graph, &roots, &growing, &names);
+        // The gradient's names (p, q, r) are kept: the explanation is shown beside the gradient.
+        let definitions = abbreviations_after(graph, &roots, &growing, &names, &gradient.definitions);
         let definition_names = definitions.iter().cloned().collect();
         Ok(Explanation {
             gradient,

@@ -606,21 +606,30 @@ fn html(blocks: &[Block], title: &str) -> String {
 pub fn sections(explanation: &Explanation, checked: Option<&Checked>, svg: Option<&str>) -> Vec<(String, String)> {
     let writer = Writer { explanation, notation: Notation::MathMl };
     let blocks = document(&writer, checked, svg);
-    let mut sections: Vec<(String, String)> = Vec::new();
-    let mut start = None;
+    // The definitions (`where p = …`) close the document; a view shown alone needs them too.
+    let definitions = blocks.iter().position(|b| matches!(b, Block::Prose(p) if p == "where"));
+    let mut ranges: Vec<(String, std::ops::Range<usize>)> = Vec::new();
     // The first block is the document's title; each later heading starts a section.
     for (i, block) in blocks.iter().enumerate().skip(1) {
         if let Block::Heading(title) = block {
-            if let Some((from, heading)) = start.take() {
-                sections.push((heading, html_body(&blocks[from..i], false)));
+            if let Some((_, range)) = ranges.last_mut() {
+                range.end = i;
             }
-            start = Some((i + 1, title.clone()));
+            ranges.push((title.clone(), i + 1..blocks.len()));
         }
     }
-    if let Some((from, heading)) = start {
-        sections.push((heading, html_body(&blocks[from..], false)));
-    }
-    sections
+    ranges
+        .into_iter()
+        .enumerate()
+        .map(|(k, (title, range))| {
+            let mut html = html_body(&blocks[range.clone()], false);
+            // Every view but the graph's (the first) uses the names; one of them holds them.
+            if let Some(w) = definitions.filter(|w| k > 0 && !range.contains(w)) {
+                html.push_str(&html_body(&blocks[w..(w + 2).min(blocks.len())], false));
+            }
+            (title, html)
+        })
+        .collect()
 }
 
 /// The blocks as HTML; with `titled`, the first heading is the page's `<h1>`.

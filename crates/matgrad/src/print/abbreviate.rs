@@ -25,8 +25,26 @@ pub fn abbreviations(
     growing: &[NodeId],
     taken: &HashSet<String>,
 ) -> Vec<(NodeId, String)> {
+    abbreviations_after(graph, roots, growing, taken, &[])
+}
+
+/// [`abbreviations`] for a text that also shows names already given (`given`: the
+/// gradient's `p`, `q`, `r`, which an explanation of it keeps, so that one page never gives
+/// one letter two meanings): the given names and the new ones, in definition order.
+pub fn abbreviations_after(
+    graph: &Graph,
+    roots: &[NodeId],
+    growing: &[NodeId],
+    taken: &HashSet<String>,
+    given: &[(NodeId, String)],
+) -> Vec<(NodeId, String)> {
+    let given_nodes: HashSet<NodeId> = given.iter().map(|(id, _)| *id).collect();
+    let mut taken = taken.clone();
+    taken.extend(given.iter().map(|(_, name)| name.clone()));
     let is_atom = |id: NodeId| {
-        graph.name(id).is_some() || matches!(graph.op(id), Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..))
+        graph.name(id).is_some()
+            || given_nodes.contains(&id)
+            || matches!(graph.op(id), Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..))
     };
     // Uses of each node by distinct parents inside the printed expressions (roots count once).
     let is_root: HashSet<NodeId> = roots.iter().copied().collect();
@@ -83,7 +101,6 @@ pub fn abbreviations(
         size.insert(id, total);
     }
     candidates.sort();
-    let mut taken = taken.clone();
     // Where each pool's search for a free name resumes, so naming stays linear.
     let mut next = [0usize; 2];
     let mut names = Vec::new();
@@ -103,6 +120,10 @@ pub fn abbreviations(
         taken.insert(name.clone());
         names.push((id, name));
     }
+    // The given names first among equals: every definition uses only earlier ones, as the
+    // nodes' order is topological.
+    names.extend(given.iter().cloned());
+    names.sort_by_key(|(id, _)| *id);
     names
 }
 
