@@ -203,6 +203,11 @@ async function update() {
   };
   const checked = await questions.check;
   if (!current() || !checked) return;
+  // No answer at all is not a mistake in the program: say so and keep what is shown.
+  if (checked.status === 0) {
+    $("status").textContent = "The server cannot be reached; is `matgrad serve` still running? The results shown are from before.";
+    return;
+  }
   showProblem(checked.ok ? null : checked.data, source, point.problems);
   showInputs(checked.ok ? checked.data : null);
   const grad = await questions.grad;
@@ -639,6 +644,9 @@ async function loadExamples() {
     $("wrt").value = "";
     $("dims").value = "";
     replaceText(example.source);
+    // The text is replaced through the editor (so Ctrl+Z undoes it), which takes the focus;
+    // give it back, so that the arrow keys keep browsing the examples.
+    select.focus();
     renderEditor();
     update();
   });
