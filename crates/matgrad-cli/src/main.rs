@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use matgrad::api::{self, Query};
 use matgrad::report::{self, to_json};
-use matgrad::Error;
+use matgrad::{Error, Target};
 
 /// Arrays on 64-byte boundaries, for the kernels' vector loads (see `matgrad::alloc`).
 #[global_allocator]
@@ -95,6 +95,24 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
         format: VerifyFormat,
+        /// Write to this file instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Generate a self-contained Python module (NumPy, JAX or PyTorch) defining `value` and
+    /// `value_and_grad` of the program's inputs, written from the closed forms.
+    Codegen {
+        /// The program (`-` reads standard input).
+        file: PathBuf,
+        /// The library the module runs on.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Target::ALL.map(Target::name)))]
+        target: String,
+        /// Variables to differentiate with respect to (default: every input).
+        #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
+        wrt: Vec<String>,
+        /// The output (default: the last assigned name).
+        #[arg(long, value_name = "NAME")]
+        of: Option<String>,
         /// Write to this file instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -404,6 +422,12 @@ fn run(cli: Cli) -> Result<String, Failure> {
                     text,
                 )),
             }
+        }
+        Command::Codegen { file, target, wrt, of, output } => {
+            let (name, mut query) = query(&file, of, &wrt, None, false)?;
+            query.target = target.parse().map_err(Failure::user)?;
+            let report = api::codegen(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
+            write_to(output.as_deref(), report.module)
         }
         Command::Bench(args) => bench::run(args),
         Command::Serve(args) => serve::run(args),

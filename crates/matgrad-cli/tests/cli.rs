@@ -243,6 +243,15 @@ fn the_readme_shows_what_grad_prints_for_each_example() {
 }
 
 #[test]
+fn the_readme_shows_what_codegen_prints_for_the_backprop_example() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");
+    let output = matgrad(&["codegen", "examples/backprop.mg", "--target", "numpy"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let printed = stdout(&output);
+    assert!(readme.contains(printed.trim_end()), "README is out of date for codegen:\n{printed}");
+}
+
+#[test]
 fn the_readme_shows_what_hessian_prints_for_logistic_regression() {
     let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");
     let output = matgrad(&["hessian", "examples/logistic_regression.mg", "--wrt", "w,b"]);

@@ -21,9 +21,10 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::report::{
-    self, CheckReport, EvalReport, ExplainReport, Explained, GradReport, HessianReport, JacobianReport, VerifyReport,
+    self, CheckReport, CodeReport, EvalReport, ExplainReport, Explained, GradReport, HessianReport, JacobianReport,
+    VerifyReport,
 };
-use crate::{Array, Error, Point, Program, MEMORY_BUDGET};
+use crate::{Array, Error, Point, Program, Target, MEMORY_BUDGET};
 
 /// What a person asks about a program. Every field but `source` has a default, so
 /// `{"source": "…"}` is a whole query.
@@ -50,6 +51,8 @@ pub struct Query {
     pub check: bool,
     /// The tolerance of `check`.
     pub tol: f64,
+    /// The library generated code is for (`codegen`).
+    pub target: Target,
     /// The most memory an evaluation may need, in bytes ([`MEMORY_BUDGET`] unless the
     /// front end sets less). Not read from JSON: a server's budget is the server's.
     #[serde(skip)]
@@ -75,6 +78,7 @@ impl Default for Query {
             evaluate: true,
             check: false,
             tol: DEFAULT_TOLERANCE,
+            target: Target::Numpy,
             memory_budget: MEMORY_BUDGET,
             time_limit: None,
         }
@@ -97,6 +101,8 @@ pub enum Question {
     Hessian,
     /// How the chain rule runs, every step checked.
     Explain,
+    /// The value and gradients as a Python module for the query's target.
+    Codegen,
     /// A pasted derivation's claims, each checked.
     Verify,
 }
@@ -112,8 +118,11 @@ impl FromStr for Question {
             "jacobian" => Ok(Question::Jacobian),
             "hessian" => Ok(Question::Hessian),
             "explain" => Ok(Question::Explain),
+            "codegen" => Ok(Question::Codegen),
             "verify" => Ok(Question::Verify),
-            _ => Err(format!("no question `{text}`: ask check, eval, grad, jacobian, hessian, explain or verify")),
+            _ => Err(format!(
+                "no question `{text}`: ask check, eval, grad, jacobian, hessian, explain, codegen or verify"
+            )),
         }
     }
 }
@@ -129,6 +138,7 @@ pub enum Report {
     Jacobian(JacobianReport),
     Hessian(HessianReport),
     Explain(ExplainReport),
+    Codegen(CodeReport),
     Verify(VerifyReport),
 }
 
@@ -153,6 +163,7 @@ fn answer_now(question: Question, query: &Query) -> Result<Report, Error> {
         Question::Jacobian => Report::Jacobian(jacobian(query)?),
         Question::Hessian => Report::Hessian(hessian(query)?),
         Question::Explain => Report::Explain(explain(query)?.report()),
+        Question::Codegen => Report::Codegen(codegen(query)?),
         Question::Verify => Report::Verify(verify(query)?),
     })
 }
@@ -197,6 +208,14 @@ pub fn hessian(query: &Query) -> Result<HessianReport, Error> {
     let hessian = program.hessian(&query.wrt_names()?)?;
     let point = query.point_if_asked(&program)?;
     hessian.report(point.as_ref(), query.check.then_some(query.tol))
+}
+
+/// The value and gradients the query asks for as a Python module for its target.
+pub fn codegen(query: &Query) -> Result<CodeReport, Error> {
+    let gradient = query.program()?.gradient(&query.wrt_names()?)?;
+    let module = gradient.code(query.target)?;
+    let output = crate::print::python_name(gradient.output_name());
+    Ok(CodeReport { target: query.target, file_name: format!("{output}_grad_{}.py", query.target.name()), module })
 }
 
 /// The explanation the query asks for, checked at its point, to be shown in any form.

@@ -22,6 +22,7 @@ pub mod report;
 
 mod alloc;
 mod array;
+mod codegen;
 mod compiled;
 mod deadline;
 mod error;
@@ -47,6 +48,7 @@ pub mod fuzzing;
 
 pub use alloc::AlignedAlloc;
 pub use array::Array;
+pub use codegen::Target;
 pub use compiled::{Compiled, Outputs};
 pub use error::{Error, ErrorEntry, ErrorKind, ErrorReport, Location, Span, MAX_ERRORS};
 pub use eval::{Sizes, MEMORY_BUDGET};

@@ -12,14 +12,9 @@ use crate::check::relative_error;
 use crate::eval::{evaluate, Sizes};
 use crate::ir::NodeId;
 use crate::{Array, Error, Gradient, Program};
-use common::{parse, random_inputs, random_program, sizes, RULE_TABLE};
+use common::{example, parse, random_inputs, random_program, sizes, RULE_TABLE};
 
 const TOLERANCE: f64 = 1e-12;
-
-fn example(name: &str) -> String {
-    let path = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn buffers(inputs: &HashMap<String, Array>) -> Vec<(&str, &[f64])> {
     inputs.iter().map(|(name, array)| (name.as_str(), array.data.as_slice())).collect()

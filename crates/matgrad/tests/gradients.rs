@@ -14,14 +14,9 @@ use crate::ir::{Func, Graph, NodeId, Op};
 use crate::print::Notation;
 use crate::simplify::RULES;
 use crate::{Array, Program};
-use common::{eval1, parse, random_inputs, random_program, sizes, RULE_TABLE};
+use common::{eval1, example, parse, random_inputs, random_program, sizes, RULE_TABLE};
 
 const TOLERANCE: f64 = 1e-6;
-
-fn example(name: &str) -> String {
-    let path = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 /// Every gradient of `source`'s output, printed in Unicode, with the definitions.
 fn closed_forms(gradient: &Gradient) -> String {
@@ -195,7 +190,7 @@ fn the_backprop_gradients_equal_the_briefs_formula() {
 }
 
 /// Matrix Cookbook identities: the printed gradient, and a numerical check of each.
-const COOKBOOK: &[(&str, &str, &str)] = &[
+pub(crate) const COOKBOOK: &[(&str, &str, &str)] = &[
     ("∂tr(AXB)/∂X = AᵀBᵀ", "A, X, B: matrix(n, n)\nL = tr(A*X*B)", "X"),
     ("∂xᵀAx/∂x = (A + Aᵀ)x", "x: vector(n)\nA: matrix(n, n)\nL = x'*A*x", "x"),
     ("∂aᵀXb/∂X = abᵀ", "a, b: vector(n)\nX: matrix(n, n)\nL = a'*X*b", "X"),

@@ -4,6 +4,8 @@
 //! `tests/allocation.rs`, `tests/api.rs` and `tests/fuzz_corpus.rs` use only the public
 //! API, as any front end does.
 
+#[path = "codegen.rs"]
+mod codegen;
 #[path = "common/mod.rs"]
 mod common;
 #[path = "compiled.rs"]

@@ -67,12 +67,25 @@ pub(crate) struct FuncInfo {
     /// compiled plan's loops have their own vectorisable forms
     /// (`eval::plan::elementwise::unary`), tested against this.
     pub scalar: fn(f64) -> f64,
+    /// Its call in generated Python, `{}` standing for the argument (`codegen`): stable
+    /// where the function can overflow (`logaddexp` for softplus, σ without `exp(-x)` of a
+    /// large x).
+    pub python: Python,
     /// Its rough cost per entry in the compiled plan, in arithmetic operations: a call
     /// (libm's or a vectorised approximation) is worth about eight.
     pub cost: usize,
     /// f′(a), built from the argument and the value y = f(a) (written through y where that
     /// is shorter); None where f′ is zero.
     pub derivative: Option<fn(&mut Slope) -> NodeId>,
+}
+
+/// A function's call in each Python library `codegen` writes for; `_name` is a helper
+/// that the generated module defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Python {
+    pub numpy: &'static str,
+    pub jax: &'static str,
+    pub torch: &'static str,
 }
 
 /// How a display notation (Unicode, LaTeX, MathML) prints a function.
@@ -115,6 +128,7 @@ impl Func {
                 listed: true,
                 print: Print::Call { unicode: "σ", latex: "\\sigma" },
                 scalar: sigmoid,
+                python: Python { numpy: "_sigmoid({})", jax: "jax.nn.sigmoid({})", torch: "torch.sigmoid({})" },
                 cost: 8,
                 // σ′ = y ⊙ (1 − y)
                 derivative: Some(|d| {
@@ -130,6 +144,7 @@ impl Func {
                 listed: true,
                 print: Print::Call { unicode: "tanh", latex: "\\tanh" },
                 scalar: f64::tanh,
+                python: Python { numpy: "np.tanh({})", jax: "jnp.tanh({})", torch: "torch.tanh({})" },
                 cost: 8,
                 // tanh′ = 1 − y²
                 derivative: Some(|d| {
@@ -145,6 +160,7 @@ impl Func {
                 listed: true,
                 print: Print::Call { unicode: "exp", latex: "\\exp" },
                 scalar: f64::exp,
+                python: Python { numpy: "np.exp({})", jax: "jnp.exp({})", torch: "torch.exp({})" },
                 cost: 8,
                 // exp′ = y
                 derivative: Some(|d| d.y),
@@ -156,6 +172,7 @@ impl Func {
                 listed: true,
                 print: Print::Call { unicode: "log", latex: "\\log" },
                 scalar: f64::ln,
+                python: Python { numpy: "np.log({})", jax: "jnp.log({})", torch: "torch.log({})" },
                 cost: 8,
                 // log′ = 1 ⊘ a
                 derivative: Some(|d| d.build(Op::Div(d.one, d.a))),
@@ -167,6 +184,7 @@ impl Func {
                 listed: true,
                 print: Print::Call { unicode: "sin", latex: "\\sin" },
                 scalar: f64::sin,
+                python: Python { numpy: "np.sin({})", jax: "jnp.sin({})", torch: "torch.sin({})" },
                 cost: 8,
                 // sin′ = cos a
                 derivative: Some(|d| d.build(Op::Map(Func::Cos, d.a))),
@@ -178,6 +196,7 @@ impl Func {
                 listed: true,
                 print: Print::Call { unicode: "cos", latex: "\\cos" },
                 scalar: f64::cos,
+                python: Python { numpy: "np.cos({})", jax: "jnp.cos({})", torch: "torch.cos({})" },
                 cost: 8,
                 // cos′ = −sin a
                 derivative: Some(|d| {
@@ -192,6 +211,7 @@ impl Func {
                 listed: true,
                 print: Print::Call { unicode: "tan", latex: "\\tan" },
                 scalar: f64::tan,
+                python: Python { numpy: "np.tan({})", jax: "jnp.tan({})", torch: "torch.tan({})" },
                 cost: 8,
                 // tan′ = 1 + y²
                 derivative: Some(|d| {
@@ -206,6 +226,7 @@ impl Func {
                 listed: true,
                 print: Print::Root,
                 scalar: f64::sqrt,
+                python: Python { numpy: "np.sqrt({})", jax: "jnp.sqrt({})", torch: "torch.sqrt({})" },
                 cost: 1,
                 // sqrt′ = 1 ⊘ (2 y)
                 derivative: Some(|d| {
@@ -220,6 +241,7 @@ impl Func {
                 listed: true,
                 print: Print::Bars,
                 scalar: f64::abs,
+                python: Python { numpy: "np.abs({})", jax: "jnp.abs({})", torch: "torch.abs({})" },
                 cost: 1,
                 // abs′ = sign a, with abs′(0) = sign(0) = 0 as the subgradient
                 derivative: Some(|d| d.build(Op::Map(Func::Sign, d.a))),
@@ -231,6 +253,7 @@ impl Func {
                 listed: true,
                 print: Print::Call { unicode: "sign", latex: "\\operatorname{sign}" },
                 scalar: sign,
+                python: Python { numpy: "np.sign({})", jax: "jnp.sign({})", torch: "torch.sign({})" },
                 cost: 1,
                 derivative: None,
             },
@@ -241,6 +264,7 @@ impl Func {
                 listed: true,
                 print: Print::Call { unicode: "relu", latex: "\\operatorname{relu}" },
                 scalar: relu,
+                python: Python { numpy: "np.maximum({}, 0.0)", jax: "jax.nn.relu({})", torch: "torch.relu({})" },
                 cost: 1,
                 // relu′ = step a, with relu′(0) = step(0) = 0 as the subgradient
                 derivative: Some(|d| d.build(Op::Map(Func::Step, d.a))),
@@ -252,6 +276,11 @@ impl Func {
                 listed: true,
                 print: Print::Call { unicode: "softplus", latex: "\\operatorname{softplus}" },
                 scalar: softplus,
+                python: Python {
+                    numpy: "np.logaddexp(0.0, {})",
+                    jax: "jax.nn.softplus({})",
+                    torch: "torch.nn.functional.softplus({})",
+                },
                 cost: 8,
                 // softplus′ = σ(a)
                 derivative: Some(|d| d.build(Op::Map(Func::Sigmoid, d.a))),
@@ -264,6 +293,7 @@ impl Func {
                 listed: false,
                 print: Print::Call { unicode: "step", latex: "\\operatorname{step}" },
                 scalar: step,
+                python: Python { numpy: "np.heaviside({}, 0.0)", jax: "jnp.heaviside({}, 0.0)", torch: "_step({})" },
                 cost: 1,
                 derivative: None,
             },

@@ -55,6 +55,40 @@ pub fn unicode_name(name: &str) -> String {
     }
 }
 
+/// Python's keywords, which a generated parameter cannot be called.
+const PYTHON_KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+];
+
+/// A name as a Python identifier: Greek letters as themselves (`alpha` → `α`), subscripts
+/// and layer indices flattened (`W_1`, `W^(1)` → `W_1`), any other character `_`, a
+/// keyword with a trailing underscore (`lambda_`, `in_`).
+pub fn python_name(name: &str) -> String {
+    let flat = match split_layer(name) {
+        Some((base, index)) => format!("{base}_{index}"),
+        None => name.to_string(),
+    };
+    let (base, subscript) = match flat.split_once('_') {
+        Some((base, sub)) if !base.is_empty() => (base.to_string(), Some(sub.to_string())),
+        _ => (flat.clone(), None),
+    };
+    let mut text = greek(&base);
+    if let Some(sub) = subscript {
+        text.push('_');
+        text.push_str(&sub);
+    }
+    let mut text: String = text.chars().map(|c| if c.is_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if text.is_empty() || text.starts_with(|c: char| c.is_ascii_digit()) {
+        text.insert(0, '_');
+    }
+    if PYTHON_KEYWORDS.contains(&text.as_str()) {
+        text.push('_');
+    }
+    text
+}
+
 /// `alpha` → `\alpha`, `W_1` → `W_{1}`, `xhat` → `\mathit{xhat}`, `w̄` → `\bar{w}`,
 /// `W^(1)` → `W^{(1)}`.
 pub fn latex_name(name: &str) -> String {

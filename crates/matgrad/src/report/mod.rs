@@ -7,6 +7,7 @@
 //! ([`to_json`]), and a server returns the same bytes; the text a terminal shows is
 //! written from the same report (`text` methods), so no front end computes anything.
 
+mod code;
 mod explain;
 mod grad;
 pub(crate) mod jacobian;
@@ -21,6 +22,7 @@ use crate::ir::{Dim, NodeId};
 use crate::print::{describe_origin, inputs_header, print, Notation};
 use crate::{Point, Program};
 
+pub use code::CodeReport;
 pub use explain::{ExplainReport, Explained, Section};
 pub use grad::{Check, GradReport, GradientEntry};
 pub use jacobian::{BlockEntry, Common, HessianReport, JacobianReport, Tensor, HESSIAN_LAYOUT, JACOBIAN_LAYOUT};

@@ -25,6 +25,12 @@ pub fn error(source: &str) -> String {
     }
 }
 
+/// A bundled example's text.
+pub fn example(name: &str) -> String {
+    let path = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// Every dimension symbol of the graph at `size`.
 pub fn sizes(graph: &Graph, size: usize) -> Sizes {
     let pairs: Vec<(String, usize)> = graph.dims.symbols().map(|(_, n)| (n.to_string(), size)).collect();

@@ -1,0 +1,211 @@
+//! One graph node as a Python expression, for each target library.
+//!
+//! Vectors are 1-D arrays and scalars 0-d, so a row vector (a transposed vector) is the
+//! same 1-D array as its column: a transpose of a vector prints as nothing, a product of a
+//! column and a row as `outer`, a product with a 1×1 factor as `*`. Nodes with a local
+//! name print as the name; everything else is written inline, parenthesised by Python's
+//! precedence, so a product prints with the association the graph holds (`A @ (B @ x)`).
+
+use crate::ir::shape::ONE;
+use crate::ir::{Dim, Graph, NodeId, Op};
+
+use super::Target;
+
+/// Python's binding powers, loosest first.
+const SUM: u8 = 1;
+const PRODUCT: u8 = 2;
+const UNARY: u8 = 3;
+const POWER: u8 = 4;
+const ATOM: u8 = 5;
+
+/// How a value is laid out as an array: 0-d, 1-D or 2-D.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Scalar,
+    Column,
+    Row,
+    Matrix,
+}
+
+pub(crate) fn kind(graph: &Graph, id: NodeId) -> Kind {
+    let shape = graph.shape(id);
+    let one = |d: Dim| graph.dims.resolve(d) == ONE;
+    match (one(shape.rows), one(shape.cols)) {
+        (true, true) => Kind::Scalar,
+        (false, true) => Kind::Column,
+        (true, false) => Kind::Row,
+        (false, false) => Kind::Matrix,
+    }
+}
+
+/// What an expression needs from around it: each node's local name, and the Python
+/// spelling of a dimension and of a tensor's `dtype`/`device` (PyTorch).
+pub(crate) struct Context<'a> {
+    pub graph: &'a Graph,
+    pub target: Target,
+    pub name: &'a dyn Fn(NodeId) -> Option<String>,
+    /// The local holding a dimension's size (`K`), or its number.
+    pub dim: &'a dyn Fn(Dim) -> String,
+    /// `, dtype=x.dtype, device=x.device` for PyTorch's constructors; empty otherwise.
+    pub like: &'a str,
+}
+
+impl Context<'_> {
+    /// `id` written in full (even if it has a name): what its local is assigned.
+    pub fn definition(&self, id: NodeId) -> String {
+        crate::stack::deep(|| self.write(id)).0
+    }
+
+    fn operand(&self, id: NodeId, at_least: u8) -> String {
+        let (text, power) = match (self.name)(id) {
+            Some(name) => (name, ATOM),
+            None => crate::stack::deep(|| self.write(id)),
+        };
+        if power >= at_least {
+            text
+        } else {
+            format!("({text})")
+        }
+    }
+
+    /// An operand anywhere a comma-separated argument may go.
+    fn argument(&self, id: NodeId) -> String {
+        self.operand(id, 0)
+    }
+
+    fn call(&self, function: &str, id: NodeId) -> (String, u8) {
+        (format!("{function}({})", self.argument(id)), ATOM)
+    }
+
+    fn infix(&self, a: NodeId, op: &str, b: NodeId, power: u8) -> (String, u8) {
+        (format!("{} {op} {}", self.operand(a, power), self.operand(b, power + 1)), power)
+    }
+
+    /// The array library's namespace, and its linear-algebra one.
+    fn library(&self) -> (&'static str, &'static str) {
+        match self.target {
+            Target::Numpy => ("np", "np.linalg"),
+            Target::Jax => ("jnp", "jnp.linalg"),
+            Target::Torch => ("torch", "torch.linalg"),
+        }
+    }
+
+    fn shape_of(&self, id: NodeId) -> String {
+        let shape = self.graph.shape(id);
+        match kind(self.graph, id) {
+            Kind::Scalar => "()".to_string(),
+            Kind::Column => format!("({},)", (self.dim)(shape.rows)),
+            Kind::Row => format!("({},)", (self.dim)(shape.cols)),
+            Kind::Matrix => format!("({}, {})", (self.dim)(shape.rows), (self.dim)(shape.cols)),
+        }
+    }
+
+    fn write(&self, id: NodeId) -> (String, u8) {
+        let graph = self.graph;
+        let (np, linalg) = self.library();
+        match graph.op(id) {
+            Op::Input(i) => ((self.name)(id).unwrap_or_else(|| graph.input(i).name.clone()), ATOM),
+            Op::Const(c) => literal(c.0),
+            Op::Eye(n) => (format!("{np}.eye({}{})", (self.dim)(n), self.like), ATOM),
+            Op::Fill(c, _) => {
+                let shape = self.shape_of(id);
+                if shape == "()" {
+                    return literal(c.0);
+                }
+                let text = match c.0 {
+                    0.0 => format!("{np}.zeros({shape}{})", self.like),
+                    1.0 => format!("{np}.ones({shape}{})", self.like),
+                    value => format!("{np}.full({shape}, {}{})", float(value), self.like),
+                };
+                (text, ATOM)
+            }
+            Op::Neg(a) => (format!("-{}", self.operand(a, UNARY)), UNARY),
+            Op::Add(a, b) => match graph.op(b) {
+                Op::Neg(c) => self.infix(a, "-", c, SUM),
+                _ => self.infix(a, "+", b, SUM),
+            },
+            Op::Mul(a, b) => self.infix(a, "*", b, PRODUCT),
+            Op::Div(a, b) => self.infix(a, "/", b, PRODUCT),
+            Op::Pow(a, b) => (format!("{} ** {}", self.operand(a, POWER + 1), self.operand(b, UNARY)), POWER),
+            Op::MatMul(a, b) => self.product(a, b),
+            Op::Transpose(a) => match kind(graph, a) {
+                Kind::Matrix => (format!("{}.T", self.operand(a, ATOM)), ATOM),
+                Kind::Scalar | Kind::Column | Kind::Row => match (self.name)(a) {
+                    Some(name) => (name, ATOM),
+                    None => self.write(a),
+                },
+            },
+            Op::Map(f, a) => {
+                let python = f.info().python;
+                let template = match self.target {
+                    Target::Numpy => python.numpy,
+                    Target::Jax => python.jax,
+                    Target::Torch => python.torch,
+                };
+                (template.replace("{}", &self.argument(a)), ATOM)
+            }
+            Op::MatPow(a, k) => (format!("{linalg}.matrix_power({}, {k})", self.argument(a)), ATOM),
+            Op::Sum(a) => self.call(&format!("{np}.sum"), a),
+            Op::Norm1(a) => (format!("{np}.sum({np}.abs({}))", self.argument(a)), ATOM),
+            Op::Norm2(a) => self.call(&format!("{linalg}.norm"), a),
+            Op::Trace(a) => self.call(&format!("{np}.trace"), a),
+            Op::Det(a) => self.call(&format!("{linalg}.det"), a),
+            // slogdet gives (sign, log|det|).
+            Op::LogDet(a) => (format!("{linalg}.slogdet({})[1]", self.argument(a)), ATOM),
+            Op::Inv(a) => self.call(&format!("{linalg}.inv"), a),
+            Op::Diag(a) => self.call(&format!("{np}.diag"), a),
+            Op::DiagPart(a) => self.call(&format!("{np}.diagonal"), a),
+            Op::Softmax(a) => match self.target {
+                Target::Numpy => self.call("_softmax", a),
+                Target::Jax => self.call("jax.nn.softmax", a),
+                Target::Torch => (format!("torch.softmax({}, dim=0)", self.argument(a)), ATOM),
+            },
+            Op::LogSumExp(a) => match self.target {
+                Target::Numpy => self.call("_logsumexp", a),
+                Target::Jax => self.call("jax.nn.logsumexp", a),
+                Target::Torch => (format!("torch.logsumexp({}, dim=0)", self.argument(a)), ATOM),
+            },
+        }
+    }
+
+    /// `a·b` by the operands' layouts: `@`, `*` with a 1×1 factor, `outer` of a column and a
+    /// row, and a diagonal factor as a broadcast (`v[:, None] * M`, `M * v`), never formed.
+    fn product(&self, a: NodeId, b: NodeId) -> (String, u8) {
+        let graph = self.graph;
+        let (np, _) = self.library();
+        let unnamed_diag = |id: NodeId| match graph.op(id) {
+            Op::Diag(v) if (self.name)(id).is_none() => Some(v),
+            _ => None,
+        };
+        match (kind(graph, a), kind(graph, b)) {
+            (Kind::Scalar, _) | (_, Kind::Scalar) => self.infix(a, "*", b, PRODUCT),
+            (Kind::Column, Kind::Row) => (format!("{np}.outer({}, {})", self.argument(a), self.argument(b)), ATOM),
+            (left, right) => match (unnamed_diag(a), unnamed_diag(b)) {
+                (Some(v), _) if right == Kind::Matrix => {
+                    (format!("{}[:, None] * {}", self.operand(v, ATOM), self.operand(b, PRODUCT + 1)), PRODUCT)
+                }
+                (Some(v), _) => self.infix(v, "*", b, PRODUCT),
+                (_, Some(v)) if left == Kind::Matrix || left == Kind::Row => self.infix(a, "*", v, PRODUCT),
+                _ => self.infix(a, "@", b, PRODUCT),
+            },
+        }
+    }
+}
+
+/// A constant: integers without a point (`2 * x`, `x ** 3`), negatives as unary minus.
+fn literal(value: f64) -> (String, u8) {
+    let text = if value.fract() == 0.0 && value.abs() < 1e15 { format!("{}", value as i64) } else { float(value) };
+    let power = if text.starts_with('-') { UNARY } else { ATOM };
+    (text, power)
+}
+
+/// A float literal Python reads back to the same `f64`.
+pub(crate) fn float(value: f64) -> String {
+    if value.is_nan() {
+        "float(\"nan\")".to_string()
+    } else if value.is_infinite() {
+        if value > 0.0 { "float(\"inf\")" } else { "-float(\"inf\")" }.to_string()
+    } else {
+        format!("{value:?}")
+    }
+}

@@ -1,0 +1,204 @@
+//! Generated code, run: every module `Gradient::code` writes for the rule table, the
+//! examples, the Matrix Cookbook identities and 200 random programs is executed by NumPy
+//! and JAX (and PyTorch where it is installed) in one Python process per target, and its
+//! value and gradients must agree with matgrad's interpreter to 1e-10 relative. The
+//! modules also pass `py_compile` and `ruff check`, and a wrong shape raises a ValueError
+//! naming the input and both shapes.
+//!
+//! The Python is `$MATGRAD_PYTHON` (`.ci/run` makes a virtual environment with numpy, jax
+//! and ruff), else `python3`. A missing library is a failure under `CI=true` and a loud
+//! skip elsewhere; PyTorch, a 5 GB wheel, is run only where it is importable, and the test
+//! says so when it is not.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use super::common::{example, parse, random_inputs, random_program, sizes, RULE_TABLE};
+use super::gradients::COOKBOOK;
+use crate::eval::evaluate;
+use crate::Target;
+
+const TOLERANCE: f64 = 1e-10;
+
+fn python() -> String {
+    std::env::var("MATGRAD_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Whether `module` imports in the test's Python; under CI a missing numpy or jax fails.
+fn available(module: &str, required_in_ci: bool) -> bool {
+    let status = Command::new(python()).args(["-c", &format!("import {module}")]).output();
+    let ok = status.is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(!(required_in_ci && in_ci()), "CI=true but `{module}` does not import in {}", python());
+        eprintln!(
+            "SKIPPED: `{module}` does not import in {} (set MATGRAD_PYTHON); its generated code was not run",
+            python()
+        );
+    }
+    ok
+}
+
+/// Every case: a name, a program, and the variables.
+fn cases() -> Vec<(String, String, Vec<String>)> {
+    let mut cases: Vec<(String, String, Vec<String>)> = Vec::new();
+    for (name, source) in RULE_TABLE {
+        cases.push((format!("rule {name}"), source.to_string(), vec![]));
+    }
+    let examples = std::fs::read_dir(format!("{}/../../examples", env!("CARGO_MANIFEST_DIR"))).expect("examples");
+    let mut files: Vec<String> = examples
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| f.ends_with(".mg") || f.ends_with(".tex"))
+        .collect();
+    files.sort();
+    for file in files {
+        cases.push((format!("example {file}"), example(&file), vec![]));
+    }
+    for (identity, source, wrt) in COOKBOOK {
+        cases.push((format!("cookbook {identity}"), source.to_string(), vec![wrt.to_string()]));
+    }
+    for seed in 0..200u64 {
+        cases.push((format!("random {seed}"), random_program(seed, 1 + (seed % 8) as usize), vec![]));
+    }
+    cases
+}
+
+/// Writes each case's module for `target` and the cases file into `dir`; returns its path.
+fn write_cases(dir: &Path, target: Target) -> PathBuf {
+    let mut list = Vec::new();
+    for (i, (name, source, wrt)) in cases().into_iter().enumerate() {
+        let wrt: Vec<&str> = wrt.iter().map(String::as_str).collect();
+        let gradient = parse(&source).gradient(&wrt).expect("a gradient");
+        let module = gradient.code(target).unwrap_or_else(|e| panic!("{name}: {}", e.render("case", &source)));
+        let path = dir.join(format!("case_{i}.py"));
+        std::fs::write(&path, module).expect("writes");
+        let graph = &gradient.program.graph;
+        let sizes = sizes(graph, 3);
+        let inputs = random_inputs(graph, &sizes, i as u64);
+        let mut wanted = vec![gradient.program.output_node()];
+        wanted.extend(gradient.wrt.iter().map(|w| w.gradient));
+        let values = evaluate(graph, &sizes, &inputs, &wanted).expect("evaluates");
+        // A random composition can overflow; such a point compares nothing.
+        if !values.iter().all(|v| v.data.iter().all(|x| x.is_finite() && x.abs() < 1e8)) {
+            continue;
+        }
+        let program = &gradient.program;
+        list.push(json!({
+            "name": name,
+            "module": path,
+            "names": program.inputs.iter().map(|v| crate::print::unicode_name(&v.name)).collect::<Vec<_>>(),
+            "arguments": program.inputs.iter().map(|v| inputs[&v.name].to_json()).collect::<Vec<_>>(),
+            "value": values[0].to_json(),
+            "grads": values[1..].iter().map(|v| v.to_json()).collect::<Vec<_>>(),
+            "check_shapes": !name.starts_with("random"),
+        }));
+    }
+    assert!(list.len() > 250, "most cases are finite: {}", list.len());
+    let file = dir.join("cases.json");
+    std::fs::write(&file, serde_json::to_string(&list).expect("json")).expect("writes");
+    file
+}
+
+/// Runs the cases of `target` in one Python process; each case's result line.
+fn run(target: Target, precision: &str) -> (PathBuf, Vec<Value>) {
+    let dir =
+        std::env::temp_dir().join(format!("matgrad-codegen-{}-{}-{precision}", std::process::id(), target.name()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let cases = write_cases(&dir, target);
+    let runner = format!("{}/tests/data/run_generated.py", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(python())
+        .arg(&runner)
+        .arg(&cases)
+        .arg(target.name())
+        .arg(precision)
+        .env("JAX_PLATFORMS", "cpu")
+        .output()
+        .expect("python runs");
+    assert!(output.status.success(), "the runner failed: {}", String::from_utf8_lossy(&output.stderr));
+    let results = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a result line"))
+        .collect();
+    (dir, results)
+}
+
+/// Every case's error within `tolerance`, every wrong shape reported.
+fn assert_agree(target: Target, results: &[Value], tolerance: f64) {
+    let mut failures = Vec::new();
+    for result in results {
+        let error = result["error"].as_f64().unwrap_or(f64::INFINITY);
+        if error.is_nan() || error > tolerance {
+            failures.push(format!(
+                "{}: error {error:e} {}",
+                result["name"],
+                result.get("exception").unwrap_or(&Value::Null)
+            ));
+        }
+        if let Some(message) = result.get("shape_error").and_then(Value::as_str) {
+            failures.push(format!("{}: {message}", result["name"]));
+        }
+    }
+    assert!(failures.is_empty(), "{} generated code disagrees:\n{}", target.name(), failures.join("\n"));
+    eprintln!("{}: {} generated modules agree with matgrad to {tolerance:e}", target.name(), results.len());
+}
+
+/// The modules pass `ruff check` with its default rules.
+fn assert_lint_clean(dir: &Path) {
+    if !available("ruff", true) {
+        return;
+    }
+    let output = Command::new(python())
+        .args(["-m", "ruff", "check", "--no-cache", "--quiet"])
+        .arg(dir)
+        .output()
+        .expect("ruff runs");
+    assert!(output.status.success(), "ruff check: {}", String::from_utf8_lossy(&output.stdout));
+}
+
+#[test]
+fn generated_numpy_agrees_with_matgrad() {
+    if !available("numpy", true) {
+        return;
+    }
+    let (dir, results) = run(Target::Numpy, "x64");
+    assert_agree(Target::Numpy, &results, TOLERANCE);
+    assert_lint_clean(&dir);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn generated_jax_agrees_with_matgrad_under_jit_in_x64_and_x32() {
+    if !available("jax", true) {
+        return;
+    }
+    let (dir, results) = run(Target::Jax, "x64");
+    assert_agree(Target::Jax, &results, TOLERANCE);
+    assert_lint_clean(&dir);
+    let _ = std::fs::remove_dir_all(dir);
+    // With x64 off JAX computes in float32: the same functions run and jit, to f32's precision.
+    let (dir, results) = run(Target::Jax, "x32");
+    let float32 = results.iter().filter(|r| r["dtype"] == "float32").count();
+    assert_eq!(float32, results.len(), "x64 off computes in float32");
+    let examples: Vec<Value> =
+        results.into_iter().filter(|r| !r["name"].as_str().unwrap_or("").starts_with("random")).collect();
+    assert_agree(Target::Jax, &examples, 1e-2);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn generated_torch_agrees_with_matgrad_where_torch_is_installed() {
+    if !available("torch", false) {
+        eprintln!("SKIPPED: PyTorch is not installed, so the generated PyTorch code was not run");
+        return;
+    }
+    let (dir, results) = run(Target::Torch, "x64");
+    assert_agree(Target::Torch, &results, TOLERANCE);
+    assert_lint_clean(&dir);
+    let _ = std::fs::remove_dir_all(dir);
+}
