@@ -169,15 +169,7 @@ impl<'a> Writer<'a> {
         // Dimensions first, so that a size keeps its name (`K`) and a value yields.
         let mut dims: Vec<(Dim, String, String, usize)> = Vec::new();
         for (node, parameter, _) in &writer.parameters {
-            let shape = graph.shape(*node);
-            let axes = match kind(graph, *node) {
-                Kind::Scalar => vec![],
-                Kind::Column => vec![shape.rows],
-                Kind::Row => vec![shape.cols],
-                Kind::Matrix => vec![shape.rows, shape.cols],
-            };
-            for (axis, dim) in axes.into_iter().enumerate() {
-                let dim = graph.dims.resolve(dim);
+            for (axis, dim) in axes(graph, *node).into_iter().enumerate() {
                 if let Some(symbol) = graph.dims.symbol_name(dim) {
                     if !dims.iter().any(|(d, ..)| *d == dim) {
                         dims.push((dim, symbol.to_string(), parameter.clone(), axis));
@@ -335,13 +327,7 @@ impl<'a> Writer<'a> {
         for (node, parameter, original) in order {
             let shape = graph.shape(*node);
             let declared = graph.dims.show_type(shape);
-            let axes: Vec<Dim> = match kind(graph, *node) {
-                Kind::Scalar => vec![],
-                Kind::Column => vec![shape.rows],
-                Kind::Row => vec![shape.cols],
-                Kind::Matrix => vec![shape.rows, shape.cols],
-            };
-            let axes: Vec<Dim> = axes.into_iter().map(|d| graph.dims.resolve(d)).collect();
+            let axes = axes(graph, *node);
             let tuple = |known: &HashSet<Dim>| {
                 let entries: Vec<String> = axes
                     .iter()
@@ -414,6 +400,18 @@ impl<'a> Writer<'a> {
         out.push_str(&code);
         out
     }
+}
+
+/// The dimensions of a value's array axes: none for a scalar, one for a vector.
+fn axes(graph: &Graph, id: NodeId) -> Vec<Dim> {
+    let shape = graph.shape(id);
+    let dims = match kind(graph, id) {
+        Kind::Scalar => vec![],
+        Kind::Column => vec![shape.rows],
+        Kind::Row => vec![shape.cols],
+        Kind::Matrix => vec![shape.rows, shape.cols],
+    };
+    dims.into_iter().map(|d| graph.dims.resolve(d)).collect()
 }
 
 /// A function's result in full; a constant as a float (`0.0`), so it has the float type.

@@ -200,6 +200,7 @@ async function update() {
     grad: ask("grad", { ...base, check: true }, signal),
     explain: ask("explain", base, signal),
     verify: ask("verify", { source, dims: point.dims, seed: point.seed }, signal),
+    codegen: ask("codegen", { source, wrt: point.wrt, target: codeTarget }, signal),
   };
   const checked = await questions.check;
   if (!current() || !checked) return;
@@ -214,9 +215,14 @@ async function update() {
   if (!current() || !grad) return;
   if (checked.ok && !grad.ok) showProblem(grad.data, source, point.problems);
   showGradients(grad.ok ? grad.data : null);
-  const [explained, verified] = await Promise.all([questions.explain, questions.verify]);
+  const [explained, verified, code] = await Promise.all([questions.explain, questions.verify, questions.codegen]);
   if (!current() || !explained || !verified) return;
-  showViews(explained.ok ? explained.data : null, explained.ok || !checked.ok ? null : explained.data, verified.ok ? verified.data : null);
+  showViews(
+    explained.ok ? explained.data : null,
+    explained.ok || !checked.ok ? null : explained.data,
+    verified.ok ? verified.data : null,
+    code && code.ok ? { ...code.data, query: { source, wrt: point.wrt } } : null,
+  );
   document.body.classList.remove("stale");
   $("status").textContent = statusLine(checked, grad);
   document.body.dataset.done = String(mine);
@@ -486,7 +492,7 @@ function shortTitle(title) {
   return title;
 }
 
-function showViews(explanation, explainError, verification) {
+function showViews(explanation, explainError, verification, code) {
   const panel = $("views-panel");
   const tabs = $("tabs");
   const views = $("views");
@@ -524,6 +530,7 @@ function showViews(explanation, explainError, verification) {
   if (verification && (verification.claims || []).length) {
     entries.push(["Claims", claimsView(verification)]);
   }
+  if (code) entries.push(["Code", codeView(code)]);
   panel.hidden = entries.length === 0 && !$("explain-status").textContent;
   if (!entries.some(([title]) => title === selectedView) && entries.length) selectedView = entries[0][0];
   entries.forEach(([title, view], index) => {
@@ -544,6 +551,58 @@ function showViews(explanation, explainError, verification) {
     tab.addEventListener("click", () => selectView(title));
   });
   selectView(selectedView);
+}
+
+// The generated Python module (`codegen`): the target, copy and download.
+let codeTarget = "numpy";
+
+function codeView(code) {
+  const view = document.createElement("div");
+  view.className = "view code";
+  const bar = document.createElement("div");
+  bar.className = "code-bar";
+  const select = document.createElement("select");
+  select.setAttribute("aria-label", "Library");
+  for (const [value, label] of [["numpy", "NumPy"], ["jax", "JAX"], ["torch", "PyTorch"]]) {
+    const option = document.createElement("option");
+    option.value = value;
+    option.textContent = label;
+    option.selected = value === code.target;
+    select.appendChild(option);
+  }
+  const copy = document.createElement("button");
+  copy.type = "button";
+  copy.textContent = "Copy";
+  const download = document.createElement("a");
+  download.className = "button";
+  download.textContent = "Download";
+  const pre = document.createElement("pre");
+  const text = document.createElement("code");
+  pre.appendChild(text);
+  const show = (report) => {
+    text.textContent = report.module;
+    download.download = report.file_name;
+    if (download.href) URL.revokeObjectURL(download.href);
+    download.href = URL.createObjectURL(new Blob([report.module], { type: "text/x-python" }));
+  };
+  show(code);
+  copy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(text.textContent);
+      copy.textContent = "Copied";
+    } catch {
+      copy.textContent = "Copy failed";
+    }
+    setTimeout(() => (copy.textContent = "Copy"), 1500);
+  });
+  select.addEventListener("change", async () => {
+    codeTarget = select.value;
+    const answer = await ask("codegen", { ...code.query, target: codeTarget });
+    if (answer && answer.ok) show(answer.data);
+  });
+  bar.append(select, copy, download);
+  view.append(bar, pre);
+  return view;
 }
 
 function selectView(title) {
