@@ -199,6 +199,14 @@ pub(crate) fn write_definitions(out: &mut String, definitions: &IndexMap<String,
     }
 }
 
+/// The size of an expression as written, in ASCII or Unicode (a closed form's
+/// [`Forms::ascii`], or a formula to compare it with): the operations and leaves of its syntax
+/// tree. Names count as leaves, so a form that uses an introduced name (`p`) is measured
+/// without the name's definition. Fails on text that is not one expression.
+pub fn size(text: &str) -> Result<usize, crate::Error> {
+    crate::syntax::parse_expression(text).map(|expr| expr.size())
+}
+
 /// A report as pretty-printed JSON with a final newline: what `--format json` prints and
 /// what a server sends.
 pub fn to_json(report: &impl Serialize) -> String {

@@ -91,6 +91,29 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Expr {
+    /// The number of operations and leaves in the tree, the size of the expression as
+    /// written: a name, a number and `𝟙` are one each, an operator or a function one plus
+    /// its operands, and the constructors `ones(n)`, `zeros(m, n)`, `eye(n)` are leaves (their
+    /// arguments are sizes, not operands). Brackets and bold type add nothing.
+    pub fn size(&self) -> usize {
+        crate::stack::deep(|| self.size_here())
+    }
+
+    fn size_here(&self) -> usize {
+        match &self.kind {
+            ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones => 1,
+            ExprKind::Neg(a) | ExprKind::Transpose(a) => 1 + a.size(),
+            ExprKind::Bold(a) => a.size(),
+            ExprKind::Binary(_, a, b) => 1 + a.size() + b.size(),
+            ExprKind::Call { name, .. } if matches!(name.as_str(), "ones" | "zeros" | "eye") => 1,
+            ExprKind::Call { args, .. } | ExprKind::Derivative { args, .. } => {
+                1 + args.iter().map(Expr::size).sum::<usize>()
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
     /// A finite literal: `2`, `0.5`, `1e-3`.

@@ -94,6 +94,13 @@ pub fn parse_latex_expression(text: &str) -> Result<Expr, Error> {
     parser::parse_expression(text, &tokens, Mode::Latex)
 }
 
+/// Parses `text` as one ASCII or Unicode expression, all of it: a printed closed form
+/// read back (`2*A'*x`, `2 Aᵀ x`). Spans point into `text`.
+pub fn parse_expression(text: &str) -> Result<Expr, Error> {
+    let tokens = lexer::lex(text, Span::new(0, text.len()));
+    parser::parse_expression(text, &tokens, Mode::Ascii)
+}
+
 /// A program: statements on lines, each in the spelling its tokens call for.
 fn parse_program(source: &str) -> Result<Program, Error> {
     let tokens = lexer::lex(source, Span::new(0, source.len()));
