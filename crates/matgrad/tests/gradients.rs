@@ -246,7 +246,27 @@ fn rule_example(name: &str) -> (&'static str, fn(&mut Graph, &Program) -> NodeId
         "times-reciprocal" => ("E = x.*(1 ./ y)", |g, p| node(g, p, "E")),
         "negate-twice" => ("E = -(-x)", |g, p| node(g, p, "E")),
         "transpose-trivial" => ("E = A''", |g, p| node(g, p, "E")),
-        "transpose-product" => ("E = (A'*B)'", |g, p| node(g, p, "E")),
+        "transpose-of-product" => ("E = (x'*A)'", |g, p| node(g, p, "E")),
+        "inverse-twice" => ("E = inv(inv(A))", |g, p| node(g, p, "E")),
+        "inverse-of-transpose" => ("E = inv(A')", |g, p| node(g, p, "E")),
+        "power-of-transpose" => ("E = (A')^2", |g, p| node(g, p, "E")),
+        "matrix-chain" => ("E = A*inv(A)*B*B", |g, p| node(g, p, "E")),
+        "diag-of-fill" => ("E = diag(ones(n))", |g, p| node(g, p, "E")),
+        "fill-arithmetic" => ("E = -ones(n)", |g, p| node(g, p, "E")),
+        "fill-as-scalar" => ("E = ones(n).*x", |g, p| node(g, p, "E")),
+        "product-of-fills" => ("F = ones(n)", |g, p| {
+            let column = node(g, p, "F");
+            let row = add(g, Op::Fill(crate::ir::Constant(2.0), g.shape(column).transposed()));
+            add(g, Op::MatMul(row, column))
+        }),
+        "dot-with-ones" => ("F = ones(n)", |g, p| {
+            let column = node(g, p, "F");
+            let row = add(g, Op::Fill(crate::ir::Constant(1.0), g.shape(column).transposed()));
+            let x = node(g, p, "x");
+            add(g, Op::MatMul(row, x))
+        }),
+        "dot-as-sum" => ("E = x'*(y./x)", |g, p| node(g, p, "E")),
+        "elementwise-powers" => ("E = x.^-2.*y.*x.^3", |g, p| node(g, p, "E")),
         "transpose-scaled" => ("E = (c*A)'", |g, p| node(g, p, "E")),
         "transpose-sum" => ("E = A' + B'", |g, p| node(g, p, "E")),
         "product-with-scalar" => ("s = x'*y\nE = x'", |g, p| {
@@ -447,5 +467,94 @@ fn differentials_agree_with_gradients() {
             let scale = forward.abs().max(reverse.abs()).max(1e-12);
             assert!((forward - reverse).abs() <= 1e-9 * scale, "{name}: dL = {forward} but ⟨∇L, dx⟩ = {reverse}");
         }
+    }
+}
+
+/// Issue 14's table: each program's closed forms as a careful person writes them, exactly,
+/// and each checked against finite differences.
+#[test]
+fn closed_forms_are_as_compact_as_a_careful_persons() {
+    let data = include_str!("data/simplified.txt");
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for block in data.split("\n=== ").skip(1) {
+        let (title, rest) = block.split_once('\n').expect("a title line");
+        let (source, expected) = rest.split_once("---\n").expect("a program, then ---, then its closed forms");
+        let gradient = check_first_order(source, 3, 3);
+        let printed = closed_forms(&gradient);
+        if printed.trim_end() != expected.trim_end() {
+            failures.push(format!("=== {title}\nexpected:\n{expected}printed:\n{printed}"));
+        }
+        count += 1;
+    }
+    assert!(count >= 14, "the table has {count} rows");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Random programs' printed gradients are a fixed point: printed in ASCII, read back as a
+/// statement of the program and simplified again, they print no longer, and keep their
+/// values.
+#[test]
+fn printed_gradients_are_a_fixed_point_of_simplification() {
+    use crate::print::print;
+    let (mut compared, mut total) = (0, 0);
+    for seed in 0..120u64 {
+        let source = random_program(seed, 1 + (seed % 6) as usize);
+        let gradient = parse(&source).gradient(&[]).expect("scalar");
+        let graph = &gradient.program.graph;
+        let namer = |n: NodeId| match graph.op(n) {
+            Op::Input(_) => None,
+            _ => graph.name(n).map(str::to_string),
+        };
+        for wrt in &gradient.wrt {
+            total += 1;
+            let first = print(graph, wrt.gradient, Notation::Ascii, &namer);
+            let again = format!("{source}\nzz9 = {first}\n");
+            let Ok(program) = Program::parse(&again) else { continue };
+            let mut reread = program.graph.clone();
+            let node = program.output_node();
+            reread.forget_name(node, "zz9");
+            let simplified = crate::simplify::simplify(&mut reread, node);
+            let reread_namer = |n: NodeId| match reread.op(n) {
+                Op::Input(_) => None,
+                _ => reread.name(n).map(str::to_string),
+            };
+            let second = print(&reread, simplified, Notation::Ascii, &reread_namer);
+            let (a, b) = (crate::report::size(&first).expect("reads"), crate::report::size(&second).expect("reads"));
+            assert!(b <= a, "seed {seed}, ∂/∂{}: {first} (size {a}) became {second} (size {b})\n{source}", wrt.name);
+            let sizes: Sizes = sizes(&reread, 3);
+            let inputs = random_inputs(&reread, &sizes, seed);
+            let before = eval1(&reread, &sizes, &inputs, node);
+            let after = eval1(&reread, &sizes, &inputs, simplified);
+            let error = relative_error(&after, &before, 1e-8);
+            assert!(error <= 1e-9 || !error.is_finite(), "seed {seed}: {first} ≠ {second}: {error:e}");
+            compared += 1;
+        }
+    }
+    assert!(compared * 10 >= total * 9, "only {compared} of {total} printed gradients read back");
+}
+
+/// When the simplifier's budget runs out, nodes are built as asked: the gradients stay
+/// correct, are longer, and the report says that simplification stopped.
+#[test]
+fn a_spent_budget_leaves_gradients_correct_and_says_so() {
+    let source = example("backprop.mg");
+    let full = parse(&source).gradient(&[]).expect("scalar");
+    assert!(!full.program.graph.simplifier.exhausted());
+    for budget in [0, 10] {
+        let mut program = parse(&source);
+        program.graph.simplifier = crate::simplify::Simplifier::with_budget(budget);
+        let gradient = program.gradient(&[]).expect("scalar");
+        let graph = &gradient.program.graph;
+        assert!(graph.simplifier.exhausted(), "budget {budget}");
+        assert!(closed_forms(&gradient).len() > closed_forms(&full).len(), "budget {budget}");
+        let sizes = sizes(graph, 3);
+        let inputs = random_inputs(graph, &sizes, 1);
+        let pairs: Vec<(NodeId, NodeId)> = gradient.wrt.iter().map(|w| (w.node, w.gradient)).collect();
+        for (name, error) in check_gradients(graph, gradient.program.output_node(), &pairs, &sizes, &inputs).unwrap() {
+            assert!(error <= TOLERANCE, "budget {budget}: ∂L/∂{name}: {error:e}");
+        }
+        let report = gradient.report(None, None).expect("a report");
+        assert!(report.simplification_stopped);
     }
 }

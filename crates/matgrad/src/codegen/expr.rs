@@ -107,6 +107,7 @@ impl Context<'_> {
             Op::Input(i) => ((self.name)(id).unwrap_or_else(|| graph.input(i).name.clone()), ATOM),
             Op::Const(c) => literal(c.0),
             Op::Eye(n) => (format!("{np}.eye({}{})", (self.dim)(n), self.like), ATOM),
+            Op::Size(n) => ((self.dim)(n), ATOM),
             Op::Fill(c, _) => {
                 let shape = self.shape_of(id);
                 if shape == "()" {

@@ -47,7 +47,7 @@ fn jvp(graph: &mut Graph, id: NodeId, d: &HashMap<NodeId, Option<NodeId>>) -> Op
     let y = id;
     let shape = graph.shape(id);
     match graph.op(id) {
-        Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..) => None,
+        Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Size(_) | Op::Fill(..) => None,
         // d(−a) = −da
         Op::Neg(a) => t(a).map(|da| b(graph, Op::Neg(da))),
         // d(a + b) = da + db, a scalar's differential broadcast to the sum's shape

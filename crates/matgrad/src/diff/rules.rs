@@ -12,7 +12,7 @@ use super::{Adjoints, Needed};
 pub(super) fn pull_back(graph: &mut Graph, adjoints: &mut Adjoints, needed: &Needed, id: NodeId, cotangent: NodeId) {
     let mut edge = Edge { graph, adjoints, needed, parent: id, g: cotangent };
     match edge.graph.op(id) {
-        Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..) => {}
+        Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Size(_) | Op::Fill(..) => {}
         Op::Neg(a) => vjp_neg(&mut edge, a),
         Op::Add(a, b) => vjp_add(&mut edge, a, b),
         Op::Mul(a, b) => vjp_mul(&mut edge, a, b),

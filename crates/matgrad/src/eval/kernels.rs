@@ -95,6 +95,10 @@ fn node(
             let n = sizes.dim(graph, n).ok_or_else(no_size)?;
             Mat::identity(n, n)
         }
+        Op::Size(n) => {
+            let n = sizes.dim(graph, n).ok_or_else(no_size)?;
+            Mat::from_fn(1, 1, |_, _| n as f64)
+        }
         Op::Fill(c, shape) => {
             let (rows, cols) = sizes.shape(graph, shape).ok_or_else(no_size)?;
             Mat::from_fn(rows, cols, |_, _| c.0)

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use super::op::{Constant, Op, ShapeError};
 use super::shape::{Dims, Shape};
+use crate::simplify::Simplifier;
 
 /// Index of a node in its graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,6 +40,9 @@ pub struct Graph {
     /// The user's name for a node (`y`, `u`, …): the first statement that computed it.
     names: HashMap<NodeId, String>,
     pub dims: Dims,
+    /// The state of simplification: what [`crate::simplify::build`] may still do, and what
+    /// each rewrite did.
+    pub simplifier: Simplifier,
 }
 
 impl Graph {
@@ -111,6 +115,7 @@ impl Graph {
     /// Attaches `name` to `id` unless the node already has one.
     pub fn set_name(&mut self, id: NodeId, name: &str) {
         self.names.entry(id).or_insert_with(|| name.to_string());
+        self.simplifier.forget_costs();
     }
 
     /// Takes `name` off `id`, if that is its name: a page's definition made after the
@@ -118,6 +123,7 @@ impl Graph {
     pub fn forget_name(&mut self, id: NodeId, name: &str) {
         if self.names.get(&id).is_some_and(|n| n == name) {
             self.names.remove(&id);
+            self.simplifier.forget_costs();
         }
     }
 

@@ -614,6 +614,14 @@ impl Lowerer<'_> {
         if name == "pi" && self.is_free(name) {
             return Ok(self.graph.constant(std::f64::consts::PI));
         }
+        // A size the program declared (`x: vector(n)`, `A ∈ ℝ^{K×K}`) is that number where no
+        // variable has its name: `n*sum(x)` means n times the sum, as on paper. Read as a new
+        // input, it would be a vector of some other length, silently.
+        if self.is_free(name) {
+            if let Some(dim) = self.graph.dims.find_symbol(name) {
+                return Ok(self.graph.add(Op::Size(dim)).expect("a size is a scalar"));
+            }
+        }
         if builtin(name).is_some() {
             return Err(Error::new(span, format!("`{name}` is a function, not a variable"))
                 .with_hint(format!("call it: `{name}(…)`")));
@@ -970,6 +978,7 @@ impl Lowerer<'_> {
                     Op::Input(_)
                     | Op::Const(_)
                     | Op::Eye(_)
+                    | Op::Size(_)
                     | Op::Fill(..)
                     | Op::Neg(_)
                     | Op::Transpose(_)
@@ -1032,6 +1041,7 @@ fn op_name(op: Op) -> &'static str {
         Op::Input(_)
         | Op::Const(_)
         | Op::Eye(_)
+        | Op::Size(_)
         | Op::Fill(..)
         | Op::Neg(_)
         | Op::Add(..)

@@ -34,6 +34,9 @@ pub enum Op {
     Const(Constant),
     /// The identity matrix of the given size.
     Eye(Dim),
+    /// The size a dimension stands for, as a scalar: `n` in `n 𝟙` (from `𝟙ₙᵀ 𝟙ₙ`), or a
+    /// declared size the program uses as a number.
+    Size(Dim),
     /// An array with every entry `c`: `zeros(m, n)`, `ones(n)`; differentiation makes them
     /// too (the gradient of `sum`, a gradient that does not flow).
     Fill(Constant, Shape),
@@ -88,7 +91,7 @@ impl Op {
             out.len += 1;
         };
         match *self {
-            Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..) => {}
+            Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Size(_) | Op::Fill(..) => {}
             Op::Neg(a)
             | Op::Transpose(a)
             | Op::Map(_, a)
@@ -113,6 +116,33 @@ impl Op {
     }
 
     /// The shape of this operation's result, unifying dimensions as needed.
+    /// The same operation on other children: `f` of each.
+    pub fn map_children(self, mut f: impl FnMut(NodeId) -> NodeId) -> Op {
+        match self {
+            Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Size(_) | Op::Fill(..) => self,
+            Op::Neg(a) => Op::Neg(f(a)),
+            Op::Transpose(a) => Op::Transpose(f(a)),
+            Op::Map(func, a) => Op::Map(func, f(a)),
+            Op::MatPow(a, k) => Op::MatPow(f(a), k),
+            Op::Sum(a) => Op::Sum(f(a)),
+            Op::Norm1(a) => Op::Norm1(f(a)),
+            Op::Norm2(a) => Op::Norm2(f(a)),
+            Op::Trace(a) => Op::Trace(f(a)),
+            Op::Det(a) => Op::Det(f(a)),
+            Op::LogDet(a) => Op::LogDet(f(a)),
+            Op::Inv(a) => Op::Inv(f(a)),
+            Op::Diag(a) => Op::Diag(f(a)),
+            Op::DiagPart(a) => Op::DiagPart(f(a)),
+            Op::Softmax(a) => Op::Softmax(f(a)),
+            Op::LogSumExp(a) => Op::LogSumExp(f(a)),
+            Op::Add(a, b) => Op::Add(f(a), f(b)),
+            Op::Mul(a, b) => Op::Mul(f(a), f(b)),
+            Op::Div(a, b) => Op::Div(f(a), f(b)),
+            Op::Pow(a, b) => Op::Pow(f(a), f(b)),
+            Op::MatMul(a, b) => Op::MatMul(f(a), f(b)),
+        }
+    }
+
     pub fn infer_shape(
         &self,
         dims: &mut Dims,
@@ -138,6 +168,7 @@ impl Op {
             Op::Input(i) => input_shape(i),
             Op::Const(_) => Shape::SCALAR,
             Op::Eye(n) => Shape::new(n, n),
+            Op::Size(_) => Shape::SCALAR,
             Op::Fill(_, shape) => shape,
             Op::Neg(a) | Op::Map(_, a) => shape_of(a),
             Op::Add(a, b) | Op::Mul(a, b) | Op::Div(a, b) | Op::Pow(a, b) => {

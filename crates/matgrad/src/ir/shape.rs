@@ -62,6 +62,11 @@ impl Dims {
         Dim::Symbol(index as u32)
     }
 
+    /// The symbol called `name`, if the program has one.
+    pub fn find_symbol(&self, name: &str) -> Option<Dim> {
+        self.symbols.iter().position(|s| s == name).map(|i| Dim::Symbol(i as u32))
+    }
+
     pub fn symbol_name(&self, dim: Dim) -> Option<&str> {
         match self.resolve(dim) {
             Dim::Symbol(i) => Some(&self.symbols[i as usize]),

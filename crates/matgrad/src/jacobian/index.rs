@@ -159,7 +159,7 @@ impl Translator<'_> {
         let of = |graph: &Graph, child: NodeId| if graph.is_scalar(child) { [None, None] } else { index };
         Some(match self.graph.op(id) {
             Op::Input(_) if id == self.tangent => single(Factor::Tangent(present(index))),
-            Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..) => return None,
+            Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Size(_) | Op::Fill(..) => return None,
             Op::Neg(a) => scaled(self.node(a, index)?, -1.0),
             Op::Add(a, b) => {
                 let (ia, ib) = (of(self.graph, a), of(self.graph, b));

@@ -70,7 +70,7 @@ fn rule(graph: &mut Graph, id: NodeId, linear: &HashMap<NodeId, Linear>) -> Opti
     let shape = graph.shape(id);
     match graph.op(id) {
         // The tangent is handled by the caller; no other leaf depends on it.
-        Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..) => None,
+        Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Size(_) | Op::Fill(..) => None,
         Op::Neg(a) => Some(coefficients(graph, of(a)?, |g, b| build(g, Op::Neg(b)))),
         Op::Add(a, b) => match (of(a), of(b)) {
             (Some(x), Some(y)) => {

@@ -44,7 +44,7 @@ pub fn abbreviations_after(
     let is_atom = |id: NodeId| {
         graph.name(id).is_some()
             || given_nodes.contains(&id)
-            || matches!(graph.op(id), Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..))
+            || matches!(graph.op(id), Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Size(_) | Op::Fill(..))
     };
     // Uses of each node by distinct parents inside the printed expressions (roots count once).
     let is_root: HashSet<NodeId> = roots.iter().copied().collect();

@@ -1,7 +1,7 @@
 //! The expression printer shared by all notations.
 
 use crate::ir::func::Print;
-use crate::ir::shape::ONE;
+use crate::ir::shape::{Dim, ONE};
 use crate::ir::{Func, Graph, NodeId, Op, Shape};
 
 use super::names::{ascii_name, latex_name, mathml_name, unicode_name};
@@ -128,6 +128,7 @@ impl Printer<'_> {
                 },
                 ATOM,
             ),
+            Op::Size(n) => self.size(n),
             Op::Fill(c, shape) => self.fill(c.0, shape),
             Op::Neg(a) => self.negation(a),
             Op::Add(a, b) => self.sum(a, b),
@@ -181,6 +182,15 @@ impl Printer<'_> {
 
     /// `zeros(m, n)`, `ones(n)` in ASCII; `0`, `𝟙`, `c 𝟙` in display notations, where the
     /// shape is clear from the context.
+    /// A size as a number: its symbol, written as a variable is (`n`, `K`, `N₁`), which the
+    /// reader takes back as the size when no variable has that name.
+    fn size(&self, dim: Dim) -> Printed {
+        match self.graph.dims.resolve(dim) {
+            Dim::Number(n) => self.number(n as f64),
+            _ => Printed::new(self.name(&self.graph.dims.show(dim)), ATOM),
+        }
+    }
+
     fn fill(&self, value: f64, shape: Shape) -> Printed {
         let dims = &self.graph.dims;
         if self.notation == Notation::Ascii {
@@ -195,16 +205,25 @@ impl Printer<'_> {
                 _ => Printed::new(format!("{}*ones({size})", self.number(value).text), PRODUCT),
             };
         }
-        // `𝟙` reads back as a vector; a matrix of ones is the outer product `𝟙 𝟙ᵀ`.
+        // `𝟙` reads back as a vector; a matrix of ones is the outer product `𝟙ₘ 𝟙ₙᵀ`, each
+        // with its length, since the two may differ.
         let is_matrix = !dims.is_scalar(shape) && dims.resolve(shape.cols) != ONE;
+        let is_row = is_matrix && dims.resolve(shape.rows) == ONE;
+        let is_matrix = is_matrix && !is_row;
         let ones = match is_matrix {
+            false if is_row => self.pick("", "𝟙ᵀ", "\\mathbf{1}^\\top", "<msup><mi>𝟙</mi><mo>⊤</mo></msup>"),
             false => self.pick("", "𝟙", "\\mathbf{1}", "<mi>𝟙</mi>"),
-            true => self.pick(
-                "",
-                "𝟙 𝟙ᵀ",
-                "\\mathbf{1} \\mathbf{1}^\\top",
-                &format!("<mi>𝟙</mi>{INVISIBLE_TIMES}<msup><mi>𝟙</mi><mo>⊤</mo></msup>"),
-            ),
+            true => {
+                let (m, n) = (dims.show(shape.rows), dims.show(shape.cols));
+                self.pick(
+                    "",
+                    &format!("𝟙{} 𝟙{}ᵀ", unicode_subscript(&m), unicode_subscript(&n)),
+                    &format!("\\mathbf{{1}}_{{{m}}} \\mathbf{{1}}_{{{n}}}^\\top"),
+                    &format!(
+                        "<msub><mi>𝟙</mi><mi>{m}</mi></msub>{INVISIBLE_TIMES}<msubsup><mi>𝟙</mi><mi>{n}</mi><mo>⊤</mo></msubsup>"
+                    ),
+                )
+            }
         };
         match value {
             0.0 => Printed::new(self.pick("0", "0", "0", "<mn>0</mn>"), ATOM),
@@ -281,6 +300,7 @@ impl Printer<'_> {
         let right = match self.graph.op(b) {
             Op::Neg(c) if (self.namer)(b).is_none() => format!("{minus}{}", self.operand(c, PRODUCT).text),
             Op::Const(c) if c.0 < 0.0 && (self.namer)(b).is_none() => format!("{minus}{}", self.number(-c.0).text),
+            Op::Fill(c, shape) if c.0 < 0.0 && self.is_display() => format!("{minus}{}", self.fill(-c.0, shape).text),
             _ => format!("{plus}{}", self.operand(b, PRODUCT).text),
         };
         Printed::new(left + &right, SUM)
@@ -304,6 +324,10 @@ impl Printer<'_> {
         // A (B C); ASCII keeps the parentheses so the text parses back to the same graph.
         let same_kind = match self.graph.op(b) {
             Op::MatMul(..) => kind == Product::Matrix,
+            // A matrix of ones prints as the product `𝟙ₘ 𝟙ₙᵀ`.
+            Op::Fill(_, shape) => {
+                kind == Product::Matrix && !self.graph.dims.is_vector(shape) && !self.graph.dims.is_scalar(shape)
+            }
             Op::Mul(x, y) => kind == Product::Elementwise && !self.graph.is_scalar(x) && !self.graph.is_scalar(y),
             _ => false,
         };
@@ -319,7 +343,26 @@ impl Printer<'_> {
     fn scaling(&self, a: NodeId, b: NodeId) -> Printed {
         let (first, second) =
             if self.is_display() && self.graph.is_scalar(b) && !self.graph.is_scalar(a) { (b, a) } else { (a, b) };
-        let left = self.operand(first, self.juxtaposed());
+        // A scalar that is itself a matrix product is bracketed before what it scales: `2 (xᵀy) y`,
+        // not `2 xᵀy y`, which reads as one chain.
+        let dot = |id: NodeId| (self.namer)(id).is_none() && matches!(self.graph.op(id), Op::MatMul(..));
+        let before_array = self.is_display() && !self.graph.is_scalar(second);
+        let left = match self.graph.op(first) {
+            _ if before_array && dot(first) => {
+                Printed::new(self.parenthesized(&self.operand(first, self.juxtaposed()).text), ATOM)
+            }
+            // `2 (xᵀy) y`: the dot product is the last factor of the scalar.
+            Op::Mul(s, t) if before_array && (self.namer)(first).is_none() && self.graph.is_scalar(s) && dot(t) => {
+                let text = format!(
+                    "{}{}{}",
+                    self.operand(s, self.juxtaposed()).text,
+                    self.pick("", " ", " ", INVISIBLE_TIMES),
+                    self.parenthesized(&self.operand(t, self.juxtaposed()).text)
+                );
+                Printed::new(text, self.juxtaposed())
+            }
+            _ => self.operand(first, self.juxtaposed()),
+        };
         // A scalar commutes with every product, so `2 s xᵀ` and `2 u ⊙ v` need no parentheses
         // in display notations (the latter reads as (2 u) ⊙ v, the same value, and binds as
         // loosely as its `⊙`); ASCII keeps them so the text parses back to the same graph.
@@ -428,7 +471,17 @@ impl Printer<'_> {
     fn postfix(&self, a: NodeId, ascii: &str, unicode: &str, latex: &str, mathml: &str) -> Printed {
         // LaTeX cannot stack two superscripts, and a MathML superscript takes one base, so
         // there the operand must be atomic.
-        let strength = if matches!(self.notation, Notation::Latex | Notation::MathMl) { ATOM } else { POSTFIX };
+        // Two superscripts in a row read as one (`A²ᵀ`, `A⁻¹⁻ᵀ`): Unicode brackets the inner
+        // one, `(A²)ᵀ`.
+        let superscripted = (self.namer)(a).is_none()
+            && matches!(self.graph.op(a), Op::MatPow(..) | Op::Pow(..) | Op::Inv(_) | Op::Transpose(_));
+        let strength = if matches!(self.notation, Notation::Latex | Notation::MathMl)
+            || superscripted && self.notation == Notation::Unicode
+        {
+            ATOM
+        } else {
+            POSTFIX
+        };
         let operand = self.operand(a, strength).text;
         if self.notation == Notation::MathMl {
             return Printed::new(format!("<msup><mrow>{operand}</mrow>{mathml}</msup>"), POSTFIX);
@@ -538,4 +591,32 @@ fn to_superscript(text: &str) -> Option<String> {
             _ => None,
         })
         .collect()
+}
+
+/// A size as a Unicode subscript (`ₙ`, `₃`), or after `_` where a letter has none (`_K`).
+fn unicode_subscript(size: &str) -> String {
+    const LETTERS: [(char, char); 17] = [
+        ('a', 'ₐ'),
+        ('e', 'ₑ'),
+        ('h', 'ₕ'),
+        ('i', 'ᵢ'),
+        ('j', 'ⱼ'),
+        ('k', 'ₖ'),
+        ('l', 'ₗ'),
+        ('m', 'ₘ'),
+        ('n', 'ₙ'),
+        ('o', 'ₒ'),
+        ('p', 'ₚ'),
+        ('r', 'ᵣ'),
+        ('s', 'ₛ'),
+        ('t', 'ₜ'),
+        ('u', 'ᵤ'),
+        ('v', 'ᵥ'),
+        ('x', 'ₓ'),
+    ];
+    let small = |c: char| match c.to_digit(10) {
+        Some(d) => char::from_u32(0x2080 + d),
+        None => LETTERS.iter().find(|(l, _)| *l == c).map(|&(_, s)| s),
+    };
+    size.chars().map(small).collect::<Option<String>>().unwrap_or_else(|| format!("_{size}"))
 }

@@ -36,6 +36,10 @@ pub struct GradReport {
     /// `# inputs …` lines, for text.
     #[serde(skip)]
     pub inputs_header: String,
+    /// Whether simplification stopped at its budget: the closed forms are then correct but
+    /// may be longer than they would be.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub simplification_stopped: bool,
 }
 
 /// One gradient: its shape (the variable's), closed form and value.
@@ -46,6 +50,17 @@ pub struct GradientEntry {
     pub forms: Forms,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Tensor>,
+    /// The simplification rules that shaped the closed form, each with its identity: why it
+    /// reads as it does.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleUse>,
+}
+
+/// A simplification rule, by name and identity.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleUse {
+    pub name: &'static str,
+    pub identity: &'static str,
 }
 
 /// The finite-difference check: the largest relative error per variable, and the tolerance
@@ -84,6 +99,10 @@ impl Gradient {
                     value: value(w.gradient, shape.len()),
                     shape,
                     forms: Forms::of(|notation| self.closed_form(w, notation)),
+                    rules: crate::simplify::rules_behind(&program.graph, w.gradient)
+                        .into_iter()
+                        .map(|rule| RuleUse { name: rule.name, identity: rule.identity })
+                        .collect(),
                 };
                 (w.name.clone(), entry)
             })
@@ -110,6 +129,7 @@ impl Gradient {
             at: point.map(At::of),
             check,
             inputs_header: program.inputs_header(),
+            simplification_stopped: program.graph.simplifier.exhausted(),
         })
     }
 

@@ -24,7 +24,7 @@ use crate::{Point, Program};
 
 pub use code::CodeReport;
 pub use explain::{ExplainReport, Explained, Section};
-pub use grad::{Check, GradReport, GradientEntry};
+pub use grad::{Check, GradReport, GradientEntry, RuleUse};
 pub use jacobian::{BlockEntry, Common, HessianReport, JacobianReport, Tensor, HESSIAN_LAYOUT, JACOBIAN_LAYOUT};
 pub use values::{show, EvalReport};
 pub use verify::VerifyReport;

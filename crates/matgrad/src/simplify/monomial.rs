@@ -14,6 +14,10 @@ use crate::ir::{Graph, NodeId, Op};
 /// all of them. Terms that rules rewrite have a handful of factors.
 const MAX_VISITS: usize = 128;
 
+/// The largest integer power read as repeated factors (`s⁴` is `s s s s`); a larger one is an
+/// atom.
+const MAX_EXPONENT: u32 = 16;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Monomial {
     pub coefficient: f64,
@@ -47,6 +51,7 @@ impl Monomial {
             }
             Op::Div(a, b) if graph.is_scalar(b) => Monomial::quotient(Monomial::of(graph, a), Monomial::of(graph, b))
                 .unwrap_or_else(|| Monomial::atom(graph, id)),
+            Op::Pow(a, b) => Monomial::power(graph, a, b).unwrap_or_else(|| Monomial::atom(graph, id)),
             _ => Monomial::atom(graph, id),
         }
     }
@@ -69,8 +74,28 @@ impl Monomial {
                 Monomial::quotient(Monomial::read(graph, a, budget)?, divisor)
                     .unwrap_or_else(|| Monomial::atom(graph, id))
             }
+            Op::Pow(a, b) => Monomial::power(graph, a, b).unwrap_or_else(|| Monomial::atom(graph, id)),
             _ => Monomial::atom(graph, id),
         })
+    }
+
+    /// `a^k` for a scalar `a` and a small integer `k`, as `k` factors `a` above or below: so
+    /// that `c f / c⁴` is `f / c³` and `det(A) det(A)⁻²` is `1 / det(A)`.
+    fn power(graph: &Graph, a: NodeId, exponent: NodeId) -> Option<Monomial> {
+        let Op::Const(k) = graph.op(exponent) else { return None };
+        let k = k.0;
+        if !graph.is_scalar(a) || k.fract() != 0.0 || k.abs() > MAX_EXPONENT as f64 || k == 0.0 {
+            return None;
+        }
+        let count = k.abs() as usize;
+        let factors = vec![a; count];
+        let mut m = Monomial::constant(1.0);
+        if k > 0.0 {
+            m.numerator = factors;
+        } else {
+            m.denominator = factors;
+        }
+        Some(m)
     }
 
     fn negated(mut self) -> Monomial {
@@ -164,18 +189,16 @@ impl Monomial {
         let magnitude = self.coefficient.abs();
         let mut top: Option<NodeId> =
             (magnitude != 1.0 || self.numerator.is_empty() && self.core.is_none()).then(|| graph.constant(magnitude));
-        for &factor in self.numerator.iter().chain(self.core.iter()) {
+        for factor in powers(graph, &self.numerator).into_iter().chain(self.core) {
             top = Some(match top {
                 None => factor,
                 Some(t) => add(graph, Op::Mul(t, factor)),
             });
         }
         let mut top = top.expect("a monomial has a constant or a factor");
-        if !self.denominator.is_empty() {
-            let mut bottom = self.denominator[0];
-            for &factor in &self.denominator[1..] {
-                bottom = add(graph, Op::Mul(bottom, factor));
-            }
+        let bottom = powers(graph, &self.denominator);
+        if let Some((&first, rest)) = bottom.split_first() {
+            let bottom = rest.iter().fold(first, |acc, &f| add(graph, Op::Mul(acc, f)));
             top = add(graph, Op::Div(top, bottom));
         }
         if self.coefficient < 0.0 {
@@ -183,4 +206,21 @@ impl Monomial {
         }
         top
     }
+}
+
+/// Sorted factors with runs written as powers: `[b, b, c]` is `[b², c]`.
+fn powers(graph: &mut Graph, factors: &[NodeId]) -> Vec<NodeId> {
+    let mut out = Vec::with_capacity(factors.len());
+    let mut i = 0;
+    while i < factors.len() {
+        let run = factors[i..].iter().take_while(|&&f| f == factors[i]).count();
+        out.push(if run == 1 {
+            factors[i]
+        } else {
+            let k = graph.constant(run as f64);
+            graph.add(Op::Pow(factors[i], k)).expect("a power of a scalar is a scalar")
+        });
+        i += run;
+    }
+    out
 }

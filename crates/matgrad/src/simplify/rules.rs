@@ -2,86 +2,183 @@
 //! they are tried (cheap identities first, canonical forms last).
 
 use crate::eval::scalar_function;
-use crate::ir::{Constant, Graph, NodeId, Op, Shape};
+use crate::ir::{Constant, Dim, Graph, NodeId, Op, Shape};
 
-use super::{build, rational, Monomial};
+use super::{build, chain, rational, Monomial};
 
 /// A named rewrite: a simpler node equal to the given one, or None when it does not apply.
 pub struct Rule {
-    /// The tests find each rule's example by its name.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// The rule's name: how reports cite it, and how the tests find its example.
     pub name: &'static str,
-    /// The identity, as a person writes it: the rule's documentation, kept with it.
-    #[allow(dead_code)]
+    /// The identity, as a person writes it: what a report says the rule did.
     pub identity: &'static str,
+    /// How the cost model judges the rule's result (see the module `simplify`).
+    pub kind: Kind,
     pub apply: fn(&mut Graph, NodeId) -> Option<NodeId>,
 }
 
+/// What a rule's result must do to the [`super::Cost`] to be kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Lower it: the rule makes the expression shorter.
+    Shorten,
+    /// Not raise it: the rule moves toward a canonical order (of factors, of a sign, of a
+    /// transpose), which it never moves back from.
+    Orient,
+}
+
 pub const RULES: &[Rule] = &[
-    Rule { name: "fold-constants", identity: "2 + 3 = 5, exp(0) = 1", apply: fold_constants },
+    Rule { name: "fold-constants", identity: "2 + 3 = 5, exp(0) = 1", kind: Kind::Shorten, apply: fold_constants },
     Rule {
         name: "zeros-and-ones",
         identity: "a + 0 = a, 1 a = a, 0 a = 0, a / 1 = a, a¹ = a, sum(0) = 0",
+        kind: Kind::Shorten,
         apply: zeros_and_ones,
     },
-    Rule { name: "times-reciprocal", identity: "a ⊙ (1 ⊘ b) = a ⊘ b", apply: times_reciprocal },
-    Rule { name: "negate-twice", identity: "−(−a) = a", apply: negate_twice },
+    Rule {
+        name: "times-reciprocal", identity: "a ⊙ (1 ⊘ b) = a ⊘ b", kind: Kind::Shorten, apply: times_reciprocal
+    },
+    Rule { name: "negate-twice", identity: "−(−a) = a", kind: Kind::Shorten, apply: negate_twice },
     Rule {
         name: "transpose-trivial",
         identity: "(Aᵀ)ᵀ = A, sᵀ = s, Iᵀ = I, Diag(u)ᵀ = Diag(u)",
+        kind: Kind::Shorten,
         apply: transpose_trivial,
     },
     Rule {
-        name: "transpose-product",
-        identity: "(A B)ᵀ = Bᵀ Aᵀ, where that has fewer transposes",
-        apply: transpose_product,
+        name: "transpose-of-product",
+        identity: "(A B … C)ᵀ = Cᵀ … Bᵀ Aᵀ, where that is shorter: (xᵀ M)ᵀ = Mᵀ x",
+        kind: Kind::Shorten,
+        apply: chain::transposed,
     },
-    Rule { name: "transpose-scaled", identity: "(s A)ᵀ = s Aᵀ", apply: transpose_scaled },
-    Rule { name: "transpose-sum", identity: "Aᵀ + Bᵀ = (A + B)ᵀ", apply: transpose_sum },
-    Rule { name: "product-with-scalar", identity: "A B = s B when A = s is 1×1", apply: product_with_scalar },
-    Rule { name: "product-with-identity", identity: "I A = A = A I", apply: product_with_identity },
+    Rule { name: "inverse-twice", identity: "(A⁻¹)⁻¹ = A", kind: Kind::Shorten, apply: inverse_twice },
     Rule {
-        name: "diag-times-vector", identity: "Diag(u) v = u ⊙ v, vᵀ Diag(u) = (u ⊙ v)ᵀ", apply: diag_times_vector
+        name: "inverse-of-transpose",
+        identity: "(Aᵀ)⁻¹ = (A⁻¹)ᵀ, written A⁻ᵀ",
+        kind: Kind::Orient,
+        apply: inverse_of_transpose,
+    },
+    Rule {
+        name: "power-of-transpose", identity: "(Aᵀ)ᵏ = (Aᵏ)ᵀ", kind: Kind::Orient, apply: power_of_transpose
+    },
+    Rule {
+        name: "matrix-chain",
+        identity: "I A = A, A⁻¹ A = I, A A = A², A² A = A³, one association per chain",
+        kind: Kind::Orient,
+        apply: chain::canonical,
+    },
+    Rule { name: "diag-of-fill", identity: "Diag(c 𝟙) = c I", kind: Kind::Shorten, apply: diag_of_fill },
+    Rule {
+        name: "fill-arithmetic",
+        identity: "3 𝟙 − 2 𝟙 = 𝟙, 2 (3 𝟙) = 6 𝟙, sum(c 𝟙ₙ) = c n",
+        kind: Kind::Shorten,
+        apply: fill_arithmetic,
+    },
+    Rule { name: "fill-as-scalar", identity: "(c 𝟙) ⊙ a = c a", kind: Kind::Orient, apply: fill_as_scalar },
+    Rule {
+        name: "product-of-fills",
+        identity: "(c 𝟙ₘ 𝟙ₖᵀ)(d 𝟙ₖ 𝟙ₙᵀ) = c d k 𝟙ₘ 𝟙ₙᵀ, 𝟙ₙᵀ 𝟙ₙ = n",
+        kind: Kind::Orient,
+        apply: product_of_fills,
+    },
+    Rule {
+        name: "dot-with-ones", identity: "𝟙ᵀ v = vᵀ 𝟙 = sum(v)", kind: Kind::Shorten, apply: dot_with_ones
+    },
+    Rule {
+        name: "dot-as-sum",
+        identity: "uᵀ w = sum(u ⊙ w), where that is shorter: pᵀ (t ⊘ p) = sum(t)",
+        kind: Kind::Shorten,
+        apply: dot_as_sum,
+    },
+    Rule {
+        name: "elementwise-powers",
+        identity: "x ⊙ x = x², x⁻² ⊙ x² = 𝟙, x² ⊙ x = x³",
+        kind: Kind::Orient,
+        apply: elementwise_powers,
+    },
+    Rule { name: "transpose-scaled", identity: "(s A)ᵀ = s Aᵀ", kind: Kind::Orient, apply: transpose_scaled },
+    Rule { name: "transpose-sum", identity: "Aᵀ + Bᵀ = (A + B)ᵀ", kind: Kind::Shorten, apply: transpose_sum },
+    Rule {
+        name: "product-with-scalar",
+        identity: "A B = s B when A = s is 1×1",
+        kind: Kind::Orient,
+        apply: product_with_scalar,
+    },
+    Rule {
+        name: "product-with-identity",
+        identity: "I A = A = A I",
+        kind: Kind::Shorten,
+        apply: product_with_identity,
+    },
+    Rule {
+        name: "diag-times-vector",
+        identity: "Diag(u) v = u ⊙ v, vᵀ Diag(u) = (u ⊙ v)ᵀ",
+        kind: Kind::Shorten,
+        apply: diag_times_vector,
     },
     Rule {
         name: "scalars-out-of-products",
         identity: "(s A)(t B) = s t (A B), (s a) ⊙ (t b) = s t (a ⊙ b), (s a) ⊘ (t b) = (s/t)(a ⊘ b)",
+        kind: Kind::Orient,
         apply: scalars_out_of_products,
     },
-    Rule { name: "transpose-elementwise", identity: "aᵀ ⊙ bᵀ = (a ⊙ b)ᵀ", apply: transpose_elementwise },
+    Rule {
+        name: "transpose-elementwise",
+        identity: "aᵀ ⊙ bᵀ = (a ⊙ b)ᵀ",
+        kind: Kind::Shorten,
+        apply: transpose_elementwise,
+    },
     Rule {
         name: "scalars-out-of-reductions",
         identity: "sum(s A) = s sum(A), tr(s A) = s tr(A)",
+        kind: Kind::Orient,
         apply: scalars_out_of_reductions,
     },
-    Rule { name: "sum-of-transpose", identity: "sum(Aᵀ) = sum(A)", apply: sum_of_transpose },
+    Rule { name: "sum-of-transpose", identity: "sum(Aᵀ) = sum(A)", kind: Kind::Shorten, apply: sum_of_transpose },
     Rule {
         name: "sum-of-elementwise-product",
-        identity: "sum(u ⊙ v) = uᵀ v for named vectors",
+        identity: "sum(u ⊙ v) = uᵀ v, sum(u²) = uᵀ u for named vectors",
+        kind: Kind::Orient,
         apply: sum_of_elementwise_product,
     },
-    Rule { name: "negate-difference", identity: "−(a − b) = b − a", apply: negate_difference },
-    Rule { name: "canonical-scaling", identity: "(2 n)(w / n) = 2 w, −(−2 a) = 2 a", apply: canonical_scaling },
+    Rule {
+        name: "negate-difference", identity: "−(a − b) = b − a", kind: Kind::Orient, apply: negate_difference
+    },
+    Rule {
+        name: "canonical-scaling",
+        identity: "(2 n)(w / n) = 2 w, −(−2 a) = 2 a",
+        kind: Kind::Orient,
+        apply: canonical_scaling,
+    },
     Rule {
         name: "elementwise-order",
         identity: "a ⊙ b = b ⊙ a, factors in definition order",
+        kind: Kind::Orient,
         apply: elementwise_order,
     },
-    Rule { name: "negative-last", identity: "−a + b = b − a", apply: negative_last },
-    Rule { name: "collect-like-terms", identity: "2 a + 3 a = 5 a, a − a = 0", apply: collect_like_terms },
+    Rule { name: "negative-last", identity: "−a + b = b − a", kind: Kind::Orient, apply: negative_last },
+    Rule {
+        name: "collect-like-terms",
+        identity: "2 a + 3 a = 5 a, a + a = 2 a, a − a = 0",
+        kind: Kind::Orient,
+        apply: collect_like_terms,
+    },
     Rule {
         name: "common-scalar-factor",
         identity: "2 s a + 2 b = 2 (s a + b), −a − b = −(a + b)",
+        kind: Kind::Shorten,
         apply: common_scalar_factor,
     },
     Rule {
         name: "common-matrix-factor",
         identity: "A X + A Y = A (X + Y), X B + Y B = (X + Y) B",
+        kind: Kind::Shorten,
         apply: common_matrix_factor,
     },
     Rule {
         name: "cancel-and-expand",
         identity: "p ⊙ (1 − p) ⊙ ((t − 1) ⊘ (1 − p) + t ⊘ p) = t − p, when that is shorter",
+        kind: Kind::Shorten,
         apply: rational::cancel_and_expand,
     },
 ];
@@ -194,23 +291,6 @@ fn transpose_trivial(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
 
 fn is_transpose(graph: &Graph, id: NodeId) -> bool {
     matches!(graph.op(id), Op::Transpose(_)) && graph.name(id).is_none()
-}
-
-fn transpose_product(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
-    let Op::Transpose(product) = graph.op(id) else { return None };
-    let Op::MatMul(a, b) = graph.op(product) else { return None };
-    if graph.name(product).is_some() {
-        return None;
-    }
-    // Each factor that is itself a transpose loses its mark; the others gain one.
-    let before = 1 + usize::from(is_transpose(graph, a)) + usize::from(is_transpose(graph, b));
-    let after = usize::from(!is_transpose(graph, a)) + usize::from(!is_transpose(graph, b));
-    if after >= before {
-        return None;
-    }
-    let bt = build(graph, Op::Transpose(b));
-    let at = build(graph, Op::Transpose(a));
-    Some(build(graph, Op::MatMul(bt, at)))
 }
 
 fn transpose_scaled(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
@@ -326,7 +406,16 @@ fn sum_of_transpose(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
 
 fn sum_of_elementwise_product(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     let Op::Sum(a) = graph.op(id) else { return None };
-    let Op::Mul(u, v) = graph.op(a) else { return None };
+    // A transposed vector's entries are the vector's: sum((xᵀ)²) is xᵀx too.
+    let plain = |graph: &Graph, x: NodeId| match graph.op(x) {
+        Op::Transpose(y) if graph.name(x).is_none() && graph.dims.is_vector(graph.shape(y)) => y,
+        _ => x,
+    };
+    let (u, v) = match graph.op(a) {
+        Op::Mul(u, v) => (plain(graph, u), plain(graph, v)),
+        Op::Pow(u, two) if constant(graph, two) == Some(2.0) => (plain(graph, u), plain(graph, u)),
+        _ => return None,
+    };
     let is_vector = |x: NodeId| graph.dims.is_vector(graph.shape(x));
     // Only for named factors (`xᵀ x`): a sum over a product of long expressions reads
     // better as it is.
@@ -335,7 +424,8 @@ fn sum_of_elementwise_product(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
         return None;
     }
     let ut = build(graph, Op::Transpose(u));
-    Some(build(graph, Op::MatMul(ut, v)))
+    // Added, not built: see `dot_as_sum`, the rule the other way.
+    Some(graph.add(Op::MatMul(ut, v)).expect("a dot product of two vectors of one length"))
 }
 
 fn negate_difference(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
@@ -490,4 +580,199 @@ fn common_matrix_factor(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     } else {
         None
     }
+}
+
+fn inverse_twice(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Inv(a) = graph.op(id) else { return None };
+    match graph.op(a) {
+        Op::Inv(x) if graph.name(a).is_none() => Some(x),
+        _ => None,
+    }
+}
+
+fn inverse_of_transpose(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Inv(a) = graph.op(id) else { return None };
+    let Op::Transpose(x) = graph.op(a) else { return None };
+    if graph.name(a).is_some() {
+        return None;
+    }
+    let inverse = build(graph, Op::Inv(x));
+    Some(build(graph, Op::Transpose(inverse)))
+}
+
+fn power_of_transpose(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::MatPow(a, k) = graph.op(id) else { return None };
+    let Op::Transpose(x) = graph.op(a) else { return None };
+    if graph.name(a).is_some() {
+        return None;
+    }
+    let power = build(graph, Op::MatPow(x, k));
+    Some(build(graph, Op::Transpose(power)))
+}
+
+/// `c I`, through the rules.
+fn scaled_identity(graph: &mut Graph, c: f64, n: Dim) -> NodeId {
+    let eye = build(graph, Op::Eye(n));
+    if c == 1.0 {
+        return eye;
+    }
+    let c = graph.constant(c);
+    build(graph, Op::Mul(c, eye))
+}
+
+fn diag_of_fill(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Diag(a) = graph.op(id) else { return None };
+    let Op::Fill(c, shape) = graph.op(a) else { return None };
+    Some(scaled_identity(graph, c.0, shape.rows))
+}
+
+/// A fill of `shape` with every entry `value`: a constant for a scalar.
+fn fill(graph: &mut Graph, value: f64, shape: Shape) -> NodeId {
+    if graph.dims.is_scalar(shape) {
+        graph.constant(value)
+    } else {
+        graph.add(Op::Fill(Constant(value), shape)).expect("a fill has its own shape")
+    }
+}
+
+/// The number of entries of `shape` as a scalar node: a constant where the sizes are numbers.
+fn entries(graph: &mut Graph, shape: Shape) -> NodeId {
+    let mut factors = Vec::new();
+    for dim in [shape.rows, shape.cols] {
+        match graph.dims.resolve(dim) {
+            Dim::Number(1) => {}
+            Dim::Number(n) => factors.push(graph.constant(n as f64)),
+            _ => factors.push(graph.add(Op::Size(dim)).expect("a size is a scalar")),
+        }
+    }
+    match factors[..] {
+        [] => graph.constant(1.0),
+        [one] => one,
+        [a, b] => build(graph, Op::Mul(a, b)),
+        _ => unreachable!("a shape has two dimensions"),
+    }
+}
+
+fn fill_arithmetic(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let shape = graph.shape(id);
+    let value = match graph.op(id) {
+        Op::Neg(a) => -uniform(graph, a)?,
+        Op::Add(a, b) if graph.shape(a) == graph.shape(b) => uniform(graph, a)? + uniform(graph, b)?,
+        Op::Mul(a, b) => uniform(graph, a)? * uniform(graph, b)?,
+        Op::Div(a, b) => uniform(graph, a)? / uniform(graph, b)?,
+        Op::Pow(a, b) => uniform(graph, a)?.powf(uniform(graph, b)?),
+        Op::Map(f, a) => scalar_function(f)(uniform(graph, a)?),
+        Op::Transpose(a) => uniform(graph, a)?,
+        Op::Sum(a) => {
+            let c = uniform(graph, a)?;
+            let a_shape = graph.shape(a);
+            let count = entries(graph, a_shape);
+            let c = graph.constant(c);
+            return Some(build(graph, Op::Mul(c, count)));
+        }
+        _ => return None,
+    };
+    value.is_finite().then(|| fill(graph, value, shape))
+}
+
+fn fill_as_scalar(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Mul(a, b) = graph.op(id) else { return None };
+    let (c, other) = match (graph.op(a), graph.op(b)) {
+        (Op::Fill(c, _), _) if graph.shape(b) == graph.shape(id) && !graph.is_scalar(b) => (c, b),
+        (_, Op::Fill(c, _)) if graph.shape(a) == graph.shape(id) && !graph.is_scalar(a) => (c, a),
+        _ => return None,
+    };
+    let c = graph.constant(c.0);
+    Some(build(graph, Op::Mul(c, other)))
+}
+
+fn product_of_fills(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::MatMul(a, b) = graph.op(id) else { return None };
+    let (Op::Fill(c, left), Op::Fill(d, _)) = (graph.op(a), graph.op(b)) else { return None };
+    let shape = graph.shape(id);
+    let inner = entries(graph, Shape::vector(left.cols));
+    let ones = fill(graph, c.0 * d.0, shape);
+    Some(build(graph, Op::Mul(inner, ones)))
+}
+
+fn dot_with_ones(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::MatMul(a, b) = graph.op(id) else { return None };
+    if !graph.is_scalar(id) {
+        return None;
+    }
+    let (c, v) = match (graph.op(a), graph.op(b)) {
+        (Op::Fill(c, _), _) => (c.0, b),
+        (_, Op::Fill(c, _)) => (c.0, a),
+        _ => return None,
+    };
+    let sum = build(graph, Op::Sum(v));
+    let c = graph.constant(c);
+    Some(build(graph, Op::Mul(c, sum)))
+}
+
+fn dot_as_sum(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::MatMul(a, w) = graph.op(id) else { return None };
+    let Op::Transpose(u) = graph.op(a) else { return None };
+    let is_vector = |x: NodeId| graph.dims.is_vector(graph.shape(x));
+    if graph.name(a).is_some() || !is_vector(u) || !is_vector(w) {
+        return None;
+    }
+    let product = build(graph, Op::Mul(u, w));
+    // Only where the elementwise product simplified: `sum(u ⊙ w)` itself is no shorter than
+    // `uᵀ w`, only free of a transpose, and the dot product is how a person writes it.
+    if matches!(graph.op(product), Op::Mul(a, b) if (a, b) == (u, w) || (a, b) == (w, u)) {
+        return None;
+    }
+    // Added, not built: `sum-of-elementwise-product` goes the other way for named vectors,
+    // and the cost model, which judges the result, must see it before any other rule does.
+    Some(graph.add(Op::Sum(product)).expect("a sum is a scalar"))
+}
+
+fn elementwise_powers(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Mul(a, b) = graph.op(id) else { return None };
+    if graph.is_scalar(a) || graph.is_scalar(b) {
+        return None;
+    }
+    let mut factors = Vec::new();
+    elementwise_factors(graph, a, &mut factors)?;
+    elementwise_factors(graph, b, &mut factors)?;
+    // Each factor as base^exponent; bases in first-seen order, exponents summed.
+    let mut bases: Vec<(NodeId, f64)> = Vec::new();
+    let mut merged = false;
+    for f in factors {
+        let (base, k) = match graph.op(f) {
+            Op::Pow(x, e) if graph.name(f).is_none() && !graph.is_scalar(x) => match constant(graph, e) {
+                Some(k) => (x, k),
+                None => (f, 1.0),
+            },
+            _ => (f, 1.0),
+        };
+        match bases.iter_mut().find(|(b, _)| *b == base) {
+            Some((_, e)) => {
+                *e += k;
+                merged = true;
+            }
+            None => bases.push((base, k)),
+        }
+    }
+    if !merged {
+        return None;
+    }
+    let shape = graph.shape(id);
+    let mut product: Option<NodeId> = None;
+    for (base, k) in bases {
+        let factor = if k == 0.0 {
+            continue;
+        } else if k == 1.0 {
+            base
+        } else {
+            let k = graph.constant(k);
+            build(graph, Op::Pow(base, k))
+        };
+        product = Some(match product {
+            None => factor,
+            Some(p) => build(graph, Op::Mul(p, factor)),
+        });
+    }
+    Some(product.unwrap_or_else(|| fill(graph, 1.0, shape)))
 }

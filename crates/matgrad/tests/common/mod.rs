@@ -166,6 +166,7 @@ pub fn random_program(seed: u64, statements: usize) -> String {
 /// inputs, including ops used more than once and results fed to several others. The
 /// derivative tests and the compiled-plan tests share it.
 pub const RULE_TABLE: &[(&str, &str)] = &[
+    ("a size as a number", "x, y: vector(n)\nL = n*(x'*y) + sum(x)/n"),
     ("neg", "x, y: vector(n)\nL = sum(-x.*y)"),
     ("add with a broadcast scalar", "x, y: vector(n)\nc: scalar\nL = sum((x + c).*y)"),
     ("elementwise product and scaling", "x, y: vector(n)\nc: scalar\nL = sum(c*x.*y.*x)"),

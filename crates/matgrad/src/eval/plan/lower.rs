@@ -93,6 +93,17 @@ pub(super) fn lower(graph: &Graph, sizes: &Sizes, wanted: &[NodeId]) -> Result<L
                 .with_hint("give every dimension symbol a size")
         })?;
     }
+    // The sizes that `Op::Size` nodes stand for, read once here where the sizes are known.
+    let mut size_values = HashMap::new();
+    for &id in &reachable {
+        if let Op::Size(n) = graph.op(id) {
+            let value = sizes.dim(graph, n).ok_or_else(|| {
+                Error::input(format!("the size `{}` has no value", graph.dims.show(n)))
+                    .with_hint("give every dimension symbol a size")
+            })?;
+            size_values.insert(id, value);
+        }
+    }
     let inputs = graph
         .inputs()
         .iter()
@@ -136,6 +147,7 @@ pub(super) fn lower(graph: &Graph, sizes: &Sizes, wanted: &[NodeId]) -> Result<L
         ones: HashMap::new(),
         products_made: HashMap::new(),
         uses_left: uses.clone(),
+        size_values,
     };
     let outputs: Vec<(usize, usize)> = wanted.iter().map(|id| lowering.shapes[id.index()]).collect();
     let output_values: Vec<ValueId> =
@@ -189,6 +201,8 @@ struct Lowering<'g> {
     products_made: HashMap<(View, View), View>,
     /// Uses of each node not yet lowered.
     uses_left: Vec<u32>,
+    /// The value of each reachable `Op::Size` node.
+    size_values: HashMap<NodeId, usize>,
 }
 
 impl Lowering<'_> {
@@ -234,6 +248,7 @@ impl Lowering<'_> {
             }
             Op::Const(c) => Form::Fill(c.0),
             Op::Eye(_) => Form::Identity,
+            Op::Size(_) => Form::Fill(self.size_values[&id] as f64),
             Op::Fill(c, _) => Form::Fill(c.0),
             Op::Neg(_) => match a() {
                 Form::Fill(c) => Form::Fill(-c),
