@@ -205,25 +205,22 @@ impl Printer<'_> {
                 _ => Printed::new(format!("{}*ones({size})", self.number(value).text), PRODUCT),
             };
         }
-        // `𝟙` reads back as a vector; a matrix of ones is the outer product `𝟙ₘ 𝟙ₙᵀ`, each
-        // with its length, since the two may differ.
+        // `𝟙` reads back as a vector; a matrix of ones is the outer product `𝟙 𝟙ᵀ`, a row of
+        // ones `𝟙ᵀ`.
         let is_matrix = !dims.is_scalar(shape) && dims.resolve(shape.cols) != ONE;
         let is_row = is_matrix && dims.resolve(shape.rows) == ONE;
         let is_matrix = is_matrix && !is_row;
         let ones = match is_matrix {
             false if is_row => self.pick("", "𝟙ᵀ", "\\mathbf{1}^\\top", "<msup><mi>𝟙</mi><mo>⊤</mo></msup>"),
             false => self.pick("", "𝟙", "\\mathbf{1}", "<mi>𝟙</mi>"),
-            true => {
-                let (m, n) = (dims.show(shape.rows), dims.show(shape.cols));
-                self.pick(
-                    "",
-                    &format!("𝟙{} 𝟙{}ᵀ", unicode_subscript(&m), unicode_subscript(&n)),
-                    &format!("\\mathbf{{1}}_{{{m}}} \\mathbf{{1}}_{{{n}}}^\\top"),
-                    &format!(
-                        "<msub><mi>𝟙</mi><mi>{m}</mi></msub>{INVISIBLE_TIMES}<msubsup><mi>𝟙</mi><mi>{n}</mi><mo>⊤</mo></msubsup>"
-                    ),
-                )
-            }
+            // The lengths are left to the context: the reader takes `𝟙` back with the length its
+            // use gives, and has no spelling yet for a length written on it.
+            true => self.pick(
+                "",
+                "𝟙 𝟙ᵀ",
+                "\\mathbf{1} \\mathbf{1}^\\top",
+                &format!("<mi>𝟙</mi>{INVISIBLE_TIMES}<msup><mi>𝟙</mi><mo>⊤</mo></msup>"),
+            ),
         };
         match value {
             0.0 => Printed::new(self.pick("0", "0", "0", "<mn>0</mn>"), ATOM),
@@ -591,32 +588,4 @@ fn to_superscript(text: &str) -> Option<String> {
             _ => None,
         })
         .collect()
-}
-
-/// A size as a Unicode subscript (`ₙ`, `₃`), or after `_` where a letter has none (`_K`).
-fn unicode_subscript(size: &str) -> String {
-    const LETTERS: [(char, char); 17] = [
-        ('a', 'ₐ'),
-        ('e', 'ₑ'),
-        ('h', 'ₕ'),
-        ('i', 'ᵢ'),
-        ('j', 'ⱼ'),
-        ('k', 'ₖ'),
-        ('l', 'ₗ'),
-        ('m', 'ₘ'),
-        ('n', 'ₙ'),
-        ('o', 'ₒ'),
-        ('p', 'ₚ'),
-        ('r', 'ᵣ'),
-        ('s', 'ₛ'),
-        ('t', 'ₜ'),
-        ('u', 'ᵤ'),
-        ('v', 'ᵥ'),
-        ('x', 'ₓ'),
-    ];
-    let small = |c: char| match c.to_digit(10) {
-        Some(d) => char::from_u32(0x2080 + d),
-        None => LETTERS.iter().find(|(l, _)| *l == c).map(|&(_, s)| s),
-    };
-    size.chars().map(small).collect::<Option<String>>().unwrap_or_else(|| format!("_{size}"))
 }

@@ -185,7 +185,7 @@ fn rewrite(graph: &mut Graph, mut id: NodeId) -> NodeId {
                 return id;
             }
             let Some(candidate) = (rule.apply)(graph, id).filter(|&c| c != id) else { continue };
-            graph.simplifier.budget -= 1;
+            graph.simplifier.budget = graph.simplifier.budget.saturating_sub(1);
             let (before, after) = (Cost::of(graph, id), Cost::as_child(graph, candidate));
             let kept = match rule.kind {
                 Kind::Shorten => after < before,
