@@ -99,8 +99,13 @@ impl Cost {
         // the lowest unknown id upward needs no recursion.
         let mut stack = vec![id];
         while let Some(&top) = stack.last() {
-            let pending: Vec<NodeId> =
-                graph.op(top).children().into_iter().filter(|&c| cost_memo(graph, c).is_none()).collect();
+            // A named child is one leaf (`own_cost`): its expression is never costed.
+            let pending: Vec<NodeId> = graph
+                .op(top)
+                .children()
+                .into_iter()
+                .filter(|&c| graph.name(c).is_none() && cost_memo(graph, c).is_none())
+                .collect();
             if pending.is_empty() {
                 stack.pop();
                 let cost = own_cost(graph, top);

@@ -481,7 +481,9 @@ fn elementwise_factors(graph: &Graph, id: NodeId, factors: &mut Vec<NodeId>) -> 
     Some(())
 }
 
-fn elementwise_order(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+/// The factors of `id` when it is an elementwise product of two non-scalars (a scaling is
+/// not one): what the rules on elementwise products read.
+fn product_factors(graph: &Graph, id: NodeId) -> Option<Vec<NodeId>> {
     let Op::Mul(a, b) = graph.op(id) else { return None };
     if graph.is_scalar(a) || graph.is_scalar(b) {
         return None;
@@ -489,6 +491,11 @@ fn elementwise_order(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     let mut factors = Vec::new();
     elementwise_factors(graph, a, &mut factors)?;
     elementwise_factors(graph, b, &mut factors)?;
+    Some(factors)
+}
+
+fn elementwise_order(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let mut factors = product_factors(graph, id)?;
     factors.sort();
     let mut product = factors[0];
     for &factor in &factors[1..] {
@@ -729,13 +736,7 @@ fn dot_as_sum(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
 }
 
 fn elementwise_powers(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
-    let Op::Mul(a, b) = graph.op(id) else { return None };
-    if graph.is_scalar(a) || graph.is_scalar(b) {
-        return None;
-    }
-    let mut factors = Vec::new();
-    elementwise_factors(graph, a, &mut factors)?;
-    elementwise_factors(graph, b, &mut factors)?;
+    let factors = product_factors(graph, id)?;
     // Each factor as base^exponent; bases in first-seen order, exponents summed.
     let mut bases: Vec<(NodeId, f64)> = Vec::new();
     let mut merged = false;
