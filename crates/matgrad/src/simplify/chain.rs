@@ -56,12 +56,9 @@ pub fn product(graph: &mut Graph, factors: &[NodeId]) -> NodeId {
     if n == 1 {
         return first;
     }
-    // An outer product `u vᵀ` inside a longer chain: each side is thin, multiplied toward it.
-    if n > 2 {
-        if let Some(k) = (1..n).find(|&k| is_column(graph, factors[k - 1]) && is_row(graph, factors[k])) {
-            let (left, right) = (inner(graph, &factors[..k]), inner(graph, &factors[k..]));
-            return top(graph, left, right);
-        }
+    if let Some(k) = outer_split(graph, factors) {
+        let (left, right) = (inner(graph, &factors[..k]), inner(graph, &factors[k..]));
+        return top(graph, left, right);
     }
     if is_column(graph, last) {
         // Right to left: A (B (C x)).
@@ -70,6 +67,32 @@ pub fn product(graph: &mut Graph, factors: &[NodeId]) -> NodeId {
     } else {
         let rest = inner(graph, &factors[..n - 1]);
         top(graph, rest, last)
+    }
+}
+
+/// Where a chain of more than two factors holds an outer product `u vᵀ`: each side is thin,
+/// multiplied toward it.
+fn outer_split(graph: &Graph, factors: &[NodeId]) -> Option<usize> {
+    let n = factors.len();
+    (n > 2).then(|| (1..n).find(|&k| is_column(graph, factors[k - 1]) && is_row(graph, factors[k]))).flatten()
+}
+
+/// Whether `id` already is [`product`] of `factors`, read without building anything: a chain
+/// in its canonical form is left alone at the cost of one walk (rebuilding it would run the
+/// rules on every inner product again, quadratic in the chain's length at every new factor).
+fn is_product(graph: &Graph, id: NodeId, factors: &[NodeId]) -> bool {
+    let n = factors.len();
+    if n == 1 {
+        return id == factors[0];
+    }
+    let Op::MatMul(a, b) = graph.op(id) else { return false };
+    if let Some(k) = outer_split(graph, factors) {
+        return is_product(graph, a, &factors[..k]) && is_product(graph, b, &factors[k..]);
+    }
+    if is_column(graph, factors[n - 1]) {
+        a == factors[0] && is_product(graph, b, &factors[1..])
+    } else {
+        b == factors[n - 1] && is_product(graph, a, &factors[..n - 1])
     }
 }
 
@@ -124,7 +147,7 @@ pub fn canonical(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     // into `(A²)ᵀ w`, the plan would square the matrix (n³ instead of 2n² operations).
     let merge_powers = !factors.iter().any(|&f| is_column(graph, f) || is_row(graph, f));
     let mut out: Vec<(NodeId, u32)> = Vec::with_capacity(factors.len());
-    for f in factors {
+    for &f in &factors {
         if matches!(graph.op(f), Op::Eye(_)) {
             continue;
         }
@@ -141,6 +164,11 @@ pub fn canonical(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
             }
             _ => out.push((base, k)),
         }
+    }
+    // Nothing removed or merged: every factor stands as it was (a power unmerged rebuilds to
+    // itself), so only the association can differ.
+    if out.len() == factors.len() && is_product(graph, id, &factors) {
+        return None;
     }
     let mut rebuilt = Vec::with_capacity(out.len());
     for (base, k) in out {
