@@ -398,9 +398,15 @@ fn run(cli: Cli) -> Result<String, Failure> {
             if failures.is_empty() {
                 Ok(text)
             } else {
+                // The first few by name; the text marks every one with ✗.
+                const NAMED: usize = 8;
                 let steps = if failures.len() == 1 { "step" } else { "steps" };
+                let mut named = failures.iter().take(NAMED).cloned().collect::<Vec<_>>().join(", ");
+                if failures.len() > NAMED {
+                    named.push_str(&format!(", … ({} more, each marked ✗ above)", failures.len() - NAMED));
+                }
                 Err(Failure::failed_check(
-                    format!("{} {steps} of the explanation failed the check: {}", failures.len(), failures.join(", ")),
+                    format!("{} {steps} of the explanation failed the check: {named}", failures.len()),
                     text,
                 ))
             }

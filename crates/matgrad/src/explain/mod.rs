@@ -312,8 +312,8 @@ pub fn diagram(explanation: &Explanation, checked: &Checked) -> Diagram {
             title: unicode_name(&v.name),
             lines: vec![
                 graph.dims.show_shape(graph.shape(v.node)),
-                format!("‖{}‖ = {:.4}", unicode_name(&v.name), checked.values[i].norm()),
-                format!("‖{}\u{304}‖ = {:.4}", unicode_name(&v.name), checked.adjoints[i].norm()),
+                format!("‖{}‖ = {}", unicode_name(&v.name), render::format_norm(checked.values[i].norm())),
+                format!("‖{}\u{304}‖ = {}", unicode_name(&v.name), render::format_norm(checked.adjoints[i].norm())),
             ],
             kind: match v.kind {
                 VertexKind::Input => NodeKind::Input,

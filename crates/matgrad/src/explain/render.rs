@@ -10,7 +10,7 @@ use std::fmt::Write;
 use super::check::STEP_TOLERANCE;
 use super::{Checked, Explanation, VertexKind};
 use crate::ir::{NodeId, Op};
-use crate::print::{escape, print, show_name, unicode_name, Notation, ADJOINT};
+use crate::print::{escape, print, print_operand, show_name, unicode_name, Notation, ADJOINT};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -69,15 +69,14 @@ impl Writer<'_> {
         print(self.explanation.graph(), id, self.notation, &namer)
     }
 
-    /// `G` as a factor: parenthesised when it is a sum.
+    /// `G` as the left operand of `G : dv`: its name where it has one (the definitions list
+    /// says what it is, as for every operand), else its expression, bracketed when it is a sum.
     fn factor(&self, id: NodeId) -> String {
-        let text = self.expr(id);
-        let is_sum = matches!(self.explanation.graph().op(id), Op::Add(..)) && self.explanation.name_of(id).is_none();
-        if is_sum {
-            self.parenthesized(&text)
-        } else {
-            text
+        if let Some(name) = self.explanation.name_of(id) {
+            return show_name(&name, self.notation);
         }
+        let namer = |node: NodeId| self.explanation.name_of(node);
+        print_operand(self.explanation.graph(), id, self.notation, &namer)
     }
 
     fn parenthesized(&self, text: &str) -> String {
@@ -222,8 +221,8 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
         };
         let mut row = vec![vertex.name.clone(), graph.dims.show_type(graph.shape(vertex.node)), used_by];
         if let Some(c) = checked {
-            row.push(format!("{:.4}", c.values[i].norm()));
-            row.push(format!("{:.4}", c.adjoints[i].norm()));
+            row.push(format_norm(c.values[i].norm()));
+            row.push(format_norm(c.adjoints[i].norm()));
         }
         table.push(row);
     }
@@ -461,6 +460,16 @@ fn general_rule_right(w: &Writer) -> String {
     }
 }
 
+/// A norm with four decimals where that shows it, in scientific notation where it would
+/// print a hundred digits (a value that grew through a long chain) or none.
+pub(crate) fn format_norm(norm: f64) -> String {
+    if norm == 0.0 || !norm.is_finite() || (1e-3..1e6).contains(&norm.abs()) {
+        format!("{norm:.4}")
+    } else {
+        format!("{norm:.4e}")
+    }
+}
+
 fn format_error(error: f64) -> String {
     if error == 0.0 {
         "0".to_string()
@@ -476,6 +485,9 @@ fn mark(error: f64) -> &'static str {
         "✗"
     }
 }
+
+/// The widest line after which the text format lines up its checks' marks.
+const MARK_COLUMN: usize = 100;
 
 fn text(blocks: &[Block]) -> String {
     let mut out = String::new();
@@ -500,11 +512,21 @@ fn text(blocks: &[Block]) -> String {
                         format!("  {pad}{} {relation} {}", r.left, r.right)
                     })
                     .collect();
-                let line_width = lines.iter().map(|l| columns(l)).max().unwrap_or(0);
+                // The marks line up after the widest checked line that fits a terminal; a
+                // longer line (a sum of hundreds of adjoint terms) carries its mark at its
+                // end rather than pushing every mark in the block past it.
+                let line_width = lines
+                    .iter()
+                    .zip(rows)
+                    .filter(|(_, row)| row.check.is_some())
+                    .map(|(line, _)| columns(line))
+                    .filter(|&width| width <= MARK_COLUMN)
+                    .max()
+                    .unwrap_or(0);
                 for (line, row) in lines.iter().zip(rows) {
                     match row.check {
                         Some(error) => {
-                            let pad = line_width - columns(line);
+                            let pad = line_width.saturating_sub(columns(line));
                             let _ =
                                 writeln!(out, "{line}{}   {} {}", " ".repeat(pad), mark(error), format_error(error));
                         }

@@ -36,6 +36,20 @@ pub fn print(graph: &Graph, root: NodeId, notation: Notation, namer: Namer) -> S
     Printer { graph, notation, namer }.node(root, true).text
 }
 
+/// `root`'s expression as the operand of an operator looser than every product and tighter
+/// than `+`, as the Frobenius product `G : dX` is read: bracketed when it prints as a sum.
+/// Judged from the printed form, not the node's operation, since a scaled sum or a
+/// difference prints as a sum too.
+pub fn print_operand(graph: &Graph, root: NodeId, notation: Notation, namer: Namer) -> String {
+    let printer = Printer { graph, notation, namer };
+    let printed = printer.node(root, true);
+    if printed.strength <= SUM {
+        printer.parenthesized(&printed.text)
+    } else {
+        printed.text
+    }
+}
+
 /// MathML's invisible times: a product written by juxtaposition.
 const INVISIBLE_TIMES: &str = "<mo>&#x2062;</mo>";
 
