@@ -81,6 +81,10 @@ enum Command {
         /// Print only the computation graph, as Graphviz DOT or standalone SVG.
         #[arg(long, value_enum)]
         graph: Option<GraphFormat>,
+        /// Also explain the second order: the differential of the gradient in a direction
+        /// (a Hessian-vector product), statement by statement, each step checked.
+        #[arg(long)]
+        hessian: bool,
         /// Write to this file instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -382,9 +386,10 @@ fn run(cli: Cli) -> Result<String, Failure> {
         Command::Hessian(args) => derivative(args, api::hessian, |r, f| {
             (formatted(f, || r.text(), || r.latex(), || to_json(r)), r.common.check.as_ref())
         }),
-        Command::Explain { file, wrt, point, format, graph, output } => {
+        Command::Explain { file, wrt, point, format, graph, hessian, output } => {
             let (name, query) = query(&file, point.of.clone(), &wrt, Some(&point), true)?;
-            let explained = api::explain(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
+            let explain = if hessian { api::explain_hessian } else { api::explain };
+            let explained = explain(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
             let text = match (graph, format) {
                 (Some(GraphFormat::Dot), _) => explained.dot(),
                 (Some(GraphFormat::Svg), _) => explained.svg(),

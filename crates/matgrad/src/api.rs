@@ -101,6 +101,10 @@ pub enum Question {
     Hessian,
     /// How the chain rule runs, every step checked.
     Explain,
+    /// How the chain rule runs, then its second order: the differential of the gradient in a
+    /// direction, statement by statement, every step checked.
+    #[serde(rename = "explain-hessian")]
+    ExplainHessian,
     /// The value and gradients as a Python module for the query's target.
     Codegen,
     /// A pasted derivation's claims, each checked.
@@ -118,10 +122,11 @@ impl FromStr for Question {
             "jacobian" => Ok(Question::Jacobian),
             "hessian" => Ok(Question::Hessian),
             "explain" => Ok(Question::Explain),
+            "explain-hessian" => Ok(Question::ExplainHessian),
             "codegen" => Ok(Question::Codegen),
             "verify" => Ok(Question::Verify),
             _ => Err(format!(
-                "no question `{text}`: ask check, eval, grad, jacobian, hessian, explain, codegen or verify"
+                "no question `{text}`: ask check, eval, grad, jacobian, hessian, explain, explain-hessian, codegen or verify"
             )),
         }
     }
@@ -163,6 +168,7 @@ fn answer_now(question: Question, query: &Query) -> Result<Report, Error> {
         Question::Jacobian => Report::Jacobian(jacobian(query)?),
         Question::Hessian => Report::Hessian(hessian(query)?),
         Question::Explain => Report::Explain(explain(query)?.report()),
+        Question::ExplainHessian => Report::Explain(explain_hessian(query)?.report()),
         Question::Codegen => Report::Codegen(codegen(query)?),
         Question::Verify => Report::Verify(verify(query)?),
     })
@@ -222,6 +228,15 @@ pub fn codegen(query: &Query) -> Result<CodeReport, Error> {
 pub fn explain(query: &Query) -> Result<Explained, Error> {
     let program = query.program()?;
     let explanation = program.explain(&query.wrt_names()?)?;
+    let point = query.point(&program)?;
+    explanation.at(&point)
+}
+
+/// The second-order explanation the query asks for: the first order, then the differential
+/// of the gradient in a direction, every step checked at its point.
+pub fn explain_hessian(query: &Query) -> Result<Explained, Error> {
+    let program = query.program()?;
+    let explanation = program.explain_hessian(&query.wrt_names()?)?;
     let point = query.point(&program)?;
     explanation.at(&point)
 }

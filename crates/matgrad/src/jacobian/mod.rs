@@ -113,7 +113,7 @@ impl Program {
 
 /// Each variable with an input for its differential, `ⅆx` (printed dx; no user's name can
 /// be it).
-fn tangents(graph: &mut Graph, variables: Vec<(String, NodeId)>) -> Vec<Variable> {
+pub(crate) fn tangents(graph: &mut Graph, variables: Vec<(String, NodeId)>) -> Vec<Variable> {
     variables
         .into_iter()
         .map(|(name, node)| {
