@@ -256,10 +256,10 @@ fn check_second(
     // The other inputs do not move.
     for vertex in vertices.iter().filter(|v| v.kind == VertexKind::Input) {
         let name = input_name(explanation, vertex.tangent);
-        if !point.contains_key(&name) {
+        point.entry(name).or_insert_with(|| {
             let (rows, cols) = sizes.shape(graph, graph.shape(vertex.node)).unwrap_or((1, 1));
-            point.insert(name, Array::zeros(rows, cols));
-        }
+            Array::zeros(rows, cols)
+        });
     }
     let forward: Vec<(usize, NodeId)> = second.forward.iter().map(|(&i, &d)| (i, d)).collect();
     let mut closed_nodes: Vec<NodeId> = forward.iter().map(|&(_, d)| d).collect();

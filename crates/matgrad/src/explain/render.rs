@@ -360,8 +360,8 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
     blocks
 }
 
-/// 4. The second order: the steps above differentiated in the direction dx of the
-/// variables, each checked.
+/// Section 4, the second order: the steps above differentiated in the direction dx of
+/// the variables, each checked.
 fn second_order(w: &Writer, second: &SecondOrder, checked: Option<&Checked>, blocks: &mut Vec<Block>) {
     let e = w.explanation;
     let output = e.output();

@@ -249,7 +249,7 @@ impl Plan {
     pub(crate) fn run(
         &self,
         workspace: &mut Workspace,
-        (inputs, extra): (&[(&str, &[f64])], &[(&str, &[f64])]),
+        (inputs, extra): (Buffers, Buffers),
         order: &[usize],
         outputs: &mut [Array],
     ) {
@@ -260,7 +260,7 @@ impl Plan {
     pub(crate) fn run_timed(
         &self,
         workspace: &mut Workspace,
-        (inputs, extra): (&[(&str, &[f64])], &[(&str, &[f64])]),
+        (inputs, extra): (Buffers, Buffers),
         order: &[usize],
         outputs: &mut [Array],
         seconds: &mut [f64],
@@ -391,6 +391,9 @@ impl Step {
         }
     }
 }
+
+/// A caller's list of named column-major buffers.
+pub(crate) type Buffers<'a> = &'a [(&'a str, &'a [f64])];
 
 /// The caller's input buffers: graph input `i` is `given[order[i]]`, or
 /// `extra[order[i] − given.len()]`.
