@@ -104,7 +104,8 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// Generate a self-contained Python module (NumPy, JAX or PyTorch) defining `value` and
-    /// `value_and_grad` of the program's inputs, written from the closed forms.
+    /// `value_and_grad` (and with `--hessian`, `hessian`) of the program's inputs, written
+    /// from the closed forms.
     Codegen {
         /// The program (`-` reads standard input).
         file: PathBuf,
@@ -117,6 +118,10 @@ enum Command {
         /// The output (default: the last assigned name).
         #[arg(long, value_name = "NAME")]
         of: Option<String>,
+        /// Also define `hessian`: every block ∂²L/∂p∂q in jax.hessian's layout, as a nested
+        /// tuple in `--wrt` order.
+        #[arg(long)]
+        hessian: bool,
         /// Write to this file instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -428,9 +433,10 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 )),
             }
         }
-        Command::Codegen { file, target, wrt, of, output } => {
+        Command::Codegen { file, target, wrt, of, hessian, output } => {
             let (name, mut query) = query(&file, of, &wrt, None, false)?;
             query.target = target.parse().map_err(Failure::user)?;
+            query.hessian = hessian;
             let report = api::codegen(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
             write_to(output.as_deref(), report.module)
         }

@@ -53,6 +53,8 @@ pub struct Query {
     pub tol: f64,
     /// The library generated code is for (`codegen`).
     pub target: Target,
+    /// Whether generated code also defines `hessian(<inputs>)` (`codegen`).
+    pub hessian: bool,
     /// The most memory an evaluation may need, in bytes ([`MEMORY_BUDGET`] unless the
     /// front end sets less). Not read from JSON: a server's budget is the server's.
     #[serde(skip)]
@@ -79,6 +81,7 @@ impl Default for Query {
             check: false,
             tol: DEFAULT_TOLERANCE,
             target: Target::Numpy,
+            hessian: false,
             memory_budget: MEMORY_BUDGET,
             time_limit: None,
         }
@@ -216,12 +219,17 @@ pub fn hessian(query: &Query) -> Result<HessianReport, Error> {
     hessian.report(point.as_ref(), query.check.then_some(query.tol))
 }
 
-/// The value and gradients the query asks for as a Python module for its target.
+/// The value and gradients the query asks for (and the Hessian, where it says so) as a
+/// Python module for its target.
 pub fn codegen(query: &Query) -> Result<CodeReport, Error> {
     let gradient = query.program()?.gradient(&query.wrt_names()?)?;
-    let module = gradient.code(query.target)?;
+    let (module, what) = match query.hessian {
+        true => (gradient.code_with_hessian(query.target)?, "hessian"),
+        false => (gradient.code(query.target)?, "grad"),
+    };
     let output = crate::print::python_name(gradient.output_name());
-    Ok(CodeReport { target: query.target, file_name: format!("{output}_grad_{}.py", query.target.name()), module })
+    let file_name = format!("{output}_{what}_{}.py", query.target.name());
+    Ok(CodeReport { target: query.target, file_name, module })
 }
 
 /// The explanation the query asks for, checked at its point, to be shown in any form.

@@ -12,17 +12,17 @@ use crate::print::{unicode_name, Notation};
 use crate::report::jacobian::Evaluation;
 use crate::{Array, Point, Program};
 
-/// One row of the table.
-struct Case {
-    name: String,
-    hessian: bool,
+/// One row of the table (also run as generated code, `codegen.rs`).
+pub(super) struct Case {
+    pub name: String,
+    pub hessian: bool,
     of: Option<String>,
-    wrt: Vec<String>,
+    pub wrt: Vec<String>,
     dims: Vec<(String, usize)>,
     source: String,
 }
 
-fn table() -> Vec<Case> {
+pub(super) fn table() -> Vec<Case> {
     let text = include_str!("data/second_order.txt");
     cases(text)
         .into_iter()
@@ -53,7 +53,7 @@ fn table() -> Vec<Case> {
 }
 
 impl Case {
-    fn program(&self) -> Program {
+    pub(super) fn program(&self) -> Program {
         let mut program = super::common::parse(&self.source);
         if let Some(of) = &self.of {
             program.set_output(of).expect("an assigned name");
@@ -61,7 +61,7 @@ impl Case {
         program
     }
 
-    fn blocks(&self) -> Blocks {
+    pub(super) fn blocks(&self) -> Blocks {
         let wrt: Vec<&str> = self.wrt.iter().map(String::as_str).collect();
         let program = self.program();
         if self.hessian {
@@ -71,7 +71,7 @@ impl Case {
         }
     }
 
-    fn point(&self, inputs: HashMap<String, Array>, seed: u64) -> Point {
+    pub(super) fn point(&self, inputs: HashMap<String, Array>, seed: u64) -> Point {
         self.program().point(&self.dims, inputs, seed).expect("a point")
     }
 }
