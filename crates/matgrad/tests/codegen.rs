@@ -196,7 +196,12 @@ fn assert_agree(target: Target, results: &[Value], tolerance: f64) {
         }
     }
     assert!(failures.is_empty(), "{} generated code disagrees:\n{}", target.name(), failures.join("\n"));
-    eprintln!("{}: {} generated modules agree with matgrad to {tolerance:e}", target.name(), results.len());
+    let largest = results.iter().filter_map(|r| r["error"].as_f64()).fold(0.0_f64, f64::max);
+    eprintln!(
+        "{}: {} generated modules agree with matgrad to {tolerance:e} (largest relative error {largest:.1e})",
+        target.name(),
+        results.len()
+    );
 }
 
 /// The modules pass `ruff check` with its default rules.

@@ -357,6 +357,16 @@ impl<'a> Writer<'a> {
                     local
                 }
             })
+            .zip(roots)
+            .map(|(result, root)| match (self.target, root) {
+                // A constant scalar (a gradient of 2, of 0) is a Python number: PyTorch's
+                // code returns tensors only, of the inputs' dtype and device.
+                (Target::Torch, Root::Node(id)) if kind(self.graph, *id) == Kind::Scalar => {
+                    let like = if like.is_empty() { ", dtype=torch.float64" } else { like.as_str() };
+                    format!("torch.as_tensor({result}{like})")
+                }
+                _ => result,
+            })
             .collect();
         let sizes: Vec<String> = used
             .borrow()

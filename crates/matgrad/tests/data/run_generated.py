@@ -36,7 +36,7 @@ def to_target(value):
 
 
 def to_numpy(value):
-    if target == "torch":
+    if target == "torch" and not isinstance(value, np.ndarray):
         return value.detach().cpu().numpy()
     return np.asarray(value)
 
