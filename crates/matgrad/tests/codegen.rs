@@ -285,8 +285,10 @@ fn a_wrong_shape_says_what_was_expected_in_the_programs_sizes() {
         return;
     }
     let square = "x: vector(K)\nA: matrix(K, K)\nc: scalar\nL = c * x'*A*x";
-    let messages =
-        shape_errors(square, &["np.ones(3), np.ones((3, 4)), 1.0", "np.ones((3, 1)), np.eye(3), 1.0", "np.ones(3), np.eye(3), np.ones(2)"]);
+    let messages = shape_errors(
+        square,
+        &["np.ones(3), np.ones((3, 4)), 1.0", "np.ones((3, 1)), np.eye(3), 1.0", "np.ones(3), np.eye(3), np.ones(2)"],
+    );
     assert_eq!(
         messages,
         [
@@ -296,7 +298,10 @@ fn a_wrong_shape_says_what_was_expected_in_the_programs_sizes() {
         ]
     );
     let wide = "A: matrix(m, n)\nx: vector(n)\nB: matrix(m, n)\nL = sum(A*x) + sum(B*x)";
-    let messages = shape_errors(wide, &["np.ones((2, 4)), np.ones(3), np.ones((2, 4))", "np.ones((2, 4)), np.ones(4), np.ones((3, 4))"]);
+    let messages = shape_errors(
+        wide,
+        &["np.ones((2, 4)), np.ones(3), np.ones((2, 4))", "np.ones((2, 4)), np.ones(4), np.ones((3, 4))"],
+    );
     assert_eq!(
         messages,
         [

@@ -192,7 +192,9 @@ impl Context<'_> {
                 Some(terms)
             }
             Op::Neg(a) => Some(self.outer_products(a, false)?.into_iter().map(|(n, a, b)| (!n, a, b)).collect()),
-            Op::MatMul(a, b) if kind(graph, a) == Kind::Column && kind(graph, b) == Kind::Row => Some(vec![(false, a, b)]),
+            Op::MatMul(a, b) if kind(graph, a) == Kind::Column && kind(graph, b) == Kind::Row => {
+                Some(vec![(false, a, b)])
+            }
             _ => None,
         }
     }

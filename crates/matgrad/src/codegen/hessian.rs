@@ -32,7 +32,11 @@ pub(super) fn function(blocks: &Blocks, writer: &Writer) -> Result<HessianFuncti
         if blocks.program.graph.reachable(&[*node]).iter().any(|id| tangents.contains(id)) {
             continue;
         }
-        forms.push_str(&format!("    {} = {}\n", unicode_name(introduced), blocks.expression(*node, Notation::Unicode)));
+        forms.push_str(&format!(
+            "    {} = {}\n",
+            unicode_name(introduced),
+            blocks.expression(*node, Notation::Unicode)
+        ));
     }
     let (mut roots, mut labels, mut rows) = (Vec::new(), Vec::new(), Vec::new());
     for block in &blocks.blocks {

@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use crate::gradient::LAYOUT;
 use crate::ir::{Dim, Graph, NodeId, Op};
 use crate::jacobian::{Contraction, Index, Operand};
-use crate::report::jacobian::HESSIAN_LAYOUT;
 use crate::print::{print, python_name, unicode_name, Notation};
+use crate::report::jacobian::HESSIAN_LAYOUT;
 use crate::{Error, Gradient, Hessian, Program};
 
 pub(crate) use expr::float;
@@ -272,7 +272,8 @@ impl<'a> Writer<'a> {
     /// Where a size is read, as a message says it: `x`, `A's rows`, `A's columns`.
     fn source(&self, parameter: &str, axis: usize) -> String {
         let node = self.parameters.iter().find(|p| p.1 == parameter).map(|p| p.0);
-        let name = self.parameters.iter().find(|p| p.1 == parameter).map_or(parameter.to_string(), |p| unicode_name(&p.2));
+        let name =
+            self.parameters.iter().find(|p| p.1 == parameter).map_or(parameter.to_string(), |p| unicode_name(&p.2));
         match (node.map(|n| kind(self.graph, n)), axis) {
             (Some(Kind::Matrix), 0) => format!("{name}'s rows"),
             (Some(Kind::Matrix), _) => format!("{name}'s columns"),
@@ -466,7 +467,8 @@ impl<'a> Writer<'a> {
                     shape.push(match (dim, read) {
                         (Dim::Number(n), _) => n.to_string(),
                         (_, Some((_, local, from, axis))) => {
-                            let entry = format!("(\"{}\", {local}, \"{}\")", graph.dims.show(*dim), self.source(from, *axis));
+                            let entry =
+                                format!("(\"{}\", {local}, \"{}\")", graph.dims.show(*dim), self.source(from, *axis));
                             if !sizes.contains(&entry) {
                                 sizes.push(entry);
                             }
@@ -565,9 +567,7 @@ fn costly(graph: &Graph, id: NodeId) -> bool {
         Op::Inv(_) | Op::Det(_) | Op::LogDet(_) | Op::MatPow(..) | Op::Softmax(_) | Op::LogSumExp(_) => true,
         // A `Diag` factor is written as a broadcast, never formed; a transpose is a view; a
         // negation may be written as a subtraction (`a - b`), not whole, and is cheap.
-        Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..) | Op::Transpose(_) | Op::Diag(_) | Op::Neg(_) => {
-            false
-        }
+        Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..) | Op::Transpose(_) | Op::Diag(_) | Op::Neg(_) => false,
         Op::Add(..)
         | Op::Mul(..)
         | Op::Div(..)

@@ -21,8 +21,8 @@ use crate::print::{abbreviations, print, show_name, Notation, DIFFERENTIAL};
 use crate::simplify::build;
 use crate::{Error, Gradient, Program};
 
-pub(crate) use index::{Contraction, Index, IndexForm, Operand};
 use index::{index_form, kronecker, KroneckerTerm, Writer};
+pub(crate) use index::{Contraction, Index, IndexForm, Operand};
 
 /// A variable of the blocks, with the input that stands for its differential.
 #[derive(Debug, Clone)]
