@@ -1,9 +1,12 @@
 //! `matgrad bench`: times the compiled value-and-gradient evaluation of a program, and the
-//! value alone, at one point.
+//! value alone, at one point; with `--hvp`, the value, gradient and Hessian-vector product
+//! against the value and gradient; with `--hessian`, the full Hessian from its closed form.
 //!
-//! Each figure is the wall time of one call of [`matgrad::Compiled::run`] (the input checks
-//! included), after a warm-up; the report gives the median and the spread (min, max) over
-//! all timed runs, which last at least `--time` seconds and `--min-runs` runs.
+//! Each figure is the wall time of one call of [`matgrad::Compiled::run`] (or
+//! [`matgrad::CompiledHvp::run`]; the input checks included), after a warm-up; the report
+//! gives the median and the spread (min, max) over all timed runs, which last at least
+//! `--time` seconds and `--min-runs` runs. The compilation (differentiation included) is
+//! timed apart, once.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -28,6 +31,18 @@ pub struct BenchArgs {
     /// Also print the compiled plan, each step with its mean time.
     #[arg(long)]
     profile: bool,
+    /// Time the value, gradient and Hessian-vector product H·v (random N(0, 1) directions)
+    /// against the value and gradient.
+    #[arg(long, conflicts_with_all = ["hessian", "newton"])]
+    hvp: bool,
+    /// Time the value, gradient and every block of the Hessian, from its closed form,
+    /// against the value and gradient.
+    #[arg(long, conflicts_with = "newton")]
+    hessian: bool,
+    /// Time a Newton step for one vector variable (value, gradient g, Hessian H from its
+    /// closed form, H⁻¹ g by LU) against the value and gradient.
+    #[arg(long)]
+    newton: bool,
     /// Seconds to spend timing each of the two measurements (after the warm-up).
     #[arg(long, default_value_t = 1.5, value_name = "SECONDS", hide = true)]
     time: f64,
@@ -67,7 +82,16 @@ const MAX_RUNS: usize = 2_000_000;
 
 fn measure(compiled: &Compiled, inputs: &[(&str, &[f64])], time: f64, min_runs: usize) -> Result<Timing, Failure> {
     let mut outputs = compiled.outputs();
-    let mut run = || compiled.run(inputs, &mut outputs).map_err(|e| Failure::user(e.to_string()));
+    time_runs(|| compiled.run(inputs, &mut outputs), time, min_runs)
+}
+
+/// Times `run` as [`measure`] says: a warm-up, then at least `time` seconds and `min_runs` runs.
+fn time_runs(
+    mut run: impl FnMut() -> Result<(), matgrad::Error>,
+    time: f64,
+    min_runs: usize,
+) -> Result<Timing, Failure> {
+    let mut run = || run().map_err(|e| Failure::user(e.to_string()));
     // Warm-up: first-touch page faults of the buffers, caches, the thread pool.
     let warm = Instant::now();
     for done in 0.. {
@@ -87,76 +111,195 @@ fn measure(compiled: &Compiled, inputs: &[(&str, &[f64])], time: f64, min_runs: 
     Ok(Timing { runs })
 }
 
+/// What is timed against what: the first measurement and the one it is compared with.
+struct Measured {
+    /// `value and gradient`, `value, gradient, H·v`, …
+    labels: [&'static str; 2],
+    timings: [Timing; 2],
+    /// How the ratio of the two is said: `cost of the gradient: 2.1× the value alone`.
+    ratio_text: &'static str,
+    /// The compilation's wall time in ms, of the first measurement's plan.
+    compile_ms: Option<f64>,
+    /// The bytes of the first measurement's outputs and intermediates.
+    memory_bytes: usize,
+    profile: Option<Vec<(String, f64)>>,
+}
+
 pub fn run(args: BenchArgs) -> Result<String, Failure> {
     let (name, query) = crate::query(&args.file, args.point.of.clone(), &args.wrt, Some(&args.point), true)?;
     let library = |e: matgrad::Error| Failure::library(e, &name, &query.source);
     let program = query.program().map_err(library)?;
     let wrt: Vec<&str> = query.wrt.iter().map(String::as_str).collect();
+    let started = Instant::now();
     let gradient = program.gradient(&wrt).map_err(library)?;
+    let gradient_ms = started.elapsed().as_secs_f64() * 1e3;
     let point = query.point(gradient.program()).map_err(library)?;
     let dims: Vec<(&str, usize)> = point.sizes.iter().collect();
-    let compile_error = library;
-    let full = gradient.compile(&dims).map_err(compile_error)?;
-    let value = gradient.program().compile(&dims).map_err(compile_error)?;
     let inputs: Vec<(&str, &[f64])> =
         point.inputs.iter().map(|(name, array): (&String, &Array)| (name.as_str(), array.data.as_slice())).collect();
-    let full_timing = measure(&full, &inputs, args.time, args.min_runs)?;
-    let value_timing = measure(&value, &inputs, args.time, args.min_runs)?;
-    let profile = if args.profile {
-        // About as many runs as the timing took, so the profile costs as long again.
-        let runs = ((args.time * 1e6 / full_timing.median()) as usize).clamp(3, 100_000);
-        let mut outputs = full.outputs();
-        Some(full.profile(&inputs, &mut outputs, runs).map_err(|e| Failure::user(e.to_string()))?)
+    let runs_for = |median: f64| ((args.time * 1e6 / median) as usize).clamp(3, 100_000);
+    let user = |e: matgrad::Error| Failure::user(e.to_string());
+    let measured = if args.hvp {
+        let started = Instant::now();
+        let hvp = gradient.compile_hvp(&dims).map_err(library)?;
+        let compile_ms = gradient_ms + started.elapsed().as_secs_f64() * 1e3;
+        let full = gradient.compile(&dims).map_err(library)?;
+        let directions = hvp.random_directions(point.seed);
+        let directions: Vec<(&str, &[f64])> = directions.iter().map(|(n, a)| (n.as_str(), a.data.as_slice())).collect();
+        let mut outputs = hvp.outputs();
+        let timing = time_runs(|| hvp.run(&inputs, &directions, &mut outputs), args.time, args.min_runs)?;
+        let gradient_timing = measure(&full, &inputs, args.time, args.min_runs)?;
+        let profile = match args.profile {
+            true => Some(hvp.profile(&inputs, &directions, &mut outputs, runs_for(timing.median())).map_err(user)?),
+            false => None,
+        };
+        Measured {
+            labels: ["value, gradient, H·v", "value and gradient"],
+            timings: [timing, gradient_timing],
+            ratio_text: "cost of H·v: {ratio}× the value and gradient",
+            compile_ms: Some(compile_ms),
+            memory_bytes: hvp.memory_bytes(),
+            profile,
+        }
+    } else if args.hessian || args.newton {
+        let started = Instant::now();
+        let hessian = program.hessian(&wrt).map_err(library)?;
+        let compiled = match args.newton {
+            true => hessian.compile_newton(&dims),
+            false => hessian.compile(&dims),
+        }
+        .map_err(library)?;
+        let compile_ms = started.elapsed().as_secs_f64() * 1e3;
+        let full = gradient.compile(&dims).map_err(library)?;
+        let timing = measure(&compiled, &inputs, args.time, args.min_runs)?;
+        let gradient_timing = measure(&full, &inputs, args.time, args.min_runs)?;
+        let profile = match args.profile {
+            true => {
+                let mut outputs = compiled.outputs();
+                Some(compiled.profile(&inputs, &mut outputs, runs_for(timing.median())).map_err(user)?)
+            }
+            false => None,
+        };
+        Measured {
+            labels: [
+                if args.newton { "value, gradient, H⁻¹g" } else { "value, gradient, Hessian" },
+                "value and gradient",
+            ],
+            timings: [timing, gradient_timing],
+            ratio_text: if args.newton {
+                "cost of the Newton step: {ratio}× the value and gradient"
+            } else {
+                "cost of the Hessian: {ratio}× the value and gradient"
+            },
+            compile_ms: Some(compile_ms),
+            memory_bytes: compiled.memory_bytes(),
+            profile,
+        }
     } else {
-        None
+        let full = gradient.compile(&dims).map_err(library)?;
+        let value = gradient.program().compile(&dims).map_err(library)?;
+        let full_timing = measure(&full, &inputs, args.time, args.min_runs)?;
+        let value_timing = measure(&value, &inputs, args.time, args.min_runs)?;
+        let profile = match args.profile {
+            // About as many runs as the timing took, so the profile costs as long again.
+            true => {
+                let mut outputs = full.outputs();
+                Some(full.profile(&inputs, &mut outputs, runs_for(full_timing.median())).map_err(user)?)
+            }
+            false => None,
+        };
+        Measured {
+            labels: ["value and gradient", "value alone"],
+            timings: [full_timing, value_timing],
+            ratio_text: "cost of the gradient: {ratio}× the value alone",
+            compile_ms: None,
+            memory_bytes: full.memory_bytes(),
+            profile,
+        }
     };
     let names: Vec<&str> = gradient.wrt_names().collect();
     let sizes: Vec<String> = dims.iter().map(|(symbol, size)| format!("{symbol} = {size}")).collect();
-    let ratio = full_timing.median() / value_timing.median();
+    let [first, second] = &measured.timings;
+    let ratio = first.median() / second.median();
+    let profile = &measured.profile;
     Ok(match args.format {
         Format::Json => {
             let dims: serde_json::Map<String, serde_json::Value> =
                 dims.iter().map(|&(symbol, size)| (symbol.to_string(), json!(size))).collect();
+            // The keys of the plain bench are kept (tools read them); `--hvp` and
+            // `--hessian` say what the first measurement is and name the second by what it is.
+            let second_key = if args.hvp || args.hessian || args.newton { "gradient" } else { "value_only" };
             let mut report = json!({
-                "median_us": full_timing.median(),
-                "min_us": full_timing.micros(0.0),
-                "max_us": full_timing.micros(1.0),
-                "runs": full_timing.runs.len(),
-                "value_only_median_us": value_timing.median(),
-                "value_only_min_us": value_timing.micros(0.0),
-                "value_only_max_us": value_timing.micros(1.0),
-                "value_only_runs": value_timing.runs.len(),
+                "median_us": first.median(),
+                "min_us": first.micros(0.0),
+                "max_us": first.micros(1.0),
+                "runs": first.runs.len(),
+                format!("{second_key}_median_us"): second.median(),
+                format!("{second_key}_min_us"): second.micros(0.0),
+                format!("{second_key}_max_us"): second.micros(1.0),
+                format!("{second_key}_runs"): second.runs.len(),
                 "ratio": ratio,
                 "output": gradient.output_name(),
                 "wrt": names,
                 "dims": dims,
             });
-            if let (Some(steps), Some(object)) = (&profile, report.as_object_mut()) {
-                let steps: Vec<_> = steps.iter().map(|(step, us)| json!({"step": step, "mean_us": us})).collect();
-                object.insert("profile".to_string(), json!(steps));
+            if let Some(object) = report.as_object_mut() {
+                let measuring = match (args.hvp, args.hessian, args.newton) {
+                    (true, _, _) => "hvp",
+                    (_, true, _) => "hessian",
+                    (_, _, true) => "newton",
+                    _ => "gradient",
+                };
+                object.insert("measures".to_string(), json!(measuring));
+                if let Some(ms) = measured.compile_ms {
+                    object.insert("compile_ms".to_string(), json!(ms));
+                }
+                object.insert("memory_bytes".to_string(), json!(measured.memory_bytes));
+                if let Some(steps) = profile {
+                    let steps: Vec<_> = steps.iter().map(|(step, us)| json!({"step": step, "mean_us": us})).collect();
+                    object.insert("profile".to_string(), json!(steps));
+                }
             }
             format!("{report}\n")
         }
         Format::Text => {
+            let width = measured.labels.iter().map(|l| l.chars().count()).max().unwrap_or(0).max(19);
             let line = |label: &str, t: &Timing| {
                 format!(
-                    "{label:<19} median {:>10} µs   min {:>10} µs   max {:>10} µs   ({} runs)\n",
+                    "{label:<width$} median {:>10} µs   min {:>10} µs   max {:>10} µs   ({} runs)\n",
                     figure(t.median()),
                     figure(t.micros(0.0)),
                     figure(t.micros(1.0)),
                     t.runs.len()
                 )
             };
+            let what = if args.hvp {
+                "H·v, ∂"
+            } else if args.hessian {
+                "∂²"
+            } else if args.newton {
+                "H⁻¹g, ∂"
+            } else {
+                "∂"
+            };
             let mut text = format!(
-                "# bench {name}: ∂{}/∂({}) at {}\n# compiled, f64, random N(0, 1) inputs (seed {}); each figure is one call\n{}{}cost of the gradient: {ratio:.2}× the value alone\n",
+                "# bench {name}: {what}{}/∂({}) at {}\n# compiled, f64, random N(0, 1) inputs (seed {}); each figure is one call\n{}{}{}\n",
                 gradient.output_name(),
                 names.join(", "),
                 if sizes.is_empty() { "fixed sizes".to_string() } else { sizes.join(", ") },
                 point.seed,
-                line("value and gradient", &full_timing),
-                line("value alone", &value_timing),
+                line(measured.labels[0], first),
+                line(measured.labels[1], second),
+                measured.ratio_text.replace("{ratio}", &format!("{ratio:.2}")),
             );
-            if let Some(steps) = &profile {
+            if let Some(ms) = measured.compile_ms {
+                text.push_str(&format!("compilation (differentiation included): {ms:.1} ms, once\n"));
+            }
+            text.push_str(&format!(
+                "memory for results and intermediates: {:.2} MiB\n",
+                measured.memory_bytes as f64 / 1048576.0
+            ));
+            if let Some(steps) = profile {
                 let total: f64 = steps.iter().map(|(_, us)| us).sum();
                 text.push_str(&format!("\n# the plan: {} steps, mean µs per run and share of the run\n", steps.len()));
                 for (step, us) in steps {

@@ -81,6 +81,10 @@ enum Command {
         /// Print only the computation graph, as Graphviz DOT or standalone SVG.
         #[arg(long, value_enum)]
         graph: Option<GraphFormat>,
+        /// Also explain the second order: the differential of the gradient in a direction
+        /// (a Hessian-vector product), statement by statement, each step checked.
+        #[arg(long)]
+        hessian: bool,
         /// Write to this file instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -100,7 +104,8 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// Generate a self-contained Python module (NumPy, JAX or PyTorch) defining `value` and
-    /// `value_and_grad` of the program's inputs, written from the closed forms.
+    /// `value_and_grad` (and with `--hessian`, `hessian`) of the program's inputs, written
+    /// from the closed forms.
     Codegen {
         /// The program (`-` reads standard input).
         file: PathBuf,
@@ -113,6 +118,10 @@ enum Command {
         /// The output (default: the last assigned name).
         #[arg(long, value_name = "NAME")]
         of: Option<String>,
+        /// Also define `hessian`: every block ∂²L/∂p∂q in jax.hessian's layout, as a nested
+        /// tuple in `--wrt` order.
+        #[arg(long)]
+        hessian: bool,
         /// Write to this file instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -382,9 +391,10 @@ fn run(cli: Cli) -> Result<String, Failure> {
         Command::Hessian(args) => derivative(args, api::hessian, |r, f| {
             (formatted(f, || r.text(), || r.latex(), || to_json(r)), r.common.check.as_ref())
         }),
-        Command::Explain { file, wrt, point, format, graph, output } => {
+        Command::Explain { file, wrt, point, format, graph, hessian, output } => {
             let (name, query) = query(&file, point.of.clone(), &wrt, Some(&point), true)?;
-            let explained = api::explain(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
+            let explain = if hessian { api::explain_hessian } else { api::explain };
+            let explained = explain(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
             let text = match (graph, format) {
                 (Some(GraphFormat::Dot), _) => explained.dot(),
                 (Some(GraphFormat::Svg), _) => explained.svg(),
@@ -429,9 +439,10 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 )),
             }
         }
-        Command::Codegen { file, target, wrt, of, output } => {
+        Command::Codegen { file, target, wrt, of, hessian, output } => {
             let (name, mut query) = query(&file, of, &wrt, None, false)?;
             query.target = target.parse().map_err(Failure::user)?;
+            query.hessian = hessian;
             let report = api::codegen(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
             write_to(output.as_deref(), report.module)
         }

@@ -335,6 +335,30 @@ fn bench_json_has_the_documented_keys() {
 }
 
 #[test]
+fn bench_times_hessian_vector_products_and_full_hessians() {
+    for (mode, label, measures) in
+        [("--hvp", "value, gradient, H·v", "hvp"), ("--hessian", "value, gradient, Hessian", "hessian")]
+    {
+        let args =
+            ["bench", "examples/backprop.mg", "--dims", "K=8", "--wrt", "x", mode, "--time", "0", "--min-runs", "3"];
+        let output = matgrad(&args);
+        assert_eq!(output.status.code(), Some(0), "{mode}: {}", stderr(&output));
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains(label) && text.contains("compilation (differentiation included)"), "{mode}: {text}");
+        let output = matgrad(&[&args[..], &["--format", "json"]].concat());
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        for key in ["median_us", "gradient_median_us", "compile_ms"] {
+            assert!(json[key].as_f64().is_some_and(|t| t > 0.0), "{mode}: {key} in {json}");
+        }
+        assert_eq!(json["measures"], measures);
+    }
+    // A block with four axes has no matrix form: a clear mistake, exit 2.
+    let output = matgrad(&["bench", "examples/backprop.mg", "--dims", "K=4", "--wrt", "A", "--hessian", "--time", "0"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("no matrix form"), "{}", stderr(&output));
+}
+
+#[test]
 fn bench_reports_mistakes_as_user_errors() {
     let output = matgrad(&["bench", "examples/backprop.mg", "--wrt", "Q", "--time", "0"]);
     assert_eq!(output.status.code(), Some(2));

@@ -53,6 +53,8 @@ pub struct Query {
     pub tol: f64,
     /// The library generated code is for (`codegen`).
     pub target: Target,
+    /// Whether generated code also defines `hessian(<inputs>)` (`codegen`).
+    pub hessian: bool,
     /// The most memory an evaluation may need, in bytes ([`MEMORY_BUDGET`] unless the
     /// front end sets less). Not read from JSON: a server's budget is the server's.
     #[serde(skip)]
@@ -79,6 +81,7 @@ impl Default for Query {
             check: false,
             tol: DEFAULT_TOLERANCE,
             target: Target::Numpy,
+            hessian: false,
             memory_budget: MEMORY_BUDGET,
             time_limit: None,
         }
@@ -101,6 +104,10 @@ pub enum Question {
     Hessian,
     /// How the chain rule runs, every step checked.
     Explain,
+    /// How the chain rule runs, then its second order: the differential of the gradient in a
+    /// direction, statement by statement, every step checked.
+    #[serde(rename = "explain-hessian")]
+    ExplainHessian,
     /// The value and gradients as a Python module for the query's target.
     Codegen,
     /// A pasted derivation's claims, each checked.
@@ -118,10 +125,11 @@ impl FromStr for Question {
             "jacobian" => Ok(Question::Jacobian),
             "hessian" => Ok(Question::Hessian),
             "explain" => Ok(Question::Explain),
+            "explain-hessian" => Ok(Question::ExplainHessian),
             "codegen" => Ok(Question::Codegen),
             "verify" => Ok(Question::Verify),
             _ => Err(format!(
-                "no question `{text}`: ask check, eval, grad, jacobian, hessian, explain, codegen or verify"
+                "no question `{text}`: ask check, eval, grad, jacobian, hessian, explain, explain-hessian, codegen or verify"
             )),
         }
     }
@@ -163,6 +171,7 @@ fn answer_now(question: Question, query: &Query) -> Result<Report, Error> {
         Question::Jacobian => Report::Jacobian(jacobian(query)?),
         Question::Hessian => Report::Hessian(hessian(query)?),
         Question::Explain => Report::Explain(explain(query)?.report()),
+        Question::ExplainHessian => Report::Explain(explain_hessian(query)?.report()),
         Question::Codegen => Report::Codegen(codegen(query)?),
         Question::Verify => Report::Verify(verify(query)?),
     })
@@ -210,18 +219,32 @@ pub fn hessian(query: &Query) -> Result<HessianReport, Error> {
     hessian.report(point.as_ref(), query.check.then_some(query.tol))
 }
 
-/// The value and gradients the query asks for as a Python module for its target.
+/// The value and gradients the query asks for (and the Hessian, where it says so) as a
+/// Python module for its target.
 pub fn codegen(query: &Query) -> Result<CodeReport, Error> {
     let gradient = query.program()?.gradient(&query.wrt_names()?)?;
-    let module = gradient.code(query.target)?;
+    let (module, what) = match query.hessian {
+        true => (gradient.code_with_hessian(query.target)?, "hessian"),
+        false => (gradient.code(query.target)?, "grad"),
+    };
     let output = crate::print::python_name(gradient.output_name());
-    Ok(CodeReport { target: query.target, file_name: format!("{output}_grad_{}.py", query.target.name()), module })
+    let file_name = format!("{output}_{what}_{}.py", query.target.name());
+    Ok(CodeReport { target: query.target, file_name, module })
 }
 
 /// The explanation the query asks for, checked at its point, to be shown in any form.
 pub fn explain(query: &Query) -> Result<Explained, Error> {
     let program = query.program()?;
     let explanation = program.explain(&query.wrt_names()?)?;
+    let point = query.point(&program)?;
+    explanation.at(&point)
+}
+
+/// The second-order explanation the query asks for: the first order, then the differential
+/// of the gradient in a direction, every step checked at its point.
+pub fn explain_hessian(query: &Query) -> Result<Explained, Error> {
+    let program = query.program()?;
+    let explanation = program.explain_hessian(&query.wrt_names()?)?;
     let point = query.point(&program)?;
     explanation.at(&point)
 }

@@ -222,6 +222,50 @@ pub fn check_jacobians(
     Ok(errors)
 }
 
+/// H v by central differences of the gradients: for each gradient (of variable p), the sum
+/// over the variables q of its central difference along q's part of the direction
+/// (`directions[q]`, of q's shape), each variable held as an independent leaf as the
+/// Hessian's blocks hold it. `variables` are (variable node, gradient node). The step is
+/// [`step`] of the variable's largest entry over the direction's largest, so that each
+/// perturbation is as long as an entrywise one.
+pub fn hessian_vector_by_differences(
+    graph: &Graph,
+    variables: &[(NodeId, NodeId)],
+    directions: &[Array],
+    sizes: &Sizes,
+    inputs: &HashMap<String, Array>,
+) -> Result<Vec<Array>, Error> {
+    let wanted: Vec<NodeId> = variables.iter().flat_map(|&(x, g)| [x, g]).collect();
+    let mut tape = Tape::new(graph, sizes, inputs, &wanted)?;
+    let mut out: Vec<Array> = variables
+        .iter()
+        .map(|&(_, g)| {
+            let v = tape.value(g);
+            Array::zeros(v.rows, v.cols)
+        })
+        .collect();
+    for (&(x, _), direction) in variables.iter().zip(directions) {
+        let base = tape.value(x);
+        let dependents = tape.dependents(x);
+        let h = step(base.max_abs()) / direction.max_abs().max(f64::MIN_POSITIVE);
+        let shifted = |sign: f64| {
+            let mut shifted = base.clone();
+            for (s, v) in shifted.data.iter_mut().zip(&direction.data) {
+                *s += sign * h * v;
+            }
+            shifted
+        };
+        let (plus, minus) = (shifted(1.0), shifted(-1.0));
+        for (&(_, g), total) in variables.iter().zip(out.iter_mut()) {
+            let (up, down) = (tape.value_with(x, &plus, &dependents, g)?, tape.value_with(x, &minus, &dependents, g)?);
+            for ((t, u), d) in total.data.iter_mut().zip(&up.data).zip(&down.data) {
+                *t += (u - d) / (2.0 * h);
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,7 +49,7 @@ pub mod fuzzing;
 pub use alloc::AlignedAlloc;
 pub use array::Array;
 pub use codegen::Target;
-pub use compiled::{Compiled, Outputs};
+pub use compiled::{Compiled, CompiledHvp, Outputs};
 pub use error::{Error, ErrorEntry, ErrorKind, ErrorReport, Location, Span, MAX_ERRORS};
 pub use eval::{Sizes, MEMORY_BUDGET};
 pub use explain::Explanation;

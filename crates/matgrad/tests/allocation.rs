@@ -66,3 +66,24 @@ fn a_shared_pass_allocates_nothing() {
     let (x, t, w) = (vec![0.5; d * n], vec![1.0; n], vec![-0.25; d]);
     runs_allocate_nothing(source, &[("d", d), ("n", n)], &[("X", &x[..]), ("t", &t[..]), ("w", &w[..])]);
 }
+
+#[test]
+fn running_a_compiled_hessian_vector_product_allocates_nothing() {
+    let source = std::fs::read_to_string(format!("{}/../../examples/backprop.mg", env!("CARGO_MANIFEST_DIR")))
+        .expect("the example");
+    let k = 8;
+    let gradient = matgrad::Program::parse(&source).expect("parses").gradient(&["A", "B", "x"]).expect("scalar");
+    let f = gradient.compile_hvp(&[("K", k)]).expect("compiles");
+    let (x, a, b) = (vec![0.5; k], vec![0.25; k * k], vec![-0.125; k * k]);
+    let (vx, va, vb) = (vec![1.0; k], vec![0.5; k * k], vec![-1.0; k * k]);
+    let inputs = [("x", &x[..]), ("A", &a[..]), ("B", &b[..])];
+    let directions = [("A", &va[..]), ("B", &vb[..]), ("x", &vx[..])];
+    let mut out = f.outputs();
+    f.run(&inputs, &directions, &mut out).expect("runs");
+    let before = allocations();
+    for _ in 0..10 {
+        f.run(&inputs, &directions, &mut out).expect("runs");
+    }
+    assert_eq!(allocations() - before, 0, "runs allocated");
+    assert!(out.hvp("A").is_some_and(|h| h.data.iter().all(|v| v.is_finite())));
+}

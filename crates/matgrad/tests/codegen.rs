@@ -3,13 +3,15 @@
 //! and JAX (and PyTorch where it is installed) in one Python process per target, and its
 //! value and gradients must agree with matgrad's interpreter to 1e-10 relative. The
 //! modules also pass `py_compile` and `ruff check`, and a wrong shape raises a ValueError
-//! naming the input and both shapes.
+//! naming the input and both shapes. With `hessian`, the modules of the second-order table
+//! (`data/second_order.txt`) return every block as matgrad evaluates it, to 1e-10 relative.
 //!
 //! The Python is `$MATGRAD_PYTHON` (`.ci/run` makes a virtual environment with numpy, jax
 //! and ruff), else `python3`. A missing library is a failure under `CI=true` and a loud
 //! skip elsewhere; PyTorch, a 5 GB wheel, is run only where it is importable, and the test
 //! says so when it is not.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,6 +19,7 @@ use serde_json::{json, Value};
 
 use super::common::{example, parse, random_inputs, random_program, sizes, RULE_TABLE};
 use super::gradients::COOKBOOK;
+use super::second_order;
 use crate::eval::evaluate;
 use crate::Target;
 
@@ -70,6 +73,57 @@ fn cases() -> Vec<(String, String, Vec<String>)> {
 
 /// Writes each case's module for `target` and the cases file into `dir`; returns its path.
 fn write_cases(dir: &Path, target: Target) -> PathBuf {
+    let list = gradient_cases(dir, target);
+    assert!(list.len() > 250, "most cases are finite: {}", list.len());
+    let list: Vec<Value> = list.into_iter().chain(hessian_cases(dir, target)).collect();
+    let file = dir.join("cases.json");
+    std::fs::write(&file, serde_json::to_string(&list).expect("json")).expect("writes");
+    file
+}
+
+/// The Hessians of the second-order table as modules with `hessian`: each block's numbers
+/// are matgrad's, in JAX's layout, evaluated at the case's point.
+fn hessian_cases(dir: &Path, target: Target) -> Vec<Value> {
+    let mut list = Vec::new();
+    for (i, case) in second_order::table().into_iter().filter(|c| c.hessian).enumerate() {
+        let wrt: Vec<&str> = case.wrt.iter().map(String::as_str).collect();
+        let program = case.program();
+        let gradient = program.gradient(&wrt).expect("a gradient");
+        let module = gradient.code_with_hessian(target).unwrap_or_else(|e| panic!("{}: {}", case.name, e.message));
+        let path = dir.join(format!("hessian_{i}.py"));
+        std::fs::write(&path, module).expect("writes");
+        let point = case.point(HashMap::new(), i as u64);
+        let blocks = case.blocks();
+        let (entries, _) = blocks.entries(Some(&point), None).expect("evaluates");
+        let n = blocks.wrt.len();
+        let hessian: Vec<Vec<Value>> = (0..n)
+            .map(|p| {
+                (0..n)
+                    .map(|q| serde_json::to_value(entries[p * n + q].value.as_ref().expect("a value")).expect("JSON"))
+                    .collect()
+            })
+            .collect();
+        let mut wanted = vec![gradient.program.output_node()];
+        wanted.extend(gradient.wrt.iter().map(|w| w.gradient));
+        let graph = &gradient.program.graph;
+        let values = evaluate(graph, &point.sizes, &point.inputs, &wanted).expect("evaluates");
+        list.push(json!({
+            "name": format!("hessian {}", case.name),
+            "module": path,
+            "names": program.inputs.iter().map(|v| crate::print::unicode_name(&v.name)).collect::<Vec<_>>(),
+            "arguments": program.inputs.iter().map(|v| point.inputs[&v.name].to_json()).collect::<Vec<_>>(),
+            "value": values[0].to_json(),
+            "grads": values[1..].iter().map(|v| v.to_json()).collect::<Vec<_>>(),
+            "hessian": hessian,
+            "check_shapes": true,
+        }));
+    }
+    assert!(list.len() >= 10, "the table's Hessians: {}", list.len());
+    list
+}
+
+/// The rule table's, the examples', the identities' and the random programs' modules.
+fn gradient_cases(dir: &Path, target: Target) -> Vec<Value> {
     let mut list = Vec::new();
     for (i, (name, source, wrt)) in cases().into_iter().enumerate() {
         let wrt: Vec<&str> = wrt.iter().map(String::as_str).collect();
@@ -98,10 +152,7 @@ fn write_cases(dir: &Path, target: Target) -> PathBuf {
             "check_shapes": !name.starts_with("random"),
         }));
     }
-    assert!(list.len() > 250, "most cases are finite: {}", list.len());
-    let file = dir.join("cases.json");
-    std::fs::write(&file, serde_json::to_string(&list).expect("json")).expect("writes");
-    file
+    list
 }
 
 /// Runs the cases of `target` in one Python process; each case's result line.
@@ -145,7 +196,12 @@ fn assert_agree(target: Target, results: &[Value], tolerance: f64) {
         }
     }
     assert!(failures.is_empty(), "{} generated code disagrees:\n{}", target.name(), failures.join("\n"));
-    eprintln!("{}: {} generated modules agree with matgrad to {tolerance:e}", target.name(), results.len());
+    let largest = results.iter().filter_map(|r| r["error"].as_f64()).fold(0.0_f64, f64::max);
+    eprintln!(
+        "{}: {} generated modules agree with matgrad to {tolerance:e} (largest relative error {largest:.1e})",
+        target.name(),
+        results.len()
+    );
 }
 
 /// The modules pass `ruff check` with its default rules.
@@ -199,4 +255,58 @@ fn generated_torch_agrees_with_matgrad_where_torch_is_installed() {
     } else {
         eprintln!("SKIPPED: PyTorch is not installed, so the generated PyTorch code was not run");
     }
+}
+
+/// What `value` of `source`'s NumPy module raises for each call in `calls` (Python
+/// argument lists), one message a line.
+fn shape_errors(source: &str, calls: &[&str]) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!("matgrad-codegen-shapes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let module = parse(source).gradient(&[]).expect("a gradient").code(Target::Numpy).expect("a module");
+    std::fs::write(dir.join("shapes_case.py"), module).expect("writes");
+    let mut script = String::from("import numpy as np\nimport shapes_case\n");
+    for call in calls {
+        script.push_str(&format!(
+            "try:\n    shapes_case.value({call})\n    print('no error')\nexcept ValueError as e:\n    print(e)\n"
+        ));
+    }
+    let output = Command::new(python()).arg("-c").arg(&script).current_dir(&dir).output().expect("python runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect()
+}
+
+/// A wrong shape's message names the input, the shape the program expects in its own sizes
+/// with the sizes already read (their values, and the argument each was read from), and the
+/// shape given.
+#[test]
+fn a_wrong_shape_says_what_was_expected_in_the_programs_sizes() {
+    if !available("numpy", true) {
+        return;
+    }
+    let square = "x: vector(K)\nA: matrix(K, K)\nc: scalar\nL = c * x'*A*x";
+    let messages = shape_errors(
+        square,
+        &["np.ones(3), np.ones((3, 4)), 1.0", "np.ones((3, 1)), np.eye(3), 1.0", "np.ones(3), np.eye(3), np.ones(2)"],
+    );
+    assert_eq!(
+        messages,
+        [
+            "A: expected a matrix (K, K) with K = 3 from x, got (3, 4)",
+            "x: expected a vector (K,), got (3, 1)",
+            "c: expected a scalar, got (2,)",
+        ]
+    );
+    let wide = "A: matrix(m, n)\nx: vector(n)\nB: matrix(m, n)\nL = sum(A*x) + sum(B*x)";
+    let messages = shape_errors(
+        wide,
+        &["np.ones((2, 4)), np.ones(3), np.ones((2, 4))", "np.ones((2, 4)), np.ones(4), np.ones((3, 4))"],
+    );
+    assert_eq!(
+        messages,
+        [
+            "x: expected a vector (n,) with n = 4 from A's columns, got (3,)",
+            "B: expected a matrix (m, n) with m = 2 from A's rows, n = 4 from A's columns, got (3, 4)",
+        ]
+    );
 }

@@ -12,17 +12,17 @@ use crate::print::{unicode_name, Notation};
 use crate::report::jacobian::Evaluation;
 use crate::{Array, Point, Program};
 
-/// One row of the table.
-struct Case {
-    name: String,
-    hessian: bool,
+/// One row of the table (also run as generated code, `codegen.rs`).
+pub(super) struct Case {
+    pub name: String,
+    pub hessian: bool,
     of: Option<String>,
-    wrt: Vec<String>,
+    pub wrt: Vec<String>,
     dims: Vec<(String, usize)>,
     source: String,
 }
 
-fn table() -> Vec<Case> {
+pub(super) fn table() -> Vec<Case> {
     let text = include_str!("data/second_order.txt");
     cases(text)
         .into_iter()
@@ -53,7 +53,7 @@ fn table() -> Vec<Case> {
 }
 
 impl Case {
-    fn program(&self) -> Program {
+    pub(super) fn program(&self) -> Program {
         let mut program = super::common::parse(&self.source);
         if let Some(of) = &self.of {
             program.set_output(of).expect("an assigned name");
@@ -61,7 +61,7 @@ impl Case {
         program
     }
 
-    fn blocks(&self) -> Blocks {
+    pub(super) fn blocks(&self) -> Blocks {
         let wrt: Vec<&str> = self.wrt.iter().map(String::as_str).collect();
         let program = self.program();
         if self.hessian {
@@ -71,7 +71,7 @@ impl Case {
         }
     }
 
-    fn point(&self, inputs: HashMap<String, Array>, seed: u64) -> Point {
+    pub(super) fn point(&self, inputs: HashMap<String, Array>, seed: u64) -> Point {
         self.program().point(&self.dims, inputs, seed).expect("a point")
     }
 }
@@ -199,4 +199,129 @@ fn shape(value: &serde_json::Value) -> Vec<usize> {
         }
         _ => Vec::new(),
     }
+}
+
+/// The compiled Hessian-vector product of every Hessian case, at two points and two
+/// directions each: its value and gradients are the interpreter's, and H v equals the dense
+/// blocks (evaluated from their closed forms) times v and central differences of the
+/// gradient along v.
+#[test]
+fn compiled_hessian_vector_products_agree_with_the_blocks_and_finite_differences() {
+    let mut products = 0;
+    for case in table().into_iter().filter(|c| c.hessian) {
+        let wrt: Vec<&str> = case.wrt.iter().map(String::as_str).collect();
+        let program = case.program();
+        let gradient = program.gradient(&wrt).expect("a gradient");
+        let blocks = program.hessian(&wrt).expect("a Hessian").blocks;
+        let dims: Vec<(&str, usize)> = case.dims.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+        let hvp = gradient.compile_hvp(&dims).expect("compiles");
+        let mut out = hvp.outputs();
+        for seed in 0..2 {
+            let point = case.point(HashMap::new(), seed);
+            let inputs: Vec<(&str, &[f64])> = point.inputs.iter().map(|(n, a)| (n.as_str(), &a.data[..])).collect();
+            let dense = blocks.jacobians(&point, Evaluation::ClosedForm).expect("evaluates");
+            let size = |name: &str| hvp.directions().find(|(n, _)| *n == name).expect("a direction").1;
+            let graph = &gradient.program.graph;
+            let gradients: Vec<(crate::ir::NodeId, crate::ir::NodeId)> =
+                gradient.wrt.iter().map(|w| (w.node, w.gradient)).collect();
+            let expected = crate::eval::evaluate(
+                graph,
+                &point.sizes,
+                &point.inputs,
+                &[vec![program.output_node()], gradients.iter().map(|g| g.1).collect()].concat(),
+            )
+            .expect("evaluates");
+            for direction_seed in 0..2 {
+                let directions: Vec<Array> = gradient
+                    .wrt
+                    .iter()
+                    .enumerate()
+                    .map(|(k, w)| {
+                        let (rows, cols) = size(&w.name);
+                        crate::check::random_array(rows, cols, 1000 * seed + 10 * direction_seed + k as u64)
+                    })
+                    .collect();
+                let given: Vec<(&str, &[f64])> =
+                    gradient.wrt.iter().zip(&directions).map(|(w, d)| (w.name.as_str(), &d.data[..])).collect();
+                hvp.run(&inputs, &given, &mut out).expect("runs");
+                let floor = crate::check::noise_floor(expected[0].data[0]);
+                assert!(
+                    crate::check::relative_error(out.value(), &expected[0], 1e-12) < 1e-10,
+                    "{}: the value",
+                    case.name
+                );
+                for (w, g) in gradient.wrt.iter().zip(&expected[1..]) {
+                    let ours = out.gradient(&w.name).expect("a gradient");
+                    assert!(crate::check::relative_error(ours, g, floor) < 1e-10, "{}: ∂L/∂{}", case.name, w.name);
+                }
+                let by_differences = crate::check::hessian_vector_by_differences(
+                    graph,
+                    &gradients,
+                    &directions,
+                    &point.sizes,
+                    &point.inputs,
+                )
+                .expect("evaluates");
+                for (p, w) in gradient.wrt.iter().enumerate() {
+                    let ours = out.hvp(&w.name).expect("H v");
+                    // Σ_q J_pq v_q from the dense blocks (column-major, len(p) × len(q)).
+                    let mut from_blocks = Array::zeros(ours.rows, ours.cols);
+                    for (block, jacobian) in blocks.blocks.iter().zip(&dense).filter(|(b, _)| b.p == Some(p)) {
+                        let v = &directions[block.q];
+                        for (b, vb) in v.data.iter().enumerate() {
+                            for (a, e) in from_blocks.data.iter_mut().enumerate() {
+                                *e += jacobian.data[b * jacobian.rows + a] * vb;
+                            }
+                        }
+                    }
+                    let error = crate::check::relative_error(ours, &from_blocks, 1e-12);
+                    assert!(error < 1e-10, "{}: (H v)[{}] against the blocks: {error:e}", case.name, w.name);
+                    let error = crate::check::relative_error(ours, &by_differences[p], floor);
+                    assert!(error < 1e-6, "{}: (H v)[{}] against finite differences: {error:e}", case.name, w.name);
+                    products += 1;
+                }
+            }
+        }
+    }
+    assert!(products >= 40, "only {products} products compared");
+}
+
+/// A compiled full Hessian: every block from its matrix form, through the plan, equals the
+/// interpreter's evaluation of the same closed form; a block without a matrix form is a
+/// mistake to compile, said as such.
+#[test]
+fn compiled_hessians_equal_the_interpreted_blocks() {
+    let mut compiled_cases = 0;
+    for case in table().into_iter().filter(|c| c.hessian) {
+        let wrt: Vec<&str> = case.wrt.iter().map(String::as_str).collect();
+        let hessian = case.program().hessian(&wrt).expect("a Hessian");
+        let dims: Vec<(&str, usize)> = case.dims.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+        let blocks = &hessian.blocks;
+        let compiled = match hessian.compile(&dims) {
+            Ok(compiled) => compiled,
+            Err(error) => {
+                assert!(blocks.blocks.iter().any(|b| b.matrix.is_none()), "{}: {error}", case.name);
+                assert!(error.to_string().contains("no matrix form"), "{}: {error}", case.name);
+                continue;
+            }
+        };
+        let point = case.point(HashMap::new(), 0);
+        let inputs: Vec<(&str, &[f64])> = point.inputs.iter().map(|(n, a)| (n.as_str(), &a.data[..])).collect();
+        let mut out = compiled.outputs();
+        compiled.run(&inputs, &mut out).expect("runs");
+        let dense = blocks.jacobians(&point, Evaluation::ClosedForm).expect("evaluates");
+        for (block, expected) in blocks.blocks.iter().zip(&dense) {
+            let (p, q) = (&blocks.wrt[block.p.expect("a Hessian's")].name, &blocks.wrt[block.q].name);
+            let ours = out.block(p, q).expect("a block");
+            assert_eq!(ours.data.len(), expected.data.len(), "{}: block {p}|{q}", case.name);
+            let error = crate::check::relative_error(
+                &Array { rows: expected.rows, cols: expected.cols, data: ours.data.clone() },
+                expected,
+                1e-12,
+            );
+            assert!(error < 1e-10, "{}: block {p}|{q}: {error:e}", case.name);
+        }
+        compiled_cases += 1;
+    }
+    assert!(compiled_cases >= 4, "only {compiled_cases} cases compiled");
 }

@@ -9,6 +9,7 @@
 //! program's order; their shapes are checked and every dimension is read from them.
 
 mod expr;
+mod hessian;
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -19,8 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::gradient::LAYOUT;
 use crate::ir::{Dim, Graph, NodeId, Op};
+use crate::jacobian::{Contraction, Index, Operand};
 use crate::print::{print, python_name, unicode_name, Notation};
-use crate::{Error, Gradient, Program};
+use crate::report::jacobian::HESSIAN_LAYOUT;
+use crate::{Error, Gradient, Hessian, Program};
 
 pub(crate) use expr::float;
 use expr::{kind, Context, Kind};
@@ -109,22 +112,66 @@ const HELPERS: &[(&str, Target, &str)] = &[
     ("_step", Target::Torch, "def _step(x):\n    \"\"\"1 where x > 0, 0 elsewhere.\"\"\"\n    return (x > 0).to(x.dtype)\n"),
 ];
 
-const CHECKED: &str = "def _checked(name, array, declared, shape):
-    \"\"\"`array` if its shape is `shape` (None: any size), else a ValueError naming both.\"\"\"
+const CHECKED: &str = "def _checked(name, array, shape, expected, sizes=()):
+    \"\"\"`array` if its shape is `shape` (None: a size not read yet), else a ValueError naming the
+    input, the shape `expected` in the program's sizes with the `sizes` known (size, value, the
+    argument it was read from), and the shape given.\"\"\"
     if len(array.shape) != len(shape) or any(n is not None and n != m for n, m in zip(shape, array.shape)):
-        raise ValueError(f\"{name} has shape {tuple(array.shape)}, but the program declares {name}: {declared}, shape {shape}\")
+        known = \", \".join(f\"{size} = {n} from {source}\" for size, n, source in sizes)
+        raise ValueError(f\"{name}: expected {expected}{' with ' + known if known else ''}, got {tuple(array.shape)}\")
     return array
 ";
 
 /// Identifiers the module itself uses.
 const RESERVED: &[&str] = &["np", "jnp", "jax", "torch", "value", "value_and_grad", "hessian", "float", "tuple"];
 
+/// One result of a function.
+pub(crate) enum Root {
+    /// A node's value (its local, where it has one).
+    Node(NodeId),
+    /// Σ c · einsum(…): a Hessian's block from its index form, with the output's indices
+    /// and their sizes (`hessian.rs`).
+    Contractions(Vec<(Index, Dim)>, Vec<Contraction>),
+}
+
+impl Root {
+    /// The graph's nodes the result is computed from.
+    fn nodes(&self) -> Vec<NodeId> {
+        match self {
+            Root::Node(id) => vec![*id],
+            Root::Contractions(_, terms) => terms
+                .iter()
+                .flat_map(|t| &t.operands)
+                .filter_map(|(operand, _)| match operand {
+                    Operand::Value(id) => Some(*id),
+                    Operand::Identity(_) | Operand::Ones(_) => None,
+                })
+                .collect(),
+        }
+    }
+
+    /// The sizes the result's arrays have besides its nodes' (a δ's identity, ones).
+    fn dims(&self) -> Vec<Dim> {
+        match self {
+            Root::Node(_) => Vec::new(),
+            Root::Contractions(output, _) => output.iter().map(|&(_, dim)| dim).collect(),
+        }
+    }
+
+    fn text(&self, context: &Context) -> String {
+        match self {
+            Root::Node(id) => root_text(context, *id),
+            Root::Contractions(output, terms) => context.contractions(output, terms),
+        }
+    }
+}
+
 /// A function of the module: its name, docstring and what it returns.
 struct Function<'a> {
     name: &'a str,
     doc: String,
-    /// The nodes computed, in the order the return statement lists them.
-    roots: Vec<NodeId>,
+    /// What is computed, in the order the return statement lists it.
+    roots: Vec<Root>,
     /// The locals of roots without a name.
     labels: Vec<String>,
     /// The return expression, from the roots' Python names.
@@ -194,16 +241,19 @@ impl<'a> Writer<'a> {
     }
 
     /// A size that no input has cannot be read from the arguments.
-    fn check_sizes(&self, roots: &[NodeId]) -> Result<(), Error> {
-        for id in self.graph.reachable(roots) {
+    fn check_sizes(&self, roots: &[Root]) -> Result<(), Error> {
+        let nodes: Vec<NodeId> = roots.iter().flat_map(Root::nodes).collect();
+        let mut dims: Vec<Dim> = roots.iter().flat_map(Root::dims).collect();
+        for id in self.graph.reachable(&nodes) {
             let shape = self.graph.shape(id);
-            for dim in [shape.rows, shape.cols].map(|d| self.graph.dims.resolve(d)) {
-                if matches!(dim, Dim::Symbol(_) | Dim::Unknown(_)) && !self.dims.iter().any(|d| d.0 == dim) {
-                    return Err(Error::request(format!(
-                        "the size {} is not the size of any input, so generated code cannot read it from its arguments",
-                        self.graph.dims.show(dim)
-                    )));
-                }
+            dims.extend([shape.rows, shape.cols]);
+        }
+        for dim in dims.into_iter().map(|d| self.graph.dims.resolve(d)) {
+            if matches!(dim, Dim::Symbol(_) | Dim::Unknown(_)) && !self.dims.iter().any(|d| d.0 == dim) {
+                return Err(Error::request(format!(
+                    "the size {} is not the size of any input, so generated code cannot read it from its arguments",
+                    self.graph.dims.show(dim)
+                )));
             }
         }
         Ok(())
@@ -217,6 +267,18 @@ impl<'a> Writer<'a> {
         }
         self.taken.insert(name.clone());
         name
+    }
+
+    /// Where a size is read, as a message says it: `x`, `A's rows`, `A's columns`.
+    fn source(&self, parameter: &str, axis: usize) -> String {
+        let node = self.parameters.iter().find(|p| p.1 == parameter).map(|p| p.0);
+        let name =
+            self.parameters.iter().find(|p| p.1 == parameter).map_or(parameter.to_string(), |p| unicode_name(&p.2));
+        match (node.map(|n| kind(self.graph, n)), axis) {
+            (Some(Kind::Matrix), 0) => format!("{name}'s rows"),
+            (Some(Kind::Matrix), _) => format!("{name}'s columns"),
+            _ => name,
+        }
     }
 
     fn parameter_list(&self) -> String {
@@ -240,10 +302,10 @@ impl<'a> Writer<'a> {
 
     /// The statements computing `roots`: the locals they need, in id order, each once.
     /// `labels` name the locals of roots that have no name of their own (`grad_x`).
-    fn body(&self, roots: &[NodeId], labels: &[String], extra: &HashMap<NodeId, String>) -> (Vec<String>, Vec<String>) {
+    fn body(&self, roots: &[Root], labels: &[String]) -> (Vec<String>, Vec<String>) {
         let mut needed: BTreeSet<NodeId> = BTreeSet::new();
         let mut seen: HashSet<NodeId> = HashSet::new();
-        let mut stack: Vec<NodeId> = roots.to_vec();
+        let mut stack: Vec<NodeId> = roots.iter().flat_map(Root::nodes).collect();
         while let Some(id) = stack.pop() {
             if !seen.insert(id) {
                 continue;
@@ -253,30 +315,58 @@ impl<'a> Writer<'a> {
             }
             stack.extend(self.graph.op(id).children());
         }
+        let mut taken = self.taken.clone();
+        let mut locals = self.locals.clone();
+        let mut numbered = 0;
+        for (id, label) in self.shared(roots, labels, &needed) {
+            let mut local = match label {
+                Some(label) => label,
+                None => loop {
+                    numbered += 1;
+                    if !taken.contains(&format!("t{numbered}")) {
+                        break format!("t{numbered}");
+                    }
+                },
+            };
+            while !taken.insert(local.clone()) {
+                local.push('_');
+            }
+            locals.insert(id, local);
+            needed.insert(id);
+        }
         let used = RefCell::new(BTreeSet::new());
         let dim = |d: Dim| self.dim_text(d, &used);
-        let name = |id: NodeId| self.locals.get(&id).or_else(|| extra.get(&id)).cloned();
+        let name = |id: NodeId| locals.get(&id).cloned();
         let like = match (self.target, self.parameters.first()) {
             (Target::Torch, Some((_, first, _))) => format!(", dtype={first}.dtype, device={first}.device"),
             _ => String::new(),
         };
         let context = Context { graph: self.graph, target: self.target, name: &name, dim: &dim, like: &like };
         let mut lines: Vec<String> =
-            needed.iter().map(|&id| format!("{} = {}", self.locals[&id], root_text(&context, id))).collect();
-        let mut taken = self.taken.clone();
+            needed.iter().map(|&id| format!("{} = {}", locals[&id], root_text(&context, id))).collect();
         let results: Vec<String> = roots
             .iter()
             .zip(labels)
-            .map(|(&id, label)| match name(id) {
-                Some(name) => name,
-                None => {
+            .map(|(root, label)| match root {
+                Root::Node(id) if name(*id).is_some() => name(*id).unwrap_or_default(),
+                _ => {
                     let mut local = label.clone();
                     while !taken.insert(local.clone()) {
                         local.push('_');
                     }
-                    lines.push(format!("{local} = {}", root_text(&context, id)));
+                    lines.push(format!("{local} = {}", root.text(&context)));
                     local
                 }
+            })
+            .zip(roots)
+            .map(|(result, root)| match (self.target, root) {
+                // A constant scalar (a gradient of 2, of 0) is a Python number: PyTorch's
+                // code returns tensors only, of the inputs' dtype and device.
+                (Target::Torch, Root::Node(id)) if kind(self.graph, *id) == Kind::Scalar => {
+                    let like = if like.is_empty() { ", dtype=torch.float64" } else { like.as_str() };
+                    format!("torch.as_tensor({result}{like})")
+                }
+                _ => result,
             })
             .collect();
         let sizes: Vec<String> = used
@@ -291,7 +381,42 @@ impl<'a> Writer<'a> {
         (lines, results)
     }
 
-    fn function(&self, out: &mut String, function: &Function, extra: &HashMap<NodeId, String>) {
+    /// The costly values without a name that the code would write more than once (in the
+    /// locals' definitions and the results, as `expr.rs` writes them inline), each with a
+    /// name for its own local: a root's label for a root, else `t1`, `t2`, … — so `Aᵀw` in
+    /// `p = Aᵀ Aᵀ w` and in `∂L/∂A` is computed once, as a person would.
+    fn shared(&self, roots: &[Root], labels: &[String], needed: &BTreeSet<NodeId>) -> Vec<(NodeId, Option<String>)> {
+        let graph = self.graph;
+        let mut uses: HashMap<NodeId, usize> = HashMap::new();
+        let mut stack: Vec<NodeId> = Vec::new();
+        for &id in needed {
+            stack.extend(graph.op(id).children());
+        }
+        stack.extend(roots.iter().flat_map(Root::nodes));
+        while let Some(id) = stack.pop() {
+            let count = uses.entry(id).or_default();
+            *count += 1;
+            // A local is written by name; an inline value's operands are written once per use.
+            if *count == 1 && !self.locals.contains_key(&id) {
+                stack.extend(graph.op(id).children());
+            }
+        }
+        let mut shared: Vec<NodeId> = uses
+            .into_iter()
+            .filter(|&(id, count)| count > 1 && !self.locals.contains_key(&id) && costly(graph, id))
+            .map(|(id, _)| id)
+            .collect();
+        shared.sort();
+        shared
+            .into_iter()
+            .map(|id| {
+                let label = roots.iter().zip(labels).find(|(r, _)| matches!(r, Root::Node(n) if *n == id));
+                (id, label.map(|(_, l)| l.clone()))
+            })
+            .collect()
+    }
+
+    fn function(&self, out: &mut String, function: &Function) {
         let parameters = self.parameter_list();
         let _ = writeln!(out, "\n\ndef {}({parameters}):", function.name);
         let doc = function.doc.trim_end().replace('\n', "\n    ").replace("    \n", "\n");
@@ -299,7 +424,7 @@ impl<'a> Writer<'a> {
         if !self.parameters.is_empty() {
             let _ = writeln!(out, "    {parameters} = _inputs({parameters})");
         }
-        let (lines, results) = self.body(&function.roots, &function.labels, extra);
+        let (lines, results) = self.body(&function.roots, &function.labels);
         for line in lines {
             let _ = writeln!(out, "    {line}");
         }
@@ -325,24 +450,38 @@ impl<'a> Writer<'a> {
         }
         let first_tensor = order.first().filter(|(node, ..)| kind(graph, *node) != Kind::Scalar).map(|p| p.1.clone());
         for (node, parameter, original) in order {
-            let shape = graph.shape(*node);
-            let declared = graph.dims.show_type(shape);
             let axes = axes(graph, *node);
-            let tuple = |known: &HashSet<Dim>| {
-                let entries: Vec<String> = axes
-                    .iter()
-                    .map(|d| match d {
-                        Dim::Number(n) => n.to_string(),
-                        d if known.contains(d) => {
-                            self.dims.iter().find(|x| x.0 == *d).map_or("None".into(), |x| x.1.clone())
+            // The expected shape in the program's sizes, and the sizes already read (with
+            // their values and the argument read), for the message of a wrong shape.
+            let symbols: Vec<String> = axes.iter().map(|&d| graph.dims.show(d)).collect();
+            let expected = match symbols.len() {
+                0 => "a scalar".to_string(),
+                1 => format!("a vector ({},)", symbols[0]),
+                _ => format!("a matrix ({})", symbols.join(", ")),
+            };
+            let arguments = |known: &HashSet<Dim>| {
+                let mut shape: Vec<String> = Vec::new();
+                let mut sizes: Vec<String> = Vec::new();
+                for dim in &axes {
+                    let read = self.dims.iter().find(|x| x.0 == *dim).filter(|_| known.contains(dim));
+                    shape.push(match (dim, read) {
+                        (Dim::Number(n), _) => n.to_string(),
+                        (_, Some((_, local, from, axis))) => {
+                            let entry =
+                                format!("(\"{}\", {local}, \"{}\")", graph.dims.show(*dim), self.source(from, *axis));
+                            if !sizes.contains(&entry) {
+                                sizes.push(entry);
+                            }
+                            local.clone()
                         }
-                        _ => "None".to_string(),
-                    })
-                    .collect();
-                match entries.len() {
-                    1 => format!("({},)", entries[0]),
-                    _ => format!("({})", entries.join(", ")),
+                        (_, None) => "None".to_string(),
+                    });
                 }
+                let sizes = match sizes.is_empty() {
+                    true => String::new(),
+                    false => format!(", {}", tuple(&sizes)),
+                };
+                format!("{}, \"{expected}\"{sizes}", tuple(&shape))
             };
             let converted = match (self.target, kind(graph, *node), &first_tensor) {
                 (Target::Torch, Kind::Scalar, Some(like)) => {
@@ -352,8 +491,7 @@ impl<'a> Writer<'a> {
                 (target, ..) => target.convert(parameter),
             };
             let name = unicode_name(original);
-            let _ =
-                writeln!(out, "    {parameter} = _checked(\"{name}\", {converted}, \"{declared}\", {})", tuple(&bound));
+            let _ = writeln!(out, "    {parameter} = _checked(\"{name}\", {converted}, {})", arguments(&bound));
             let mut fresh = false;
             let mut repeated = false;
             for (axis, dim) in axes.iter().enumerate() {
@@ -369,20 +507,22 @@ impl<'a> Writer<'a> {
                 }
             }
             if repeated {
-                let _ = writeln!(out, "    _checked(\"{name}\", {parameter}, \"{declared}\", {})", tuple(&bound));
+                let _ = writeln!(out, "    _checked(\"{name}\", {parameter}, {})", arguments(&bound));
             }
         }
         let _ = writeln!(out, "    return {}", self.parameter_list());
     }
 
-    /// The whole module: imports, the helpers its code calls, `_inputs`, the functions.
-    fn module(&self, doc: &str, functions: &[(Function, HashMap<NodeId, String>)]) -> String {
+    /// The whole module: imports, the helpers its code calls, `_inputs`, the functions,
+    /// each written by its writer (the gradients' and the Hessian's names differ; their
+    /// parameters and sizes are the same).
+    fn module(&self, doc: &str, functions: &[(&Writer, Function)]) -> String {
         let mut code = String::new();
         if !self.parameters.is_empty() {
             self.inputs(&mut code);
         }
-        for (function, extra) in functions {
-            self.function(&mut code, function, extra);
+        for (writer, function) in functions {
+            writer.function(&mut code, function);
         }
         let mut out = format!("\"\"\"{}\n\"\"\"\n\n{}", doc.trim_end(), self.target.imports(&code));
         let mut helpers = String::new();
@@ -414,6 +554,33 @@ fn axes(graph: &Graph, id: NodeId) -> Vec<Dim> {
     dims.into_iter().map(|d| graph.dims.resolve(d)).collect()
 }
 
+/// Whether a value is worth a local when it is used twice: a product of arrays, a matrix
+/// function, or any other value with the size of a matrix (a scalar or a vector made by
+/// elementwise operations costs less than a name does to read).
+fn costly(graph: &Graph, id: NodeId) -> bool {
+    let array = |id: NodeId| kind(graph, id) != Kind::Scalar;
+    match graph.op(id) {
+        // An outer product may be written as part of a stacked product (`expr.rs`), not
+        // whole, so it is left inline.
+        Op::MatMul(a, b) if kind(graph, a) == Kind::Column && kind(graph, b) == Kind::Row => false,
+        Op::MatMul(a, b) => array(a) && array(b),
+        Op::Inv(_) | Op::Det(_) | Op::LogDet(_) | Op::MatPow(..) | Op::Softmax(_) | Op::LogSumExp(_) => true,
+        // A `Diag` factor is written as a broadcast, never formed; a transpose is a view; a
+        // negation may be written as a subtraction (`a - b`), not whole, and is cheap.
+        Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..) | Op::Transpose(_) | Op::Diag(_) | Op::Neg(_) => false,
+        Op::Add(..)
+        | Op::Mul(..)
+        | Op::Div(..)
+        | Op::Pow(..)
+        | Op::Map(..)
+        | Op::Sum(_)
+        | Op::Norm1(_)
+        | Op::Norm2(_)
+        | Op::Trace(_)
+        | Op::DiagPart(_) => kind(graph, id) == Kind::Matrix,
+    }
+}
+
 /// A function's result in full; a constant as a float (`0.0`), so it has the float type.
 fn root_text(context: &Context, id: NodeId) -> String {
     match context.graph.op(id) {
@@ -436,15 +603,28 @@ fn parameter_doc(writer: &Writer) -> String {
 }
 
 impl Gradient {
-    /// The closed forms as a Python module for `target` (see the module's doc).
+    /// The closed forms as a Python module for `target` (see the module's doc): `value`
+    /// and `value_and_grad`.
     pub fn code(&self, target: Target) -> Result<String, Error> {
-        let program = &self.program;
+        self.module(target, None)
+    }
+
+    /// The same module with `hessian(<inputs>)` too: every block of the Hessian in
+    /// `jax.hessian`'s layout, from its closed form (`hessian.rs`).
+    pub fn code_with_hessian(&self, target: Target) -> Result<String, Error> {
+        self.module(target, Some(&self.hessian()))
+    }
+
+    fn module(&self, target: Target, hessian: Option<&Hessian>) -> Result<String, Error> {
+        // The Hessian's graph is the gradient's grown, so one graph serves every function.
+        let program = hessian.map_or(&self.program, |h| &h.blocks.program);
         let graph = &program.graph;
-        let names = |id: NodeId| self.name_of(id);
+        // The gradient's names; the nodes the Hessian added have none of its.
+        let names = |id: NodeId| (id.index() < self.program.graph.len()).then(|| self.name_of(id)).flatten();
         let writer = Writer::new(program, target, &names);
         let output = program.output_node();
-        let mut roots = vec![output];
-        roots.extend(self.wrt.iter().map(|w| w.gradient));
+        let mut roots = vec![Root::Node(output)];
+        roots.extend(self.wrt.iter().map(|w| Root::Node(w.gradient)));
         writer.check_sizes(&roots)?;
         let mut labels = vec!["value".to_string()];
         labels.extend(self.wrt.iter().map(|w| format!("grad_{}", python_name(&w.name))));
@@ -479,29 +659,39 @@ impl Gradient {
         for (wrt, label) in self.wrt.iter().zip(&grads) {
             let _ = writeln!(forms, "    {label} = {}", self.closed_form(wrt, Notation::Unicode));
         }
-        let doc = format!(
-            "{output_name} and its gradients, from matgrad (`matgrad codegen --target {}`); needs only {}.\n\nThe program:\n{program_text}\nThe gradients ({LAYOUT}):\n{forms}",
+        let hessian_names = |id: NodeId| hessian.and_then(|h| h.blocks.name_of(id));
+        let hessian_writer = Writer::new(program, target, &hessian_names);
+        let hessian = match hessian {
+            Some(hessian) => Some(hessian::function(&hessian.blocks, &hessian_writer)?),
+            None => None,
+        };
+        let (what, flag) = match hessian {
+            Some(_) => ("its gradients and its Hessian", " --hessian"),
+            None => ("its gradients", ""),
+        };
+        let mut doc = format!(
+            "{output_name} and {what}, from matgrad (`matgrad codegen --target {}{flag}`); needs only {}.\n\nThe program:\n{program_text}\nThe gradients ({LAYOUT}):\n{forms}",
             target.name(),
             target.library()
         );
+        if let Some(hessian) = &hessian {
+            let _ = write!(doc, "\nThe Hessian ({HESSIAN_LAYOUT}):\n{}", hessian.forms);
+        }
         let value_returns = |r: &[String]| r[0].clone();
-        let grad_returns = |r: &[String]| {
-            let grads = &r[1..];
-            let tuple = if grads.len() == 1 { format!("({},)", grads[0]) } else { format!("({})", grads.join(", ")) };
-            format!("{}, {tuple}", r[0])
-        };
-        let functions = vec![
+        let grad_returns = |r: &[String]| format!("{}, {}", r[0], tuple(&r[1..]));
+        let mut functions = vec![
             (
+                &writer,
                 Function {
                     name: "value",
                     doc: format!("{output_name}, the program's output.\n\n{parameters}"),
-                    roots: vec![output],
+                    roots: vec![Root::Node(output)],
                     labels: vec!["value".to_string()],
                     returns: &value_returns,
                 },
-                HashMap::new(),
             ),
             (
+                &writer,
                 Function {
                     name: "value_and_grad",
                     doc: format!(
@@ -512,9 +702,35 @@ impl Gradient {
                     labels,
                     returns: &grad_returns,
                 },
-                HashMap::new(),
             ),
         ];
+        let variables = self.wrt.len();
+        let hessian_returns = |r: &[String]| tuple(&r.chunks(variables.max(1)).map(tuple).collect::<Vec<_>>());
+        if let Some(hessian) = hessian {
+            hessian_writer.check_sizes(&hessian.roots)?;
+            functions.push((
+                &hessian_writer,
+                Function {
+                    name: "hessian",
+                    doc: format!(
+                        "{}, block (p, q) with the shape of p followed by the shape of q (jax.hessian's layout).\n\n{parameters}\n\nComputes:\n{}",
+                        hessian.signature, hessian.forms
+                    ),
+                    roots: hessian.roots,
+                    labels: hessian.labels,
+                    returns: &hessian_returns,
+                },
+            ));
+        }
         Ok(writer.module(&doc, &functions))
+    }
+}
+
+/// A Python tuple of `items`: `(a,)` for one.
+fn tuple<S: AsRef<str>>(items: &[S]) -> String {
+    let items: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    match items.len() {
+        1 => format!("({},)", items[0]),
+        _ => format!("({})", items.join(", ")),
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{Explanation, VertexKind};
+use super::{Explanation, SecondOrder, VertexKind};
 use crate::check::{noise_floor, relative_error};
 use crate::eval::{evaluate, Sizes};
 use crate::ir::{NodeId, Op};
@@ -31,6 +31,22 @@ pub struct Checked {
     pub read_off: Vec<(String, StepCheck)>,
     /// The gradients against central finite differences.
     pub finite_differences: Vec<(String, StepCheck)>,
+    /// The second order's checks, where the explanation has one.
+    pub second: Option<SecondChecked>,
+}
+
+/// The second order's checks (see `second.rs`).
+#[derive(Debug, Clone)]
+pub struct SecondChecked {
+    /// Per statement with a differential, in the first order's order: its local form (in
+    /// its uses' differentials) against its closed form in the direction.
+    pub forward: Vec<StepCheck>,
+    /// Per adjoint differential: the sum of its terms' differentials against the
+    /// differential of the closed-form adjoint.
+    pub reverse: Vec<StepCheck>,
+    /// Per variable: d(∂L/∂x) read off against central differences of the gradient along
+    /// the direction.
+    pub read_off: Vec<(String, StepCheck)>,
 }
 
 /// The largest relative error a step may have and still agree (✓).
@@ -68,6 +84,23 @@ impl Checked {
                 out.push(format!("∂L/∂{} against finite differences", unicode_name(name)));
             }
         }
+        if let (Some(second), Some(checked)) = (&explanation.second, &self.second) {
+            for (&(i, _), &error) in explanation.differentials.iter().zip(&checked.forward) {
+                if fails(error) {
+                    out.push(format!("d{} in the direction", vertex(i)));
+                }
+            }
+            for (step, &error) in second.reverse.iter().zip(&checked.reverse) {
+                if fails(error) {
+                    out.push(format!("the differential of the adjoint of {}", vertex(step.vertex)));
+                }
+            }
+            for (name, error) in &checked.read_off {
+                if fails(*error) {
+                    out.push(format!("d(∂L/∂{}) against finite differences of the gradient", unicode_name(name)));
+                }
+            }
+        }
         out
     }
 
@@ -79,6 +112,11 @@ impl Checked {
             .chain(&self.substitutions)
             .chain(self.read_off.iter().map(|(_, e)| e))
             .chain(self.finite_differences.iter().map(|(_, e)| e))
+            .chain(
+                self.second
+                    .iter()
+                    .flat_map(|s| s.forward.iter().chain(&s.reverse).chain(s.read_off.iter().map(|(_, e)| e))),
+            )
             .fold(0.0, |m, &e| if e.is_nan() { f64::INFINITY } else { m.max(e) })
     }
 }
@@ -186,7 +224,108 @@ pub fn check(explanation: &Explanation, sizes: &Sizes, inputs: &HashMap<String, 
     let read_off = read_off_pairs.into_iter().map(|(name, i)| (name, errors[i])).collect();
 
     let finite_differences = explanation.gradient.check(sizes, inputs)?;
-    Ok(Checked { values, adjoints, backprop, differentials, substitutions, read_off, finite_differences })
+    let second = match &explanation.second {
+        Some(second) => Some(check_second(explanation, second, sizes, inputs, &adjoints, floor)?),
+        None => None,
+    };
+    Ok(Checked { values, adjoints, backprop, differentials, substitutions, read_off, finite_differences, second })
+}
+
+/// The second order's steps at the point, in a fixed pseudo-random direction dx: the
+/// closed forms first (they read only the inputs and dx), then every local form with its
+/// symbols bound to them — each statement's dv and each adjoint's d w̄ to its closed value —
+/// so that each line is checked on its own, as the first order's are.
+fn check_second(
+    explanation: &Explanation,
+    second: &SecondOrder,
+    sizes: &Sizes,
+    inputs: &HashMap<String, Array>,
+    adjoints: &[Array],
+    floor: f64,
+) -> Result<SecondChecked, Error> {
+    let graph = explanation.graph();
+    let vertices = &explanation.vertices;
+    let mut point = inputs.clone();
+    let mut directions = Vec::new();
+    for &i in &second.directions {
+        let (rows, cols) = sizes.shape(graph, graph.shape(vertices[i].node)).unwrap_or((1, 1));
+        let direction = crate::check::random_array(rows, cols, 0x5eed + i as u64);
+        point.insert(input_name(explanation, vertices[i].tangent), direction.clone());
+        directions.push(direction);
+    }
+    // The other inputs do not move.
+    for vertex in vertices.iter().filter(|v| v.kind == VertexKind::Input) {
+        let name = input_name(explanation, vertex.tangent);
+        point.entry(name).or_insert_with(|| {
+            let (rows, cols) = sizes.shape(graph, graph.shape(vertex.node)).unwrap_or((1, 1));
+            Array::zeros(rows, cols)
+        });
+    }
+    let forward: Vec<(usize, NodeId)> = second.forward.iter().map(|(&i, &d)| (i, d)).collect();
+    let mut closed_nodes: Vec<NodeId> = forward.iter().map(|&(_, d)| d).collect();
+    closed_nodes.extend(second.reverse.iter().map(|r| r.closed));
+    let closed_values = evaluate(graph, sizes, &point, &closed_nodes)?;
+    let (forward_values, reverse_values) = closed_values.split_at(forward.len());
+    for (&(i, _), value) in forward.iter().zip(forward_values) {
+        point.insert(input_name(explanation, vertices[i].tangent), value.clone());
+    }
+    for (step, value) in second.reverse.iter().zip(reverse_values) {
+        if let Some(&dbar) = second.dbar.get(&step.vertex) {
+            point.insert(input_name(explanation, dbar), value.clone());
+        }
+        if let Some(bar) = vertices[step.vertex].bar {
+            point.insert(input_name(explanation, bar), adjoints[step.vertex].clone());
+        }
+    }
+    let closed_forward: HashMap<usize, &Array> = forward.iter().map(|&(i, _)| i).zip(forward_values).collect();
+    // The local forms, evaluated in one pass.
+    let mut local: Vec<NodeId> = explanation.differentials.iter().map(|&(_, d)| d).collect();
+    local.extend(second.reverse.iter().flat_map(|r| r.terms.iter().filter_map(|&(_, t)| t)));
+    let local_values = evaluate(graph, sizes, &point, &local)?;
+    let (local_forward, mut local_terms) =
+        (&local_values[..explanation.differentials.len()], local_values[explanation.differentials.len()..].iter());
+    let forward_checks = explanation
+        .differentials
+        .iter()
+        .zip(local_forward)
+        .map(|(&(i, _), value)| relative_error(value, closed_forward[&i], floor))
+        .collect();
+    let mut reverse_checks = Vec::new();
+    for (step, closed) in second.reverse.iter().zip(reverse_values) {
+        if step.terms.is_empty() {
+            reverse_checks.push(0.0); // d L̄ = d1 = 0 by definition
+            continue;
+        }
+        let mut total = Array::zeros(closed.rows, closed.cols);
+        for _ in step.terms.iter().filter(|(_, t)| t.is_some()) {
+            let value = local_terms.next().expect("one value per term");
+            for (t, x) in total.data.iter_mut().zip(&value.data) {
+                *t += x;
+            }
+        }
+        reverse_checks.push(relative_error(&total, closed, floor));
+    }
+    // The read-off products against central differences of the gradient along dx.
+    let variables: Vec<(NodeId, NodeId)> = explanation.gradient.wrt.iter().map(|w| (w.node, w.gradient)).collect();
+    let by_vertex: HashMap<NodeId, usize> = second.directions.iter().map(|&i| (vertices[i].node, i)).collect();
+    let ordered: Vec<Array> = explanation
+        .gradient
+        .wrt
+        .iter()
+        .map(|w| {
+            directions[second.directions.iter().position(|&i| i == by_vertex[&w.node]).expect("a direction")].clone()
+        })
+        .collect();
+    let numeric = crate::check::hessian_vector_by_differences(graph, &variables, &ordered, sizes, inputs)?;
+    let closed_of: HashMap<usize, &Array> = second.reverse.iter().map(|r| r.vertex).zip(reverse_values).collect();
+    let read_off = explanation
+        .gradient
+        .wrt
+        .iter()
+        .zip(&numeric)
+        .map(|(w, numeric)| (w.name.clone(), relative_error(closed_of[&by_vertex[&w.node]], numeric, floor)))
+        .collect();
+    Ok(SecondChecked { forward: forward_checks, reverse: reverse_checks, read_off })
 }
 
 fn input_name(explanation: &Explanation, node: NodeId) -> String {

@@ -13,9 +13,11 @@
 
 mod check;
 mod render;
+mod second;
 
 pub use check::{check, Checked, STEP_TOLERANCE};
 pub use render::{render, sections, Format};
+pub use second::SecondOrder;
 
 use std::collections::{HashMap, HashSet};
 
@@ -93,6 +95,9 @@ pub struct Explanation {
     pub(crate) definitions: Vec<(NodeId, String)>,
     /// The same, by node, for printing.
     definition_names: HashMap<NodeId, String>,
+    /// The second order (`explain --hessian`): every step above differentiated in a
+    /// direction of the variables.
+    pub(crate) second: Option<SecondOrder>,
 }
 
 impl Explanation {
@@ -267,7 +272,15 @@ impl Program {
             substitutions,
             definitions,
             definition_names,
+            second: None,
         })
+    }
+
+    /// Explains the Hessian of the output with respect to `wrt` (inputs; all when empty):
+    /// the first-order explanation, then its second order — the differential of the
+    /// gradient in a direction dx, statement by statement, each step checked.
+    pub fn explain_hessian(&self, wrt: &[&str]) -> Result<Explanation, Error> {
+        self.explain(wrt)?.with_second_order()
     }
 }
 

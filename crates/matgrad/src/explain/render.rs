@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use super::check::STEP_TOLERANCE;
-use super::{Checked, Explanation, VertexKind};
+use super::{Checked, Explanation, SecondOrder, VertexKind};
 use crate::ir::{NodeId, Op};
 use crate::print::{escape, print, print_operand, show_name, unicode_name, Notation, ADJOINT};
 
@@ -316,6 +316,9 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
         .collect();
     blocks.push(Block::Math(rows));
 
+    if let Some(second) = &e.second {
+        second_order(w, second, checked, &mut blocks);
+    }
     if !e.definitions.is_empty() {
         blocks.push(Block::Prose("where".to_string()));
         let rows = e
@@ -354,6 +357,83 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
         }));
     }
     blocks
+}
+
+/// Section 4, the second order: the steps above differentiated in the direction dx of
+/// the variables, each checked.
+fn second_order(w: &Writer, second: &SecondOrder, checked: Option<&Checked>, blocks: &mut Vec<Block>) {
+    let e = w.explanation;
+    let output = e.output();
+    let checks = checked.and_then(|c| c.second.as_ref());
+    let directions: Vec<String> = second.directions.iter().map(|&i| w.d(i)).collect();
+    blocks.push(Block::Heading("4. Second order: the differential of the gradient".to_string()));
+    blocks.push(Block::Prose(format!(
+        "Forward mode over the backpropagation above: every step differentiated in a direction {} of the \
+         variables (the vector v of a Hessian-vector product), so that d(∂L/∂x) = H·v. First each statement's \
+         differential in that direction, from its uses' and in closed form:",
+        directions.join(", ")
+    )));
+    let mut rows = Vec::new();
+    for (k, &(v, local)) in e.differentials.iter().enumerate() {
+        let check = checks.map(|c| c.forward[k]);
+        let closed = second.forward.get(&v).map(|&d| w.expr(d));
+        let local = w.expr(local);
+        match closed.filter(|c| *c != local) {
+            Some(closed) => {
+                rows.push(Row { left: w.d(v), right: local, check: None });
+                rows.push(Row { left: String::new(), right: closed, check });
+            }
+            None => rows.push(Row { left: w.d(v), right: local, check }),
+        }
+    }
+    blocks.push(Block::Math(rows));
+    blocks.push(Block::Prose(
+        "Then the differential of each adjoint, in the order of the backpropagation: d of each term (with the \
+         parents' d w̄ and the differentials above), and the differential of the adjoint's closed form:"
+            .to_string(),
+    ));
+    for (k, step) in second.reverse.iter().enumerate() {
+        let v = step.vertex;
+        let check = checks.map(|c| c.reverse[k]);
+        let left = format!("d{}", w.bar(v));
+        let left = match second.dbar.get(&v) {
+            Some(&symbol) => w.input_name(symbol),
+            None => left,
+        };
+        let mut rows = Vec::new();
+        if step.terms.is_empty() {
+            rows.push(Row { left, right: w.number("0"), check: None });
+        } else {
+            let terms: Vec<String> = step.terms.iter().filter_map(|&(_, t)| t).map(|t| w.expr(t)).collect();
+            let terms = if terms.is_empty() { w.number("0") } else { w.join(&terms) };
+            let closed = w.expr(step.closed);
+            if terms == closed {
+                rows.push(Row { left, right: terms, check });
+            } else {
+                rows.push(Row { left, right: terms, check: None });
+                rows.push(Row { left: String::new(), right: closed, check });
+            }
+        }
+        blocks.push(Block::Math(rows));
+    }
+    blocks.push(Block::Prose(
+        "from which the Hessian-vector products are read off, checked against central differences of the \
+         gradient along the direction:"
+            .to_string(),
+    ));
+    let read_off: std::collections::HashMap<&str, f64> =
+        checks.map_or_else(Default::default, |c| c.read_off.iter().map(|(n, x)| (n.as_str(), *x)).collect());
+    let rows = second
+        .reverse
+        .iter()
+        .filter(|step| second.directions.contains(&step.vertex))
+        .map(|step| {
+            let name = &e.vertices[step.vertex].name;
+            let left = format!("d{}", w.parenthesized(&w.partial(&w.name(output), &w.name(step.vertex))));
+            Row { left, right: w.expr(step.closed), check: read_off.get(name.as_str()).copied() }
+        })
+        .collect();
+    blocks.push(Block::Math(rows));
 }
 
 /// Why a value with several uses has several terms, and which uses reach it twice.

@@ -19,7 +19,7 @@ use crate::print::{print, show_name, Notation};
 use crate::simplify::build;
 
 /// An index variable.
-type Index = u32;
+pub(crate) type Index = u32;
 
 /// One factor of a term.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -356,6 +356,64 @@ fn canonical(term: &mut Term) {
         }
     }
     term.sums = (0..order.len()).map(|n| base + n as Index).collect();
+}
+
+/// One operand of a contraction (an einsum's): a value that does not depend on the tangent,
+/// the identity for a δ, or ones for a free index no factor carries (a block constant
+/// along that axis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Operand {
+    Value(NodeId),
+    Identity(Dim),
+    Ones(Dim),
+}
+
+/// One term of a block as a contraction: c · Σ over the indices not in the output of the
+/// product of the operands, each with its indices (one per array axis it has).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Contraction {
+    pub coefficient: f64,
+    pub operands: Vec<(Operand, Vec<Index>)>,
+}
+
+impl IndexForm {
+    /// The block as a sum of contractions over its terms, and the output's indices: the
+    /// free indices of size other than 1, so a vector's side has one axis and a scalar's
+    /// none (the arrays generated code uses). None where the block has no terms (its index
+    /// form is the map on a basis matrix).
+    pub(crate) fn contractions(&self, graph: &Graph) -> Option<(Vec<(Index, Dim)>, Vec<Contraction>)> {
+        let terms = self.terms.as_ref()?;
+        let output: Vec<(Index, Dim)> = self
+            .free
+            .iter()
+            .zip(&self.dims)
+            .filter(|(_, &dim)| graph.dims.resolve(dim) != ONE)
+            .map(|(&index, &dim)| (index, dim))
+            .collect();
+        let mut contractions = Vec::new();
+        for term in terms {
+            let mut operands: Vec<(Operand, Vec<Index>)> = Vec::new();
+            for factor in &term.factors {
+                operands.push(match factor {
+                    Factor::Entry(id, indices) => (Operand::Value(*id), indices.clone()),
+                    // Deltas over a summed index were eliminated, so a δ's indices are free.
+                    Factor::Delta(a, b) => {
+                        let &(_, dim) = output.iter().find(|(i, _)| i == a || i == b)?;
+                        (Operand::Identity(dim), vec![*a, *b])
+                    }
+                    // `extract` replaced every tangent entry by deltas.
+                    Factor::Tangent(_) => return None,
+                });
+            }
+            for &(index, dim) in &output {
+                if !operands.iter().any(|(_, indices)| indices.contains(&index)) {
+                    operands.push((Operand::Ones(dim), vec![index]));
+                }
+            }
+            contractions.push(Contraction { coefficient: term.coefficient, operands });
+        }
+        Some((output, contractions))
+    }
 }
 
 /// What an index form prints: the namer of the program's values and the letters taken.

@@ -19,10 +19,10 @@ use crate::diff::{differential, pullback};
 use crate::ir::{Constant, Graph, NodeId, Op, Shape};
 use crate::print::{abbreviations, print, show_name, Notation, DIFFERENTIAL};
 use crate::simplify::build;
-use crate::{Error, Program};
+use crate::{Error, Gradient, Program};
 
-pub(crate) use index::IndexForm;
 use index::{index_form, kronecker, KroneckerTerm, Writer};
+pub(crate) use index::{Contraction, Index, IndexForm, Operand};
 
 /// A variable of the blocks, with the input that stands for its differential.
 #[derive(Debug, Clone)]
@@ -99,21 +99,29 @@ impl Program {
             let what = self.graph.dims.describe(self.graph.shape(output));
             return Err(self.not_scalar(&what, "a Hessian"));
         }
-        let gradient = self.gradient(wrt)?;
-        let mut program = gradient.program;
-        let variables = gradient.wrt.iter().map(|w| (w.name.clone(), w.node)).collect();
+        Ok(self.gradient(wrt)?.hessian())
+    }
+}
+
+impl Gradient {
+    /// The Hessian of this gradient's scalar output with respect to its variables: its graph
+    /// grown (so every node id of the gradient stays valid in the Hessian's graph, which
+    /// lets generated code write the gradients and the blocks from one graph).
+    pub(crate) fn hessian(&self) -> Hessian {
+        let mut program = self.program.clone();
+        let variables = self.wrt.iter().map(|w| (w.name.clone(), w.node)).collect();
         let wrt = tangents(&mut program.graph, variables);
         let pairs: Vec<(Option<usize>, usize, NodeId)> = (0..wrt.len())
             .flat_map(|p| (0..wrt.len()).map(move |q| (p, q)))
-            .map(|(p, q)| (Some(p), q, gradient.wrt[p].gradient))
+            .map(|(p, q)| (Some(p), q, self.wrt[p].gradient))
             .collect();
-        Ok(Hessian { blocks: Blocks::new(program, wrt, &pairs, "H") })
+        Hessian { blocks: Blocks::new(program, wrt, &pairs, "H") }
     }
 }
 
 /// Each variable with an input for its differential, `ⅆx` (printed dx; no user's name can
 /// be it).
-fn tangents(graph: &mut Graph, variables: Vec<(String, NodeId)>) -> Vec<Variable> {
+pub(crate) fn tangents(graph: &mut Graph, variables: Vec<(String, NodeId)>) -> Vec<Variable> {
     variables
         .into_iter()
         .map(|(name, node)| {

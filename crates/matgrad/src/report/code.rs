@@ -4,11 +4,12 @@ use serde::Serialize;
 
 use crate::Target;
 
-/// A Python module computing the program's value and gradients (see `Gradient::code`).
+/// A Python module computing the program's value and gradients, and its Hessian where
+/// asked (see `Gradient::code`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CodeReport {
     pub target: Target,
-    /// A file name to save it under: `<output>_grad_<target>.py`.
+    /// A file name to save it under: `<output>_grad_<target>.py` (`_hessian_` with `hessian`).
     pub file_name: String,
     /// The module's text.
     pub module: String,

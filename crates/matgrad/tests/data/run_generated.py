@@ -3,9 +3,10 @@
 Usage: python run_generated.py CASES.json TARGET [x64|x32]
 
 CASES.json lists, per case, the module's path, the arguments (as NumPy's tolist()) and
-matgrad's value and gradients. Prints one JSON line per case with the largest relative
-error (of the value, of each gradient, of the jitted function for JAX) and whether a
-wrong shape raised a ValueError naming the input and both shapes.
+matgrad's value and gradients, and for a module with `hessian` matgrad's blocks in JAX's
+layout. Prints one JSON line per case with the largest relative error (of the value, of each
+gradient, of each Hessian block, of the jitted functions for JAX) and whether a wrong shape
+raised a ValueError naming the input and both shapes.
 """
 
 import importlib.util
@@ -35,7 +36,7 @@ def to_target(value):
 
 
 def to_numpy(value):
-    if target == "torch":
+    if target == "torch" and not isinstance(value, np.ndarray):
         return value.detach().cpu().numpy()
     return np.asarray(value)
 
@@ -51,6 +52,24 @@ def relative(got, expected):
     if not np.isfinite(difference):
         return 0.0 if np.array_equal(got, expected, equal_nan=True) else float("inf")
     return float(difference / (scale if scale > 0 else 1.0))
+
+
+def block_errors(blocks, expected):
+    """Each Hessian block's relative error; a nested tuple of the wrong structure is infinite.
+    A side of length 1 may differ (matgrad's row vector [1, n] is a 1-D array here)."""
+    if not isinstance(blocks, tuple) or len(blocks) != len(expected):
+        return [float("inf")]
+    errors = []
+    for row, wanted in zip(blocks, expected):
+        if not isinstance(row, tuple) or len(row) != len(wanted):
+            return [float("inf")]
+        for got, block in zip(row, wanted):
+            got, block = to_numpy(got), np.asarray(block, dtype=np.float64)
+            squeezed = [n for n in got.shape if n != 1] == [n for n in block.shape if n != 1]
+            if got.shape != block.shape and squeezed:
+                got = got.reshape(block.shape)
+            errors.append(relative(got, block))
+    return errors
 
 
 def wrong_shape(module, arguments, names):
@@ -88,11 +107,15 @@ for case in json.load(open(cases_file)):
         errors += [relative(g, e) for g, e in zip(grads, case["grads"])]
         if len(grads) != len(case["grads"]):
             errors.append(float("inf"))
+        if "hessian" in case:
+            errors += block_errors(module.hessian(*arguments), case["hessian"])
         if target == "jax":
             value, grads = jax.jit(module.value_and_grad)(*arguments)
             errors.append(relative(value, case["value"]))
             errors += [relative(g, e) for g, e in zip(grads, case["grads"])]
             result["dtype"] = str(value.dtype)
+            if "hessian" in case:
+                errors += block_errors(jax.jit(module.hessian)(*arguments), case["hessian"])
         result["error"] = max(errors)
         if case.get("check_shapes"):
             result["shape_error"] = wrong_shape(module, case["arguments"], case["names"])

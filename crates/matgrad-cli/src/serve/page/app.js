@@ -200,7 +200,7 @@ async function update() {
     grad: ask("grad", { ...base, check: true }, signal),
     explain: ask("explain", base, signal),
     verify: ask("verify", { source, dims: point.dims, seed: point.seed }, signal),
-    codegen: ask("codegen", { source, wrt: point.wrt, target: codeTarget }, signal),
+    codegen: ask("codegen", { source, wrt: point.wrt, target: codeTarget, hessian: codeHessian }, signal),
   };
   const checked = await questions.check;
   if (!current() || !checked) return;
@@ -553,8 +553,9 @@ function showViews(explanation, explainError, verification, code) {
   selectView(selectedView);
 }
 
-// The generated Python module (`codegen`): the target, copy and download.
+// The generated Python module (`codegen`): the target, the Hessian or not, copy and download.
 let codeTarget = "numpy";
+let codeHessian = false;
 
 function codeView(code) {
   const view = document.createElement("div");
@@ -570,6 +571,13 @@ function codeView(code) {
     option.selected = value === code.target;
     select.appendChild(option);
   }
+  const hessianLabel = document.createElement("label");
+  const hessian = document.createElement("input");
+  hessian.type = "checkbox";
+  hessian.checked = codeHessian;
+  hessianLabel.append(hessian, " Hessian");
+  const message = document.createElement("span");
+  message.className = "code-message";
   const copy = document.createElement("button");
   copy.type = "button";
   copy.textContent = "Copy";
@@ -595,12 +603,18 @@ function codeView(code) {
     }
     setTimeout(() => (copy.textContent = "Copy"), 1500);
   });
-  select.addEventListener("change", async () => {
+  const again = async () => {
     codeTarget = select.value;
-    const answer = await ask("codegen", { ...code.query, target: codeTarget });
-    if (answer && answer.ok) show(answer.data);
-  });
-  bar.append(select, copy, download);
+    codeHessian = hessian.checked;
+    const answer = await ask("codegen", { ...code.query, target: codeTarget, hessian: codeHessian });
+    if (!answer) return;
+    // A Hessian generated code cannot write is said, and the module shown stays.
+    message.textContent = answer.ok ? "" : answer.data.error?.message ?? "";
+    if (answer.ok) show(answer.data);
+  };
+  select.addEventListener("change", again);
+  hessian.addEventListener("change", again);
+  bar.append(select, hessianLabel, copy, download, message);
   view.append(bar, pre);
   return view;
 }

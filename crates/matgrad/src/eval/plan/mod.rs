@@ -240,29 +240,32 @@ impl Plan {
         Workspace { slots, registers: Registers::new(self.registers, self.parallel), special }
     }
 
-    /// Runs every step. Graph input `i` is `inputs[order[i]].1` (column-major, of the
-    /// length [`Plan::inputs`] says; an unneeded one may be absent); `outputs[k]` receives
+    /// Runs every step. Graph input `i` is `inputs[order[i]].1`, or `extra[order[i] −
+    /// inputs.len()].1` past the end of `inputs` (column-major, of the length
+    /// [`Plan::inputs`] says; an unneeded one may be absent); `outputs[k]` receives
     /// requested node `k`, of the shape [`Plan::outputs`] says. The caller checks both.
+    /// (Two lists, so that a caller can pass the point and the directions of a
+    /// Hessian-vector product as they are, without joining them into a new list.)
     pub(crate) fn run(
         &self,
         workspace: &mut Workspace,
-        inputs: &[(&str, &[f64])],
+        (inputs, extra): (Buffers, Buffers),
         order: &[usize],
         outputs: &mut [Array],
     ) {
-        self.run_steps(workspace, Inputs { given: inputs, order }, outputs, None);
+        self.run_steps(workspace, Inputs { given: inputs, extra, order }, outputs, None);
     }
 
     /// [`Plan::run`], adding each step's time in seconds to `seconds[step]`.
     pub(crate) fn run_timed(
         &self,
         workspace: &mut Workspace,
-        inputs: &[(&str, &[f64])],
+        (inputs, extra): (Buffers, Buffers),
         order: &[usize],
         outputs: &mut [Array],
         seconds: &mut [f64],
     ) {
-        self.run_steps(workspace, Inputs { given: inputs, order }, outputs, Some(seconds));
+        self.run_steps(workspace, Inputs { given: inputs, extra, order }, outputs, Some(seconds));
     }
 
     fn run_steps(&self, workspace: &mut Workspace, inputs: Inputs, outputs: &mut [Array], seconds: Option<&mut [f64]>) {
@@ -351,6 +354,14 @@ impl Plan {
     pub(crate) fn steps(&self) -> usize {
         self.steps.len()
     }
+
+    /// The bytes of the buffers a workspace and its outputs hold: every output and every
+    /// intermediate slot (the dense routines' own scratch, LU's, and faer's packing space
+    /// not counted).
+    pub(crate) fn buffer_bytes(&self) -> usize {
+        let outputs: usize = self.outputs.iter().map(|&(rows, cols)| rows * cols).sum();
+        8 * (outputs + self.slot_lengths.iter().sum::<usize>())
+    }
 }
 
 impl Step {
@@ -381,11 +392,26 @@ impl Step {
     }
 }
 
-/// The caller's input buffers: graph input `i` is `given[order[i]]`.
+/// A caller's list of named column-major buffers.
+pub(crate) type Buffers<'a> = &'a [(&'a str, &'a [f64])];
+
+/// The caller's input buffers: graph input `i` is `given[order[i]]`, or
+/// `extra[order[i] − given.len()]`.
 #[derive(Clone, Copy)]
 struct Inputs<'a> {
     given: &'a [(&'a str, &'a [f64])],
+    extra: &'a [(&'a str, &'a [f64])],
     order: &'a [usize],
+}
+
+impl<'a> Inputs<'a> {
+    fn get(&self, input: u32) -> &'a [f64] {
+        let position = self.order[input as usize];
+        match self.given.get(position) {
+            Some(given) => given.1,
+            None => self.extra[position - self.given.len()].1,
+        }
+    }
 }
 
 /// Read access to every array during a step: the caller's inputs and the slots (except the
@@ -413,7 +439,7 @@ impl<'a> Memory<'a> {
 
     fn get(&self, source: Source) -> &'a [f64] {
         match source {
-            Source::Input(i) => self.inputs.given[self.inputs.order[i as usize]].1,
+            Source::Input(i) => self.inputs.get(i),
             Source::Value(v) => match self.lent {
                 Some((lent, data)) if lent == v => data,
                 _ => &self.slots[self.slot_of[v.0 as usize]],
