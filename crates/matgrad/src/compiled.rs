@@ -366,21 +366,23 @@ impl Compiled {
                     None => !direction && i.name == name,
                 });
                 let Some(index) = found else {
-                    let (what, known): (&str, Vec<&str>) = if direction {
+                    let (what, those, known): (&str, &str, Vec<&str>) = if direction {
                         (
                             "a variable with a direction",
+                            "the variables with a direction are",
                             self.inputs.iter().filter_map(|i| i.direction_of.as_deref()).collect(),
                         )
                     } else {
                         (
                             "an input of the program",
+                            "its inputs are",
                             self.inputs.iter().filter(|i| i.direction_of.is_none()).map(|i| i.name.as_str()).collect(),
                         )
                     };
                     let hint = if known.is_empty() {
                         "there are none".to_string()
                     } else {
-                        format!("they are: {}", known.join(", "))
+                        format!("{those}: {}", known.join(", "))
                     };
                     return Err(input_error(format!("`{name}` is not {what}"), Some(hint)));
                 };

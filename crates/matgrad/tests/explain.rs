@@ -115,3 +115,63 @@ fn a_wrong_second_order_step_fails_its_check() {
     assert!(failures.iter().any(|f| f.starts_with("the differential of the adjoint of")), "{failures:?}");
     assert!(failures.iter().any(|f| f.contains("against finite differences of the gradient")), "{failures:?}");
 }
+
+/// The top-level terms of one line of a sum: split at ` + ` and ` − ` outside brackets.
+fn top_level_terms(line: &str) -> Vec<String> {
+    let (mut depth, mut terms, mut current) = (0i32, Vec::new(), String::new());
+    let mut rest = line;
+    while let Some(c) = rest.chars().next() {
+        if depth == 0 {
+            if let Some(after) = rest.strip_prefix(" + ").or_else(|| rest.strip_prefix(" − ")) {
+                terms.push(std::mem::take(&mut current));
+                rest = after;
+                continue;
+            }
+        }
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        current.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    terms.push(current);
+    terms
+}
+
+/// In the back-substitution, `X : Y` binds tighter than `+`: every term of every line is one
+/// Frobenius product, its coefficient bracketed when it is a sum — for the examples and for
+/// random programs, whose coefficients are scaled sums, differences and named sums.
+#[test]
+fn every_term_of_a_back_substitution_is_one_frobenius_product() {
+    let mut sources: Vec<(String, String)> =
+        ["backprop.mg", "mlp.mg", "mlp2.mg", "logistic_regression.mg", "shared_weight.mg", "softmax_cross_entropy.mg"]
+            .iter()
+            .map(|f| (f.to_string(), example(f)))
+            .collect();
+    sources.extend(
+        (0..60u64).map(|seed| (format!("random {seed}"), common::random_program(seed, 2 + (seed % 7) as usize))),
+    );
+    let mut lines_seen = 0;
+    for (name, source) in sources {
+        let Ok(explanation) = parse(&source).explain(&[]) else { continue };
+        let text = render(&explanation, Format::Text, None, None);
+        // The math after the prose that introduces it, up to the read-off.
+        let Some((_, after)) = text.split_once("Then back-substitution") else { continue };
+        let Some((_, math)) = after.split_once("\n\n") else { continue };
+        let block = math.split_once("from which").map_or(math, |(b, _)| b);
+        for line in
+            block.lines().filter_map(|l| l.trim_start().strip_prefix("= ").or(l.trim_start().strip_prefix("dL = ")))
+        {
+            lines_seen += 1;
+            for term in top_level_terms(line) {
+                if term.contains('⋯') {
+                    continue;
+                }
+                assert_eq!(term.matches(" : ").count(), 1, "{name}: `{term}` in\n{line}\n(program:\n{source})");
+            }
+        }
+    }
+    assert!(lines_seen > 200, "only {lines_seen} lines of back-substitution seen");
+}

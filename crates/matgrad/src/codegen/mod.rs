@@ -567,7 +567,14 @@ fn costly(graph: &Graph, id: NodeId) -> bool {
         Op::Inv(_) | Op::Det(_) | Op::LogDet(_) | Op::MatPow(..) | Op::Softmax(_) | Op::LogSumExp(_) => true,
         // A `Diag` factor is written as a broadcast, never formed; a transpose is a view; a
         // negation may be written as a subtraction (`a - b`), not whole, and is cheap.
-        Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Fill(..) | Op::Transpose(_) | Op::Diag(_) | Op::Neg(_) => false,
+        Op::Input(_)
+        | Op::Const(_)
+        | Op::Size(_)
+        | Op::Eye(_)
+        | Op::Fill(..)
+        | Op::Transpose(_)
+        | Op::Diag(_)
+        | Op::Neg(_) => false,
         Op::Add(..)
         | Op::Mul(..)
         | Op::Div(..)

@@ -165,11 +165,33 @@ impl Writer<'_> {
                 Notation::Ascii | Notation::Unicode => format!("⋯ {more}"),
             });
         }
-        terms.join(&self.op("+"))
+        self.join(&terms)
     }
 
+    /// A sum of terms, a term after the first that starts with a minus written after `−`
+    /// (`a − 2 b : dt`, not `a + −2 b : dt`).
     fn join(&self, parts: &[String]) -> String {
-        parts.join(&self.op("+"))
+        let mut out = String::new();
+        for (i, part) in parts.iter().enumerate() {
+            let negated = ["<mo>−</mo>", "−", "-"].iter().find_map(|minus| part.strip_prefix(minus));
+            match negated {
+                Some(rest) if i > 0 => {
+                    out.push_str(&self.op(if matches!(self.notation, Notation::Ascii | Notation::Latex) {
+                        "-"
+                    } else {
+                        "−"
+                    }));
+                    out.push_str(rest.trim_start());
+                }
+                _ => {
+                    if i > 0 {
+                        out.push_str(&self.op("+"));
+                    }
+                    out.push_str(part);
+                }
+            }
+        }
+        out
     }
 
     fn title_text(&self) -> String {
@@ -592,17 +614,11 @@ fn text(blocks: &[Block]) -> String {
                         format!("  {pad}{} {relation} {}", r.left, r.right)
                     })
                     .collect();
-                // The marks line up after the widest checked line that fits a terminal; a
-                // longer line (a sum of hundreds of adjoint terms) carries its mark at its
-                // end rather than pushing every mark in the block past it.
-                let line_width = lines
-                    .iter()
-                    .zip(rows)
-                    .filter(|(_, row)| row.check.is_some())
-                    .map(|(line, _)| columns(line))
-                    .filter(|&width| width <= MARK_COLUMN)
-                    .max()
-                    .unwrap_or(0);
+                // The marks line up after the widest line that fits a terminal; a longer
+                // line (a sum of hundreds of adjoint terms) carries its mark at its end
+                // rather than pushing every mark in the block past it.
+                let line_width =
+                    lines.iter().map(|line| columns(line)).filter(|&width| width <= MARK_COLUMN).max().unwrap_or(0);
                 for (line, row) in lines.iter().zip(rows) {
                     match row.check {
                         Some(error) => {
