@@ -9,8 +9,8 @@
 //! use others; a use of a name is a leaf on either side.
 //!
 //! `cargo test -p matgrad --test compactness -- --nocapture` prints the table and the
-//! figures that `bench/README.md` reports. Only the references' values and that every entry
-//! reads are asserted; the issue's targets wait for the new simplifier ([`ENFORCE_TARGETS`]).
+//! figures that `bench/README.md` reports. Every entry must read, every reference must agree
+//! with matgrad's gradient, and the ratios must meet issue 14's targets.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -22,8 +22,6 @@ use matgrad::{Array, Program};
 const TARGET_MEDIAN: f64 = 1.0;
 const TARGET_P90: f64 = 1.2;
 const TARGET_MAX: f64 = 2.0;
-/// Set once the rewritten simplifier lands: then the test also demands the targets.
-const ENFORCE_TARGETS: bool = false;
 
 /// A reference agrees with matgrad's gradient to this relative error (of the larger entry).
 const TOLERANCE: f64 = 1e-9;
@@ -282,9 +280,7 @@ fn every_reference_agrees_with_matgrad_and_the_sizes_are_reported() {
     ratios.sort_by(f64::total_cmp);
     let (median, p90) = median_and_p90(&ratios);
     let max = ratios.last().copied().unwrap_or(0.0);
-    if ENFORCE_TARGETS {
-        assert!(median <= TARGET_MEDIAN, "median {median:.2} > {TARGET_MEDIAN}");
-        assert!(p90 <= TARGET_P90, "90th percentile {p90:.2} > {TARGET_P90}");
-        assert!(max <= TARGET_MAX, "max {max:.2} > {TARGET_MAX}");
-    }
+    assert!(median <= TARGET_MEDIAN, "median {median:.2} > {TARGET_MEDIAN}");
+    assert!(p90 <= TARGET_P90, "90th percentile {p90:.2} > {TARGET_P90}");
+    assert!(max <= TARGET_MAX, "max {max:.2} > {TARGET_MAX}");
 }

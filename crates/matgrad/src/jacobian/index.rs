@@ -376,12 +376,15 @@ pub(crate) struct Contraction {
     pub operands: Vec<(Operand, Vec<Index>)>,
 }
 
+/// The output's indices, each with its dimension, as [`IndexForm::contractions`] gives them.
+pub(crate) type OutputIndices = Vec<(Index, Dim)>;
+
 impl IndexForm {
     /// The block as a sum of contractions over its terms, and the output's indices: the
     /// free indices of size other than 1, so a vector's side has one axis and a scalar's
     /// none (the arrays generated code uses). None where the block has no terms (its index
     /// form is the map on a basis matrix).
-    pub(crate) fn contractions(&self, graph: &Graph) -> Option<(Vec<(Index, Dim)>, Vec<Contraction>)> {
+    pub(crate) fn contractions(&self, graph: &Graph) -> Option<(OutputIndices, Vec<Contraction>)> {
         let terms = self.terms.as_ref()?;
         let output: Vec<(Index, Dim)> = self
             .free

@@ -110,29 +110,51 @@ fn inner(graph: &mut Graph, factors: &[NodeId]) -> NodeId {
     }
 }
 
-/// A factor as a power of a base: `A` is `(A, 1)`, `Aᵏ` is `(A, k)`, `(Aᵏ)ᵀ` is `(Aᵀ, k)`
-/// where `Aᵀ` is a node of the graph already (the chain's own `Aᵀ` factors are).
-fn as_power(graph: &Graph, id: NodeId) -> (NodeId, u32) {
-    match graph.op(id) {
-        Op::MatPow(a, k) if graph.name(id).is_none() => (a, k),
-        _ => (id, 1),
+/// A factor as a signed power of a base, so that runs of one base merge and cancel: `A` is
+/// `(A, 1)`, `Aᵏ` is `(A, k)`, `A⁻¹` is `(A, −1)`, `(Aᵏ)⁻¹` and `(A⁻¹)ᵏ` are `(A, −k)`, and the transpose
+/// of any of these is the same power of `Aᵀ` (`(A²)ᵀ` is `(Aᵀ, 2)`, `A⁻ᵀ` is `(Aᵀ, −1)`).
+/// Named nodes are atoms, as in [`factors`].
+fn as_power(graph: &mut Graph, id: NodeId) -> (NodeId, i64) {
+    let unnamed = |graph: &Graph, x: NodeId| graph.name(x).is_none();
+    let untransposed = |graph: &Graph, x: NodeId| -> Option<(NodeId, i64)> {
+        if !unnamed(graph, x) {
+            return None;
+        }
+        match graph.op(x) {
+            Op::MatPow(a, k) => match graph.op(a) {
+                Op::Inv(b) if unnamed(graph, a) => Some((b, -i64::from(k))),
+                _ => Some((a, i64::from(k))),
+            },
+            Op::Inv(a) => match graph.op(a) {
+                Op::MatPow(b, k) if unnamed(graph, a) => Some((b, -i64::from(k))),
+                _ => Some((a, -1)),
+            },
+            _ => None,
+        }
+    };
+    if let Some(power) = untransposed(graph, id) {
+        return power;
     }
+    if let Op::Transpose(inner) = graph.op(id) {
+        if unnamed(graph, id) {
+            if let Some((base, k)) = untransposed(graph, inner) {
+                return (build(graph, Op::Transpose(base)), k);
+            }
+        }
+    }
+    (id, 1)
 }
 
-/// Whether `a b` is the identity: `X⁻¹ X`, `X X⁻¹`, and their transposes.
-fn inverse_pair(graph: &Graph, a: NodeId, b: NodeId) -> bool {
-    let unnamed = |x: NodeId| graph.name(x).is_none();
-    let inverse_of = |x: NodeId, y: NodeId| matches!(graph.op(x), Op::Inv(z) if z == y && unnamed(x));
-    let transposed = |x: NodeId| match graph.op(x) {
-        Op::Transpose(z) if unnamed(x) => Some(z),
-        _ => None,
-    };
-    inverse_of(a, b)
-        || inverse_of(b, a)
-        || match (transposed(a), transposed(b)) {
-            (Some(x), Some(y)) => inverse_of(x, y) || inverse_of(y, x),
-            _ => false,
-        }
+/// `baseᵏ` for a nonzero `k`: `base`, `Aᵏ`, `A⁻¹`, `(Aᵏ)⁻¹`, through the rules (so that
+/// `(Aᵀ)²` is `(A²)ᵀ` and `(Aᵀ)⁻¹` is `A⁻ᵀ`).
+fn power(graph: &mut Graph, base: NodeId, k: i64) -> NodeId {
+    let magnitude = u32::try_from(k.unsigned_abs()).expect("bounded by MAX_POWER");
+    let positive = if magnitude == 1 { base } else { build(graph, Op::MatPow(base, magnitude)) };
+    if k > 0 {
+        positive
+    } else {
+        build(graph, Op::Inv(positive))
+    }
 }
 
 /// `id`'s chain with identities removed, inverse pairs cancelled and runs of one base
@@ -146,23 +168,18 @@ pub fn canonical(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     // A chain applied to a vector is computed as products with vectors, `Aᵀ (Aᵀ w)`: merged
     // into `(A²)ᵀ w`, the plan would square the matrix (n³ instead of 2n² operations).
     let merge_powers = !factors.iter().any(|&f| is_column(graph, f) || is_row(graph, f));
-    let mut out: Vec<(NodeId, u32)> = Vec::with_capacity(factors.len());
+    let mut powers: Vec<(NodeId, i64)> = Vec::with_capacity(factors.len());
     for &f in &factors {
-        if matches!(graph.op(f), Op::Eye(_)) {
-            continue;
+        if !matches!(graph.op(f), Op::Eye(_)) {
+            powers.push(as_power(graph, f));
         }
-        let (base, k) = as_power(graph, f);
-        match out.last_mut() {
-            Some((b, j)) if *b == base && merge_powers => {
-                if *j + k > MAX_POWER {
-                    return None;
-                }
-                *j += k;
-            }
-            Some(&mut (b, 1)) if k == 1 && inverse_pair(graph, b, base) => {
-                out.pop();
-            }
-            _ => out.push((base, k)),
+    }
+    let mut out = merged(&powers, merge_powers)?;
+    // The inverse of a product of square factors read as the product of their inverses,
+    // (A X B)⁻¹ = B⁻¹ X⁻¹ A⁻¹, where that lets factors cancel (Aᵀ (A X B)⁻ᵀ Bᵀ = X⁻ᵀ).
+    if let Some(expanded) = inverses_expanded(graph, &powers) {
+        if let Some(shorter) = merged(&expanded, merge_powers).filter(|e| e.len() < out.len()) {
+            out = shorter;
         }
     }
     // Nothing removed or merged: every factor stands as it was (a power unmerged rebuilds to
@@ -173,7 +190,7 @@ pub fn canonical(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     let mut rebuilt = Vec::with_capacity(out.len());
     for (base, k) in out {
         // A square base only: a vector's `x x` does not type, so runs of it never form.
-        rebuilt.push(if k == 1 { base } else { build(graph, Op::MatPow(base, k)) });
+        rebuilt.push(power(graph, base, k));
     }
     if rebuilt.is_empty() {
         // Everything cancelled: the identity of the product's size.
@@ -181,6 +198,98 @@ pub fn canonical(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
         return Some(build(graph, Op::Eye(n)));
     }
     Some(product(graph, &rebuilt))
+}
+
+/// Runs of one base merged: powers of opposite signs cancel (`X⁻³ X² = X⁻¹`, `A⁻¹ A = I`),
+/// which is less work in any chain; same signs merge only when `merge_powers`. None past
+/// [`MAX_POWER`].
+fn merged(powers: &[(NodeId, i64)], merge_powers: bool) -> Option<Vec<(NodeId, i64)>> {
+    let mut out: Vec<(NodeId, i64)> = Vec::with_capacity(powers.len());
+    for &(base, k) in powers {
+        match out.last_mut() {
+            Some((b, j)) if *b == base && (merge_powers || (*j > 0) != (k > 0)) => {
+                if (*j + k).unsigned_abs() > u64::from(MAX_POWER) {
+                    return None;
+                }
+                *j += k;
+                if *j == 0 {
+                    out.pop();
+                }
+            }
+            _ => out.push((base, k)),
+        }
+    }
+    Some(out)
+}
+
+/// `powers` with each inverse of an unnamed product of square factors, `(F₁ … Fₖ)⁻¹` (a
+/// power of −1 whose base is a product), replaced by `Fₖ⁻¹ … F₁⁻¹`, its transpose
+/// `(F₁ … Fₖ)⁻ᵀ` by `F₁⁻ᵀ … Fₖ⁻ᵀ`, and each transposed product beside them by its factors'
+/// transposes. None when there is no inverse of a product (nothing is built then).
+fn inverses_expanded(graph: &mut Graph, powers: &[(NodeId, i64)]) -> Option<Vec<(NodeId, i64)>> {
+    let square = |graph: &Graph, x: NodeId| {
+        let shape = graph.shape(x);
+        graph.dims.resolve(shape.rows) == graph.dims.resolve(shape.cols)
+    };
+    let product_of_squares = |graph: &Graph, x: NodeId| -> Option<Vec<NodeId>> {
+        if graph.name(x).is_some() || !matches!(graph.op(x), Op::MatMul(..)) {
+            return None;
+        }
+        factors(graph, x).filter(|f| f.iter().all(|&f| square(graph, f)))
+    };
+    let untransposed = |graph: &Graph, base: NodeId| match graph.op(base) {
+        Op::Transpose(inner) if graph.name(base).is_none() => inner,
+        _ => base,
+    };
+    if !powers.iter().any(|&(base, k)| k == -1 && product_of_squares(graph, untransposed(graph, base)).is_some()) {
+        return None;
+    }
+    let mut expanded = Vec::with_capacity(powers.len());
+    for &(base, k) in powers {
+        if k == 1 {
+            // A transposed product beside them is opened too, `(A X)ᵀ = Xᵀ Aᵀ`, so that
+            // `(A X)ᵀ (A X B)⁻ᵀ` is seen to be `B⁻ᵀ`.
+            match graph.op(base) {
+                Op::Transpose(inner) if graph.name(base).is_none() && graph.name(inner).is_none() => {
+                    if let Some(inside) = factors(graph, inner).filter(|f| f.len() > 1) {
+                        for &f in inside.iter().rev() {
+                            let transposed = build(graph, Op::Transpose(f));
+                            expanded.push(as_power(graph, transposed));
+                        }
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if k != -1 {
+            expanded.push((base, k));
+            continue;
+        }
+        let transposed = match graph.op(base) {
+            Op::Transpose(inner) if graph.name(base).is_none() => Some(inner),
+            _ => None,
+        };
+        let Some(inside) = product_of_squares(graph, transposed.unwrap_or(base)) else {
+            expanded.push((base, k));
+            continue;
+        };
+        match transposed {
+            None => {
+                for &f in inside.iter().rev() {
+                    let (b, j) = as_power(graph, f);
+                    expanded.push((b, -j));
+                }
+            }
+            Some(_) => {
+                for &f in &inside {
+                    let (b, j) = as_power(graph, f);
+                    expanded.push((build(graph, Op::Transpose(b)), -j));
+                }
+            }
+        }
+    }
+    Some(expanded)
 }
 
 /// `(F₁ F₂ … Fₖ)ᵀ = Fₖᵀ … F₁ᵀ`, each factor's transpose built through the rules (so that
