@@ -175,3 +175,39 @@ fn every_term_of_a_back_substitution_is_one_frobenius_product() {
     }
     assert!(lines_seen > 200, "only {lines_seen} lines of back-substitution seen");
 }
+
+/// Each line's "by …" names rules of the table, and the legend after the definitions gives
+/// each cited rule's identity once: for the examples and random programs.
+#[test]
+fn the_rules_cited_after_a_line_are_the_tables_and_explained_once() {
+    let mut sources: Vec<String> = ["backprop.mg", "mlp.mg", "logistic_regression.mg", "softmax_cross_entropy.mg"]
+        .iter()
+        .map(|f| example(f))
+        .collect();
+    sources.extend((0..40u64).map(|seed| common::random_program(seed, 2 + (seed % 6) as usize)));
+    let mut cited_somewhere = 0;
+    for source in sources {
+        let Ok(explanation) = parse(&source).explain(&[]) else { continue };
+        let text = render(&explanation, Format::Text, None, None);
+        let (body, legend) = text.split_once("say what made its form:").unwrap_or((&text, ""));
+        let cited: std::collections::BTreeSet<&str> = body
+            .lines()
+            .filter_map(|line| line.rsplit_once("   by ").map(|(_, names)| names))
+            .flat_map(|names| names.split(", "))
+            .collect();
+        for name in &cited {
+            let rule = crate::simplify::RULES.iter().find(|r| r.name == *name);
+            let rule = rule.unwrap_or_else(|| panic!("`{name}` is no rule of the table:\n{text}"));
+            let row = format!("{name} ");
+            assert_eq!(legend.lines().filter(|l| l.trim_start().starts_with(&row)).count(), 1, "{name} in\n{legend}");
+            assert!(legend.contains(rule.identity), "{name}'s identity in\n{legend}");
+        }
+        assert_eq!(
+            legend.is_empty(),
+            cited.is_empty(),
+            "a legend without citations, or citations without one:\n{text}"
+        );
+        cited_somewhere += usize::from(!cited.is_empty());
+    }
+    assert!(cited_somewhere >= 10, "only {cited_somewhere} explanations cite a rule");
+}

@@ -11,6 +11,7 @@ use super::check::STEP_TOLERANCE;
 use super::{Checked, Explanation, SecondOrder, VertexKind};
 use crate::ir::{NodeId, Op};
 use crate::print::{escape, print, print_operand, show_name, unicode_name, Notation, ADJOINT};
+use crate::simplify::{rules_behind_printed, Rule, RULES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -46,6 +47,8 @@ struct Row {
     left: String,
     right: String,
     check: Option<f64>,
+    /// The simplifier's rules behind the row's form (their names; shown after the check).
+    by: Vec<&'static Rule>,
 }
 
 enum Block {
@@ -77,6 +80,12 @@ impl Writer<'_> {
         }
         let namer = |node: NodeId| self.explanation.name_of(node);
         print_operand(self.explanation.graph(), id, self.notation, &namer)
+    }
+
+    /// The rules that made `id`'s printed form, not looking into what prints as a name.
+    fn rules_behind(&self, id: NodeId) -> Vec<&'static Rule> {
+        let e = self.explanation;
+        rules_behind_printed(e.graph(), id, &|x| e.name_of(x).is_some())
     }
 
     fn parenthesized(&self, text: &str) -> String {
@@ -257,7 +266,12 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
          pulled back through the edge:"
             .to_string(),
     ));
-    blocks.push(Block::Math(vec![Row { left: general_rule_left(w), right: general_rule_right(w), check: None }]));
+    blocks.push(Block::Math(vec![Row {
+        by: Vec::new(),
+        left: general_rule_left(w),
+        right: general_rule_right(w),
+        check: None,
+    }]));
     blocks.push(Block::Prose(
         "In reverse order, for each value: the sum with one term per child, each term in matrix form, and the \
          adjoint simplified."
@@ -268,7 +282,7 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
         let check = checked.map(|c| c.backprop[k]);
         let mut rows = Vec::new();
         if step.terms.is_empty() {
-            rows.push(Row { left: w.bar(v), right: w.number("1"), check: None });
+            rows.push(Row { by: Vec::new(), left: w.bar(v), right: w.number("1"), check: None });
         } else {
             let symbolic: Vec<String> = step
                 .terms
@@ -276,14 +290,14 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
                 .map(|t| format!("{}{}", w.bar(t.parent), w.partial(&w.name(t.parent), &w.name(v))))
                 .map(|s| if w.notation == Notation::Unicode { s.replacen('∂', " ∂", 1) } else { s })
                 .collect();
-            rows.push(Row { left: w.bar(v), right: w.join(&symbolic), check: None });
+            rows.push(Row { by: Vec::new(), left: w.bar(v), right: w.join(&symbolic), check: None });
             let matrix: Vec<String> = step.terms.iter().map(|t| w.expr(t.matrix_form)).collect();
             let matrix = w.join(&matrix);
             let simplified = w.expr(step.adjoint);
             if matrix != simplified {
-                rows.push(Row { left: String::new(), right: matrix, check: None });
+                rows.push(Row { by: Vec::new(), left: String::new(), right: matrix, check: None });
             }
-            rows.push(Row { left: String::new(), right: simplified, check });
+            rows.push(Row { by: w.rules_behind(step.adjoint), left: String::new(), right: simplified, check });
         }
         blocks.push(Block::Math(rows));
         if let Some(note) = uses_note(e, &users, v) {
@@ -298,7 +312,12 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
         .differentials
         .iter()
         .enumerate()
-        .map(|(k, &(v, d))| Row { left: w.d(v), right: w.expr(d), check: checked.map(|c| c.differentials[k]) })
+        .map(|(k, &(v, d))| Row {
+            by: Vec::new(),
+            left: w.d(v),
+            right: w.expr(d),
+            check: checked.map(|c| c.differentials[k]),
+        })
         .collect();
     blocks.push(Block::Math(rows));
     blocks.push(Block::Prose(
@@ -306,18 +325,20 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
          tr(XᵀY) and its rules X : (A Y) = Aᵀ X : Y, X : (Y B) = X Bᵀ : Y, X : (a ⊙ Y) = (a ⊙ X) : Y:"
             .to_string(),
     ));
-    let mut rows = vec![Row { left: w.d(output), right: w.linear_form(&e.start, None), check: None }];
+    let mut rows = vec![Row { by: Vec::new(), left: w.d(output), right: w.linear_form(&e.start, None), check: None }];
     let differential_of: std::collections::HashMap<usize, NodeId> = e.differentials.iter().copied().collect();
     for (k, substitution) in e.substitutions.iter().enumerate() {
         let differential = differential_of.get(&substitution.vertex).copied();
         if let Some(d) = differential {
             rows.push(Row {
+                by: Vec::new(),
                 left: String::new(),
                 right: w.linear_form(&substitution.before, Some((substitution.vertex, d))),
                 check: None,
             });
         }
         rows.push(Row {
+            by: Vec::new(),
             left: String::new(),
             right: w.linear_form(&substitution.after, None),
             check: checked.map(|c| c.substitutions[k]),
@@ -333,7 +354,7 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
         .filter(|&&(v, _)| e.vertices[v].kind == VertexKind::Input)
         .map(|&(v, g)| {
             let check = read_off.get(e.vertices[v].name.as_str()).copied();
-            Row { left: w.partial(&w.name(output), &w.name(v)), right: w.expr(g), check }
+            Row { by: w.rules_behind(g), left: w.partial(&w.name(output), &w.name(v)), right: w.expr(g), check }
         })
         .collect();
     blocks.push(Block::Math(rows));
@@ -348,10 +369,33 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
             .iter()
             .map(|&(id, ref name)| {
                 let namer = |node: NodeId| if node == id { None } else { e.name_of(node) };
-                Row { left: show_name(name, w.notation), right: print(graph, id, w.notation, &namer), check: None }
+                Row {
+                    by: w.rules_behind(id),
+                    left: show_name(name, w.notation),
+                    right: print(graph, id, w.notation, &namer),
+                    check: None,
+                }
             })
             .collect();
         blocks.push(Block::Math(rows));
+    }
+    // Each rule cited after a line, once, with its identity.
+    let cited: Vec<&Rule> = RULES
+        .iter()
+        .filter(|rule| {
+            blocks.iter().any(|block| match block {
+                Block::Math(rows) => rows.iter().any(|row| row.by.iter().any(|by| by.name == rule.name)),
+                _ => false,
+            })
+        })
+        .collect();
+    if !cited.is_empty() {
+        blocks.push(Block::Prose(
+            "The simplifier's rules named after a line (\"by …\") say what made its form:".to_string(),
+        ));
+        let mut table = vec![vec!["rule".to_string(), "identity".to_string()]];
+        table.extend(cited.iter().map(|rule| vec![rule.name.to_string(), rule.identity.to_string()]));
+        blocks.push(Block::Table(table));
     }
     if let Some(c) = checked {
         let gradients: Vec<String> =
@@ -402,10 +446,10 @@ fn second_order(w: &Writer, second: &SecondOrder, checked: Option<&Checked>, blo
         let local = w.expr(local);
         match closed.filter(|c| *c != local) {
             Some(closed) => {
-                rows.push(Row { left: w.d(v), right: local, check: None });
-                rows.push(Row { left: String::new(), right: closed, check });
+                rows.push(Row { by: Vec::new(), left: w.d(v), right: local, check: None });
+                rows.push(Row { by: Vec::new(), left: String::new(), right: closed, check });
             }
-            None => rows.push(Row { left: w.d(v), right: local, check }),
+            None => rows.push(Row { by: Vec::new(), left: w.d(v), right: local, check }),
         }
     }
     blocks.push(Block::Math(rows));
@@ -424,16 +468,16 @@ fn second_order(w: &Writer, second: &SecondOrder, checked: Option<&Checked>, blo
         };
         let mut rows = Vec::new();
         if step.terms.is_empty() {
-            rows.push(Row { left, right: w.number("0"), check: None });
+            rows.push(Row { by: Vec::new(), left, right: w.number("0"), check: None });
         } else {
             let terms: Vec<String> = step.terms.iter().filter_map(|&(_, t)| t).map(|t| w.expr(t)).collect();
             let terms = if terms.is_empty() { w.number("0") } else { w.join(&terms) };
             let closed = w.expr(step.closed);
             if terms == closed {
-                rows.push(Row { left, right: terms, check });
+                rows.push(Row { by: Vec::new(), left, right: terms, check });
             } else {
-                rows.push(Row { left, right: terms, check: None });
-                rows.push(Row { left: String::new(), right: closed, check });
+                rows.push(Row { by: Vec::new(), left, right: terms, check: None });
+                rows.push(Row { by: Vec::new(), left: String::new(), right: closed, check });
             }
         }
         blocks.push(Block::Math(rows));
@@ -452,7 +496,7 @@ fn second_order(w: &Writer, second: &SecondOrder, checked: Option<&Checked>, blo
         .map(|step| {
             let name = &e.vertices[step.vertex].name;
             let left = format!("d{}", w.parenthesized(&w.partial(&w.name(output), &w.name(step.vertex))));
-            Row { left, right: w.expr(step.closed), check: read_off.get(name.as_str()).copied() }
+            Row { by: Vec::new(), left, right: w.expr(step.closed), check: read_off.get(name.as_str()).copied() }
         })
         .collect();
     blocks.push(Block::Math(rows));
@@ -588,6 +632,16 @@ fn mark(error: f64) -> &'static str {
     }
 }
 
+/// The rules behind a row, after its check: `   by collect-like-terms, matrix-chain`.
+fn by_text(rules: &[&Rule]) -> String {
+    if rules.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = rules.iter().map(|rule| rule.name).collect();
+        format!("   by {}", names.join(", "))
+    }
+}
+
 /// The widest line after which the text format lines up its checks' marks.
 const MARK_COLUMN: usize = 100;
 
@@ -620,14 +674,15 @@ fn text(blocks: &[Block]) -> String {
                 let line_width =
                     lines.iter().map(|line| columns(line)).filter(|&width| width <= MARK_COLUMN).max().unwrap_or(0);
                 for (line, row) in lines.iter().zip(rows) {
+                    let by = by_text(&row.by);
                     match row.check {
                         Some(error) => {
                             let pad = line_width.saturating_sub(columns(line));
-                            let _ =
-                                writeln!(out, "{line}{}   {} {}", " ".repeat(pad), mark(error), format_error(error));
+                            let (mark, error) = (mark(error), format_error(error));
+                            let _ = writeln!(out, "{line}{}   {mark} {error}{by}", " ".repeat(pad));
                         }
                         None => {
-                            let _ = writeln!(out, "{line}");
+                            let _ = writeln!(out, "{line}{by}");
                         }
                     }
                 }
@@ -688,8 +743,10 @@ fn markdown(blocks: &[Block]) -> String {
                 out.push_str("$$\n\\begin{aligned}\n");
                 for row in rows {
                     let relation = if row.right.is_empty() { "" } else { "&=" };
+                    let by = by_text(&row.by);
                     let check = match row.check {
-                        Some(error) => format!(" &&\\text{{{} {}}}", mark(error), format_error(error)),
+                        Some(error) => format!(" &&\\text{{{} {}{by}}}", mark(error), format_error(error)),
+                        None if !by.is_empty() => format!(" &&\\text{{{}}}", by.trim_start()),
                         None => String::new(),
                     };
                     let _ = writeln!(out, "{} {relation} {}{check} \\\\", row.left, row.right);
@@ -768,14 +825,20 @@ fn html_body(blocks: &[Block], titled: bool) -> String {
                 body.push_str("<div class=\"math\"><math display=\"block\"><mtable columnalign=\"right left left\">\n");
                 for row in rows {
                     let relation = if row.right.is_empty() { String::new() } else { "<mo>=</mo>".to_string() };
+                    let by = if row.by.is_empty() {
+                        String::new()
+                    } else {
+                        let names: Vec<String> = row.by.iter().map(|rule| escape(rule.name)).collect();
+                        format!("<mtext class=\"by\">\u{a0}\u{a0}by {}</mtext>", names.join(", "))
+                    };
                     let check = match row.check {
                         Some(error) => format!(
-                            "<mtd><mtext class=\"{}\">\u{a0}\u{a0}{} {}</mtext></mtd>",
+                            "<mtd><mtext class=\"{}\">\u{a0}\u{a0}{} {}</mtext>{by}</mtd>",
                             if error <= 1e-6 { "ok" } else { "bad" },
                             mark(error),
                             format_error(error)
                         ),
-                        None => "<mtd></mtd>".to_string(),
+                        None => format!("<mtd>{by}</mtd>"),
                     };
                     let _ = writeln!(
                         body,
@@ -809,7 +872,7 @@ math[display=block] { margin: 0; }
 mtd:first-child { text-align: right; padding-right: 0.2em; } mtd { text-align: left; }
 mtd:nth-child(3) { padding-left: 2em; }
 figure svg { max-width: 100%; height: auto; }
-.ok { color: #1a7f37; } .bad { color: #cf222e; font-weight: bold; }
+.ok { color: #1a7f37; } .bad { color: #cf222e; font-weight: bold; } .by { color: #57606a; font-style: italic; }
 table { border-collapse: collapse; margin: 1rem 0; } th, td { border: 1px solid #ddd; padding: 0.2rem 0.6rem; text-align: left; }
 figure { margin: 1rem 0; overflow-x: auto; }
 ";

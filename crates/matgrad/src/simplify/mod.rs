@@ -26,7 +26,7 @@ mod rules;
 use std::collections::HashMap;
 
 pub use monomial::Monomial;
-pub use rules::{Kind, RULES};
+pub use rules::{Kind, Rule, RULES};
 
 use crate::ir::{Graph, NodeId, Op};
 
@@ -247,11 +247,22 @@ pub fn simplify(graph: &mut Graph, id: NodeId) -> NodeId {
 /// report says of why a closed form reads as it does. Named nodes are the user's, not the
 /// rules', and are not looked into.
 pub fn rules_behind(graph: &Graph, id: NodeId) -> Vec<&'static rules::Rule> {
+    rules_behind_printed(graph, id, &|x| graph.name(x).is_some())
+}
+
+/// [`rules_behind`] for a form printed with more names than the user's (`explain`'s
+/// introduced `p`, `q`): the nodes `printed_as_name` says print as a name are not looked
+/// into, since the line does not show what made them.
+pub fn rules_behind_printed(
+    graph: &Graph,
+    id: NodeId,
+    printed_as_name: &dyn Fn(NodeId) -> bool,
+) -> Vec<&'static rules::Rule> {
     let mut used = std::collections::HashSet::new();
     let mut seen = std::collections::HashSet::new();
     let mut stack = vec![id];
     while let Some(x) = stack.pop() {
-        if !seen.insert(x) || x != id && graph.name(x).is_some() {
+        if !seen.insert(x) || x != id && printed_as_name(x) {
             continue;
         }
         if let Some(rule) = graph.simplifier.made_by(x) {
