@@ -116,9 +116,12 @@ const CHECKED: &str = "def _checked(name, array, shape, expected, sizes=()):
     \"\"\"`array` if its shape is `shape` (None: a size not read yet), else a ValueError naming the
     input, the shape `expected` in the program's sizes with the `sizes` known (size, value, the
     argument it was read from), and the shape given.\"\"\"
-    if len(array.shape) != len(shape) or any(n is not None and n != m for n, m in zip(shape, array.shape)):
+    given = tuple(array.shape)
+    if given == shape:
+        return array
+    if len(given) != len(shape) or any(n is not None and n != m for n, m in zip(shape, given)):
         known = \", \".join(f\"{size} = {n} from {source}\" for size, n, source in sizes)
-        raise ValueError(f\"{name}: expected {expected}{' with ' + known if known else ''}, got {tuple(array.shape)}\")
+        raise ValueError(f\"{name}: expected {expected}{' with ' + known if known else ''}, got {given}\")
     return array
 ";
 
