@@ -312,6 +312,17 @@ impl Printer<'_> {
             Op::Neg(c) if (self.namer)(b).is_none() => format!("{minus}{}", self.operand(c, PRODUCT).text),
             Op::Const(c) if c.0 < 0.0 && (self.namer)(b).is_none() => format!("{minus}{}", self.number(-c.0).text),
             Op::Fill(c, shape) if c.0 < 0.0 && self.is_display() => format!("{minus}{}", self.fill(-c.0, shape).text),
+            // A sum on the right is written without brackets in display notations, `a + b + c`
+            // (addition associates; ASCII keeps them so that its text reads back to the same
+            // graph), unless it starts with a minus sign.
+            Op::Add(..) if self.is_display() && (self.namer)(b).is_none() => {
+                let inner = self.node(b, false);
+                if Self::starts_negative(&inner.text) {
+                    format!("{plus}{}", self.parenthesized(&inner.text))
+                } else {
+                    format!("{plus}{}", inner.text)
+                }
+            }
             _ => format!("{plus}{}", self.operand(b, PRODUCT).text),
         };
         Printed::new(left + &right, SUM)
