@@ -279,6 +279,8 @@ fn rule_example(name: &str) -> (&'static str, fn(&mut Graph, &Program) -> NodeId
         "transpose-elementwise" => ("E = x'.*y'", |g, p| node(g, p, "E")),
         "scalars-out-of-reductions" => ("E = sum(c*A)", |g, p| node(g, p, "E")),
         "sum-of-transpose" => ("E = sum(A')", |g, p| node(g, p, "E")),
+        "diag-of-transpose" => ("E = diag(A')", |g, p| node(g, p, "E")),
+        "diag-of-outer" => ("E = diag(x*y')", |g, p| node(g, p, "E")),
         "sum-of-elementwise-product" => ("E = sum(x.*y)", |g, p| node(g, p, "E")),
         "negate-difference" => ("E = -(x - y)", |g, p| node(g, p, "E")),
         "negative-last" => ("E = -x + y", |g, p| node(g, p, "E")),

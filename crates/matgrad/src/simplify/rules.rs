@@ -135,6 +135,8 @@ pub const RULES: &[Rule] = &[
         apply: scalars_out_of_reductions,
     },
     Rule { name: "sum-of-transpose", identity: "sum(Aᵀ) = sum(A)", kind: Kind::Shorten, apply: sum_of_transpose },
+    Rule { name: "diag-of-transpose", identity: "diag(Aᵀ) = diag(A)", kind: Kind::Shorten, apply: diag_of_transpose },
+    Rule { name: "diag-of-outer", identity: "diag(u vᵀ) = u ⊙ v", kind: Kind::Shorten, apply: diag_of_outer },
     Rule {
         name: "sum-of-elementwise-product",
         identity: "sum(u ⊙ v) = uᵀ v, sum(u²) = uᵀ u for named vectors",
@@ -402,6 +404,26 @@ fn sum_of_transpose(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
         Op::Transpose(x) if is_transpose(graph, a) => Some(build(graph, Op::Sum(x))),
         _ => None,
     }
+}
+
+fn diag_of_transpose(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::DiagPart(a) = graph.op(id) else { return None };
+    match graph.op(a) {
+        Op::Transpose(x) if is_transpose(graph, a) => Some(build(graph, Op::DiagPart(x))),
+        _ => None,
+    }
+}
+
+/// The diagonal of an outer product of vectors, `diag(u vᵀ)`, is `u ⊙ v`: no n × n matrix.
+fn diag_of_outer(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::DiagPart(a) = graph.op(id) else { return None };
+    let Op::MatMul(u, row) = graph.op(a) else { return None };
+    let (rows, cols) = (graph.shape(u), graph.shape(row));
+    if graph.name(a).is_some() || !graph.dims.is_vector(rows) || !graph.dims.is_vector(cols.transposed()) {
+        return None;
+    }
+    let v = build(graph, Op::Transpose(row));
+    Some(build(graph, Op::Mul(u, v)))
 }
 
 fn sum_of_elementwise_product(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
