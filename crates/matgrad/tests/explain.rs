@@ -10,15 +10,21 @@ fn example(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// The text explanation with its checks, after asserting every check passes.
-fn explained(file: &str) -> String {
-    let explanation = parse(&example(file)).explain(&[]).expect("a scalar output");
+/// Every step of `explanation` checked at one random point (size 3, seed 11) of its program's
+/// inputs.
+fn checked_at_a_point(explanation: &crate::explain::Explanation) -> crate::explain::Checked {
     let graph = &explanation.gradient.program.graph;
     let sizes = sizes(graph, 3);
     let inputs = random_inputs(graph, &sizes, 11);
     let program_inputs = explanation.gradient.program.inputs.iter().map(|v| v.name.clone()).collect::<Vec<_>>();
     let inputs = inputs.into_iter().filter(|(name, _)| program_inputs.contains(name)).collect();
-    let checked = check(&explanation, &sizes, &inputs).expect("evaluates");
+    check(explanation, &sizes, &inputs).expect("evaluates")
+}
+
+/// The text explanation with its checks, after asserting every check passes.
+fn explained(file: &str) -> String {
+    let explanation = parse(&example(file)).explain(&[]).expect("a scalar output");
+    let checked = checked_at_a_point(&explanation);
     assert!(checked.worst() <= 1e-6, "{file}: a step disagrees by {:e}", checked.worst());
     // The backpropagation and differential views give the same gradients.
     assert_eq!(checked.read_off.len(), explanation.gradient.wrt.len());
@@ -64,12 +70,7 @@ fn markdown_and_html_formats() {
 /// the read-off Hessian-vector products against finite differences of the gradient.
 fn explained_second_order(file: &str, wrt: &[&str]) -> (crate::explain::Explanation, crate::explain::Checked) {
     let explanation = parse(&example(file)).explain_hessian(wrt).expect("a scalar output");
-    let graph = &explanation.gradient.program.graph;
-    let sizes = sizes(graph, 3);
-    let inputs = random_inputs(graph, &sizes, 11);
-    let program_inputs = explanation.gradient.program.inputs.iter().map(|v| v.name.clone()).collect::<Vec<_>>();
-    let inputs = inputs.into_iter().filter(|(name, _)| program_inputs.contains(name)).collect();
-    let checked = check(&explanation, &sizes, &inputs).expect("evaluates");
+    let checked = checked_at_a_point(&explanation);
     (explanation, checked)
 }
 

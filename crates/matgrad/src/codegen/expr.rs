@@ -135,24 +135,25 @@ impl Context<'_> {
                 // `s u vᵀ` as `outer(s * u, v)`: the scalar scales a vector, not the matrix
                 // (one pass over K entries instead of K², measured 1.3× on the example at
                 // K = 256).
-                Some((u, v)) => {
-                    let scaled = self.infix(if self.scaled_outer(a, b).is_some() { a } else { b }, "*", u, PRODUCT).0;
+                Some((s, u, v)) => {
+                    let scaled = self.infix(s, "*", u, PRODUCT).0;
                     (format!("{np}.outer({scaled}, {})", self.argument(v)), ATOM)
                 }
                 None => self.infix(a, "*", b, PRODUCT),
             },
             Op::Div(a, b) => self.infix(a, "/", b, PRODUCT),
-            // ‖a‖² as the sum of squares, one pass and no square root (`norm(w) ** 2` costs a
-            // call more and rounds twice).
-            Op::Pow(a, b) if self.is_squared_norm(a, b).is_some() => {
-                let v = self.is_squared_norm(a, b).unwrap_or(a);
-                let v = self.argument(v);
-                match self.target {
-                    Target::Torch => (format!("torch.sum({v} * {v})"), ATOM),
-                    Target::Numpy | Target::Jax => (format!("{np}.vdot({v}, {v})"), ATOM),
+            Op::Pow(a, b) => match self.squared_norm(a, b) {
+                // ‖v‖² as the sum of squares, one pass and no square root (`norm(w) ** 2`
+                // costs a call more and rounds twice).
+                Some(v) => {
+                    let v = self.argument(v);
+                    match self.target {
+                        Target::Torch => (format!("torch.sum({v} * {v})"), ATOM),
+                        Target::Numpy | Target::Jax => (format!("{np}.vdot({v}, {v})"), ATOM),
+                    }
                 }
-            }
-            Op::Pow(a, b) => (format!("{} ** {}", self.operand(a, POWER + 1), self.operand(b, UNARY)), POWER),
+                None => (format!("{} ** {}", self.operand(a, POWER + 1), self.operand(b, UNARY)), POWER),
+            },
             Op::MatMul(a, b) => self.product(a, b),
             Op::Transpose(a) => match kind(graph, a) {
                 Kind::Matrix => (format!("{}.T", self.operand(a, ATOM)), ATOM),
@@ -211,10 +212,7 @@ impl Context<'_> {
                 Some(terms)
             }
             Op::Neg(a) => Some(self.outer_products(a, false)?.into_iter().map(|(n, a, b)| (!n, a, b)).collect()),
-            Op::MatMul(a, b) if kind(graph, a) == Kind::Column && kind(graph, b) == Kind::Row => {
-                Some(vec![(false, a, b)])
-            }
-            _ => None,
+            _ => self.outer_factors(id).map(|(a, b)| vec![(false, a, b)]),
         }
     }
 
@@ -237,27 +235,27 @@ impl Context<'_> {
     }
 
     /// `v` where `a ** b` is `‖v‖²`: `a` an unnamed norm, `b` the constant 2.
-    fn is_squared_norm(&self, a: NodeId, b: NodeId) -> Option<NodeId> {
+    fn squared_norm(&self, a: NodeId, b: NodeId) -> Option<NodeId> {
         match (self.graph.op(a), self.graph.op(b)) {
             (Op::Norm2(v), Op::Const(c)) if c.0 == 2.0 && (self.name)(a).is_none() => Some(v),
             _ => None,
         }
     }
 
-    /// `(u, vᵀ)` where `s` is a scalar and `m` an unnamed outer product `u vᵀ` of vectors.
-    fn scaled_outer(&self, s: NodeId, m: NodeId) -> Option<(NodeId, NodeId)> {
-        let graph = self.graph;
-        match graph.op(m) {
-            Op::MatMul(u, v)
-                if kind(graph, s) == Kind::Scalar
-                    && (self.name)(m).is_none()
-                    && kind(graph, u) == Kind::Column
-                    && kind(graph, v) == Kind::Row =>
-            {
-                Some((u, v))
-            }
+    /// `(u, vᵀ)` where `m` is a product of a column and a row, `u vᵀ`.
+    fn outer_factors(&self, m: NodeId) -> Option<(NodeId, NodeId)> {
+        match self.graph.op(m) {
+            Op::MatMul(u, v) if kind(self.graph, u) == Kind::Column && kind(self.graph, v) == Kind::Row => Some((u, v)),
             _ => None,
         }
+    }
+
+    /// `(s, u, vᵀ)` where `s` is a scalar and `m` an unnamed outer product `u vᵀ`.
+    fn scaled_outer(&self, s: NodeId, m: NodeId) -> Option<(NodeId, NodeId, NodeId)> {
+        if kind(self.graph, s) != Kind::Scalar || (self.name)(m).is_some() {
+            return None;
+        }
+        self.outer_factors(m).map(|(u, v)| (s, u, v))
     }
 
     /// `a·b` by the operands' layouts: `@`, `*` with a 1×1 factor, `outer` of a column and a

@@ -10,7 +10,7 @@ use std::fmt::Write;
 use super::check::STEP_TOLERANCE;
 use super::{Checked, Explanation, SecondOrder, VertexKind};
 use crate::ir::{NodeId, Op};
-use crate::print::{escape, print, print_operand, show_name, unicode_name, Notation, ADJOINT};
+use crate::print::{escape, print, print_operand, show_name, unicode_name, without_minus, Notation, ADJOINT};
 use crate::simplify::{rules_behind_printed, Rule, RULES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,8 +182,7 @@ impl Writer<'_> {
     fn join(&self, parts: &[String]) -> String {
         let mut out = String::new();
         for (i, part) in parts.iter().enumerate() {
-            let negated = ["<mo>−</mo>", "−", "-"].iter().find_map(|minus| part.strip_prefix(minus));
-            match negated {
+            match without_minus(part) {
                 Some(rest) if i > 0 => {
                     out.push_str(&self.op(if matches!(self.notation, Notation::Ascii | Notation::Latex) {
                         "-"

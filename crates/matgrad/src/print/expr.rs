@@ -50,6 +50,11 @@ pub fn print_operand(graph: &Graph, root: NodeId, notation: Notation, namer: Nam
     }
 }
 
+/// Printed text after its leading minus sign (`-`, `−`, MathML's `<mo>−</mo>`), if it has one.
+pub(crate) fn without_minus(text: &str) -> Option<&str> {
+    ["<mo>−</mo>", "−", "-"].iter().find_map(|minus| text.strip_prefix(minus))
+}
+
 /// MathML's invisible times: a product written by juxtaposition.
 const INVISIBLE_TIMES: &str = "<mo>&#x2062;</mo>";
 
@@ -282,7 +287,7 @@ impl Printer<'_> {
 
     /// Whether printed text starts with a minus sign (in any notation).
     fn starts_negative(text: &str) -> bool {
-        text.starts_with(['-', '−']) || text.starts_with("<mo>−</mo>")
+        without_minus(text).is_some()
     }
 
     fn negation(&self, a: NodeId) -> Printed {

@@ -13,6 +13,7 @@ mod listing;
 mod names;
 
 pub use abbreviate::{abbreviations, abbreviations_after};
+pub(crate) use expr::without_minus;
 pub use expr::{print, print_operand, show_name, Notation};
 pub use listing::{describe_origin, inputs_header, listing, one_line};
 pub use names::{escape, latex_name, python_name, unicode_name, ADJOINT, DIFFERENTIAL};
