@@ -493,6 +493,58 @@ fn closed_forms_are_as_compact_as_a_careful_persons() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A closed form whose 𝟙s have several lengths writes each on it (`𝟙ₙ 𝟙ₖᵀ Wᵀ`), in every
+/// display notation, and the text reads back, as a statement of the program, to the same
+/// values; a closed form with 𝟙s of one length leaves it to the context (`n 𝟙`).
+#[test]
+fn ones_of_several_lengths_carry_them_and_read_back() {
+    use crate::print::print;
+    let source = "X: matrix(n, d)\nW: matrix(d, k)\nb: vector(k)\nL = sum(X*W + ones(n)*b')";
+    let gradient = parse(source).gradient(&[]).expect("scalar");
+    let graph = &gradient.program.graph;
+    let latex_inputs =
+        "$$X \\in \\mathbb{R}^{n \\times d}$$\n$$W \\in \\mathbb{R}^{d \\times k}$$\n$$b \\in \\mathbb{R}^{k}$$";
+    let namer = |_: NodeId| None;
+    let sizes = Sizes::from_pairs(&[("n", 4), ("d", 3), ("k", 2)]);
+    let inputs = random_inputs(graph, &sizes, 5);
+    let mut shown = Vec::new();
+    for wrt in &gradient.wrt {
+        let expected = eval1(graph, &sizes, &inputs, wrt.gradient);
+        for (notation, statement) in [
+            (Notation::Unicode, format!("G = {}", print(graph, wrt.gradient, Notation::Unicode, &namer))),
+            (Notation::Latex, format!("$$G = {}$$", print(graph, wrt.gradient, Notation::Latex, &namer))),
+        ] {
+            // The gradient's context is its variable's shape, which a 𝟙 of one length takes.
+            let again = match notation {
+                Notation::Latex => format!("{latex_inputs}\n{statement}\n$$H = G + 0 {}$$", wrt.name),
+                _ => format!("{source}\n{statement}\nH = G + 0*{}", wrt.name),
+            };
+            let again = parse(&again);
+            let value = eval1(&again.graph, &sizes, &inputs, again.lookup("G").expect("defined"));
+            assert!(relative_error(&value, &expected, 1e-12) <= 1e-12, "∂L/∂{} in {notation:?}: {statement}", wrt.name);
+            shown.push(statement);
+        }
+    }
+    assert_eq!(
+        shown,
+        [
+            "G = 𝟙ₙ 𝟙ₖᵀ Wᵀ",
+            r"$$G = \mathbf{1}_{n} \mathbf{1}_{k}^\top W^\top$$",
+            "G = Xᵀ 𝟙ₙ 𝟙ₖᵀ",
+            r"$$G = X^\top \mathbf{1}_{n} \mathbf{1}_{k}^\top$$",
+            "G = n 𝟙",
+            r"$$G = n \mathbf{1}$$",
+        ]
+    );
+    let mathml = print(graph, gradient.wrt[0].gradient, Notation::MathMl, &namer);
+    assert!(mathml.contains("<msub><mi>𝟙</mi><mi>n</mi></msub>"), "{mathml}");
+    assert!(mathml.contains("<msubsup><mi>𝟙</mi><mi>k</mi><mo>⊤</mo></msubsup>"), "{mathml}");
+    // A size with no Unicode subscript is written after `_`, and reads back the same way.
+    let upper = parse("X: matrix(N, K)\nL = sum(X*ones(K, 3))").gradient(&[]).expect("scalar");
+    let text = print(&upper.program.graph, upper.wrt[0].gradient, Notation::Unicode, &namer);
+    assert_eq!(text, "3 𝟙_N 𝟙_Kᵀ");
+}
+
 /// Random programs' printed gradients are a fixed point: printed in ASCII, read back as a
 /// statement of the program and simplified again, they print no longer, and keep their
 /// values.

@@ -236,8 +236,8 @@ fn notation_means_what_it_says_numerically() {
     // `e^x`, the identity and ones.
     check_equal_values("x: vector(n)\nu = e^x\nv = exp(x)", &[("u", "v")]);
     check_equal_values(
-        "A: matrix(n, n)\nx: vector(n)\nB = A + I\nC = A + eye(n)\nD = A*I_n\nE = A + 0*A\ny = x + 𝟙\nz = x + ones(n)",
-        &[("B", "C"), ("D", "E"), ("y", "z")],
+        "A: matrix(n, n)\nx: vector(n)\nB = A + I\nC = A + eye(n)\nD = A*I_n\nE = A + 0*A\ny = x + 𝟙\nz = x + ones(n)\nw = x + 𝟙ₙ\nM = 𝟙ₙ 𝟙_Kᵀ\nN = ones(n, K)\nt = x + \\mathbf{1}_n",
+        &[("B", "C"), ("D", "E"), ("y", "z"), ("w", "z"), ("M", "N"), ("t", "z")],
     );
     // Functions without parentheses.
     check_equal_values(

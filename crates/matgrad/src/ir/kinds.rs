@@ -326,7 +326,7 @@ impl Pass<'_> {
             }
             ExprKind::Neg(inner) | ExprKind::Transpose(inner) => self.collect(inner, false, refs),
             ExprKind::Bold(inner) => self.collect(inner, true, refs),
-            ExprKind::Ones => {}
+            ExprKind::Ones(_) => {}
             ExprKind::Derivative { args, .. } => {
                 for arg in args {
                     self.collect(arg, false, refs);
@@ -560,7 +560,7 @@ impl Pass<'_> {
                 Ok(Value { form: value.form.transposed(), ..value })
             }
             ExprKind::Bold(inner) => self.evaluate(inner, combination),
-            ExprKind::Ones => Ok(known(VECTOR)),
+            ExprKind::Ones(_) => Ok(known(VECTOR)),
             // σ′(y): elementwise, the shape of its argument.
             ExprKind::Derivative { args, .. } => match args.as_slice() {
                 [arg] => self.evaluate(arg, combination),
@@ -645,7 +645,7 @@ impl Pass<'_> {
 
     fn scalars_on_the_right(&self, expr: &Expr) -> Result<(), Error> {
         let (left, right) = match &expr.kind {
-            ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones => return Ok(()),
+            ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_) => return Ok(()),
             ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => {
                 return self.scalars_on_the_right(inner)
             }
@@ -706,7 +706,7 @@ impl Pass<'_> {
 
 fn collect_names(expr: &Expr, out: &mut Vec<String>) {
     match &expr.kind {
-        ExprKind::Number(_) | ExprKind::Ones => {}
+        ExprKind::Number(_) | ExprKind::Ones(_) => {}
         ExprKind::Var(name) => out.push(name.clone()),
         ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => collect_names(inner, out),
         ExprKind::Derivative { args, .. } => {

@@ -116,7 +116,20 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Error> {
         })
         .flatten()
         .collect();
-    let readings = kinds::infer(ast, &declared, &Specials);
+    // The sizes the declarations name (`x: vector(n)`), which a free name reads as a number.
+    let sizes = declared
+        .values()
+        .flat_map(|ty| match ty {
+            TypeSpec::Scalar => vec![],
+            TypeSpec::Vector(n) => vec![n],
+            TypeSpec::Matrix(m, n) => vec![m, n],
+        })
+        .filter_map(|dim| match &dim.kind {
+            DimSpecKind::Symbol(symbol) => Some(symbol.clone()),
+            DimSpecKind::Number(_) => None,
+        })
+        .collect();
+    let readings = kinds::infer(ast, &declared, &Specials { sizes });
     lowerer.readings = readings.kinds;
     lowerer.declare_all(ast)?;
     let document = lowerer.document;
@@ -295,12 +308,17 @@ struct Lowerer<'a> {
 }
 
 /// The names lowering gives a fixed meaning when they are neither declared nor assigned.
-struct Specials;
+struct Specials {
+    /// The sizes the program declares: `n` in `x: vector(n)`, a number (see
+    /// [`Lowerer::variable`]), as in the `n 𝟙` closed forms print.
+    sizes: HashSet<String>,
+}
 
 impl kinds::Special for Specials {
-    /// `I`, `I_n`, `I_3`: the identity (see [`Lowerer::identity`]).
+    /// `I`, `I_n`, `I_3`: the identity (see [`Lowerer::identity`]); `π`, a declared size: a
+    /// scalar.
     fn fixed(&self, name: &str) -> Option<Kind> {
-        if name == "pi" {
+        if name == "pi" || self.sizes.contains(name) {
             return Some(Kind::Scalar);
         }
         let identity = name == "I"
@@ -489,7 +507,7 @@ impl Lowerer<'_> {
             ExprKind::Var(name) if self.broken.contains_key(name) && !self.bindings.contains_key(name) => {
                 Some(name.clone())
             }
-            ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones => None,
+            ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_) => None,
             ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => self.uses_broken(inner),
             ExprKind::Binary(_, a, b) => self.uses_broken(a).or_else(|| self.uses_broken(b)),
             ExprKind::Call { args, .. } | ExprKind::Derivative { args, .. } => {
@@ -532,8 +550,20 @@ impl Lowerer<'_> {
             }
             ExprKind::Binary(op, left, right) => self.binary(*op, left, right, expr),
             ExprKind::Call { name, name_span, args } => self.call(name, *name_span, args, expr),
-            ExprKind::Ones => {
-                let n = self.graph.dims.unknown("len(𝟙)");
+            ExprKind::Ones(length) => {
+                let n = match length {
+                    None => self.graph.dims.unknown("len(𝟙)"),
+                    Some(written) => self.written_size(written).ok_or_else(|| {
+                        Error::new(
+                            expr.span,
+                            format!(
+                                "`{}`: the length of 𝟙 is a positive whole number or a size's name",
+                                self.text(expr.span)
+                            ),
+                        )
+                        .with_hint("e.g. `𝟙ₙ`, `𝟙_K`, `\\mathbf{1}_{3}`")
+                    })?,
+                };
                 self.add(Op::Fill(Constant(1.0), Shape::vector(n)), expr, &[])
             }
             ExprKind::Bold(inner) => self.expr(inner),
@@ -555,16 +585,26 @@ impl Lowerer<'_> {
         }
         let size = match name.strip_prefix("I_") {
             None if name == "I" => self.graph.dims.unknown("size(I)"),
-            Some(digits) if digits.bytes().all(|b| b.is_ascii_digit()) => match digits.parse::<u64>() {
-                Ok(n) if (1..=1_000_000_000).contains(&n) => Dim::Number(n),
-                _ => return Ok(None),
+            Some(written) => match self.written_size(written) {
+                Some(size) => size,
+                None => return Ok(None),
             },
-            Some(symbol) if symbol.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-                self.graph.dims.symbol(symbol)
-            }
-            _ => return Ok(None),
+            None => return Ok(None),
         };
         self.add(Op::Eye(size), expr, &[]).map(Some)
+    }
+
+    /// A size written as a subscript (`I_n`, `𝟙_3`): a whole number from 1 to 10⁹, or a size's
+    /// name (letters, digits, `_`), which is the same size wherever it is written.
+    fn written_size(&mut self, written: &str) -> Option<Dim> {
+        if written.bytes().all(|b| b.is_ascii_digit()) {
+            return match written.parse::<u64>() {
+                Ok(n) if (1..=1_000_000_000).contains(&n) => Some(Dim::Number(n)),
+                _ => None,
+            };
+        }
+        let is_name = written.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        is_name.then(|| self.graph.dims.symbol(written))
     }
 
     /// `σ'(y)`, `tanh'(x)`: the derivative of an elementwise function at its argument, built

@@ -33,7 +33,7 @@ pub type Namer<'a> = &'a dyn Fn(NodeId) -> Option<String>;
 
 /// `root`'s expression in `notation`, with named nodes below it printed by name.
 pub fn print(graph: &Graph, root: NodeId, notation: Notation, namer: Namer) -> String {
-    Printer { graph, notation, namer }.node(root, true).text
+    Printer::new(graph, root, notation, namer).node(root, true).text
 }
 
 /// `root`'s expression as the operand of an operator looser than every product and tighter
@@ -41,7 +41,7 @@ pub fn print(graph: &Graph, root: NodeId, notation: Notation, namer: Namer) -> S
 /// Judged from the printed form, not the node's operation, since a scaled sum or a
 /// difference prints as a sum too.
 pub fn print_operand(graph: &Graph, root: NodeId, notation: Notation, namer: Namer) -> String {
-    let printer = Printer { graph, notation, namer };
+    let printer = Printer::new(graph, root, notation, namer);
     let printed = printer.node(root, true);
     if printed.strength <= SUM {
         printer.parenthesized(&printed.text)
@@ -93,9 +93,16 @@ struct Printer<'a> {
     graph: &'a Graph,
     notation: Notation,
     namer: Namer<'a>,
+    /// Whether each `𝟙` is written with its length (`𝟙ₙ 𝟙ₖᵀ Wᵀ`): when the expression holds
+    /// 𝟙s of more than one length, which its context alone leaves the reader to work out.
+    ones_lengths: bool,
 }
 
-impl Printer<'_> {
+impl<'a> Printer<'a> {
+    fn new(graph: &'a Graph, root: NodeId, notation: Notation, namer: Namer<'a>) -> Printer<'a> {
+        let ones_lengths = notation != Notation::Ascii && ones_lengths(graph, root, namer).len() > 1;
+        Printer { graph, notation, namer, ones_lengths }
+    }
     fn pick(&self, ascii: &str, unicode: &str, latex: &str, mathml: &str) -> String {
         match self.notation {
             Notation::Ascii => ascii.to_string(),
@@ -230,16 +237,12 @@ impl Printer<'_> {
         let is_row = is_matrix && dims.resolve(shape.rows) == ONE;
         let is_matrix = is_matrix && !is_row;
         let ones = match is_matrix {
-            false if is_row => self.pick("", "𝟙ᵀ", "\\mathbf{1}^\\top", "<msup><mi>𝟙</mi><mo>⊤</mo></msup>"),
-            false => self.pick("", "𝟙", "\\mathbf{1}", "<mi>𝟙</mi>"),
-            // The lengths are left to the context: the reader takes `𝟙` back with the length its
-            // use gives, and has no spelling yet for a length written on it.
-            true => self.pick(
-                "",
-                "𝟙 𝟙ᵀ",
-                "\\mathbf{1} \\mathbf{1}^\\top",
-                &format!("<mi>𝟙</mi>{INVISIBLE_TIMES}<msup><mi>𝟙</mi><mo>⊤</mo></msup>"),
-            ),
+            false if is_row => self.ones(shape.cols, true),
+            false => self.ones(shape.rows, false),
+            true => {
+                let times = self.pick("", " ", " ", INVISIBLE_TIMES);
+                format!("{}{times}{}", self.ones(shape.rows, false), self.ones(shape.cols, true))
+            }
         };
         match value {
             0.0 => Printed::new(self.pick("0", "0", "0", "<mn>0</mn>"), ATOM),
@@ -248,6 +251,35 @@ impl Printer<'_> {
                 format!("{}{}{ones}", self.number(value).text, self.pick("", " ", " ", INVISIBLE_TIMES)),
                 JUXTAPOSED,
             ),
+        }
+    }
+
+    /// `𝟙`, or `𝟙ᵀ` when `transposed`, of length `length`: written on it (`𝟙ₙ`, `𝟙_K`,
+    /// `\\mathbf{1}_{n}`) when the expression's 𝟙s have several lengths and the size has a
+    /// name or a number the reader takes back as that size.
+    fn ones(&self, length: Dim, transposed: bool) -> String {
+        let written = self.graph.dims.show(length);
+        let shown = self.ones_lengths && !written.is_empty() && written.chars().all(|c| c.is_ascii_alphanumeric());
+        let is_number = written.bytes().all(|b| b.is_ascii_digit());
+        match (self.notation, shown) {
+            (Notation::Ascii, _) => String::new(),
+            (Notation::Unicode, false) => if transposed { "𝟙ᵀ" } else { "𝟙" }.to_string(),
+            (Notation::Latex, false) => if transposed { "\\mathbf{1}^\\top" } else { "\\mathbf{1}" }.to_string(),
+            (Notation::MathMl, false) if transposed => "<msup><mi>𝟙</mi><mo>⊤</mo></msup>".to_string(),
+            (Notation::MathMl, false) => "<mi>𝟙</mi>".to_string(),
+            (Notation::Unicode, true) => {
+                let small: Option<String> = written.chars().map(crate::syntax::subscript_of).collect();
+                let length = small.unwrap_or_else(|| format!("_{written}"));
+                format!("𝟙{length}{}", if transposed { "ᵀ" } else { "" })
+            }
+            (Notation::Latex, true) => format!("\\mathbf{{1}}_{{{written}}}{}", if transposed { "^\\top" } else { "" }),
+            (Notation::MathMl, true) => {
+                let length = if is_number { format!("<mn>{written}</mn>") } else { format!("<mi>{written}</mi>") };
+                match transposed {
+                    true => format!("<msubsup><mi>𝟙</mi>{length}<mo>⊤</mo></msubsup>"),
+                    false => format!("<msub><mi>𝟙</mi>{length}</msub>"),
+                }
+            }
         }
     }
 
@@ -618,4 +650,30 @@ fn to_superscript(text: &str) -> Option<String> {
             _ => None,
         })
         .collect()
+}
+
+/// The lengths of the 𝟙s `root` prints (down to the nodes printed by name), each once.
+fn ones_lengths(graph: &Graph, root: NodeId, namer: Namer) -> Vec<Dim> {
+    let dims = &graph.dims;
+    let mut lengths = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if !seen.insert(node) || (node != root && namer(node).is_some()) {
+            continue;
+        }
+        let op = graph.op(node);
+        if let Op::Fill(c, shape) = op {
+            if c.0 != 0.0 && !dims.is_scalar(shape) {
+                for dim in [shape.rows, shape.cols] {
+                    let dim = dims.resolve(dim);
+                    if dim != ONE && !lengths.contains(&dim) {
+                        lengths.push(dim);
+                    }
+                }
+            }
+        }
+        stack.extend(op.children());
+    }
+    lengths
 }

@@ -102,7 +102,7 @@ impl Expr {
 
     fn size_here(&self) -> usize {
         match &self.kind {
-            ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones => 1,
+            ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_) => 1,
             ExprKind::Neg(a) | ExprKind::Transpose(a) => 1 + a.size(),
             ExprKind::Bold(a) => a.size(),
             ExprKind::Binary(_, a, b) => 1 + a.size() + b.size(),
@@ -125,8 +125,9 @@ pub enum ExprKind {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `A'`, `Aᵀ`, `A^T`, `A^\top`
     Transpose(Box<Expr>),
-    /// `\mathbf{1}`, `\mathbb{1}`, `𝟙`: a vector of ones whose length is found from its use.
-    Ones,
+    /// `\mathbf{1}`, `\mathbb{1}`, `𝟙`: a vector of ones whose length is found from its use;
+    /// `𝟙ₙ`, `𝟙_K`, `\mathbf{1}_{3}`: with its length written, a size's name or a number.
+    Ones(Option<String>),
     /// `\mathbf{x}`, `\boldsymbol{W}_1`, `\bm`, `\pmb` around a name: the name in bold type,
     /// which means the name itself (bold may later hint at its kind).
     Bold(Box<Expr>),

@@ -222,7 +222,7 @@ fn map_item(item: &mut Item, map: &impl Fn(Span) -> Span) {
 fn map_expr(expr: &mut Expr, map: &impl Fn(Span) -> Span) {
     expr.span = map(expr.span);
     match &mut expr.kind {
-        ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones => {}
+        ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_) => {}
         ExprKind::Neg(x) | ExprKind::Transpose(x) | ExprKind::Bold(x) => map_expr(x, map),
         ExprKind::Binary(_, a, b) => {
             map_expr(a, map);

@@ -56,6 +56,7 @@ mod tests;
 
 pub use ast::*;
 pub use document::is_document;
+pub use lexer::subscript_of;
 pub(crate) use names::letter_function;
 #[cfg(test)]
 pub use names::FUNCTIONS;

@@ -778,7 +778,7 @@ impl<'a> Parser<'a> {
             }
             K::Ones => {
                 self.bump();
-                Ok(leaf(ExprKind::Ones, token.span))
+                self.ones(token.span)
             }
             K::Fraction => self.vulgar_fraction(),
             _ => fail(self.not_an_operand(token)),
@@ -923,6 +923,26 @@ impl<'a> Parser<'a> {
                 _ => return Ok((name, span)),
             }
         }
+    }
+
+    /// `𝟙` (at `span`) and the length written on it, if any: `𝟙ₙ`, `𝟙_K`, `\mathbf{1}_{3}`.
+    /// The subscript touches the symbol in plain text, as a name's does.
+    fn ones(&mut self, span: Span) -> Result<Node> {
+        let (length, span) = match self.peek() {
+            Some(token)
+                if token.kind == K::Underscore && (self.mode == Mode::Latex || token.span.start == span.end) =>
+            {
+                self.bump();
+                let (length, length_span) = self.subscript_text(token)?;
+                (Some(length), span.to(length_span))
+            }
+            Some(token) if token.kind == K::Subscript && token.span.start == span.end => {
+                self.bump();
+                (Some(small_script_text(self.text(token))), span.to(token.span))
+            }
+            _ => (None, span),
+        };
+        Ok(leaf(ExprKind::Ones(length), span))
     }
 
     /// `^{(1)}`, `^{(l)}`, `^{(l+1)}` after a name: a layer index, part of the name (machine
@@ -1475,7 +1495,7 @@ impl<'a> Parser<'a> {
                     let (name, span) = self.subscripts("I".to_string(), span)?;
                     return Ok(leaf(ExprKind::Var(name), span));
                 }
-                (K::Number, "1") => return Ok(leaf(ExprKind::Ones, span)),
+                (K::Number, "1") => return self.ones(span),
                 _ => {}
             }
         }
@@ -1494,7 +1514,7 @@ impl<'a> Parser<'a> {
         argument.expr.span = token.span.to(argument.expr.span);
         let marks_bold = matches!(self.text(token), r"\mathbf" | r"\boldsymbol" | r"\bm" | r"\pmb");
         match &argument.expr.kind {
-            ExprKind::Number(one) if *one == 1.0 && marks_bold => Ok(leaf(ExprKind::Ones, argument.expr.span)),
+            ExprKind::Number(one) if *one == 1.0 && marks_bold => self.ones(argument.expr.span),
             ExprKind::Var(name) => {
                 let (name, span) = self.subscripts(name.clone(), argument.expr.span)?;
                 if !marks_bold || name == "I" || name.starts_with("I_") {
@@ -1658,7 +1678,7 @@ fn entrywise_powers(expr: &mut Expr) {
         ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => entrywise_powers(inner),
         ExprKind::Number(_)
         | ExprKind::Var(_)
-        | ExprKind::Ones
+        | ExprKind::Ones(_)
         | ExprKind::Call { .. }
         | ExprKind::Derivative { .. } => {}
     }

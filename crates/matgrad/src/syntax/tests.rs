@@ -45,7 +45,8 @@ fn expr(e: &Expr) -> String {
             let args: Vec<String> = args.iter().map(expr).collect();
             format!("({} {})", name, args.join(" "))
         }
-        ExprKind::Ones => "𝟙".to_string(),
+        ExprKind::Ones(None) => "𝟙".to_string(),
+        ExprKind::Ones(Some(length)) => format!("𝟙_{length}"),
         ExprKind::Bold(x) => format!("(bold {})", expr(x)),
         ExprKind::Derivative { name, args, .. } => {
             let args: Vec<String> = args.iter().map(expr).collect();
@@ -972,6 +973,12 @@ fn constants_and_special_names() {
         (r"$$Y = \mathbf{I}_n + \boldsymbol{I}$$", "(= Y (+ I_n I))"),
         (r"$$y = \mathbf{1} + \mathbb{1} + \boldsymbol{1} + \bm 1 + \mathbbm{1}$$", "(= y (+ (+ (+ (+ 𝟙 𝟙) 𝟙) 𝟙) 𝟙))"),
         ("y = 𝟙 + x", "(= y (+ 𝟙 x))"),
+        // A length written on 𝟙: a size's name or a number, touching it in plain text.
+        ("Y = 𝟙ₙ 𝟙ₖᵀ + 𝟙_K 𝟙_3ᵀ + 𝟙₁₂ 𝟙_{N}'", "(= Y (+ (+ (* 𝟙_n (' 𝟙_k)) (* 𝟙_K (' 𝟙_3))) (* 𝟙_12 (' 𝟙_N))))"),
+        (
+            r"$$Y = \mathbf{1}_n \mathbf{1}_{k}^\top + \mathbb{1}_3 \boldsymbol{1}_K^T$$",
+            "(= Y (+ (* 𝟙_n (' 𝟙_k)) (* 𝟙_3 (' 𝟙_K))))",
+        ),
         (
             r"$$y = \mathbf{W}_1 \mathbf{x} + \pmb{b} + \mathcal{L}$$",
             "(= y (+ (+ (* (bold W_1) (bold x)) (bold b)) L))",

@@ -320,7 +320,7 @@ fn differentials(expr: Expr, names: &HashSet<String>) -> Expr {
             name_span,
             args: args.into_iter().map(|a| differentials(a, names)).collect(),
         }),
-        kind @ (ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones) => rebuild(kind),
+        kind @ (ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_)) => rebuild(kind),
     }
 }
 
@@ -338,7 +338,7 @@ fn without_bold(expr: Expr) -> Expr {
         ExprKind::Derivative { name, name_span, args } => {
             ExprKind::Derivative { name, name_span, args: args.into_iter().map(without_bold).collect() }
         }
-        kind @ (ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones) => kind,
+        kind @ (ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_)) => kind,
     };
     Expr { kind, span }
 }
@@ -356,7 +356,7 @@ fn flatten_products(expr: Expr, out: &mut Vec<Expr>) {
 /// The names an expression reads.
 fn names_in(expr: &Expr, out: &mut Vec<String>) {
     match &expr.kind {
-        ExprKind::Number(_) | ExprKind::Ones => {}
+        ExprKind::Number(_) | ExprKind::Ones(_) => {}
         ExprKind::Var(name) => out.push(name.clone()),
         ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => names_in(inner, out),
         ExprKind::Binary(_, a, b) => {
