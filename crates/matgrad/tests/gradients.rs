@@ -493,6 +493,86 @@ fn closed_forms_are_as_compact_as_a_careful_persons() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// One value spelled two ways is recognised (transposes moved, products re-associated,
+/// terms and factors reordered, a trace rotated), and values that differ are not; each pair
+/// said equal is also equal numerically.
+#[test]
+fn equal_values_are_recognised_across_spellings() {
+    use crate::simplify::equal::same_value;
+    let source = "A, B, C: matrix(n, n)\nx, y: vector(n)\nc: scalar\n\
+        P1 = (C*A)'\nQ1 = A'*C'\n\
+        P2 = A*(B*C)\nQ2 = (A*B)*C\n\
+        P3 = (A + A')'\nQ3 = A + A'\n\
+        P4 = inv(A)'\nQ4 = inv(A')\n\
+        P5 = tr(A*B*C)\nQ5 = tr(C*A*B)\n\
+        P6 = tr((A*B)')\nQ6 = tr(B*A)\n\
+        P7 = x'*y\nQ7 = y'*x\n\
+        P8 = (c*A.*B)'\nQ8 = B'.*A'*c\n\
+        P9 = sum(A*B)\nQ9 = sum(B'*A')\n\
+        P10 = sigmoid(A)'\nQ10 = sigmoid(A')\n\
+        N1 = A*B\nM1 = B*A\n\
+        N2 = A'\nM2 = A\n\
+        N3 = tr(A*B*C)\nM3 = tr(A*C*B)\n\
+        N4 = A./B\nM4 = B./A\n\
+        N5 = x*y'\nM5 = y*x'\n\
+        N6 = sum(A*B)\nM6 = sum(B*A)\n\
+        N7 = A + B'\nM7 = A + B\n\
+        N8 = A^3\nM8 = A^2";
+    let program = parse(source);
+    // A named node is an atom: the statements' names come off, to compare their expressions.
+    let mut graph = program.graph.clone();
+    for statement in &program.statements {
+        graph.forget_name(statement.node, &statement.name);
+    }
+    let graph = &graph;
+    let sizes = sizes(graph, 4);
+    let inputs = random_inputs(graph, &sizes, 3);
+    let node = |name: &str| program.lookup(name).expect("defined");
+    for i in 1..=10 {
+        let (p, q) = (node(&format!("P{i}")), node(&format!("Q{i}")));
+        assert!(same_value(graph, p, q), "P{i} and Q{i} are one value");
+        let error = relative_error(&eval1(graph, &sizes, &inputs, p), &eval1(graph, &sizes, &inputs, q), 1e-12);
+        assert!(error <= 1e-12, "P{i} ≠ Q{i} numerically: {error:e}");
+    }
+    for i in 1..=8 {
+        let (n, m) = (node(&format!("N{i}")), node(&format!("M{i}")));
+        assert!(!same_value(graph, n, m), "N{i} and M{i} differ");
+    }
+}
+
+/// Whatever pairs of nodes of random programs the comparison calls one value are one value.
+#[test]
+fn nodes_said_equal_are_equal() {
+    use crate::simplify::equal::same_value;
+    let mut equal_pairs = 0;
+    for seed in 0..60u64 {
+        let program = parse(&random_program(seed, 6));
+        let mut graph = program.graph.clone();
+        for statement in &program.statements {
+            graph.forget_name(statement.node, &statement.name);
+        }
+        let graph = &graph;
+        let sizes = sizes(graph, 3);
+        let inputs = random_inputs(graph, &sizes, seed);
+        let nodes: Vec<NodeId> = (0..graph.len() as u32).map(NodeId).collect();
+        let values = crate::eval::evaluate(graph, &sizes, &inputs, &nodes).expect("evaluates");
+        for (i, &a) in nodes.iter().enumerate() {
+            for &b in &nodes[..i] {
+                if graph.shape(a) != graph.shape(b) || !same_value(graph, a, b) {
+                    continue;
+                }
+                equal_pairs += 1;
+                let error = relative_error(&values[a.index()], &values[b.index()], 1e-9);
+                assert!(
+                    error <= 1e-9 || !error.is_finite(),
+                    "seed {seed}: nodes {a:?} and {b:?} said equal: {error:e}"
+                );
+            }
+        }
+    }
+    assert!(equal_pairs > 0, "no pair was said equal: the test would not see a wrong answer");
+}
+
 /// A closed form whose 𝟙s have several lengths writes each on it (`𝟙ₙ 𝟙ₖᵀ Wᵀ`), in every
 /// display notation, and the text reads back, as a statement of the program, to the same
 /// values; a closed form with 𝟙s of one length leaves it to the context (`n 𝟙`).

@@ -19,6 +19,7 @@
 //! unsimplified and still equal to what was asked; [`Simplifier::exhausted`] says so.
 
 mod chain;
+pub(crate) mod equal;
 mod monomial;
 mod rational;
 mod rules;

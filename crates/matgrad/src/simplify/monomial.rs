@@ -8,11 +8,27 @@
 
 use crate::ir::{Graph, NodeId, Op};
 
+use super::equal;
+
 /// The most nodes one reading visits. A longer product is read as one atom, so that reading
 /// takes bounded time and stack: the adjoint at the start of a chain of 10 000 scalar
 /// statements is a product of 10 000 factors, and each new factor would otherwise re-read
 /// all of them. Terms that rules rewrite have a handful of factors.
 const MAX_VISITS: usize = 128;
+
+/// The most factors of two terms compared as values (after the identical ones pair off).
+const MAX_COMPARED: usize = 4;
+
+/// `list` without one occurrence of each of `remove`, in order.
+pub(super) fn without(list: &[NodeId], remove: &[NodeId]) -> Vec<NodeId> {
+    let mut rest = list.to_vec();
+    for x in remove {
+        if let Some(i) = rest.iter().position(|y| y == x) {
+            rest.remove(i);
+        }
+    }
+    rest
+}
 
 /// The largest integer power read as repeated factors (`s⁴` is `s s s s`); a larger one is an
 /// atom.
@@ -157,8 +173,35 @@ impl Monomial {
     }
 
     /// Whether two terms differ only in their coefficient.
-    pub fn same_factors(&self, other: &Monomial) -> bool {
-        self.numerator == other.numerator && self.denominator == other.denominator && self.core == other.core
+    /// Whether the two terms differ only in their coefficients: the same scalar factors
+    /// and the same core, as values (`Aᵀ Cᵀ` and `(C A)ᵀ`, `tr(A B)` and `tr(B A)`).
+    pub fn same_factors(&self, other: &Monomial, graph: &Graph) -> bool {
+        let same = |a: NodeId, b: NodeId| equal::same_value(graph, a, b);
+        // Factors that are one node pair off at once; the few left are compared as values.
+        // Long lists of differing factors (a product of thousands) are not like terms.
+        let same_lists = |x: &[NodeId], y: &[NodeId]| {
+            if x == y {
+                return true;
+            }
+            if x.len() != y.len() {
+                return false;
+            }
+            let mut unmatched = without(y, x);
+            let rest = without(x, y);
+            rest.len() <= MAX_COMPARED
+                && rest.iter().all(|&a| match unmatched.iter().position(|&b| same(a, b)) {
+                    Some(i) => {
+                        unmatched.swap_remove(i);
+                        true
+                    }
+                    None => false,
+                })
+        };
+        let same_core = match (self.core, other.core) {
+            (Some(a), Some(b)) => same(a, b),
+            (a, b) => a == b,
+        };
+        same_core && same_lists(&self.numerator, &other.numerator) && same_lists(&self.denominator, &other.denominator)
     }
 
     /// Whether the term carries a minus sign.

@@ -4,6 +4,7 @@
 use crate::eval::scalar_function;
 use crate::ir::{Constant, Dim, Graph, NodeId, Op, Shape};
 
+use super::monomial::without;
 use super::{build, chain, rational, Monomial};
 
 /// A named rewrite: a simpler node equal to the given one, or None when it does not apply.
@@ -529,7 +530,7 @@ fn elementwise_order(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
 fn collect_like_terms(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     let Op::Add(a, b) = graph.op(id) else { return None };
     let (left, right) = (Monomial::of(graph, a), Monomial::of(graph, b));
-    if !left.same_factors(&right) {
+    if !left.same_factors(&right, graph) {
         return None;
     }
     let coefficient = left.coefficient + right.coefficient;
@@ -537,24 +538,19 @@ fn collect_like_terms(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
         let shape = graph.shape(id);
         return Some(zeros(graph, shape));
     }
-    Some(Monomial { coefficient, ..left }.build(graph))
+    // The terms are one value, perhaps spelled two ways (`A + Aᵀ` and `(A + Aᵀ)ᵀ`): the
+    // shorter spelling stays.
+    let kept = match (left.core, right.core) {
+        (Some(x), Some(y)) if super::Cost::of(graph, y) < super::Cost::of(graph, x) => right,
+        _ => left,
+    };
+    Some(Monomial { coefficient, ..kept }.build(graph))
 }
 
 /// Multiset intersection of two sorted lists.
 fn common(a: &[NodeId], b: &[NodeId]) -> Vec<NodeId> {
     let mut rest = b.to_vec();
     a.iter().filter(|x| rest.iter().position(|y| y == *x).map(|i| rest.remove(i)).is_some()).copied().collect()
-}
-
-/// `list` without one occurrence of each of `remove`.
-fn without(list: &[NodeId], remove: &[NodeId]) -> Vec<NodeId> {
-    let mut rest = list.to_vec();
-    for x in remove {
-        if let Some(i) = rest.iter().position(|y| y == x) {
-            rest.remove(i);
-        }
-    }
-    rest
 }
 
 fn common_scalar_factor(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
