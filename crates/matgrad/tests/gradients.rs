@@ -279,6 +279,10 @@ fn rule_example(name: &str) -> (&'static str, fn(&mut Graph, &Program) -> NodeId
         "transpose-elementwise" => ("E = x'.*y'", |g, p| node(g, p, "E")),
         "scalars-out-of-reductions" => ("E = sum(c*A)", |g, p| node(g, p, "E")),
         "sum-of-transpose" => ("E = sum(A')", |g, p| node(g, p, "E")),
+        "size-of-identity" => ("E = tr(A)", |g, p| {
+            let eye = g.add(Op::Eye(g.shape(p.lookup("A").expect("an input")).rows)).expect("an identity");
+            add(g, Op::Sum(eye))
+        }),
         "diag-of-transpose" => ("E = diag(A')", |g, p| node(g, p, "E")),
         "diag-of-outer" => ("E = diag(x*y')", |g, p| node(g, p, "E")),
         "sum-of-elementwise-product" => ("E = sum(x.*y)", |g, p| node(g, p, "E")),
@@ -571,6 +575,78 @@ fn nodes_said_equal_are_equal() {
         }
     }
     assert!(equal_pairs > 0, "no pair was said equal: the test would not see a wrong answer");
+}
+
+/// Random programs' gradients printed in Unicode and in LaTeX read back, as a statement over
+/// the program's inputs, to the values matgrad computed: the display forms a person copies
+/// mean what the numbers are.
+#[test]
+fn printed_gradients_read_back_in_display_notations() {
+    use crate::print::print;
+    let inputs_plain = "x, y: vector(n)\nA, B: matrix(n, n)\nc: scalar";
+    let inputs_latex = "$$x \\in \\mathbb{R}^{n}$$\n$$y \\in \\mathbb{R}^{n}$$\n$$A \\in \\mathbb{R}^{n \\times n}$$\n$$B \\in \\mathbb{R}^{n \\times n}$$\n$$c \\in \\mathbb{R}$$";
+    let (mut compared, mut refused) = (0, Vec::new());
+    // Besides random programs, the ones whose forms once read as something else: `Bᵀ −1 𝟙 𝟙ᵀ`
+    // (a difference, where Bᵀ (−1 𝟙 𝟙ᵀ) was meant).
+    let fixed = ["L = sum(A*B) - sum(B*A)", "L = sum(A*x) - sum(A'*x)", "L = sum(A*A') - sum(A'*A)"];
+    let sources = (0..80u64)
+        .map(|seed| (seed, random_program(seed, 1 + (seed % 6) as usize)))
+        .chain(fixed.iter().zip(80..).map(|(statement, seed)| (seed, format!("{inputs_plain}\n{statement}"))));
+    for (seed, source) in sources {
+        let gradient = parse(&source).gradient(&[]).expect("scalar");
+        let graph = &gradient.program.graph;
+        let namer = |_: NodeId| None;
+        let sizes = sizes(graph, 3);
+        let inputs = random_inputs(graph, &sizes, seed);
+        for wrt in &gradient.wrt {
+            let expected = eval1(graph, &sizes, &inputs, wrt.gradient);
+            if expected.data.iter().any(|v| !v.is_finite() || v.abs() > 1e8) {
+                continue;
+            }
+            for notation in [Notation::Unicode, Notation::Latex] {
+                let form = print(graph, wrt.gradient, notation, &namer);
+                let text = match notation {
+                    Notation::Latex => format!("{inputs_latex}\n$$G = {form}$$\n$$H = G + 0 {}$$", wrt.name),
+                    _ => format!("{inputs_plain}\nG = {form}\nH = G + 0*{}", wrt.name),
+                };
+                let again = match Program::parse(&text) {
+                    Ok(again) => again,
+                    Err(e) => {
+                        refused.push(format!("seed {seed} ∂/∂{} {notation:?}: {form}\n  {}", wrt.name, e.message));
+                        continue;
+                    }
+                };
+                let node = again.lookup("G").expect("defined");
+                let value = match crate::eval::evaluate(&again.graph, &sizes, &inputs, &[node]) {
+                    Ok(mut values) => values.remove(0),
+                    Err(e) => {
+                        refused.push(format!("seed {seed} ∂/∂{} {notation:?}: {form}\n  {}", wrt.name, e.message));
+                        continue;
+                    }
+                };
+                let error = relative_error(&value, &expected, 1e-8);
+                assert!(
+                    error <= 1e-8,
+                    "seed {seed}, ∂/∂{} in {notation:?}: {form} reads back {error:e} away",
+                    wrt.name
+                );
+                compared += 1;
+            }
+        }
+    }
+    // Two known gaps of the reader, counted here so that a new kind of refusal fails: a
+    // vector's elementwise square printed `y²` (for a vector the reader refuses `^`, which
+    // could mean yᵀy), and LaTeX's elementwise power `A^{\circ 2}`.
+    let known = |message: &str| message.contains("is a matrix power, but") || message.contains("found `\\circ`");
+    let (gaps, other): (Vec<&String>, Vec<&String>) = refused.iter().partition(|r| known(r));
+    eprintln!("{compared} printed forms read back; {} refused by the known gaps", gaps.len());
+    assert!(
+        other.is_empty(),
+        "{} printed forms do not read back:\n{}",
+        other.len(),
+        other.iter().map(|r| r.as_str()).collect::<Vec<_>>().join("\n")
+    );
+    assert!(compared >= 600, "only {compared} printed forms read back");
 }
 
 /// A closed form whose 𝟙s have several lengths writes each on it (`𝟙ₙ 𝟙ₖᵀ Wᵀ`), in every

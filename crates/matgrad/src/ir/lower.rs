@@ -17,7 +17,7 @@ use crate::syntax::letter_function;
 
 use super::kinds::{self, Kind, Origin, Reading};
 use super::op::{Constant, Func, Op, ShapeError};
-use super::shape::{Dim, Shape};
+use super::shape::{is_size_name, Dim, Shape};
 use super::{Graph, NodeId};
 
 /// A function the language knows, by the name the user calls it.
@@ -553,15 +553,23 @@ impl Lowerer<'_> {
             ExprKind::Ones(length) => {
                 let n = match length {
                     None => self.graph.dims.unknown("len(𝟙)"),
+                    // A size and a variable of one name would print alike (`n 𝟙ₙ`).
+                    Some(written) if !self.is_free(written) => {
+                        return Err(Error::new(
+                            expr.span,
+                            format!("`{}`: `{written}` is a variable of the program, not a size", self.text(expr.span)),
+                        )
+                        .with_hint("a length on 𝟙 is a size of the declarations (`x: vector(n)` makes n one); give the variable another name"));
+                    }
                     Some(written) => self.written_size(written).ok_or_else(|| {
                         Error::new(
                             expr.span,
                             format!(
-                                "`{}`: the length of 𝟙 is a positive whole number or a size's name",
+                                "`{}`: the length of 𝟙 is a whole number from 1 to 10⁹, a size's letter, or a size the declarations name",
                                 self.text(expr.span)
                             ),
                         )
-                        .with_hint("e.g. `𝟙ₙ`, `𝟙_K`, `\\mathbf{1}_{3}`")
+                        .with_hint("e.g. `𝟙ₙ`, `𝟙_K`, `𝟙_{N_1}`, `\\mathbf{1}_{3}`; a longer name may mean a product (n·k), so it must be declared, as in `x: vector(nk)`")
                     })?,
                 };
                 self.add(Op::Fill(Constant(1.0), Shape::vector(n)), expr, &[])
@@ -595,16 +603,24 @@ impl Lowerer<'_> {
     }
 
     /// A size written as a subscript (`I_n`, `𝟙_3`): a whole number from 1 to 10⁹, or a size's
-    /// name (letters, digits, `_`), which is the same size wherever it is written.
+    /// name, the same size wherever it is written. A name of one letter (with digits or a
+    /// subscript after it: `n`, `N_1`, `d2`) is a size; a longer one (`nk`) only when the
+    /// program already has that size, since `𝟙_{nk}` may mean n·k; `2n` never is.
     fn written_size(&mut self, written: &str) -> Option<Dim> {
+        if !is_size_name(written) {
+            return None;
+        }
         if written.bytes().all(|b| b.is_ascii_digit()) {
             return match written.parse::<u64>() {
                 Ok(n) if (1..=1_000_000_000).contains(&n) => Some(Dim::Number(n)),
                 _ => None,
             };
         }
-        let is_name = written.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        is_name.then(|| self.graph.dims.symbol(written))
+        let one_letter = written.chars().skip(1).all(|c| c.is_ascii_digit() || c == '_');
+        match self.graph.dims.find_symbol(written) {
+            Some(dim) => Some(dim),
+            None => one_letter.then(|| self.graph.dims.symbol(written)),
+        }
     }
 
     /// `σ'(y)`, `tanh'(x)`: the derivative of an elementwise function at its argument, built

@@ -10,4 +10,4 @@ pub mod shape;
 
 pub use graph::{Graph, NodeId};
 pub use op::{Constant, Func, Op};
-pub use shape::{Dim, Shape};
+pub use shape::{is_size_name, Dim, Shape};

@@ -199,3 +199,14 @@ impl fmt::Display for Dim {
         write!(f, "{self:?}")
     }
 }
+
+/// Whether `text` is a size as a subscript writes it and the reader takes it back: a whole
+/// number, or a name that starts with a letter (`n`, `K`, `N_1`, `d2`).
+pub fn is_size_name(text: &str) -> bool {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) if first.is_ascii_digit() => text.bytes().all(|b| b.is_ascii_digit()),
+        Some(first) if first.is_ascii_alphabetic() => chars.all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        _ => false,
+    }
+}

@@ -247,9 +247,10 @@ impl<'a> Printer<'a> {
         match value {
             0.0 => Printed::new(self.pick("0", "0", "0", "<mn>0</mn>"), ATOM),
             1.0 => Printed::new(ones, if is_matrix { JUXTAPOSED } else { ATOM }),
+            // A leading minus binds as a prefix does.
             _ => Printed::new(
                 format!("{}{}{ones}", self.number(value).text, self.pick("", " ", " ", INVISIBLE_TIMES)),
-                JUXTAPOSED,
+                if value < 0.0 { PREFIX } else { JUXTAPOSED },
             ),
         }
     }
@@ -259,7 +260,7 @@ impl<'a> Printer<'a> {
     /// name or a number the reader takes back as that size.
     fn ones(&self, length: Dim, transposed: bool) -> String {
         let written = self.graph.dims.show(length);
-        let shown = self.ones_lengths && !written.is_empty() && written.chars().all(|c| c.is_ascii_alphanumeric());
+        let shown = self.ones_lengths && crate::ir::is_size_name(&written);
         let is_number = written.bytes().all(|b| b.is_ascii_digit());
         match (self.notation, shown) {
             (Notation::Ascii, _) => String::new(),
@@ -268,8 +269,16 @@ impl<'a> Printer<'a> {
             (Notation::MathMl, false) if transposed => "<msup><mi>𝟙</mi><mo>⊤</mo></msup>".to_string(),
             (Notation::MathMl, false) => "<mi>𝟙</mi>".to_string(),
             (Notation::Unicode, true) => {
-                let small: Option<String> = written.chars().map(crate::syntax::subscript_of).collect();
-                let length = small.unwrap_or_else(|| format!("_{written}"));
+                // Small characters for a number or one letter (`𝟙₁₂`, `𝟙ₙ`); a longer name, or
+                // a letter Unicode has no subscript for, after `_` (`𝟙_K`, `𝟙_{N_1}`).
+                let small: Option<String> = match is_number || written.chars().count() == 1 {
+                    true => written.chars().map(crate::syntax::subscript_of).collect(),
+                    false => None,
+                };
+                let length = small.unwrap_or_else(|| match written.chars().count() {
+                    1 => format!("_{written}"),
+                    _ => format!("_{{{written}}}"),
+                });
                 format!("𝟙{length}{}", if transposed { "ᵀ" } else { "" })
             }
             (Notation::Latex, true) => format!("\\mathbf{{1}}_{{{written}}}{}", if transposed { "^\\top" } else { "" }),
@@ -391,7 +400,13 @@ impl<'a> Printer<'a> {
             _ => false,
         };
         let right = if self.is_display() && same_kind && (self.namer)(b).is_none() {
-            self.operand(b, strength)
+            let right = self.operand(b, strength);
+            // `Bᵀ (−1 𝟙 𝟙ᵀ)`: a factor with a leading minus keeps its brackets, since
+            // `Bᵀ −1 𝟙 𝟙ᵀ` reads as a difference.
+            match Printer::starts_negative(&right.text) {
+                true => Printed::new(self.parenthesized(&right.text), ATOM),
+                false => right,
+            }
         } else {
             side(b, POWER)
         };

@@ -136,6 +136,9 @@ pub const RULES: &[Rule] = &[
         apply: scalars_out_of_reductions,
     },
     Rule { name: "sum-of-transpose", identity: "sum(Aᵀ) = sum(A)", kind: Kind::Shorten, apply: sum_of_transpose },
+    Rule {
+        name: "size-of-identity", identity: "sum(Iₙ) = tr(Iₙ) = n", kind: Kind::Shorten, apply: size_of_identity
+    },
     Rule { name: "diag-of-transpose", identity: "diag(Aᵀ) = diag(A)", kind: Kind::Shorten, apply: diag_of_transpose },
     Rule { name: "diag-of-outer", identity: "diag(u vᵀ) = u ⊙ v", kind: Kind::Shorten, apply: diag_of_outer },
     Rule {
@@ -698,6 +701,17 @@ fn fill_arithmetic(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
         _ => return None,
     };
     value.is_finite().then(|| fill(graph, value, shape))
+}
+
+/// sum(Iₙ) = tr(Iₙ) = n: the size itself, which prints as its name (an identity sized only by
+/// its use would otherwise print as a bare `I` whose size the text no longer says).
+fn size_of_identity(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let (Op::Sum(a) | Op::Trace(a)) = graph.op(id) else { return None };
+    let Op::Eye(n) = graph.op(a) else { return None };
+    match graph.dims.resolve(n) {
+        Dim::Number(n) => Some(graph.constant(n as f64)),
+        n => Some(graph.add(Op::Size(n)).expect("a size is a scalar")),
+    }
 }
 
 fn fill_as_scalar(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
