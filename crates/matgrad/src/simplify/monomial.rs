@@ -227,6 +227,13 @@ impl Monomial {
     /// Builds the canonical node: `−(c · s₁ s₂ · core / (d₁ d₂))`, with parts left out when
     /// trivial. Uses `Graph::add` directly: every part is already simplified.
     pub fn build(&self, graph: &mut Graph) -> NodeId {
+        // A zero core is the whole term (a sum a rule rebuilt may cancel to zeros): scaling it
+        // would print `−(2 · 0)`.
+        if let Some(core) = self.core {
+            if matches!(graph.op(core), Op::Fill(c, _) if c.0 == 0.0) {
+                return core;
+            }
+        }
         let add =
             |graph: &mut Graph, op: Op| graph.add(op).expect("a monomial rebuilds with the shapes it was read with");
         let magnitude = self.coefficient.abs();

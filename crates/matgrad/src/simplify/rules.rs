@@ -165,7 +165,7 @@ pub const RULES: &[Rule] = &[
     Rule { name: "negative-last", identity: "−a + b = b − a", kind: Kind::Orient, apply: negative_last },
     Rule {
         name: "collect-like-terms",
-        identity: "2 a + 3 a = 5 a, a + a = 2 a, a − a = 0",
+        identity: "2 a + 3 a = 5 a, a + b + a = 2 a + b, a − a = 0",
         kind: Kind::Orient,
         apply: collect_like_terms,
     },
@@ -530,24 +530,83 @@ fn elementwise_order(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     Some(product)
 }
 
+/// The most terms of a sum read at once to find like terms among them; a longer sum is
+/// read as its two operands.
+const MAX_TERMS: usize = 8;
+
+/// Like terms anywhere in a sum, not only side by side: in `Aᵀ − 2 A + Aᵀ` the two `Aᵀ`
+/// combine. The first pair found combines, in the first's place; the rule fires again on
+/// the rebuilt sum, which has a term fewer, until no two terms are alike.
 fn collect_like_terms(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     let Op::Add(a, b) = graph.op(id) else { return None };
-    let (left, right) = (Monomial::of(graph, a), Monomial::of(graph, b));
-    if !left.same_factors(&right, graph) {
-        return None;
-    }
+    let terms = match sum_terms(graph, id) {
+        // A transposed sum's terms, each transposed (`(Aᵀ − A)ᵀ` is `A − Aᵀ`), so that they
+        // meet the terms beside it.
+        Some(terms) => terms
+            .into_iter()
+            .map(|(term, transposed)| if transposed { build(graph, Op::Transpose(term)) } else { term })
+            .collect(),
+        None => vec![a, b],
+    };
+    let monomials: Vec<Monomial> = terms.iter().map(|&t| Monomial::of(graph, t)).collect();
+    let (i, j) = (0..terms.len())
+        .flat_map(|i| (i + 1..terms.len()).map(move |j| (i, j)))
+        .find(|&(i, j)| monomials[i].same_factors(&monomials[j], graph))?;
+    let (left, right) = (&monomials[i], &monomials[j]);
     let coefficient = left.coefficient + right.coefficient;
-    if coefficient == 0.0 {
-        let shape = graph.shape(id);
-        return Some(zeros(graph, shape));
-    }
     // The terms are one value, perhaps spelled two ways (`A + Aᵀ` and `(A + Aᵀ)ᵀ`): the
     // shorter spelling stays.
     let kept = match (left.core, right.core) {
         (Some(x), Some(y)) if super::Cost::of(graph, y) < super::Cost::of(graph, x) => right,
         _ => left,
     };
-    Some(Monomial { coefficient, ..kept }.build(graph))
+    let combined = (coefficient != 0.0).then(|| Monomial { coefficient, ..kept.clone() }.build(graph));
+    let rest: Vec<NodeId> = terms
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &term)| match k {
+            k if k == i => combined,
+            k if k == j => None,
+            _ => Some(term),
+        })
+        .collect();
+    match rest.split_first() {
+        None => {
+            let shape = graph.shape(id);
+            Some(zeros(graph, shape))
+        }
+        Some((&first, others)) => {
+            let sum = others.iter().fold(first, |sum, &term| build(graph, Op::Add(sum, term)));
+            // `A − A + c` must stay a matrix: the scalar alone would change the shape.
+            (graph.shape(sum) == graph.shape(id)).then_some(sum)
+        }
+    }
+}
+
+/// The terms of a sum, left to right, each with whether a transpose stands over it, through
+/// the nested sums and transposed sums the user did not name; None past [`MAX_TERMS`].
+fn sum_terms(graph: &Graph, id: NodeId) -> Option<Vec<(NodeId, bool)>> {
+    let mut terms = Vec::new();
+    let mut stack = vec![(id, false)];
+    while let Some((node, transposed)) = stack.pop() {
+        let unnamed = node == id || graph.name(node).is_none();
+        match graph.op(node) {
+            Op::Add(a, b) if unnamed => {
+                stack.push((b, transposed));
+                stack.push((a, transposed));
+            }
+            Op::Transpose(inner)
+                if unnamed && matches!(graph.op(inner), Op::Add(..)) && graph.name(inner).is_none() =>
+            {
+                stack.push((inner, !transposed));
+            }
+            _ => terms.push((node, transposed)),
+        }
+        if terms.len() + stack.len() > MAX_TERMS {
+            return None;
+        }
+    }
+    Some(terms)
 }
 
 /// Multiset intersection of two sorted lists.
