@@ -25,6 +25,13 @@ pub fn same_value(graph: &Graph, a: NodeId, b: NodeId) -> bool {
     a == b || Comparison { graph, memo: HashMap::new(), steps: MAX_STEPS }.same((a, false), (b, false))
 }
 
+/// Whether two lists of nodes are one multiset of values: each of `x` equal, as
+/// [`same_value`] says, to its own one of `y`.
+pub fn same_values(graph: &Graph, x: &[NodeId], y: &[NodeId]) -> bool {
+    let side = |list: &[NodeId]| list.iter().map(|&node| (node, false)).collect::<Vec<Side>>();
+    Comparison { graph, memo: HashMap::new(), steps: MAX_STEPS }.same_multiset(&side(x), &side(y))
+}
+
 /// A node, transposed or not.
 type Side = (NodeId, bool);
 

@@ -172,33 +172,20 @@ impl Monomial {
         }
     }
 
-    /// Whether two terms differ only in their coefficient.
     /// Whether the two terms differ only in their coefficients: the same scalar factors
     /// and the same core, as values (`Aᵀ Cᵀ` and `(C A)ᵀ`, `tr(A B)` and `tr(B A)`).
     pub fn same_factors(&self, other: &Monomial, graph: &Graph) -> bool {
-        let same = |a: NodeId, b: NodeId| equal::same_value(graph, a, b);
         // Factors that are one node pair off at once; the few left are compared as values.
         // Long lists of differing factors (a product of thousands) are not like terms.
         let same_lists = |x: &[NodeId], y: &[NodeId]| {
             if x == y {
                 return true;
             }
-            if x.len() != y.len() {
-                return false;
-            }
-            let mut unmatched = without(y, x);
             let rest = without(x, y);
-            rest.len() <= MAX_COMPARED
-                && rest.iter().all(|&a| match unmatched.iter().position(|&b| same(a, b)) {
-                    Some(i) => {
-                        unmatched.swap_remove(i);
-                        true
-                    }
-                    None => false,
-                })
+            x.len() == y.len() && rest.len() <= MAX_COMPARED && equal::same_values(graph, &rest, &without(y, x))
         };
         let same_core = match (self.core, other.core) {
-            (Some(a), Some(b)) => same(a, b),
+            (Some(a), Some(b)) => equal::same_value(graph, a, b),
             (a, b) => a == b,
         };
         same_core && same_lists(&self.numerator, &other.numerator) && same_lists(&self.denominator, &other.denominator)

@@ -279,14 +279,14 @@ fn continues_number(source: &str, last: Token, next: Token) -> bool {
     }
 }
 
-/// The text of superscript and subscript characters, in ASCII: `⁻¹` is `-1`, `ᵐˣⁿ` is
-/// `mxn`, `₁` is `1`. Characters without an ASCII twin are kept as they are.
 /// The subscript character that reads back as `c` (`n` → `ₙ`, `3` → `₃`), where Unicode
 /// has one.
 pub fn subscript_of(c: char) -> Option<char> {
     SMALL_SCRIPTS.iter().find(|(small, plain)| *plain == c && SUBSCRIPTS.contains(*small)).map(|(small, _)| *small)
 }
 
+/// The text of superscript and subscript characters, in ASCII: `⁻¹` is `-1`, `ᵐˣⁿ` is
+/// `mxn`, `₁` is `1`. Characters without an ASCII twin are kept as they are.
 pub fn small_script_text(text: &str) -> String {
     text.chars().map(|c| SMALL_SCRIPTS.iter().find(|(s, _)| *s == c).map_or(c, |(_, a)| *a)).collect()
 }

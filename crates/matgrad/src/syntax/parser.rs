@@ -894,20 +894,12 @@ impl<'a> Parser<'a> {
     /// Subscripts after a name: `_1`, `_{out}`, `₁`. In ASCII the `_` must touch the name.
     fn subscripts(&mut self, mut name: String, mut span: Span) -> Result<(String, Span)> {
         loop {
+            if let Some((subscript, subscript_span)) = self.subscript(span)? {
+                name = with_subscript(&name, &subscript);
+                span = span.to(subscript_span);
+                continue;
+            }
             match self.peek() {
-                Some(token)
-                    if token.kind == K::Underscore && (self.mode == Mode::Latex || token.span.start == span.end) =>
-                {
-                    self.bump();
-                    let (subscript, subscript_span) = self.subscript_text(token)?;
-                    name = with_subscript(&name, &subscript);
-                    span = span.to(subscript_span);
-                }
-                Some(token) if token.kind == K::Subscript && token.span.start == span.end => {
-                    self.bump();
-                    name = with_subscript(&name, &small_script_text(self.text(token)));
-                    span = span.to(token.span);
-                }
                 Some(token) if token.kind == K::SupLayer && token.span.start == span.end && !name.contains("^(") => {
                     self.bump();
                     name = format!("{name}^{}", small_script_text(self.text(token)));
@@ -925,22 +917,29 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// `𝟙` (at `span`) and the length written on it, if any: `𝟙ₙ`, `𝟙_K`, `\mathbf{1}_{3}`.
-    /// The subscript touches the symbol in plain text, as a name's does.
-    fn ones(&mut self, span: Span) -> Result<Node> {
-        let (length, span) = match self.peek() {
+    /// One subscript after what ends at `span`, consumed, with its text and where it is:
+    /// `_1`, `_{out}` (touching it in plain text), `₁`. None (consuming nothing) otherwise.
+    fn subscript(&mut self, span: Span) -> Result<Option<(String, Span)>> {
+        match self.peek() {
             Some(token)
                 if token.kind == K::Underscore && (self.mode == Mode::Latex || token.span.start == span.end) =>
             {
                 self.bump();
-                let (length, length_span) = self.subscript_text(token)?;
-                (Some(length), span.to(length_span))
+                self.subscript_text(token).map(Some)
             }
             Some(token) if token.kind == K::Subscript && token.span.start == span.end => {
                 self.bump();
-                (Some(small_script_text(self.text(token))), span.to(token.span))
+                Ok(Some((small_script_text(self.text(token)), token.span)))
             }
-            _ => (None, span),
+            _ => Ok(None),
+        }
+    }
+
+    /// `𝟙` (at `span`) and the length written on it, if any: `𝟙ₙ`, `𝟙_K`, `\mathbf{1}_{3}`.
+    fn ones(&mut self, span: Span) -> Result<Node> {
+        let (length, span) = match self.subscript(span)? {
+            Some((length, length_span)) => (Some(length), span.to(length_span)),
+            None => (None, span),
         };
         Ok(leaf(ExprKind::Ones(length), span))
     }
