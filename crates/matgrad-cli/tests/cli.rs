@@ -532,3 +532,16 @@ fn every_independent_syntax_error_is_shown() {
     assert_eq!(text.matches("error:").count(), 2, "{text}");
     assert!(text.contains("<stdin>:2:7") && text.contains("<stdin>:4:8"), "{text}");
 }
+
+#[test]
+fn memory_the_machine_cannot_give_is_an_error_not_an_abort() {
+    // 8 GB of ones is within the budget; under a 2 GiB address-space limit the machine cannot
+    // give it, which was an allocation abort in the middle of the evaluation.
+    let program = std::env::temp_dir().join(format!("matgrad-memory-{}.mg", std::process::id()));
+    std::fs::write(&program, "L = sum(𝟙_{1000000000})\n").expect("writes");
+    let command = format!("ulimit -v 2097152 && exec '{}' eval '{}'", env!("CARGO_BIN_EXE_matgrad"), program.display());
+    let output = Command::new("sh").args(["-c", &command]).output().expect("runs");
+    let _ = std::fs::remove_file(&program);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("this machine could not give it"), "{}", stderr(&output));
+}

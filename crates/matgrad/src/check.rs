@@ -167,7 +167,8 @@ pub fn noise_floor(output: f64) -> f64 {
 }
 
 /// Checks every gradient in `gradients` (variable node, gradient node) at a point: the
-/// largest relative error per variable, in order, with the output's [`noise_floor`];
+/// largest relative error per variable, in order, with the [`noise_floor`] of the largest
+/// scalar the output is computed from ([`Tape::largest_scalar`]);
 /// entry by entry up to [`ENTRYWISE_LIMIT`] entries, in random directions above.
 pub fn check_gradients(
     graph: &Graph,
@@ -180,7 +181,7 @@ pub fn check_gradients(
     let mut wanted: Vec<NodeId> = gradients.iter().flat_map(|&(x, g)| [x, g]).collect();
     wanted.push(output);
     let mut tape = Tape::new(graph, sizes, inputs, &wanted)?;
-    let floor = noise_floor(tape.value(output).data[0]);
+    let floor = noise_floor(tape.largest_scalar(output));
     let mut errors = Vec::new();
     for &(x, g) in gradients {
         let name = graph.name(x).unwrap_or("?").to_string();
@@ -204,7 +205,8 @@ fn compare(tape: &mut Tape, output: NodeId, x: NodeId, symbolic: &Array, floor: 
 
 /// Checks Jacobians (value node, variable node, the Jacobian's entries laid out as
 /// [`entrywise`]'s) at a point, as [`check_gradients`] checks gradients: the largest
-/// relative error of each, with the [`noise_floor`] of its value's largest entry. A
+/// relative error of each, with the [`noise_floor`] of its value's largest entry or of the
+/// largest scalar it is computed from. A
 /// Hessian's block is the Jacobian of a gradient, so this is its check too.
 pub fn check_jacobians(
     graph: &Graph,
@@ -216,7 +218,7 @@ pub fn check_jacobians(
     let mut tape = Tape::new(graph, sizes, inputs, &wanted)?;
     let mut errors = Vec::new();
     for &(of, x, symbolic) in jacobians {
-        let floor = noise_floor(tape.value(of).max_abs());
+        let floor = noise_floor(tape.value(of).max_abs().max(tape.largest_scalar(of)));
         errors.push(compare(&mut tape, of, x, symbolic, floor)?);
     }
     Ok(errors)

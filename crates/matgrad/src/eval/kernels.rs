@@ -247,6 +247,21 @@ impl<'a> Tape<'a> {
         to_array(self.values[id.index()].as_ref().expect("a node the tape evaluated"))
     }
 
+    /// The largest magnitude of a scalar that `output`'s value is computed from, `output`
+    /// included: rounding in each such scalar carries into the output, so this, not the
+    /// output alone, sizes the noise of its finite differences (det(A B) − det(B A) is
+    /// about zero, with the noise of each determinant).
+    pub fn largest_scalar(&self, output: NodeId) -> f64 {
+        self.graph
+            .reachable(&[output])
+            .into_iter()
+            .filter_map(|id| self.values[id.index()].as_ref())
+            .filter(|value| value.nrows() == 1 && value.ncols() == 1)
+            .map(|value| value[(0, 0)].abs())
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max)
+    }
+
     /// The evaluated nodes that depend on `x` (not `x` itself), in id (topological) order.
     pub fn dependents(&self, x: NodeId) -> Vec<NodeId> {
         let mut seen = vec![false; self.graph.len()];

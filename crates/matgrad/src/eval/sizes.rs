@@ -139,6 +139,17 @@ impl Sizes {
             }
         }
         if total <= u128::from(budget) {
+            // Within the budget, the machine may still not have it (a `ulimit -v`, a small
+            // container): asked for once here, untouched and given back, a refusal is an
+            // error now instead of an abort in the middle of the evaluation.
+            let mut probe: Vec<u8> = Vec::new();
+            if usize::try_from(total).map_or(true, |bytes| probe.try_reserve_exact(bytes).is_err()) {
+                return Err(Error::input(format!(
+                    "these sizes need {} of memory, and this machine could not give it",
+                    bytes_text(total)
+                ))
+                .with_hint("choose smaller sizes, or raise the process's memory limit"));
+            }
             return Ok(());
         }
         let shape = largest.1;

@@ -488,9 +488,10 @@ impl<'a> Printer<'a> {
             return Printed::new(format!("{base}{op}{exponent}"), POWER);
         }
         let exponent = self.node(b, false).text;
-        // A vector has no matrix power, so `h²` is unambiguous; a matrix's elementwise power
-        // is marked `X^∘2`.
-        let marked = elementwise && !self.graph.dims.is_vector(self.graph.shape(a)) && !self.graph.is_scalar(a);
+        // An elementwise power of a matrix or a vector is marked, `X^∘2`, `h^∘2`: a bare `X²`
+        // is the matrix power, and many write `h²` for the squared norm hᵀh, so the reader
+        // refuses it for a vector; the printed form must read back as it was meant.
+        let marked = elementwise && !self.graph.is_scalar(a);
         let mark = if marked { self.pick("", "∘", "\\circ ", "<mo>∘</mo>") } else { String::new() };
         self.superscript(
             a,

@@ -57,15 +57,15 @@ pub fn product(graph: &mut Graph, factors: &[NodeId]) -> NodeId {
         return first;
     }
     if let Some(k) = outer_split(graph, factors) {
-        let (left, right) = (inner(graph, &factors[..k]), inner(graph, &factors[k..]));
+        let (left, right) = (part(graph, &factors[..k]), part(graph, &factors[k..]));
         return top(graph, left, right);
     }
     if is_column(graph, last) {
         // Right to left: A (B (C x)).
-        let rest = inner(graph, &factors[1..]);
+        let rest = part(graph, &factors[1..]);
         top(graph, first, rest)
     } else {
-        let rest = inner(graph, &factors[..n - 1]);
+        let rest = part(graph, &factors[..n - 1]);
         top(graph, rest, last)
     }
 }
@@ -97,7 +97,7 @@ fn is_product(graph: &Graph, id: NodeId, factors: &[NodeId]) -> bool {
 }
 
 /// A part of a chain, simplified: [`product`] of it through [`build`].
-fn inner(graph: &mut Graph, factors: &[NodeId]) -> NodeId {
+pub fn part(graph: &mut Graph, factors: &[NodeId]) -> NodeId {
     match factors {
         [one] => *one,
         _ => {

@@ -142,7 +142,14 @@ fn set_cost_memo(graph: &mut Graph, id: NodeId, cost: Cost) {
 
 /// A node's cost from its children's (already in the memo).
 fn own_cost(graph: &Graph, id: NodeId) -> Cost {
-    let mut cost = Cost { nodes: 1, transposes: u32::from(matches!(graph.op(id), Op::Transpose(_))), depth: 1 };
+    let nodes = match graph.op(id) {
+        // `c 𝟙` prints as the product it is: the number, the ones and, for a negative `c`, its
+        // minus sign, as `−(c 𝟙)` would (so a product that takes the scalar out is no longer).
+        Op::Fill(c, _) if c.0 < 0.0 => 4,
+        Op::Fill(c, _) if c.0 != 0.0 && c.0 != 1.0 => 3,
+        _ => 1,
+    };
+    let mut cost = Cost { nodes, transposes: u32::from(matches!(graph.op(id), Op::Transpose(_))), depth: 1 };
     for child in graph.op(id).children() {
         let c = if graph.name(child).is_some() {
             Cost { nodes: 1, transposes: 0, depth: 1 }

@@ -98,7 +98,12 @@ pub const RULES: &[Rule] = &[
         apply: elementwise_powers,
     },
     Rule { name: "transpose-scaled", identity: "(s A)ᵀ = s Aᵀ", kind: Kind::Orient, apply: transpose_scaled },
-    Rule { name: "transpose-sum", identity: "Aᵀ + Bᵀ = (A + B)ᵀ", kind: Kind::Shorten, apply: transpose_sum },
+    Rule {
+        name: "transpose-sum",
+        identity: "Aᵀ + Bᵀ = (A + B)ᵀ, Bᵀ Xᵀ + Xᵀ Bᵀ = (X B + B X)ᵀ",
+        kind: Kind::Shorten,
+        apply: transpose_sum,
+    },
     Rule {
         name: "product-with-scalar",
         identity: "A B = s B when A = s is 1×1",
@@ -310,15 +315,28 @@ fn transpose_scaled(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     Some(term.with_core(transposed).build(graph))
 }
 
+/// `Aᵀ + Bᵀ = (A + B)ᵀ`, where each term is a transpose or a product of transposes, perhaps
+/// scaled: `Bᵀ Xᵀ + Xᵀ Bᵀ` is `(X B + B X)ᵀ`, as the Matrix Cookbook writes it.
 fn transpose_sum(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     let Op::Add(a, b) = graph.op(id) else { return None };
-    match (graph.op(a), graph.op(b)) {
-        (Op::Transpose(x), Op::Transpose(y)) if is_transpose(graph, a) && is_transpose(graph, b) => {
-            let sum = build(graph, Op::Add(x, y));
-            Some(build(graph, Op::Transpose(sum)))
-        }
-        _ => None,
+    if !reads_transposed(graph, a) || !reads_transposed(graph, b) {
+        return None;
     }
+    let (x, y) = (build(graph, Op::Transpose(a)), build(graph, Op::Transpose(b)));
+    let sum = build(graph, Op::Add(x, y));
+    Some(build(graph, Op::Transpose(sum)))
+}
+
+/// Whether `id`, read as a scaled term, is a transpose or an unnamed product whose every
+/// factor is one: a term whose own transpose has none left to write.
+fn reads_transposed(graph: &Graph, id: NodeId) -> bool {
+    let Some(core) = Monomial::of(graph, id).core else { return false };
+    if is_transpose(graph, core) {
+        return true;
+    }
+    matches!(graph.op(core), Op::MatMul(..))
+        && graph.name(core).is_none()
+        && chain::factors(graph, core).is_some_and(|factors| factors.iter().all(|&f| is_transpose(graph, f)))
 }
 
 /// A 1×1 factor in a matrix product is a scaling.
@@ -357,7 +375,7 @@ fn scalars_out_of_products(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
         Op::MatMul(a, b) | Op::Mul(a, b) | Op::Div(a, b) if !graph.is_scalar(a) && !graph.is_scalar(b) => (a, b),
         _ => return None,
     };
-    let (left, right) = (Monomial::of(graph, a), Monomial::of(graph, b));
+    let (left, right) = (scaled_fill_or_term(graph, a), scaled_fill_or_term(graph, b));
     let (Some(x), Some(y)) = (left.core, right.core) else { return None };
     if left.is_bare() && right.is_bare() {
         return None;
@@ -372,6 +390,19 @@ fn scalars_out_of_products(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     }
     let core = build(graph, core);
     Some(scalar.with_core(core).build(graph))
+}
+
+/// [`Monomial::of`] `id`, where a fill `c 𝟙 𝟙ᵀ` is the scalar `c` times the ones, so that
+/// it gives up its scalar to the product it stands in: `Bᵀ (−𝟙 𝟙ᵀ)` is `−Bᵀ 𝟙 𝟙ᵀ`.
+fn scaled_fill_or_term(graph: &mut Graph, id: NodeId) -> Monomial {
+    match graph.op(id) {
+        Op::Fill(c, shape) if c.0 != 0.0 && c.0 != 1.0 => {
+            let ones = graph.add(Op::Fill(Constant(1.0), shape)).expect("a fill has its own shape");
+            let c = graph.constant(c.0);
+            Monomial::of(graph, c).with_core(ones)
+        }
+        _ => Monomial::of(graph, id),
+    }
 }
 
 fn transpose_elementwise(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
@@ -561,6 +592,19 @@ fn collect_like_terms(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
         _ => left,
     };
     let combined = (coefficient != 0.0).then(|| Monomial { coefficient, ..kept.clone() }.build(graph));
+    with_pair_replaced(graph, id, &terms, (i, j), combined)
+}
+
+/// The sum `id` of `terms` with terms `i` and `j` replaced by `combined` at `i` (or dropped,
+/// for None): None when what is left would change the sum's shape (`A − A + c` must stay a
+/// matrix, and the scalar alone would not).
+fn with_pair_replaced(
+    graph: &mut Graph,
+    id: NodeId,
+    terms: &[NodeId],
+    (i, j): (usize, usize),
+    combined: Option<NodeId>,
+) -> Option<NodeId> {
     let rest: Vec<NodeId> = terms
         .iter()
         .enumerate()
@@ -577,7 +621,6 @@ fn collect_like_terms(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
         }
         Some((&first, others)) => {
             let sum = others.iter().fold(first, |sum, &term| build(graph, Op::Add(sum, term)));
-            // `A − A + c` must stay a matrix: the scalar alone would change the shape.
             (graph.shape(sum) == graph.shape(id)).then_some(sum)
         }
     }
@@ -647,26 +690,53 @@ fn common_scalar_factor(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     Some(shared.with_core(sum).build(graph))
 }
 
+/// The most factors of a product [`common_matrix_factor`] takes a factor out of. A longer
+/// one (an adjoint deep in a chain of statements, `Aᵀ Aᵀ … Aᵀ w̄`) would be rebuilt whole
+/// for each sum it meets, and the terms a person factors have a handful.
+const MAX_FACTORED: usize = 8;
+
+/// `A X + c A Y = A (X + c Y)` and `X B + Y B = (X + Y) B`, for any two terms of a sum
+/// (`Aᵀ x − 2 s x + A x` is `(Aᵀ + A) x − 2 s x`), the factor read through the products'
+/// association (`A (B x) + A y` is `A (B x + y)`).
 fn common_matrix_factor(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     let Op::Add(a, b) = graph.op(id) else { return None };
-    let (left, right) = (Monomial::of(graph, a), Monomial::of(graph, b));
-    let (Some(x), Some(y)) = (left.core, right.core) else { return None };
-    let (Op::MatMul(p, q), Op::MatMul(r, s)) = (graph.op(x), graph.op(y)) else { return None };
-    if graph.name(x).is_some() || graph.name(y).is_some() {
-        return None;
-    }
-    let rescale = |graph: &mut Graph, term: &Monomial, core: NodeId| term.with_core(core).build(graph);
-    if p == r {
-        let (q, s) = (rescale(graph, &left, q), rescale(graph, &right, s));
-        let sum = build(graph, Op::Add(q, s));
-        Some(build(graph, Op::MatMul(p, sum)))
-    } else if q == s {
-        let (p, r) = (rescale(graph, &left, p), rescale(graph, &right, r));
-        let sum = build(graph, Op::Add(p, r));
-        Some(build(graph, Op::MatMul(sum, q)))
-    } else {
-        None
-    }
+    // A transposed sum's terms are collect-like-terms' to read: taking a factor out of one
+    // would first need the transpose built over each of its terms.
+    let terms: Vec<NodeId> = match sum_terms(graph, id) {
+        Some(terms) if terms.iter().all(|&(_, transposed)| !transposed) => terms.into_iter().map(|(t, _)| t).collect(),
+        _ => vec![a, b],
+    };
+    let monomials: Vec<Monomial> = terms.iter().map(|&t| Monomial::of(graph, t)).collect();
+    let chains: Vec<Option<Vec<NodeId>>> = monomials
+        .iter()
+        .map(|m| {
+            let core = m.core?;
+            let is_product = matches!(graph.op(core), Op::MatMul(..)) && graph.name(core).is_none();
+            is_product.then(|| chain::factors(graph, core)).flatten().filter(|f| f.len() <= MAX_FACTORED)
+        })
+        .collect();
+    let (i, j, left) =
+        (0..terms.len()).flat_map(|i| (i + 1..terms.len()).map(move |j| (i, j))).find_map(|(i, j)| {
+            let (Some(x), Some(y)) = (&chains[i], &chains[j]) else { return None };
+            match (x.first() == y.first(), x.last() == y.last()) {
+                (true, _) => Some((i, j, true)),
+                (_, true) => Some((i, j, false)),
+                _ => None,
+            }
+        })?;
+    let (x, y) = (chains[i].as_ref().expect("found"), chains[j].as_ref().expect("found"));
+    let (factor, x, y) = match left {
+        true => (x[0], &x[1..], &y[1..]),
+        false => (x[x.len() - 1], &x[..x.len() - 1], &y[..y.len() - 1]),
+    };
+    let rest = |graph: &mut Graph, term: &Monomial, chain: &[NodeId]| {
+        let core = chain::part(graph, chain);
+        term.with_core(core).build(graph)
+    };
+    let (x, y) = (rest(graph, &monomials[i], x), rest(graph, &monomials[j], y));
+    let sum = build(graph, Op::Add(x, y));
+    let combined = build(graph, if left { Op::MatMul(factor, sum) } else { Op::MatMul(sum, factor) });
+    with_pair_replaced(graph, id, &terms, (i, j), Some(combined))
 }
 
 fn inverse_twice(graph: &mut Graph, id: NodeId) -> Option<NodeId> {

@@ -593,6 +593,12 @@ impl<'a> Parser<'a> {
                     }
                     _ => op,
                 };
+                // `A^{\circ 2}`, `A^{\odot 2}`: the Hadamard power as LaTeX writes it.
+                let hadamard = matches!(self.nth_text(1), Some("∘" | "\\circ" | "\\odot"));
+                if op == BinOp::Pow && self.at(K::LBrace) && self.nth_kind(1) == Some(K::Circle) && hadamard {
+                    let power = self.hadamard_exponent()?;
+                    return self.raise(lhs, power, BinOp::ElemPow);
+                }
                 self.refuse_layer_index(&lhs, caret)?;
                 let power = self.exponent(caret, op)?;
                 self.raise(lhs, power, op)
@@ -1632,6 +1638,23 @@ impl<'a> Parser<'a> {
             return Ok(Power::Transpose(node.expr.span));
         }
         // `^{-1}`, `^-1` and `⁻¹` are all the number -1.
+        if let ExprKind::Neg(inner) = &node.expr.kind {
+            if let ExprKind::Number(value) = inner.kind {
+                return Ok(Power::Exponent(leaf(ExprKind::Number(-value), node.expr.span)));
+            }
+        }
+        Ok(Power::Exponent(node))
+    }
+
+    /// `{\circ k}` after a caret: the braced exponent of a Hadamard power, its mark dropped.
+    fn hadamard_exponent(&mut self) -> Result<Power> {
+        let open = self.bump();
+        self.open.push(Open { delim: Delim::Brace, token: open });
+        let mark = self.bump();
+        let mut node = self.operand_after(0, mark)?;
+        let close = self.close()?;
+        node.expr.span = open.span.to(close.span);
+        node.juxtaposed = None;
         if let ExprKind::Neg(inner) = &node.expr.kind {
             if let ExprKind::Number(value) = inner.kind {
                 return Ok(Power::Exponent(leaf(ExprKind::Number(-value), node.expr.span)));

@@ -1030,6 +1030,9 @@ fn constants_and_special_names() {
         ("W^{(1)}: matrix(m, n)", "(: W^(1) (matrix m n))"),
         // Unicode the printers write.
         ("Y = X^∘2 + X⁻ᵀ", "(= Y (+ (.^ X 2) (' (^ X -1))))"),
+        ("y = (x^∘4)^∘2 + x^{∘3}", "(= y (+ (.^ (.^ x 4) 2) (.^ x 3)))"),
+        // The Hadamard power as LaTeX writes it.
+        (r"$$Y = A^{\circ 2} + B^{\odot -1} + C^{\circ (k+1)}$$", "(= Y (+ (+ (.^ A 2) (.^ B -1)) (.^ C (+ k 1))))"),
         // A byte-order mark at the start is not text.
         ("\u{feff}y = a", "(= y a)"),
         // `2.` at the end of a sentence, `1.*x`, are fine.
