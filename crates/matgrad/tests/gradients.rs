@@ -772,3 +772,33 @@ fn a_spent_budget_leaves_gradients_correct_and_says_so() {
         assert!(report.simplification_stopped);
     }
 }
+
+/// A gradient that is zero because large terms cancel passes the finite-difference check:
+/// the differences carry the rounding of each term, not of the (zero) output, and the check's
+/// floor is sized by the largest scalar the output is computed from. A wrong gradient of the
+/// same program still fails by orders of magnitude.
+#[test]
+fn cancelling_terms_check_as_zero_and_a_wrong_gradient_still_fails() {
+    let inputs_text = "A, B: matrix(n, n)";
+    for statement in [
+        "L = exp(sum(A)) - exp(sum(A'))",
+        "L = exp(tr(A*B)) - exp(tr(B*A))",
+        "L = sum(A*B)^3 - sum(B*A)^3 + sum(A)^4 - sum(A')^4",
+    ] {
+        check_first_order(&format!("{inputs_text}\n{statement}"), 6, 8);
+    }
+    // ∂L/∂A = 10⁻³ 𝟙 𝟙ᵀ beside the cancelling determinants: claimed zero, it must fail.
+    let gradient =
+        parse(&format!("{inputs_text}\nL = det(A*B) - det(B*A) + 0.001*sum(A)")).gradient(&[]).expect("scalar");
+    let mut graph = gradient.program.graph.clone();
+    let a = gradient.wrt.iter().find(|w| w.name == "A").expect("A").node;
+    let shape = graph.shape(a);
+    let zero = graph.add(Op::Fill(crate::ir::Constant(0.0), shape)).expect("a fill");
+    let sizes = sizes(&graph, 6);
+    for seed in 0..4 {
+        let inputs = random_inputs(&graph, &sizes, seed);
+        let errors =
+            check_gradients(&graph, gradient.program.output_node(), &[(a, zero)], &sizes, &inputs).expect("evaluates");
+        assert!(errors[0].1 > 1e-4, "a wrong gradient passed: relative error {:e} at seed {seed}", errors[0].1);
+    }
+}
