@@ -310,3 +310,13 @@ fn a_wrong_shape_says_what_was_expected_in_the_programs_sizes() {
         ]
     );
 }
+
+/// A squared norm of an expression is computed from it once, as an argument: PyTorch's
+/// `torch.sum(v * v)` of an inline `v` once read `A @ x - b * A @ x - b`. This runs where
+/// PyTorch is not installed (CI), so the form is checked as text here and by value above.
+#[test]
+fn a_squared_norm_in_torch_takes_its_operand_once() {
+    let source = "A: matrix(m, n)\nx: vector(n)\nb: vector(m)\nL = norm2(A*x - b)^2";
+    let module = parse(source).gradient(&["x"]).expect("a gradient").code(Target::Torch).expect("a module");
+    assert!(module.contains("torch.sum(torch.square(A @ x - b))"), "{module}");
+}

@@ -148,7 +148,9 @@ impl Context<'_> {
                 Some(v) => {
                     let v = self.argument(v);
                     match self.target {
-                        Target::Torch => (format!("torch.sum({v} * {v})"), ATOM),
+                        // `v` once, as an argument: `v * v` would write an inline `v` twice
+                        // and, unbracketed, misread `A @ x - b` (found by the torch tests).
+                        Target::Torch => (format!("torch.sum(torch.square({v}))"), ATOM),
                         Target::Numpy | Target::Jax => (format!("{np}.vdot({v}, {v})"), ATOM),
                     }
                 }

@@ -452,6 +452,51 @@ impl<'a> Writer<'a> {
             }
         }
         let first_tensor = order.first().filter(|(node, ..)| kind(graph, *node) != Kind::Scalar).map(|p| p.1.clone());
+        let convert = |node: NodeId, parameter: &str| match (self.target, kind(graph, node), &first_tensor) {
+            (Target::Torch, Kind::Scalar, Some(like)) => {
+                format!("torch.as_tensor({parameter}, dtype={like}.dtype, device={like}.device)")
+            }
+            (Target::Torch, Kind::Scalar, None) => format!("torch.as_tensor({parameter}, dtype=torch.float64)"),
+            (target, ..) => target.convert(parameter),
+        };
+        // The path every call with the right shapes takes: the arguments converted, the sizes
+        // read, every shape compared at once (a call costs microseconds at small sizes, and
+        // one check per argument through `_checked` was a tenth of it). Any mismatch falls
+        // through to the checks below, which name the argument.
+        for (node, parameter, _) in &order {
+            let _ = writeln!(out, "    {parameter} = {}", convert(*node, parameter));
+        }
+        let expected_shape = |node: NodeId| -> Option<String> {
+            let shape: Option<Vec<String>> = axes(graph, node)
+                .iter()
+                .map(|dim| match (dim, self.dims.iter().find(|d| d.0 == *dim)) {
+                    (Dim::Number(n), _) => Some(n.to_string()),
+                    (_, Some((_, local, ..))) => Some(local.clone()),
+                    (_, None) => None,
+                })
+                .collect();
+            shape.map(|shape| if shape.is_empty() { "()".to_string() } else { tuple(&shape) })
+        };
+        let expected: Option<Vec<String>> = order.iter().map(|(node, ..)| expected_shape(*node)).collect();
+        if let Some(expected) = expected {
+            let guards: Vec<String> = self
+                .parameters
+                .iter()
+                .filter(|(_, parameter, _)| self.dims.iter().any(|d| d.2 == *parameter))
+                .map(|(node, parameter, _)| format!("{parameter}.ndim == {}", axes(graph, *node).len()))
+                .collect();
+            let mut indent = "    ";
+            if !guards.is_empty() {
+                let _ = writeln!(out, "    if {}:", guards.join(" and "));
+                indent = "        ";
+                for (_, local, from, axis) in &self.dims {
+                    let _ = writeln!(out, "{indent}{local} = {from}.shape[{axis}]");
+                }
+            }
+            let given: Vec<String> = order.iter().map(|(_, parameter, _)| format!("{parameter}.shape")).collect();
+            let _ = writeln!(out, "{indent}if {} == {}:", tuple(&given), tuple(&expected));
+            let _ = writeln!(out, "{indent}    return {}", self.parameter_list());
+        }
         for (node, parameter, original) in order {
             let axes = axes(graph, *node);
             // The expected shape in the program's sizes, and the sizes already read (with
@@ -486,15 +531,8 @@ impl<'a> Writer<'a> {
                 };
                 format!("{}, \"{expected}\"{sizes}", tuple(&shape))
             };
-            let converted = match (self.target, kind(graph, *node), &first_tensor) {
-                (Target::Torch, Kind::Scalar, Some(like)) => {
-                    format!("torch.as_tensor({parameter}, dtype={like}.dtype, device={like}.device)")
-                }
-                (Target::Torch, Kind::Scalar, None) => format!("torch.as_tensor({parameter}, dtype=torch.float64)"),
-                (target, ..) => target.convert(parameter),
-            };
             let name = unicode_name(original);
-            let _ = writeln!(out, "    {parameter} = _checked(\"{name}\", {converted}, {})", arguments(&bound));
+            let _ = writeln!(out, "    {parameter} = _checked(\"{name}\", {parameter}, {})", arguments(&bound));
             let mut fresh = false;
             let mut repeated = false;
             for (axis, dim) in axes.iter().enumerate() {
@@ -558,8 +596,9 @@ fn axes(graph: &Graph, id: NodeId) -> Vec<Dim> {
 }
 
 /// Whether a value is worth a local when it is used twice: a product of arrays, a matrix
-/// function, or any other value with the size of a matrix (a scalar or a vector made by
-/// elementwise operations costs less than a name does to read).
+/// function, or any other array (each NumPy operation on a vector costs about half a
+/// microsecond however short the vector, which is a tenth of a small model's gradient); a
+/// scalar's arithmetic costs less than a name does to read.
 fn costly(graph: &Graph, id: NodeId) -> bool {
     let array = |id: NodeId| kind(graph, id) != Kind::Scalar;
     match graph.op(id) {
@@ -587,7 +626,7 @@ fn costly(graph: &Graph, id: NodeId) -> bool {
         | Op::Norm1(_)
         | Op::Norm2(_)
         | Op::Trace(_)
-        | Op::DiagPart(_) => kind(graph, id) == Kind::Matrix,
+        | Op::DiagPart(_) => kind(graph, id) != Kind::Scalar,
     }
 }
 
