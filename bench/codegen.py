@@ -8,7 +8,8 @@ with what a person writes by hand, on the workloads of `peers.py`, f64, in one r
 
 Run it through `bench/codegen.sh`, which sets up the environment (venv, two threads) and
 writes the modules. Each figure is the median wall time of one call producing the value and
-the gradients, warm-up and compilation excluded, in two rounds (the second in reverse order).
+the gradients, warm-up and compilation excluded, in eight short rounds (alternate ones in
+reverse order); a ratio is taken within each round, and the median of the rounds' reported.
 """
 
 import argparse
@@ -100,13 +101,17 @@ def main():
     parser.add_argument("--only", metavar="TEXT", help="only the workloads whose name contains TEXT")
     args = parser.parse_args()
     workloads = [w for w in WORKLOADS if not args.only or args.only in w["name"]]
-    budget = 0.2 if args.quick else 1.5
+    # Many short rounds, each timing the four calls back to back (in alternating order), and
+    # ratios taken within a round: this machine's speed drifts by a third over minutes, which
+    # two long rounds compared across time did not survive.
+    budget = 0.2 if args.quick else 0.4
     min_runs = 3 if args.quick else 10
+    rounds = 2 if args.quick else 8
     calls = {w["name"]: runners(w, args.modules) for w in workloads}
     results = {w["name"]: {c: [] for c in COLUMNS} for w in workloads}
-    for round_ in range(2):
+    for round_ in range(rounds):
         for workload in workloads:
-            order = COLUMNS if round_ == 0 else list(reversed(COLUMNS))
+            order = COLUMNS if round_ % 2 == 0 else list(reversed(COLUMNS))
             for column in order:
                 r = peers.summary(peers.timed(calls[workload["name"]][column], budget, min_runs))
                 results[workload["name"]][column].append(r["median_us"])
@@ -117,26 +122,35 @@ def main():
     print(report)
 
 
+def ratios(by_column, a, b):
+    """Column a over column b, round by round."""
+    return [x / y for x, y in zip(by_column[a], by_column[b], strict=True)]
+
+
+def spread(values):
+    return f"{min(values):.2f}–{max(values):.2f}×"
+
+
 def render(results):
     lines = [
         "# Generated code vs hand-written: value and gradient, median µs per call (f64, 2 threads)",
         "",
         f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
         f"- numpy {np.__version__}, jax {jax.__version__}; python {platform.python_version()}",
-        "- each cell: median of the two rounds' medians (round 1 / round 2 in the noise columns)",
+        "- each time: the median over the rounds of each round's median; each ratio: the median of",
+        "  the rounds' ratios (both calls timed side by side in one round), with the rounds' range",
         "",
-        "| workload | NumPy by hand | NumPy generated | generated ÷ hand | JAX jit(value_and_grad) | JAX generated, jit | generated ÷ autodiff | noise (NumPy gen.) | noise (JAX gen.) |",
+        "| workload | NumPy by hand | NumPy generated | generated ÷ hand | JAX jit(value_and_grad) | JAX generated, jit | generated ÷ autodiff | rounds' range (NumPy) | rounds' range (JAX) |",
         "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for name, by_column in results.items():
         m = {c: statistics.median(v) for c, v in by_column.items()}
-        numpy_ratio = m["numpy (generated)"] / m["numpy (hand)"]
-        jax_ratio = m["jax (generated, jit)"] / m["jax (jit ∘ value_and_grad)"]
-        noise = lambda c: " / ".join(f"{v:.1f}" for v in by_column[c])  # noqa: E731
+        numpy_ratios = ratios(by_column, "numpy (generated)", "numpy (hand)")
+        jax_ratios = ratios(by_column, "jax (generated, jit)", "jax (jit ∘ value_and_grad)")
         lines.append(
-            f"| {name} | {m['numpy (hand)']:.1f} | {m['numpy (generated)']:.1f} | {numpy_ratio:.2f}× "
-            f"| {m['jax (jit ∘ value_and_grad)']:.1f} | {m['jax (generated, jit)']:.1f} | {jax_ratio:.2f}× "
-            f"| {noise('numpy (generated)')} | {noise('jax (generated, jit)')} |"
+            f"| {name} | {m['numpy (hand)']:.1f} | {m['numpy (generated)']:.1f} | {statistics.median(numpy_ratios):.2f}× "
+            f"| {m['jax (jit ∘ value_and_grad)']:.1f} | {m['jax (generated, jit)']:.1f} | {statistics.median(jax_ratios):.2f}× "
+            f"| {spread(numpy_ratios)} | {spread(jax_ratios)} |"
         )
     lines.append("")
     return "\n".join(lines)

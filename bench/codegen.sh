@@ -41,5 +41,5 @@ export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2
 export XLA_FLAGS="--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=2"
 export JAX_PLATFORMS=cpu
 
-echo "== running (two rounds; each line is one measurement)"
+echo "== running (eight short rounds; each line is one measurement)"
 "$venv/bin/python" bench/codegen.py "$modules" "$@"

@@ -466,10 +466,22 @@ fn derivative<R>(
     query.tol = tol;
     let report = answer(&query).map_err(|e| Failure::library(e, &name, &query.source))?;
     match print(&report, format) {
-        (text, Some(checked)) if !checked.passed => Err(Failure::failed_check(
-            format!("the finite-difference check failed: a relative error exceeds {tol:e}"),
-            text,
-        )),
+        (text, Some(checked)) if !checked.passed => {
+            // An infinite error is a value that is not a number at the point (log of a
+            // negative entry): the point is outside the program's domain, not the rule wrong.
+            let undefined: Vec<&str> =
+                checked.errors.iter().filter(|(_, e)| !e.is_finite()).map(|(name, _)| name.as_str()).collect();
+            let message = match undefined[..] {
+                [] => format!("the finite-difference check failed: a relative error exceeds {tol:e}"),
+                _ => format!(
+                    "the finite-difference check failed: the derivatives for {} are not finite numbers at this \
+                     point, which is outside the program's domain; give inputs inside it with --inputs, \
+                     or another --seed",
+                    undefined.join(", ")
+                ),
+            };
+            Err(Failure::failed_check(message, text))
+        }
         (text, _) => Ok(text),
     }
 }

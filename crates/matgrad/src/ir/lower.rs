@@ -95,6 +95,8 @@ pub const NORM_2_WRITTEN: &str = "norm_2";
 pub const BARS_WRITTEN: &str = "abs_bars";
 
 pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Error> {
+    let respelled = uses_in_defined_spellings(ast);
+    let ast = respelled.as_ref().unwrap_or(ast);
     let mut lowerer = Lowerer::new(
         source,
         Graph::new(),
@@ -230,6 +232,64 @@ pub fn lower_claim(
     new_inputs.extend(lowerer.inputs);
     program.graph = lowerer.graph;
     result
+}
+
+/// The program with each use of a name that is not defined, but prints as a defined name
+/// does, spelled as the definition spells it: `W₁` (read as `W_1`) after `W1: matrix(m, n)`
+/// is W1, so that a closed form printed in Unicode or LaTeX pastes back into the program it
+/// came from. None when nothing is respelled. Two *defined* names that print the same are
+/// left as they are, for [`distinct_names`] to refuse, and so are two undefined ones.
+fn uses_in_defined_spellings(ast: &ast::Program) -> Option<ast::Program> {
+    let mut defined: HashMap<String, Vec<&str>> = HashMap::new();
+    for item in &ast.items {
+        let names: Vec<&ast::Name> = match item {
+            Item::Assign { name, .. } => vec![name],
+            Item::Declare { names, .. } => names.iter().collect(),
+        };
+        for name in names {
+            let spellings = defined.entry(crate::print::unicode_name(&name.text)).or_default();
+            if !spellings.contains(&name.text.as_str()) {
+                spellings.push(&name.text);
+            }
+        }
+    }
+    let spelling = |name: &str| -> Option<String> {
+        let spellings = defined.get(&crate::print::unicode_name(name))?;
+        match spellings[..] {
+            [one] if one != name => Some(one.to_string()),
+            _ => None,
+        }
+    };
+    fn respell(expr: &mut ast::Expr, spelling: &dyn Fn(&str) -> Option<String>, changed: &mut bool) {
+        crate::stack::deep(|| respell_level(expr, spelling, changed));
+    }
+    fn respell_level(expr: &mut ast::Expr, spelling: &dyn Fn(&str) -> Option<String>, changed: &mut bool) {
+        match &mut expr.kind {
+            ExprKind::Var(name) => {
+                if let Some(defined) = spelling(name) {
+                    *name = defined;
+                    *changed = true;
+                }
+            }
+            ExprKind::Number(_) | ExprKind::Ones(_) => {}
+            ExprKind::Neg(a) | ExprKind::Transpose(a) | ExprKind::Bold(a) => respell(a, spelling, changed),
+            ExprKind::Binary(_, a, b) => {
+                respell(a, spelling, changed);
+                respell(b, spelling, changed);
+            }
+            ExprKind::Derivative { args, .. } | ExprKind::Call { args, .. } => {
+                args.iter_mut().for_each(|a| respell(a, spelling, changed));
+            }
+        }
+    }
+    let mut program = ast.clone();
+    let mut changed = false;
+    for item in &mut program.items {
+        if let Item::Assign { value, .. } = item {
+            respell(value, &spelling, &mut changed);
+        }
+    }
+    changed.then_some(program)
 }
 
 /// Refuses two names that would print the same (`W1` and `W_1` are both W₁): every output
@@ -1011,13 +1071,17 @@ impl Lowerer<'_> {
         let whole_text = self.text(whole.span);
         match error {
             ShapeError::Operands { left, right } => {
-                let message = format!(
-                    "`{whole_text}`: `{}` {} but `{}` {}",
-                    text(0),
-                    dims.describe(left),
-                    text(1),
-                    dims.describe(right)
-                );
+                let (described_left, described_right) = (dims.describe(left), dims.describe(right));
+                // Two operands alike (two vectors) do not contrast: say what fails.
+                let message = if described_left == described_right && matches!(op, Op::MatMul(..)) {
+                    format!(
+                        "`{whole_text}`: `{}` and `{}` do not multiply as matrices: each {described_left}",
+                        text(0),
+                        text(1)
+                    )
+                } else {
+                    format!("`{whole_text}`: `{}` {described_left} but `{}` {described_right}", text(0), text(1))
+                };
                 let diagnostic = Error::shape(whole.span, message);
                 match op {
                     Op::MatMul(..) if dims.is_vector(left) && dims.is_vector(right) => diagnostic.with_hint(format!(

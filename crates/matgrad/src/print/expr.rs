@@ -228,6 +228,7 @@ impl<'a> Printer<'a> {
             return match value {
                 0.0 => Printed::new(format!("zeros({size})"), ATOM),
                 1.0 => Printed::new(format!("ones({size})"), ATOM),
+                -1.0 => Printed::new(format!("-ones({size})"), PREFIX),
                 _ => Printed::new(format!("{}*ones({size})", self.number(value).text), PRODUCT),
             };
         }
@@ -247,6 +248,7 @@ impl<'a> Printer<'a> {
         match value {
             0.0 => Printed::new(self.pick("0", "0", "0", "<mn>0</mn>"), ATOM),
             1.0 => Printed::new(ones, if is_matrix { JUXTAPOSED } else { ATOM }),
+            -1.0 => Printed::new(format!("{}{ones}", self.minus()), PREFIX),
             // A leading minus binds as a prefix does.
             _ => Printed::new(
                 format!("{}{}{ones}", self.number(value).text, self.pick("", " ", " ", INVISIBLE_TIMES)),
@@ -260,7 +262,11 @@ impl<'a> Printer<'a> {
     /// name or a number the reader takes back as that size.
     fn ones(&self, length: Dim, transposed: bool) -> String {
         let written = self.graph.dims.show(length);
-        let shown = self.ones_lengths && crate::ir::is_size_name(&written);
+        // Not a size named like an input (`c: scalar` beside a size c): the reader refuses
+        // `𝟙_c` there, as a variable is not a size.
+        let shown = self.ones_lengths
+            && crate::ir::is_size_name(&written)
+            && !self.graph.inputs().iter().any(|input| input.name == written);
         let is_number = written.bytes().all(|b| b.is_ascii_digit());
         match (self.notation, shown) {
             (Notation::Ascii, _) => String::new(),
@@ -358,6 +364,19 @@ impl<'a> Printer<'a> {
             Op::Neg(c) if (self.namer)(b).is_none() => format!("{minus}{}", self.operand(c, PRODUCT).text),
             Op::Const(c) if c.0 < 0.0 && (self.namer)(b).is_none() => format!("{minus}{}", self.number(-c.0).text),
             Op::Fill(c, shape) if c.0 < 0.0 && self.is_display() => format!("{minus}{}", self.fill(-c.0, shape).text),
+            // `a + −2 y` is `a − 2 y` (the product's sign is its first factor's).
+            Op::Mul(l, _) | Op::MatMul(l, _)
+                if self.is_display()
+                    && (self.namer)(b).is_none()
+                    && matches!(self.graph.op(l), Op::Const(c) if c.0 < 0.0)
+                    && (self.namer)(l).is_none() =>
+            {
+                let text = self.operand(b, PRODUCT).text;
+                match text.strip_prefix(self.minus().as_str()) {
+                    Some(rest) => format!("{minus}{rest}"),
+                    None => format!("{plus}{text}"),
+                }
+            }
             // A sum on the right is written without brackets in display notations, `a + b + c`
             // (addition associates; ASCII keeps them so that its text reads back to the same
             // graph), unless it starts with a minus sign.

@@ -15,7 +15,20 @@ use super::{print, unicode_name, Notation};
 /// The listing of `program`; `source` is its text, for what a pasted document ignored.
 pub fn listing(program: &Program, source: &str) -> String {
     let graph = &program.graph;
-    let namer = |id: NodeId| graph.name(id).map(str::to_string);
+    // The statement that gives each node its name: a statement may write an earlier one's
+    // name for a value, never a later one's (`L = sum(exp(x))` before `p = exp(x)` is not
+    // `L = sum(p)`, which would not read back).
+    let mut named_by: std::collections::HashMap<NodeId, usize> = std::collections::HashMap::new();
+    for (i, statement) in program.statements.iter().enumerate() {
+        named_by.entry(statement.node).or_insert(i);
+    }
+    let named_by = &named_by;
+    let namer_before = |i: usize| {
+        move |id: NodeId| match named_by.get(&id) {
+            Some(&by) if by >= i => None,
+            _ => graph.name(id).map(str::to_string),
+        }
+    };
     let mut out = String::new();
     out.push_str("# inputs\n");
     let declarations: Vec<String> = program
@@ -39,11 +52,12 @@ pub fn listing(program: &Program, source: &str) -> String {
     let lines: Vec<String> = program
         .statements
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             // A statement whose value an earlier one already computed prints as that name.
             let expr = match graph.name(s.node) {
                 Some(name) if name != s.name => ascii_name(name),
-                _ => print(graph, s.node, Notation::Ascii, &namer),
+                _ => print(graph, s.node, Notation::Ascii, &namer_before(i)),
             };
             format!("{} = {expr}", ascii_name(&s.name))
         })

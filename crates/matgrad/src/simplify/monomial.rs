@@ -217,8 +217,22 @@ impl Monomial {
         // A zero core is the whole term (a sum a rule rebuilt may cancel to zeros): scaling it
         // would print `−(2 · 0)`.
         if let Some(core) = self.core {
-            if matches!(graph.op(core), Op::Fill(c, _) if c.0 == 0.0) {
-                return core;
+            match graph.op(core) {
+                Op::Fill(c, _) if c.0 == 0.0 => return core,
+                // `c 𝟙` alone is the fill of c, the one spelling fill-arithmetic also makes: a
+                // rule that read a fill as its scalar times ones (`6 𝟙 − 6 𝟙`, `2 (6 𝟙)`)
+                // writes it back as one.
+                Op::Fill(c, shape)
+                    if c.0 == 1.0
+                        && self.numerator.is_empty()
+                        && self.denominator.is_empty()
+                        && self.coefficient.is_finite() =>
+                {
+                    return graph
+                        .add(Op::Fill(crate::ir::Constant(self.coefficient), shape))
+                        .expect("a fill has its own shape");
+                }
+                _ => {}
             }
         }
         let add =

@@ -571,15 +571,14 @@ const MAX_TERMS: usize = 8;
 fn collect_like_terms(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     let Op::Add(a, b) = graph.op(id) else { return None };
     let terms = match sum_terms(graph, id) {
-        // A transposed sum's terms, each transposed (`(Aᵀ − A)ᵀ` is `A − Aᵀ`), so that they
-        // meet the terms beside it.
-        Some(terms) => terms
-            .into_iter()
-            .map(|(term, transposed)| if transposed { build(graph, Op::Transpose(term)) } else { term })
-            .collect(),
+        // A transposed or negated sum's terms, each transposed or negated (`(Aᵀ − A)ᵀ` is
+        // `A − Aᵀ`, `−(B + Aᵀ)` is `−B − Aᵀ`), so that they meet the terms beside it.
+        Some(terms) if terms.iter().all(|t| t.is_plain()) => terms.into_iter().map(|t| t.node).collect(),
+        Some(terms) => terms.into_iter().map(|t| t.build(graph)).collect(),
         None => vec![a, b],
     };
-    let monomials: Vec<Monomial> = terms.iter().map(|&t| Monomial::of(graph, t)).collect();
+    // A fill is its scalar times ones, so that `6 𝟙` and `−6 𝟙` apart in a sum are like.
+    let monomials: Vec<Monomial> = terms.iter().map(|&t| scaled_fill_or_term(graph, t)).collect();
     let (i, j) = (0..terms.len())
         .flat_map(|i| (i + 1..terms.len()).map(move |j| (i, j)))
         .find(|&(i, j)| monomials[i].same_factors(&monomials[j], graph))?;
@@ -596,8 +595,7 @@ fn collect_like_terms(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
 }
 
 /// The sum `id` of `terms` with terms `i` and `j` replaced by `combined` at `i` (or dropped,
-/// for None): None when what is left would change the sum's shape (`A − A + c` must stay a
-/// matrix, and the scalar alone would not).
+/// for None), of the sum's shape: a scalar left alone (`A − A + c`) is broadcast as `c 𝟙 𝟙ᵀ`.
 fn with_pair_replaced(
     graph: &mut Graph,
     id: NodeId,
@@ -621,29 +619,75 @@ fn with_pair_replaced(
         }
         Some((&first, others)) => {
             let sum = others.iter().fold(first, |sum, &term| build(graph, Op::Add(sum, term)));
-            (graph.shape(sum) == graph.shape(id)).then_some(sum)
+            let shape = graph.shape(id);
+            if graph.shape(sum) == shape {
+                return Some(sum);
+            }
+            // What is left is a scalar broadcast over the sum's shape: its fill (`p − 1 − p`
+            // is −𝟙), or `s 𝟙`.
+            if !graph.is_scalar(sum) {
+                return None;
+            }
+            Some(match constant(graph, sum) {
+                Some(c) => fill(graph, c, shape),
+                None => {
+                    let ones = fill(graph, 1.0, shape);
+                    build(graph, Op::Mul(sum, ones))
+                }
+            })
         }
     }
 }
 
-/// The terms of a sum, left to right, each with whether a transpose stands over it, through
-/// the nested sums and transposed sums the user did not name; None past [`MAX_TERMS`].
-fn sum_terms(graph: &Graph, id: NodeId) -> Option<Vec<(NodeId, bool)>> {
+/// One term of a sum as [`sum_terms`] reads it: the node, and whether a transpose and a minus
+/// stand over it (`(Aᵀ − A)ᵀ` holds `A` transposed, `A` transposed and negated).
+#[derive(Debug, Clone, Copy)]
+struct Term {
+    node: NodeId,
+    transposed: bool,
+    negated: bool,
+}
+
+impl Term {
+    /// The term as a node of its own, its transpose and minus built through the rules.
+    fn build(self, graph: &mut Graph) -> NodeId {
+        let mut node = self.node;
+        if self.transposed {
+            node = build(graph, Op::Transpose(node));
+        }
+        if self.negated {
+            node = build(graph, Op::Neg(node));
+        }
+        node
+    }
+
+    fn is_plain(self) -> bool {
+        !self.transposed && !self.negated
+    }
+}
+
+/// The terms of a sum, left to right, through the nested, transposed and negated sums the
+/// user did not name (`B − (B + Aᵀ) + Aᵀ` is four terms); None past [`MAX_TERMS`].
+fn sum_terms(graph: &Graph, id: NodeId) -> Option<Vec<Term>> {
     let mut terms = Vec::new();
-    let mut stack = vec![(id, false)];
-    while let Some((node, transposed)) = stack.pop() {
-        let unnamed = node == id || graph.name(node).is_none();
-        match graph.op(node) {
+    let mut stack = vec![Term { node: id, transposed: false, negated: false }];
+    let is_sum = |x: NodeId| matches!(graph.op(x), Op::Add(..)) && graph.name(x).is_none();
+    while let Some(term) = stack.pop() {
+        let unnamed = term.node == id || graph.name(term.node).is_none();
+        match graph.op(term.node) {
             Op::Add(a, b) if unnamed => {
-                stack.push((b, transposed));
-                stack.push((a, transposed));
+                stack.push(Term { node: b, ..term });
+                stack.push(Term { node: a, ..term });
             }
-            Op::Transpose(inner)
-                if unnamed && matches!(graph.op(inner), Op::Add(..)) && graph.name(inner).is_none() =>
+            Op::Transpose(inner) if unnamed && is_sum(inner) => {
+                stack.push(Term { node: inner, transposed: !term.transposed, ..term });
+            }
+            Op::Neg(inner)
+                if unnamed && (is_sum(inner) || matches!(graph.op(inner), Op::Transpose(x) if is_sum(x))) =>
             {
-                stack.push((inner, !transposed));
+                stack.push(Term { node: inner, negated: !term.negated, ..term });
             }
-            _ => terms.push((node, transposed)),
+            _ => terms.push(term),
         }
         if terms.len() + stack.len() > MAX_TERMS {
             return None;
@@ -700,10 +744,10 @@ const MAX_FACTORED: usize = 8;
 /// association (`A (B x) + A y` is `A (B x + y)`).
 fn common_matrix_factor(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     let Op::Add(a, b) = graph.op(id) else { return None };
-    // A transposed sum's terms are collect-like-terms' to read: taking a factor out of one
-    // would first need the transpose built over each of its terms.
+    // A transposed or negated sum's terms are collect-like-terms' to read: taking a factor
+    // out of one would first need the transpose or minus built over each of its terms.
     let terms: Vec<NodeId> = match sum_terms(graph, id) {
-        Some(terms) if terms.iter().all(|&(_, transposed)| !transposed) => terms.into_iter().map(|(t, _)| t).collect(),
+        Some(terms) if terms.iter().all(|t| t.is_plain()) => terms.into_iter().map(|t| t.node).collect(),
         _ => vec![a, b],
     };
     let monomials: Vec<Monomial> = terms.iter().map(|&t| Monomial::of(graph, t)).collect();
