@@ -320,3 +320,29 @@ fn a_squared_norm_in_torch_takes_its_operand_once() {
     let module = parse(source).gradient(&["x"]).expect("a gradient").code(Target::Torch).expect("a module");
     assert!(module.contains("torch.sum(torch.square(A @ x - b))"), "{module}");
 }
+
+/// A gradient that is an argument, or the same value as another gradient, is returned as a
+/// copy (an in-place step on one must not change an input or the other); JAX's arrays are
+/// immutable and need none.
+#[test]
+fn gradients_never_alias_the_arguments_or_each_other() {
+    let source = "x, w, y: vector(n)\nL = w'*x + sum(y) + norm2(x + y)^2";
+    let gradient = parse(source).gradient(&["w", "x", "y"]).expect("a gradient");
+    let numpy = gradient.code(Target::Numpy).expect("a module");
+    assert!(numpy.contains("return L, (x.copy(), grad_x, grad_y)"), "{numpy}");
+    let alias = parse("x, y: vector(n)\nL = norm2(x + y)^2").gradient(&[]).expect("a gradient");
+    let (numpy, torch) = (alias.code(Target::Numpy).expect("numpy"), alias.code(Target::Torch).expect("torch"));
+    assert!(numpy.contains("(grad_x, grad_x.copy())"), "{numpy}");
+    assert!(torch.contains("(grad_x, grad_x.clone())"), "{torch}");
+    let jax = alias.code(Target::Jax).expect("jax");
+    assert!(!jax.contains(".copy()") && !jax.contains(".clone()"), "{jax}");
+}
+
+/// Parameters are the program's names in ASCII: Python reads `ϵ` and `ε` (NFKC) as one
+/// identifier, so the Greek letters are their names, `λ` the keyword `lambda_`.
+#[test]
+fn greek_parameters_are_their_names_and_stay_distinct() {
+    let source = "x: vector(n)\nϵ, ε, ϕ, φ, λ: scalar\nL = ϵ*x'*x + 2*ε*sum(x) + 3*ϕ + 5*φ^2 + λ";
+    let module = parse(source).gradient(&[]).expect("a gradient").code(Target::Numpy).expect("a module");
+    assert!(module.contains("def value(x, epsilon, varepsilon, phi, varphi, lambda_):"), "{module}");
+}

@@ -361,6 +361,21 @@ impl<'a> Writer<'a> {
                     local
                 }
             })
+            .collect::<Vec<String>>()
+            .into_iter()
+            .scan(HashSet::new(), |returned: &mut HashSet<String>, result| {
+                // A result that is an argument (∂(wᵀx)/∂w is x) or a result already returned
+                // (∂‖x + y‖²/∂x = ∂/∂y) is a copy: a caller's in-place update of one gradient
+                // must not change an input or another gradient. JAX's arrays are immutable.
+                let is_name = result.chars().all(|c| c.is_alphanumeric() || c == '_');
+                let is_parameter = self.parameters.iter().any(|(_, parameter, _)| *parameter == result);
+                let repeated = !returned.insert(result.clone());
+                Some(match (self.target, is_name && (is_parameter || repeated)) {
+                    (Target::Numpy, true) => format!("{result}.copy()"),
+                    (Target::Torch, true) => format!("{result}.clone()"),
+                    _ => result,
+                })
+            })
             .zip(roots)
             .map(|(result, root)| match (self.target, root) {
                 // A constant scalar (a gradient of 2, of 0) is a Python number: PyTorch's

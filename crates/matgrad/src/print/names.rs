@@ -62,9 +62,11 @@ const PYTHON_KEYWORDS: &[&str] = &[
     "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
 ];
 
-/// A name as a Python identifier: Greek letters as themselves (`alpha` → `α`), subscripts
-/// and layer indices flattened (`W_1`, `W^(1)` → `W_1`), any other character `_`, a
-/// keyword with a trailing underscore (`lambda_`, `in_`).
+/// A name as a Python identifier: Greek letters by their names (`α` → `alpha`, `λ` →
+/// `lambda_`: a keyword argument anyone can type, and Python reads `ϵ` and `ε` as one
+/// identifier, NFKC-normalised, where `epsilon` and `varepsilon` stay two), subscripts and
+/// layer indices flattened (`W_1`, `W^(1)` → `W_1`), any other character `_`, a keyword with
+/// a trailing underscore (`lambda_`, `in_`).
 pub fn python_name(name: &str) -> String {
     let flat = match split_layer(name) {
         Some((base, index)) => format!("{base}_{index}"),
@@ -74,7 +76,7 @@ pub fn python_name(name: &str) -> String {
         Some((base, sub)) if !base.is_empty() => (base.to_string(), Some(sub.to_string())),
         _ => (flat.clone(), None),
     };
-    let mut text = greek(&base);
+    let mut text = base;
     if let Some(sub) = subscript {
         text.push('_');
         text.push_str(&sub);
