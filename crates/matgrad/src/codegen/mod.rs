@@ -75,8 +75,7 @@ impl Target {
     fn convert(self, argument: &str) -> String {
         match self {
             Target::Numpy => format!("np.asarray({argument}, dtype=np.float64)"),
-            Target::Jax => format!("jnp.asarray({argument})"),
-            Target::Torch => format!("torch.as_tensor({argument})"),
+            Target::Jax | Target::Torch => format!("_floats({argument})"),
         }
     }
 }
@@ -110,6 +109,16 @@ const HELPERS: &[(&str, Target, &str)] = &[
         "def _logsumexp(v):\n    \"\"\"log Σ exp(v), shifted by the largest entry so that no exp overflows.\"\"\"\n    top = np.max(v)\n    return top + np.log(np.sum(np.exp(v - top)))\n",
     ),
     ("_step", Target::Torch, "def _step(x):\n    \"\"\"1 where x > 0, 0 elsewhere.\"\"\"\n    return (x > 0).to(x.dtype)\n"),
+    (
+        "_floats",
+        Target::Jax,
+        "def _floats(x):\n    \"\"\"`x` as an array; integers as the default float type (float64 with x64 on, else float32).\"\"\"\n    x = jnp.asarray(x)\n    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(float)\n",
+    ),
+    (
+        "_floats",
+        Target::Torch,
+        "def _floats(x):\n    \"\"\"`x` as a tensor on its device; integers as float64, as NumPy's code takes them.\"\"\"\n    x = torch.as_tensor(x)\n    return x if x.is_floating_point() else x.to(torch.float64)\n",
+    ),
 ];
 
 const CHECKED: &str = "def _checked(name, array, shape, expected, sizes=()):
@@ -649,6 +658,7 @@ fn costly(graph: &Graph, id: NodeId) -> bool {
 fn root_text(context: &Context, id: NodeId) -> String {
     match context.graph.op(id) {
         Op::Const(c) => float(c.0),
+        Op::Fill(c, _) if kind(context.graph, id) == Kind::Scalar => float(c.0),
         _ => context.definition(id),
     }
 }

@@ -38,11 +38,11 @@ pub fn factors(graph: &Graph, id: NodeId) -> Option<Vec<NodeId>> {
     Some(out)
 }
 
-fn is_column(graph: &Graph, id: NodeId) -> bool {
+pub fn is_column(graph: &Graph, id: NodeId) -> bool {
     graph.dims.is_vector(graph.shape(id))
 }
 
-fn is_row(graph: &Graph, id: NodeId) -> bool {
+pub fn is_row(graph: &Graph, id: NodeId) -> bool {
     graph.dims.is_vector(graph.shape(id).transposed())
 }
 
