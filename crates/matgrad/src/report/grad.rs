@@ -153,7 +153,11 @@ impl Check {
             self.tolerance
         );
         for (name, error) in &self.errors {
-            let _ = writeln!(out, "{} {name}: {error:.1e}", if *error <= self.tolerance { "✓" } else { "✗" });
+            // Named as the closed forms name them (`λ`, `W₁`; a block `x|W₁`); the JSON keeps
+            // the names `--wrt` takes.
+            let shown: Vec<String> = name.split('|').map(crate::print::unicode_name).collect();
+            let mark = if *error <= self.tolerance { "✓" } else { "✗" };
+            let _ = writeln!(out, "{mark} {}: {error:.1e}", shown.join("|"));
         }
     }
 }
