@@ -356,6 +356,7 @@ impl<'a> Writer<'a> {
         let context = Context { graph: self.graph, target: self.target, name: &name, dim: &dim, like: &like };
         let mut lines: Vec<String> =
             needed.iter().map(|&id| format!("{} = {}", locals[&id], root_text(&context, id))).collect();
+        let mut returned: HashSet<String> = HashSet::new();
         let results: Vec<String> = roots
             .iter()
             .zip(labels)
@@ -370,20 +371,18 @@ impl<'a> Writer<'a> {
                     local
                 }
             })
-            .collect::<Vec<String>>()
-            .into_iter()
-            .scan(HashSet::new(), |returned: &mut HashSet<String>, result| {
+            .map(|result| {
                 // A result that is an argument (∂(wᵀx)/∂w is x) or a result already returned
                 // (∂‖x + y‖²/∂x = ∂/∂y) is a copy: a caller's in-place update of one gradient
                 // must not change an input or another gradient. JAX's arrays are immutable.
                 let is_name = result.chars().all(|c| c.is_alphanumeric() || c == '_');
                 let is_parameter = self.parameters.iter().any(|(_, parameter, _)| *parameter == result);
                 let repeated = !returned.insert(result.clone());
-                Some(match (self.target, is_name && (is_parameter || repeated)) {
+                match (self.target, is_name && (is_parameter || repeated)) {
                     (Target::Numpy, true) => format!("{result}.copy()"),
                     (Target::Torch, true) => format!("{result}.clone()"),
                     _ => result,
-                })
+                }
             })
             .zip(roots)
             .map(|(result, root)| match (self.target, root) {

@@ -132,6 +132,16 @@ enum Power {
     Exponent(Node),
 }
 
+/// An exponent as a power: `^{-1}`, `^-1` and `⁻¹` are all the number -1.
+fn exponent_of(node: Node) -> Power {
+    if let ExprKind::Neg(inner) = &node.expr.kind {
+        if let ExprKind::Number(value) = inner.kind {
+            return Power::Exponent(leaf(ExprKind::Number(-value), node.expr.span));
+        }
+    }
+    Power::Exponent(node)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Delim {
     Paren,
@@ -1637,13 +1647,7 @@ impl<'a> Parser<'a> {
         if op == BinOp::Pow && matches!(&node.expr.kind, ExprKind::Var(name) if name == "T") {
             return Ok(Power::Transpose(node.expr.span));
         }
-        // `^{-1}`, `^-1` and `⁻¹` are all the number -1.
-        if let ExprKind::Neg(inner) = &node.expr.kind {
-            if let ExprKind::Number(value) = inner.kind {
-                return Ok(Power::Exponent(leaf(ExprKind::Number(-value), node.expr.span)));
-            }
-        }
-        Ok(Power::Exponent(node))
+        Ok(exponent_of(node))
     }
 
     /// `{\circ k}` after a caret: the braced exponent of a Hadamard power, its mark dropped.
@@ -1655,12 +1659,7 @@ impl<'a> Parser<'a> {
         let close = self.close()?;
         node.expr.span = open.span.to(close.span);
         node.juxtaposed = None;
-        if let ExprKind::Neg(inner) = &node.expr.kind {
-            if let ExprKind::Number(value) = inner.kind {
-                return Ok(Power::Exponent(leaf(ExprKind::Number(-value), node.expr.span)));
-            }
-        }
-        Ok(Power::Exponent(node))
+        Ok(exponent_of(node))
     }
 
     /// An ASCII exponent: signs, then one operand with its postfix forms (`2^-1`, `x^(n+1)`).
