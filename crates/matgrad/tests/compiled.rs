@@ -367,3 +367,37 @@ fn a_long_program_compiles_and_agrees() {
     };
     std::thread::Builder::new().stack_size(256 << 20).spawn(run).expect("starts").join().expect("runs");
 }
+
+#[test]
+fn weighted_products_and_solves_agree_with_the_interpreter() {
+    // Products with a diagonal between two matrices are weighted products (symmetric when
+    // the factors are a matrix and its transpose: the triangle is computed and mirrored
+    // before anything else is added, here a matrix A that is not symmetric); a product of a matrix and a sum holding Diag(w) M is distributed
+    // over the sum (here the sum is shared, so it is written out, scaled rows and all; the
+    // distributed case is log-sum-exp's Hessian, in `second_order.rs`); inv(A) B is a solve. Each at sizes on both sides of the thresholds.
+    let sources = [
+        "X: matrix(d, b)\nw: vector(b)\nL = sum((X*diag(w)*X').^2)",
+        "X: matrix(d, b)\nw: vector(b)\nA: matrix(d, d)\nL = sum(exp((X*diag(w)*X' + A)/b))",
+        "X: matrix(d, b)\nw: vector(b)\nA: matrix(d, d)\nL = sum((A*X*diag(w)*X').^2)",
+        "A, B: matrix(n, n)\nw: vector(n)\nC = A*(diag(w)*B)\nL = sum(C.*C) + tr(A*diag(w)*B)",
+        "A, B: matrix(n, n)\nw: vector(n)\nC = (A'*diag(w))*B'\nL = sum(exp(C/n))",
+        "A: matrix(m, n)\np: vector(m)\nH = A'*(diag(p)*A - p*p'*A)\nL = sum(H.*H)",
+        "A: matrix(m, n)\np: vector(m)\nH = (A'*diag(p) - A'*p*p')*A\nL = sum(sin(H))",
+        "A: matrix(n, n)\nb: vector(n)\nx = inv(A)*b\nL = sum(x.*x)",
+        "A, B: matrix(n, n)\nb: vector(n)\nx = inv(A)*B*b + inv(A)*b\nL = sum(x.*x) + sum(inv(A))",
+    ];
+    for source in sources {
+        let gradient = parse(source).gradient(&[]).expect("a scalar output");
+        for size in [3, 12, 40, 300] {
+            assert!(agrees_with_interpreter(source, &gradient, size, 0..2) > 0, "{source}: no finite point");
+        }
+    }
+    // The plans take the new steps.
+    let symmetric = plan(sources[0], 40);
+    assert!(symmetric.contains("X·Diag(w)·Xᵀ   [weighted product, symmetric"), "{symmetric}");
+    let after_init = plan(sources[1], 40);
+    assert!(after_init.contains("A + 0.025·X·Diag(w)·Xᵀ   [weighted product, symmetric, 32 rows"), "{after_init}");
+    let value_only = |source: &str| parse(source).compile(&[("n", 40)]).expect("compiles").describe().join("\n");
+    let solve = value_only(sources[7]);
+    assert!(solve.contains("[LU solve]") && !solve.contains("inv(A)"), "{solve}");
+}

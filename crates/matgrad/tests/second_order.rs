@@ -325,3 +325,58 @@ fn compiled_hessians_equal_the_interpreted_blocks() {
     }
     assert!(compiled_cases >= 4, "only {compiled_cases} cases compiled");
 }
+
+/// Full Hessians of sums over many samples (`X Diag(d) Xᵀ`, and log-sum-exp's
+/// `Aᵀ (Diag(p) − p pᵀ) A`) are weighted products that never write the scaled samples out:
+/// the plan's memory is within 2× of the Hessian's, not the samples' size; and the Newton
+/// step H⁻¹ g equals the interpreter's solve of its closed forms.
+#[test]
+fn compiled_hessians_of_many_samples_need_memory_for_the_hessian_only() {
+    let cases = [
+        ("X: matrix(d, n)\nt: vector(n)\nw: vector(d)\ns = X'*w\nL = sum(softplus(s) - t.*s)", "w", 60),
+        ("X: matrix(d, n)\nt: vector(n)\nw: vector(d)\ns = X'*w\nL = sum(exp(s) - t.*s)", "w", 60),
+        ("x: vector(d)\nA: matrix(n, d)\nL = logsumexp(A*x)", "x", 60),
+        // Ridge regression's Hessian: the 2λI is added after the symmetric product.
+        ("X: matrix(d, n)\nt: vector(n)\nw: vector(d)\nlambda: scalar\ns = X'*w\nL = sum(softplus(s) - t.*s)/n + lambda*norm2(w)^2", "w", 60),
+    ];
+    for (source, wrt, d) in cases {
+        let program = super::common::parse(source);
+        let dims = [("d", d), ("n", 400)];
+        let hessian = program.hessian(&[wrt]).expect("a Hessian");
+        let compiled = hessian.compile(&dims).expect("compiles");
+        let plan = compiled.describe().join("\n");
+        assert!(plan.contains("[weighted product, symmetric"), "{source}:\n{plan}");
+        let point = program.point(&dims.map(|(n, s)| (n.to_string(), s)), HashMap::new(), 3).expect("a point");
+        let inputs: Vec<(&str, &[f64])> = point.inputs.iter().map(|(n, a)| (n.as_str(), &a.data[..])).collect();
+        let mut out = compiled.outputs();
+        compiled.run(&inputs, &mut out).expect("runs");
+        let blocks = &hessian.blocks;
+        let expected = &blocks.jacobians(&point, Evaluation::ClosedForm).expect("evaluates")[0];
+        let ours = out.block(wrt, wrt).expect("the block");
+        let ours = Array { rows: expected.rows, cols: expected.cols, data: ours.data.clone() };
+        let error = crate::check::relative_error(&ours, expected, 1e-12);
+        assert!(error < 1e-10, "{source}: {error:e}");
+        // The Hessian is d × d; the samples' scaled matrix would be 400 × d on its own.
+        let hessian_bytes = 8 * d * d;
+        let ratio = compiled.memory_bytes() as f64 / hessian_bytes as f64;
+        assert!(ratio <= 2.0, "{source}: memory {ratio:.2}× the Hessian");
+
+        // The Newton step: H⁻¹ g by LU of the compiled H, against a solve of the
+        // interpreter's H and g.
+        let newton = hessian.compile_newton(&dims).expect("compiles");
+        let mut out = newton.outputs();
+        newton.run(&inputs, &mut out).expect("runs");
+        let g = out.gradients().find(|(name, _)| *name == wrt).expect("the gradient").1.clone();
+        use faer::linalg::solvers::Solve;
+        let h = faer::Mat::from_fn(d, d, |i, j| expected.data[i + j * d]);
+        let rhs = faer::Mat::from_fn(d, 1, |i, _| g.data[i]);
+        let solved = h.partial_piv_lu().solve(&rhs);
+        let step = out.newton_step(wrt).expect("the step");
+        let by_interpreter = Array { rows: d, cols: 1, data: (0..d).map(|i| solved[(i, 0)]).collect() };
+        let error = crate::check::relative_error(step, &by_interpreter, 1e-12);
+        assert!(error < 1e-8, "{source}: Newton step differs by {error:e}");
+        // H and its LU factors, and the vectors of the samples.
+        let ratio = newton.memory_bytes() as f64 / hessian_bytes as f64;
+        assert!(ratio <= 2.0 + (8 * 8 * 400) as f64 / hessian_bytes as f64, "{source}: Newton memory {ratio:.2}×");
+    }
+}

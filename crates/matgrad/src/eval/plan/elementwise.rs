@@ -195,6 +195,9 @@ impl Exprs {
 pub(super) enum Sink {
     /// Writes a `rows × cols` column-major array.
     Store,
+    /// Adds to a `rows × cols` column-major array (a sum of products whose product is
+    /// written first, see `Products`).
+    AddTo,
     Sum,
     SumAbs,
     /// The square root of the sum of squares.
@@ -250,6 +253,12 @@ pub(super) struct Kernel {
 }
 
 impl Kernel {
+    /// The program, adding to its destination instead of writing it.
+    pub(super) fn adding(self) -> Kernel {
+        debug_assert_eq!(self.sink, Sink::Store);
+        Kernel { sink: Sink::AddTo, ..self }
+    }
+
     pub(super) fn compile(exprs: &Exprs, root: ExprId, rows: usize, cols: usize, sink: Sink) -> Kernel {
         let mut leaves = Vec::new();
         collect_leaves(exprs, root, &mut leaves);
@@ -313,7 +322,7 @@ impl Kernel {
     pub(super) fn describe(&self, name: &dyn Fn(Source) -> String) -> String {
         let expression = self.expression(name);
         let body = match self.sink {
-            Sink::Store => expression,
+            Sink::Store | Sink::AddTo => expression,
             Sink::Sum => format!("sum({expression})"),
             Sink::SumAbs => format!("norm1({expression})"),
             Sink::Norm2 => format!("norm2({expression})"),
@@ -393,7 +402,7 @@ impl Kernel {
                 let half = units / 2;
                 // A store splits the result; a reduction's halves each return a partial sum.
                 let (top, bottom) = match self.sink {
-                    Sink::Store => dst.split_at_mut(half * unit),
+                    Sink::Store | Sink::AddTo => dst.split_at_mut(half * unit),
                     Sink::Sum | Sink::SumAbs | Sink::Norm2 | Sink::SumSquares => (&mut [][..], &mut [][..]),
                 };
                 let (a, b) = rayon::join(
@@ -405,7 +414,7 @@ impl Kernel {
             (sets, _) => self.run_units(memory, &mut sets[0], dst, 0..units),
         };
         match self.sink {
-            Sink::Store => {}
+            Sink::Store | Sink::AddTo => {}
             Sink::Sum | Sink::SumAbs | Sink::SumSquares => dst[0] = total.sum(),
             Sink::Norm2 => dst[0] = total.sum().sqrt(),
         }
@@ -489,6 +498,13 @@ impl Kernel {
                 match value {
                     Lanes::Slice(s) => out.copy_from_slice(s),
                     Lanes::Scalar(x) => out.fill(x),
+                }
+            }
+            Sink::AddTo => {
+                let out = &mut dst[at.offset - base..at.offset - base + at.len];
+                match value {
+                    Lanes::Slice(s) => out.iter_mut().zip(s).for_each(|(o, v)| *o += v),
+                    Lanes::Scalar(x) => out.iter_mut().for_each(|o| *o += x),
                 }
             }
             Sink::Sum => total.add(value, at.len, |x| x),

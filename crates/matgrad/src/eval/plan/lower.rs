@@ -7,8 +7,10 @@
 //! elementwise ops build expressions; `MatMul` builds a chain of factors (association
 //! chosen by cost when it is materialised); `+`, `−` and scaling of products extend a lazy
 //! sum of products; reductions reduce an expression; `tr(L R)` is `sum(L ⊙ Rᵀ)`, never the
-//! product; `ones(m, k) B` is `𝟙 (𝟙ᵀ B)`. A node used more than once is computed once, into a
-//! buffer, unless it is a matrix product used only by other products.
+//! product; `ones(m, k) B` is `𝟙 (𝟙ᵀ B)`; `L (Diag(w) R)` is one weighted product, never
+//! writing `Diag(w) R` out (a matrix times a sum holding such terms is distributed over it);
+//! `inv(A) B` is a solve. A node used more than once is computed once, into a buffer, unless
+//! it is a matrix product used only by other products.
 
 use std::collections::HashMap;
 
@@ -17,7 +19,7 @@ use crate::ir::{Graph, NodeId, Op};
 use super::super::sizes::Sizes;
 use super::elementwise::{Binary, Expr, ExprId, Exprs, Kernel, Leaf, Scalar, Sink, Unary, MAX_DEPTH};
 use super::memory::ValueInfo;
-use super::products::{chain_order, Products, Scale, Term};
+use super::products::{self, chain_order, Products, Scale, Term};
 use super::special::{Routine, Special};
 use super::{InputShape, Source, Step, ValueId, View};
 use crate::Error;
@@ -35,6 +37,10 @@ enum Form {
     Identity,
     /// The diagonal matrix of a vector.
     Diag(View),
+    /// `Diag(w) M` (`rows`: M's rows scaled) or `M Diag(w)`, not yet computed: an elementwise
+    /// expression to every consumer but a product, which takes `L Diag(w) R` as one weighted
+    /// product and so never writes the scaled matrix out (`X Diag(p ⊙ (1 − p)) Xᵀ`).
+    Scaled(Scaling),
     /// An elementwise expression, not yet computed.
     Expr(ExprId),
     /// A sum of matrix products plus an elementwise rest, not yet computed.
@@ -48,6 +54,8 @@ enum Form {
     },
     /// A dense routine of a materialised operand, not yet computed.
     Call(Routine, View),
+    /// `A⁻¹ B` of materialised operands, not yet computed.
+    Solve(View, View),
 }
 
 impl Form {
@@ -56,17 +64,51 @@ impl Form {
         matches!(self, Form::Dense(_) | Form::Fill(_) | Form::Identity | Form::Diag(_))
     }
 
-    /// Whether the form is a lone product of factors, which a consumer can extend.
+    /// Whether the form is a lone product of factors, which a consumer can extend (a
+    /// weighted product is not: extending it writes out its scaled factor).
     fn is_chain(&self) -> bool {
-        matches!(self, Form::Sum(Sum { chains, rest: None }) if chains.len() == 1)
+        matches!(self, Form::Sum(sum) if sum.lone_chain().is_some_and(|c| c.weights.is_none()))
     }
 }
 
-/// Σ αᵢ (product of the factors of chain i) + rest.
+/// `Diag(w) M` (`rows`: M's rows scaled) or `M Diag(w)`.
+#[derive(Debug, Clone, Copy)]
+struct Scaling {
+    weights: View,
+    matrix: View,
+    rows: bool,
+}
+
+impl Scaling {
+    /// (Diag(w) M)ᵀ = Mᵀ Diag(w)
+    fn transpose(self) -> Scaling {
+        Scaling { weights: self.weights, matrix: self.matrix.transpose(), rows: !self.rows }
+    }
+}
+
+/// Σ αᵢ (product of the factors of chain i) + Σ βⱼ (scaled matrix j) + rest. The scaled
+/// matrices are kept apart from the elementwise rest only so that a product can take each
+/// as a weighted product: `Aᵀ (Diag(p) A − p pᵀ A)` is `Aᵀ Diag(p) A − (Aᵀ p)(pᵀ A)`, which
+/// never writes the `m × n` sum out. Every other consumer reads them as part of the rest.
 #[derive(Debug, Clone)]
 struct Sum {
     chains: Vec<Chain>,
+    scaled: Vec<(Scale, Scaling)>,
     rest: Option<ExprId>,
+}
+
+impl Sum {
+    fn of(chains: Vec<Chain>, rest: Option<ExprId>) -> Sum {
+        Sum { chains, scaled: Vec::new(), rest }
+    }
+
+    /// The one chain, if the sum is a product and nothing else.
+    fn lone_chain(&self) -> Option<&Chain> {
+        match (self.chains.as_slice(), self.scaled.is_empty(), self.rest) {
+            ([chain], true, None) => Some(chain),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +116,14 @@ struct Chain {
     alpha: Scale,
     /// Two or more factors, each a materialised view.
     factors: Vec<View>,
+    /// With weights w, the chain is two factors and its product is `L Diag(w) R`.
+    weights: Option<View>,
+}
+
+impl Chain {
+    fn of(alpha: Scale, factors: Vec<View>) -> Chain {
+        Chain { alpha, factors, weights: None }
+    }
 }
 
 /// The compiled steps and what memory planning needs.
@@ -309,9 +359,14 @@ impl Lowering<'_> {
                     (Some(p), Some(q)) => Some(self.exprs.binary(Binary::Add, p, q)),
                     (p, q) => p.or(q),
                 };
-                let mut chains = x.chains;
+                let (mut chains, mut scaled) = (x.chains, x.scaled);
                 chains.extend(y.chains);
-                self.sum(Sum { chains, rest }, rows, cols)
+                scaled.extend(y.scaled);
+                self.sum(Sum { chains, scaled, rest }, rows, cols)
+            }
+            (Form::Sum(mut sum), Form::Scaled(scaling)) | (Form::Scaled(scaling), Form::Sum(mut sum)) if sa == sb => {
+                sum.scaled.push((Scale::ONE, scaling));
+                Form::Sum(sum)
             }
             (Form::Sum(sum), other) if sa == (rows, cols) => self.add_to_rest(sum, other, sb, rows, cols),
             (other, Form::Sum(sum)) if sb == (rows, cols) => self.add_to_rest(sum, other, sa, rows, cols),
@@ -333,7 +388,7 @@ impl Lowering<'_> {
             Some(r) => self.exprs.binary(Binary::Add, r, e),
             None => e,
         };
-        self.sum(Sum { chains: sum.chains, rest: Some(rest) }, rows, cols)
+        self.sum(Sum { rest: Some(rest), ..sum }, rows, cols)
     }
 
     /// A sum of products, computed now if its elementwise rest has grown too deep (a long
@@ -375,12 +430,11 @@ impl Lowering<'_> {
     /// `scale · sum`, where `scale` is the form of a 1×1 node.
     fn scaled(&mut self, sum: Sum, scale: Form, rows: usize, cols: usize) -> Form {
         let factor = self.scale(scale);
-        let chains: Option<Vec<Chain>> = sum
-            .chains
-            .iter()
-            .map(|c| c.alpha.times(factor).map(|alpha| Chain { alpha, factors: c.factors.clone() }))
-            .collect();
-        let Some(chains) = chains else {
+        let chains: Option<Vec<Chain>> =
+            sum.chains.iter().map(|c| c.alpha.times(factor).map(|alpha| Chain { alpha, ..c.clone() })).collect();
+        let scaled: Option<Vec<(Scale, Scaling)>> =
+            sum.scaled.iter().map(|&(beta, scaling)| beta.times(factor).map(|beta| (beta, scaling))).collect();
+        let (Some(chains), Some(scaled)) = (chains, scaled) else {
             // Two run-time scale factors: compute the sum, then scale it elementwise.
             let view = self.materialise(Form::Sum(sum), rows, cols, None);
             let s = self.scale_expr(factor);
@@ -391,7 +445,7 @@ impl Lowering<'_> {
             let s = self.scale_expr(factor);
             self.exprs.binary(Binary::Mul, s, r)
         });
-        self.sum(Sum { chains, rest }, rows, cols)
+        self.sum(Sum { chains, scaled, rest }, rows, cols)
     }
 
     /// The form of a 1×1 node as a scale factor.
@@ -421,16 +475,61 @@ impl Lowering<'_> {
         }
         match (fa, fb) {
             (Form::Identity, other) | (other, Form::Identity) => other,
+            // inv(A) B is a solve, which needs neither the inverse's memory nor its work.
+            (Form::Call(Routine::Inverse, a), other) => Form::Solve(a, self.dense(other, sb)),
             // Diag(v) X scales the rows of X, X Diag(v) its columns.
-            (Form::Diag(v), other) => {
-                let scale = self.exprs.leaf(broadcast(v, true));
-                let e = self.expr(other, sb, (rows, cols));
-                Form::Expr(self.exprs.binary(Binary::Mul, scale, e))
+            (Form::Diag(v), other) => match self.in_memory(other, sb) {
+                Ok(matrix) => Form::Scaled(Scaling { weights: v, matrix, rows: true }),
+                Err(other) => {
+                    let scale = self.exprs.leaf(broadcast(v, true));
+                    let e = self.expr(other, sb, (rows, cols));
+                    Form::Expr(self.exprs.binary(Binary::Mul, scale, e))
+                }
+            },
+            (other, Form::Diag(v)) => match self.in_memory(other, sa) {
+                Ok(matrix) => Form::Scaled(Scaling { weights: v, matrix, rows: false }),
+                Err(other) => {
+                    let e = self.expr(other, sa, (rows, cols));
+                    let scale = self.exprs.leaf(broadcast(v, false));
+                    Form::Expr(self.exprs.binary(Binary::Mul, e, scale))
+                }
+            },
+            // L (Diag(w) R) and (L Diag(w)) R are one weighted product.
+            (Form::Dense(left), Form::Scaled(Scaling { weights, matrix, rows: true }))
+                if products::weighs(rows, left.cols, cols) =>
+            {
+                Form::Sum(Sum::of(
+                    vec![Chain { alpha: Scale::ONE, factors: vec![left, matrix], weights: Some(weights) }],
+                    None,
+                ))
             }
-            (other, Form::Diag(v)) => {
-                let e = self.expr(other, sa, (rows, cols));
-                let scale = self.exprs.leaf(broadcast(v, false));
-                Form::Expr(self.exprs.binary(Binary::Mul, e, scale))
+            (Form::Scaled(Scaling { weights, matrix, rows: false }), Form::Dense(right))
+                if products::weighs(rows, right.rows, cols) =>
+            {
+                Form::Sum(Sum::of(
+                    vec![Chain { alpha: Scale::ONE, factors: vec![matrix, right], weights: Some(weights) }],
+                    None,
+                ))
+            }
+            (Form::Dense(left), Form::Sum(sum)) if distributes(&sum, true, (rows, left.cols, cols)) => {
+                let mut chains: Vec<Chain> =
+                    sum.chains.into_iter().map(|c| Chain::of(c.alpha, [vec![left], c.factors].concat())).collect();
+                chains.extend(sum.scaled.into_iter().map(|(alpha, s)| Chain {
+                    alpha,
+                    factors: vec![left, s.matrix],
+                    weights: Some(s.weights),
+                }));
+                Form::Sum(Sum::of(chains, None))
+            }
+            (Form::Sum(sum), Form::Dense(right)) if distributes(&sum, false, (rows, right.rows, cols)) => {
+                let mut chains: Vec<Chain> =
+                    sum.chains.into_iter().map(|c| Chain::of(c.alpha, [c.factors, vec![right]].concat())).collect();
+                chains.extend(sum.scaled.into_iter().map(|(alpha, s)| Chain {
+                    alpha,
+                    factors: vec![s.matrix, right],
+                    weights: Some(s.weights),
+                }));
+                Form::Sum(Sum::of(chains, None))
             }
             (fa, fb) => {
                 let (left_alpha, mut left) = self.chain(fa, sa);
@@ -442,29 +541,47 @@ impl Lowering<'_> {
                     } else {
                         (&mut right, Scale::ONE, sb)
                     };
-                    let product =
-                        Form::Sum(Sum { chains: vec![Chain { alpha, factors: std::mem::take(longer) }], rest: None });
+                    let product = Form::Sum(Sum::of(vec![Chain::of(alpha, std::mem::take(longer))], None));
                     *longer = vec![self.materialise(product, shape.0, shape.1, None)];
                 }
                 let (alpha, right) = match left_alpha.times(right_alpha) {
                     Some(alpha) => (alpha, right),
                     None => {
-                        let product =
-                            Form::Sum(Sum { chains: vec![Chain { alpha: right_alpha, factors: right }], rest: None });
+                        let product = Form::Sum(Sum::of(vec![Chain::of(right_alpha, right)], None));
                         (left_alpha, vec![self.materialise(product, sb.0, sb.1, None)])
                     }
                 };
-                Form::Sum(Sum { chains: vec![Chain { alpha, factors: [left, right].concat() }], rest: None })
+                Form::Sum(Sum::of(vec![Chain::of(alpha, [left, right].concat())], None))
             }
+        }
+    }
+
+    /// A form that is worth keeping as a matrix in memory when it is scaled by a diagonal:
+    /// one in memory already, or one that any elementwise consumer would compute first.
+    fn in_memory(&mut self, form: Form, shape: (usize, usize)) -> Result<View, Form> {
+        match form {
+            Form::Dense(view) => Ok(view),
+            form @ (Form::Sum(_) | Form::Call(..) | Form::Solve(..)) => Ok(self.dense(form, shape)),
+            form => Err(form),
         }
     }
 
     /// The factors a `MatMul` operand contributes: a lone product's chain, or the operand.
     fn chain(&mut self, form: Form, shape: (usize, usize)) -> (Scale, Vec<View>) {
         match form {
-            Form::Sum(Sum { mut chains, rest: None }) if chains.len() == 1 => {
-                let chain = chains.remove(0);
-                (chain.alpha, chain.factors)
+            Form::Sum(mut sum) if sum.lone_chain().is_some() => {
+                let Chain { alpha, factors, weights } = sum.chains.remove(0);
+                let Some(weights) = weights else { return (alpha, factors) };
+                // A weighted product that is extended writes out the smaller scaled factor.
+                let (left, right) = (factors[0], factors[1]);
+                let factors = if left.len() <= right.len() {
+                    let scaled = Form::Scaled(Scaling { weights, matrix: left, rows: false });
+                    vec![self.dense(scaled, (left.rows, left.cols)), right]
+                } else {
+                    let scaled = Form::Scaled(Scaling { weights, matrix: right, rows: true });
+                    vec![left, self.dense(scaled, (right.rows, right.cols))]
+                };
+                (alpha, factors)
             }
             // c·𝟙𝟙ᵀ is a product of two vectors of ones: `ones(m, k) B` costs m·n, not m·k·n.
             Form::Fill(c) if shape.0 > 1 && shape.1 > 1 => {
@@ -492,17 +609,22 @@ impl Lowering<'_> {
         match form {
             Form::Dense(view) => Form::Dense(view.transpose()),
             Form::Fill(_) | Form::Identity | Form::Diag(_) => form,
+            // (Diag(w) M)ᵀ = Mᵀ Diag(w)
+            Form::Scaled(scaling) => Form::Scaled(scaling.transpose()),
             Form::Expr(e) => Form::Expr(self.exprs.transpose(e)),
             // (Σ α L R + E)ᵀ = Σ α Rᵀ Lᵀ + Eᵀ
             Form::Sum(sum) => Form::Sum(Sum {
+                scaled: sum.scaled.iter().map(|&(beta, scaling)| (beta, scaling.transpose())).collect(),
                 chains: sum
                     .chains
                     .into_iter()
-                    .map(|c| Chain { alpha: c.alpha, factors: c.factors.iter().rev().map(|f| f.transpose()).collect() })
+                    .map(|c| Chain { factors: c.factors.iter().rev().map(|f| f.transpose()).collect(), ..c })
                     .collect(),
                 rest: sum.rest.map(|r| self.exprs.transpose(r)),
             }),
-            form @ (Form::Reduce { .. } | Form::Call(..)) => Form::Dense(self.dense(form, shape).transpose()),
+            form @ (Form::Reduce { .. } | Form::Call(..) | Form::Solve(..)) => {
+                Form::Dense(self.dense(form, shape).transpose())
+            }
         }
     }
 
@@ -516,10 +638,16 @@ impl Lowering<'_> {
             Form::Identity => Form::Fill(n as f64),
             Form::Fill(c) => Form::Fill(c * n as f64),
             Form::Diag(v) => Form::Reduce { expr: self.exprs.leaf(strided(v)), rows: n, cols: 1, sink: Sink::Sum },
-            // tr(α L R) = α sum(L ⊙ Rᵀ): the product itself is never formed.
-            Form::Sum(Sum { chains, rest: None }) if chains.len() == 1 && chains[0].factors.len() == 2 => {
+            // tr(α L R) = α sum(L ⊙ Rᵀ), tr(α L Diag(w) R) = α sum(L ⊙ Rᵀ Diag(w)): the
+            // product itself is never formed.
+            Form::Sum(sum) if sum.lone_chain().is_some_and(|c| c.factors.len() == 2) => {
+                let chains = sum.chains;
                 let (l, r) = (chains[0].factors[0], chains[0].factors[1]);
-                let (el, er) = (self.leaf(l), self.leaf(r.transpose()));
+                let (el, mut er) = (self.leaf(l), self.leaf(r.transpose()));
+                if let Some(weights) = chains[0].weights {
+                    let w = self.exprs.leaf(broadcast(weights, false));
+                    er = self.exprs.binary(Binary::Mul, er, w);
+                }
                 let mut expr = self.exprs.binary(Binary::Mul, el, er);
                 if chains[0].alpha != Scale::ONE {
                     let alpha = self.scale_expr(chains[0].alpha);
@@ -537,15 +665,16 @@ impl Lowering<'_> {
     /// `form` (of a node of shape `shape`) as an operand of an elementwise expression over
     /// `consumer`. A 1×1 operand of a larger consumer is computed once and broadcast.
     fn expr(&mut self, form: Form, shape: (usize, usize), consumer: (usize, usize)) -> ExprId {
-        let broadcast = shape == (1, 1) && consumer != (1, 1);
+        let scalar_broadcast = shape == (1, 1) && consumer != (1, 1);
         match form {
             Form::Fill(c) => self.exprs.scalar(Scalar::Const(c)),
             Form::Dense(view) => self.leaf(view),
             Form::Identity if shape == (1, 1) => self.exprs.scalar(Scalar::Const(1.0)),
             Form::Identity => self.exprs.leaf(Leaf::Identity),
             Form::Diag(v) if shape == (1, 1) => self.leaf(v),
-            Form::Diag(v) => self.exprs.leaf(Leaf::Diagonal { source: v.source, stride: strided_step(v) }),
-            Form::Expr(e) if !broadcast && self.exprs.depth(e) < MAX_DEPTH => e,
+            Form::Diag(v) => self.exprs.leaf(Leaf::Diagonal { source: v.source, stride: v.step() }),
+            Form::Scaled(scaling) => self.scaling(scaling),
+            Form::Expr(e) if !scalar_broadcast && self.exprs.depth(e) < MAX_DEPTH => e,
             form => {
                 let view = self.dense(form, shape);
                 self.leaf(view)
@@ -587,14 +716,18 @@ impl Lowering<'_> {
             // (An expression is compiled as it is, however deep: `expr` would send a deep one
             // back here.)
             Form::Expr(e) => elementwise(self, e, Sink::Store, rows, cols),
-            Form::Fill(_) | Form::Identity | Form::Diag(_) => {
+            Form::Fill(_) | Form::Identity | Form::Diag(_) | Form::Scaled(_) => {
                 let e = self.expr(form, (rows, cols), (rows, cols));
                 elementwise(self, e, Sink::Store, rows, cols);
             }
             Form::Reduce { expr, rows: r, cols: c, sink } => elementwise(self, expr, sink, r, c),
             Form::Sum(sum) => self.products(sum, rows, cols, dst),
             Form::Call(routine, operand) => {
-                let special = Special::new(routine, operand, |r, c| self.value(r * c, None));
+                let special = Special::new(routine, operand, None, |r, c| self.value(r * c, None));
+                self.steps.push(Step::Special { dst, special });
+            }
+            Form::Solve(a, b) => {
+                let special = Special::new(Routine::Solve, a, Some(b), |r, c| self.value(r * c, None));
                 self.steps.push(Step::Special { dst, special });
             }
         }
@@ -602,6 +735,7 @@ impl Lowering<'_> {
     }
 
     fn products(&mut self, sum: Sum, rows: usize, cols: usize, dst: ValueId) {
+        let sum = self.settled(sum);
         let mut terms = Vec::new();
         for chain in sum.chains {
             let factors = chain.factors;
@@ -612,14 +746,14 @@ impl Lowering<'_> {
             let k = split[0][last];
             let left = self.chain_product(&factors, &split, 0, k);
             let right = self.chain_product(&factors, &split, k + 1, last);
-            terms.push(Term { alpha: chain.alpha, left, right });
+            terms.push(Term { alpha: chain.alpha, left, right, weights: chain.weights });
         }
         // A plain product already in memory is copied, not computed again.
         let plain = match (terms.as_slice(), &sum.rest) {
-            ([term], None) if term.alpha == Scale::ONE => Some((term.left, term.right)),
+            ([term], None) if term.alpha == Scale::ONE && term.weights.is_none() => Some((term.left, term.right)),
             _ => None,
         };
-        if let Some(made) = plain.and_then(|factors| self.products_made.get(&factors).copied()) {
+        if let Some(made) = plain.and_then(|(left, right)| self.made(left, right)) {
             let e = self.leaf(made);
             let kernel = Kernel::compile(&self.exprs, e, rows, cols, Sink::Store);
             self.steps.push(Step::Elementwise { dst, kernel });
@@ -633,6 +767,41 @@ impl Lowering<'_> {
         }
     }
 
+    /// The product `L R` if it is in memory already, as itself or as its transpose
+    /// `Rᵀ Lᵀ` (the gradient `Aᵀ p` and the row `pᵀ A` of a Hessian's outer product).
+    fn made(&self, left: View, right: View) -> Option<View> {
+        let made = &self.products_made;
+        made.get(&(left, right))
+            .copied()
+            .or_else(|| made.get(&(right.transpose(), left.transpose())).map(|v| v.transpose()))
+    }
+
+    /// The sum with its scaled matrices moved into the elementwise rest.
+    fn settled(&mut self, sum: Sum) -> Sum {
+        let mut rest = sum.rest;
+        for (beta, scaling) in sum.scaled {
+            let mut e = self.scaling(scaling);
+            if beta != Scale::ONE {
+                let b = self.scale_expr(beta);
+                e = self.exprs.binary(Binary::Mul, b, e);
+            }
+            rest = Some(match rest {
+                Some(r) => self.exprs.binary(Binary::Add, r, e),
+                None => e,
+            });
+        }
+        Sum::of(sum.chains, rest)
+    }
+
+    /// `Diag(w) M` or `M Diag(w)` as an elementwise expression.
+    fn scaling(&mut self, Scaling { weights, matrix, rows }: Scaling) -> ExprId {
+        let (e, scale) = (self.leaf(matrix), self.exprs.leaf(broadcast(weights, rows)));
+        match rows {
+            true => self.exprs.binary(Binary::Mul, scale, e),
+            false => self.exprs.binary(Binary::Mul, e, scale),
+        }
+    }
+
     /// The product of `factors[i..=j]` in memory, in the order `split` chose.
     fn chain_product(&mut self, factors: &[View], split: &[Vec<usize>], i: usize, j: usize) -> View {
         if i == j {
@@ -641,12 +810,12 @@ impl Lowering<'_> {
         let k = split[i][j];
         let left = self.chain_product(factors, split, i, k);
         let right = self.chain_product(factors, split, k + 1, j);
-        if let Some(&made) = self.products_made.get(&(left, right)) {
+        if let Some(made) = self.made(left, right) {
             return made;
         }
         let (rows, cols) = (left.rows, right.cols);
         let dst = self.value(rows * cols, None);
-        let term = Term { alpha: Scale::ONE, left, right };
+        let term = Term { alpha: Scale::ONE, left, right, weights: None };
         let products = Products::new(rows, cols, None, vec![term], |len| self.value(len, None));
         self.steps.push(Step::Products { dst, products });
         let made = View::of(Source::Value(dst), rows, cols);
@@ -655,25 +824,29 @@ impl Lowering<'_> {
     }
 }
 
+/// Whether a product of a matrix and `sum` (on the sum's right when `on_left`) is better
+/// distributed over the sum's terms, `(m, k, n)` being the product's sizes: when the sum
+/// has scaled matrices that then become weighted products (each written once into the
+/// result, instead of the sum written out and then multiplied), a few plain products, and
+/// nothing elementwise.
+fn distributes(sum: &Sum, on_left: bool, (m, k, n): (usize, usize, usize)) -> bool {
+    !sum.scaled.is_empty()
+        && sum.rest.is_none()
+        && sum.chains.len() <= 2
+        && sum.chains.iter().all(|c| c.weights.is_none() && c.factors.len() < MAX_CHAIN)
+        && sum.scaled.iter().all(|(_, s)| s.rows == on_left)
+        && products::weighs(m, k, n)
+}
+
 /// A view as a strided leaf.
 fn strided(view: View) -> Leaf {
     let (row_stride, col_stride) = view.strides();
     Leaf::Strided { source: view.source, row_stride, col_stride }
 }
 
-/// The step between consecutive entries of a vector view (1: vectors are contiguous).
-fn strided_step(v: View) -> usize {
-    let (row_stride, col_stride) = v.strides();
-    if v.rows > 1 {
-        row_stride
-    } else {
-        col_stride
-    }
-}
-
 /// The vector `v` repeated along rows (`(i, j) ↦ vᵢ`) or along columns (`(i, j) ↦ vⱼ`).
 fn broadcast(v: View, down_rows: bool) -> Leaf {
-    let step = strided_step(v);
+    let step = v.step();
     if down_rows {
         Leaf::Strided { source: v.source, row_stride: step, col_stride: 0 }
     } else {

@@ -90,6 +90,16 @@ impl View {
     fn len(self) -> usize {
         self.rows * self.cols
     }
+
+    /// The step between consecutive entries of a vector view.
+    fn step(self) -> usize {
+        let (row_stride, col_stride) = self.strides();
+        if self.rows > 1 {
+            row_stride
+        } else {
+            col_stride
+        }
+    }
 }
 
 /// One unit of work of the run loop.

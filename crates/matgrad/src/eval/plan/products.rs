@@ -6,9 +6,12 @@
 //! `[2w 2p 2r] [z (u ⊙ v) x]ᵀ`, which writes the result once. Other terms accumulate into
 //! the same buffer (faer's `Accum::Add`), scalings become the kernel's α, and the
 //! elementwise part `E` (if any) is written first by a fused loop. Operands are views, so
-//! transposes are only strides.
+//! transposes are only strides. A weighted term `α L Diag(w) R` (a Hessian's `X Diag(d) Xᵀ`)
+//! is computed by blocks of the scaled rows of R, and when it is symmetric (R = Lᵀ) as its
+//! lower triangle, mirrored: then it writes the result first and `E` is added after it.
 
 use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, MatMut, MatRef, Par};
 
 use super::dense::{self, Columns, Thin};
@@ -63,12 +66,28 @@ impl Scale {
     }
 }
 
-/// α L R, with L `m × k` and R `k × n`.
+/// α L R, with L `m × k` and R `k × n`; with weights w (a k-vector), α L Diag(w) R.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Term {
     pub alpha: Scale,
     pub left: View,
     pub right: View,
+    pub weights: Option<View>,
+}
+
+/// Whether an `m × n` product `L Diag(w) R` with inner dimension k is worth computing as a
+/// weighted product (in blocks of Diag(w) R) rather than through the scaled matrix: when
+/// it is a matrix product, not a matrix–vector or thin one.
+pub(super) fn weighs(m: usize, k: usize, n: usize) -> bool {
+    m > 1 && n > 1 && k > THIN_RANK
+}
+
+/// The rows of Diag(w) R that a weighted product scales at a time: enough for faer's
+/// kernels to run at full speed (its inner blocks are a few hundred long), few enough that
+/// the scratch is at most half of the `m × n` result, so that `X Diag(d) Xᵀ` needs memory
+/// for its result and not for the `n × d` scaled matrix (9–11× the Hessian before).
+fn weighted_block(m: usize, k: usize) -> usize {
+    (m / 2).clamp(32, 512).min(k)
 }
 
 #[derive(Debug)]
@@ -88,6 +107,10 @@ enum Group {
     },
     /// Any other product, through faer.
     General { term: Term, parallel: bool },
+    /// `α L Diag(w) R`, `block` rows of Diag(w) R at a time, scaled into `scaled` and
+    /// multiplied through faer. A symmetric product (R = Lᵀ) that is the first to write its
+    /// result computes the lower triangle only and mirrors it: half the multiply-adds.
+    Weighted { term: Term, weights: View, block: usize, scaled: ValueId, symmetric: bool, parallel: bool },
     /// Thin terms computed as one product `[α₁L₁ α₂L₂ …] [R₁; R₂; …]` of rank at most
     /// [`THIN_RANK`], packed into the scratch values `left` (m × rank) and `right` (R by rows).
     Packed { terms: Vec<Term>, left: ValueId, right: ValueId, rank: usize, parallel: bool },
@@ -112,6 +135,9 @@ pub(super) struct Products {
     rows: usize,
     cols: usize,
     init: Option<Kernel>,
+    /// Whether the elementwise part is added after the first group instead of written
+    /// before every group.
+    init_last: bool,
     groups: Vec<Group>,
 }
 
@@ -131,6 +157,16 @@ impl Products {
         let split = |entries: usize| entries >= dense::PARALLEL_ENTRIES;
         for term in terms {
             let (k, (l, r)) = (term.left.cols, (term.left, term.right));
+            if let Some(weights) = term.weights {
+                let block = weighted_block(rows, k);
+                let symmetric = l.source == r.source && l.transposed != r.transposed && l.rows == r.cols;
+                let parallel = rows * cols * block >= PARALLEL_WORK;
+                let group =
+                    Group::Weighted { term, weights, block, scaled: scratch(block * cols), symmetric, parallel };
+                // First, so that a symmetric product writes the result before any other term.
+                groups.insert(0, group);
+                continue;
+            }
             let storage = |v: View| if v.transposed { (v.cols, v.rows) } else { (v.rows, v.cols) };
             let mut group = |matrix: View, vector: View, dots: bool| {
                 let (rows, cols) = storage(matrix);
@@ -187,7 +223,15 @@ impl Products {
             pack.push(term);
         }
         finish(&mut pack, &mut groups);
-        Products { rows, cols, init, groups }
+        // A symmetric weighted product computes half its result only if it writes first:
+        // then the elementwise part is added after it (`X Diag(d) Xᵀ + 2λ I`, ridge
+        // regression's Hessian).
+        let symmetric_first = matches!(groups.first(), Some(Group::Weighted { symmetric: true, .. }));
+        let (init, init_last) = match init {
+            Some(init) if symmetric_first => (Some(init.adding()), true),
+            init => (init, false),
+        };
+        Products { rows, cols, init, init_last, groups }
     }
 
     pub(super) fn registers(&self) -> usize {
@@ -216,9 +260,12 @@ impl Products {
         })
     }
 
-    /// The elementwise part, taken out.
+    /// The elementwise part, taken out (to run before the products, writing the result).
     pub(super) fn take_init(&mut self) -> Option<Kernel> {
-        self.init.take()
+        match self.init_last {
+            true => None,
+            false => self.init.take(),
+        }
     }
 
     /// Whether the elementwise part runs on two threads (it needs its own registers).
@@ -232,6 +279,7 @@ impl Products {
             || self.groups.iter().any(|g| match g {
                 Group::MatrixVector { parallel, .. }
                 | Group::General { parallel, .. }
+                | Group::Weighted { parallel, .. }
                 | Group::Packed { parallel, .. } => *parallel,
             })
     }
@@ -242,7 +290,7 @@ impl Products {
         for group in &self.groups {
             match group {
                 Group::MatrixVector { matrix, rows, cols, .. } => out.push((*matrix, rows * cols)),
-                Group::General { term, .. } => {
+                Group::General { term, .. } | Group::Weighted { term, .. } => {
                     out.extend([term.left, term.right].map(|v| (v.source, v.len())));
                 }
                 Group::Packed { .. } => {}
@@ -268,6 +316,10 @@ impl Products {
                     sources.extend([Some(*matrix), Some(*vector), alpha.runtime].into_iter().flatten())
                 }
                 Group::General { term, .. } => sources.extend(term_sources(term)),
+                Group::Weighted { term, weights, .. } => {
+                    sources.extend(term_sources(term));
+                    sources.push(weights.source);
+                }
                 Group::Packed { terms, .. } => terms.iter().for_each(|t| sources.extend(term_sources(t))),
             }
         }
@@ -282,6 +334,7 @@ impl Products {
             match group {
                 Group::Packed { left, right, .. } => out.extend([*left, *right]),
                 Group::MatrixVector { partial: Some(partial), .. } => out.push(*partial),
+                Group::Weighted { scaled, .. } => out.push(*scaled),
                 Group::MatrixVector { partial: None, .. } | Group::General { .. } => {}
             }
         }
@@ -315,6 +368,16 @@ impl Products {
                     let how = threads("matrix product", *parallel);
                     format!("{}{}·{}   [{how}]", scale(&term.alpha), view(term.left), view(term.right))
                 }
+                Group::Weighted { term, weights, block, symmetric, parallel, .. } => {
+                    let how =
+                        match *symmetric && first_writer(self.init.is_some() && !self.init_last, group, &self.groups) {
+                            true => format!("weighted product, symmetric, {block} rows at a time"),
+                            false => format!("weighted product, {block} rows at a time"),
+                        };
+                    let how = threads(&how, *parallel);
+                    let (l, w, r) = (view(term.left), name(weights.source), view(term.right));
+                    format!("{}{l}·Diag({w})·{r}   [{how}]", scale(&term.alpha))
+                }
                 Group::Packed { terms, rank, parallel, .. } => {
                     let left: Vec<String> =
                         terms.iter().map(|t| format!("{}{}", scale(&t.alpha), view(t.left))).collect();
@@ -338,9 +401,14 @@ impl Products {
         let (rows, cols) = (self.rows, self.cols);
         let dst = &mut dst[..rows * cols];
         let mut accumulate = false;
-        if let Some(init) = &self.init {
-            init.run(&Memory::new(inputs, slots, slot_of), registers, dst);
-            accumulate = true;
+        let run_init = |slots: &mut [Vec<f64>], registers: &mut Registers, dst: &mut [f64]| {
+            if let Some(init) = &self.init {
+                init.run(&Memory::new(inputs, slots, slot_of), registers, dst);
+            }
+        };
+        if !self.init_last {
+            run_init(slots, registers, dst);
+            accumulate = self.init.is_some();
         }
         for group in &self.groups {
             match group {
@@ -364,6 +432,16 @@ impl Products {
                     let (left, right) = (matrix(&memory, term.left), matrix(&memory, term.right));
                     gemm(dst, rows, cols, accumulate, left, right, term.alpha.value(&memory), *parallel);
                 }
+                Group::Weighted { term, weights, block, scaled, symmetric, parallel } => {
+                    let [mut buffer] = take_slots(slots, slot_of, [*scaled]);
+                    let memory = Memory::new(inputs, slots, slot_of);
+                    let product = Weighted { term: *term, weights: *weights, block: *block, parallel: *parallel };
+                    // Only the first writer may compute a triangle: a later one would add half
+                    // of itself to a result that need not be symmetric.
+                    let triangle = *symmetric && !accumulate;
+                    product.run(&memory, &mut buffer, dst, rows, cols, accumulate, triangle);
+                    put_slots(slots, slot_of, [*scaled], [buffer]);
+                }
                 Group::Packed { terms, left, right, rank, parallel } => {
                     let taken = take_slots(slots, slot_of, [*left, *right]);
                     let [mut packed_left, mut packed_right] = taken;
@@ -373,7 +451,86 @@ impl Products {
                     put_slots(slots, slot_of, [*left, *right], [packed_left, packed_right]);
                 }
             }
+            if self.init_last && !accumulate {
+                run_init(slots, registers, dst);
+            }
             accumulate = true;
+        }
+    }
+}
+
+/// Whether `group` is the first to write the result (no elementwise part, nothing before).
+fn first_writer(has_init: bool, group: &Group, groups: &[Group]) -> bool {
+    !has_init && groups.first().is_some_and(|g| std::ptr::eq(g, group))
+}
+
+/// One weighted product's operands, for [`Weighted::run`].
+struct Weighted {
+    term: Term,
+    weights: View,
+    block: usize,
+    parallel: bool,
+}
+
+impl Weighted {
+    /// dst (+)= α L Diag(w) R, `block` rows of R at a time; with `triangle`, the lower
+    /// triangle only, mirrored at the end (R = Lᵀ, and nothing else written before).
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        memory: &Memory,
+        buffer: &mut [f64],
+        dst: &mut [f64],
+        rows: usize,
+        cols: usize,
+        accumulate: bool,
+        triangle: bool,
+    ) {
+        let (left, alpha) = (matrix(memory, self.term.left), self.term.alpha.value(memory));
+        let (r, (r_row, r_col)) = (memory.get(self.term.right.source), self.term.right.strides());
+        let w = memory.get(self.weights.source);
+        let w_step = self.weights.step();
+        let inner = self.term.left.cols;
+        let par = if self.parallel { Par::rayon(2) } else { Par::Seq };
+        let mut out = MatMut::from_column_major_slice_mut(&mut dst[..rows * cols], rows, cols);
+        for (b, start) in (0..inner).step_by(self.block).enumerate() {
+            let len = self.block.min(inner - start);
+            let buffer = &mut buffer[..len * cols];
+            // Diag(w) R for rows start.., written in R's own order so that both are read
+            // and written contiguously.
+            let scaled = if r_row <= r_col {
+                for j in 0..cols {
+                    for (i, entry) in buffer[j * len..(j + 1) * len].iter_mut().enumerate() {
+                        let at = start + i;
+                        *entry = w[at * w_step] * r[at * r_row + j * r_col];
+                    }
+                }
+                MatRef::from_column_major_slice(buffer, len, cols)
+            } else {
+                for i in 0..len {
+                    let (at, row) = (start + i, &mut buffer[i * cols..(i + 1) * cols]);
+                    let weight = w[at * w_step];
+                    for (j, entry) in row.iter_mut().enumerate() {
+                        *entry = weight * r[at * r_row + j * r_col];
+                    }
+                }
+                MatRef::from_column_major_slice(buffer, cols, len).transpose()
+            };
+            let accum = if accumulate || b > 0 { Accum::Add } else { Accum::Replace };
+            let left = left.subcols(start, len);
+            if triangle {
+                let (lower, full) = (BlockStructure::TriangularLower, BlockStructure::Rectangular);
+                triangular::matmul(out.as_mut(), lower, accum, left, full, scaled, full, alpha, par);
+            } else {
+                matmul(out.as_mut(), accum, left, scaled, alpha, par);
+            }
+        }
+        if triangle {
+            for j in 1..cols {
+                for i in 0..j {
+                    dst[j * rows + i] = dst[i * rows + j];
+                }
+            }
         }
     }
 }

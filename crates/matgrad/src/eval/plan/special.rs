@@ -1,9 +1,9 @@
-//! Dense routines with no fused form: softmax, log-sum-exp, inverse, determinants and
-//! matrix powers. Each computes into its destination with scratch made at compile time
+//! Dense routines with no fused form: softmax, log-sum-exp, inverse, solves, determinants
+//! and matrix powers. Each computes into its destination with scratch made at compile time
 //! (the LU factors, pivots and faer's stack), so these allocate nothing per run either.
 
-use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::linalg::lu::partial_pivoting::{factor, inverse};
+use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
+use faer::linalg::lu::partial_pivoting::{factor, inverse, solve};
 use faer::{Accum, MatMut, MatRef, Par};
 
 use super::{put_slots, take_slots, Inputs, Memory, Source, ValueId, View};
@@ -13,19 +13,22 @@ pub(super) enum Routine {
     Softmax,
     LogSumExp,
     Inverse,
+    /// `A⁻¹ B` by LU, for `inv(A) B` (the inverse itself is never formed).
+    Solve,
     Det,
     LogDet,
     /// A square matrix to the power k ≥ 2, by squaring.
     Power(u32),
 }
 
-/// A routine applied to one operand; `scratch` holds two `n × n` values where the routine
-/// needs them (the LU factors, or the powers of the base).
+/// A routine applied to one operand (and, for a solve, its right-hand side); `scratch`
+/// holds the `n × n` values the routine needs: the LU factors, or the powers of the base.
 #[derive(Debug)]
 pub(super) struct Special {
     routine: Routine,
     operand: View,
-    scratch: Option<[ValueId; 2]>,
+    rhs: Option<View>,
+    scratch: Vec<ValueId>,
 }
 
 /// Per-step scratch that is not an `f64` array.
@@ -44,16 +47,20 @@ impl std::fmt::Debug for SpecialScratch {
 }
 
 impl Special {
-    /// `scratch(rows, cols)` makes a scratch value.
-    pub(super) fn new(routine: Routine, operand: View, mut scratch: impl FnMut(usize, usize) -> ValueId) -> Special {
+    /// `scratch(rows, cols)` makes a scratch value; `rhs` is a solve's B.
+    pub(super) fn new(
+        routine: Routine,
+        operand: View,
+        rhs: Option<View>,
+        mut scratch: impl FnMut(usize, usize) -> ValueId,
+    ) -> Special {
         let n = operand.rows;
         let scratch = match routine {
-            Routine::Softmax | Routine::LogSumExp => None,
-            Routine::Inverse | Routine::Det | Routine::LogDet | Routine::Power(_) => {
-                Some([scratch(n, n), scratch(n, n)])
-            }
+            Routine::Softmax | Routine::LogSumExp => vec![],
+            Routine::Inverse | Routine::Solve | Routine::Det | Routine::LogDet => vec![scratch(n, n)],
+            Routine::Power(_) => vec![scratch(n, n), scratch(n, n)],
         };
-        Special { routine, operand, scratch }
+        Special { routine, operand, rhs, scratch }
     }
 
     pub(super) fn describe(&self, name: &dyn Fn(Source) -> String) -> String {
@@ -66,6 +73,10 @@ impl Special {
             Routine::Softmax => format!("softmax({operand})"),
             Routine::LogSumExp => format!("logsumexp({operand})"),
             Routine::Inverse => format!("inv({operand})   [LU]"),
+            Routine::Solve => {
+                let rhs = self.rhs.map(|b| name(b.source)).unwrap_or_default();
+                format!("{operand}⁻¹·{rhs}   [LU solve]")
+            }
             Routine::Det => format!("det({operand})   [LU]"),
             Routine::LogDet => format!("logdet({operand})   [LU]"),
             Routine::Power(k) => format!("{operand}^{k}   [by squaring]"),
@@ -79,21 +90,27 @@ impl Special {
     }
 
     pub(super) fn reads(&self, out: &mut Vec<ValueId>) {
-        if let Source::Value(v) = self.operand.source {
-            out.push(v);
+        for view in std::iter::once(self.operand).chain(self.rhs) {
+            if let Source::Value(v) = view.source {
+                out.push(v);
+            }
         }
     }
 
     pub(super) fn scratch(&self, out: &mut Vec<ValueId>) {
-        out.extend(self.scratch.iter().flatten());
+        out.extend(&self.scratch);
     }
 
     pub(super) fn workspace(&self) -> SpecialScratch {
         let n = self.operand.rows;
         match self.routine {
-            Routine::Inverse | Routine::Det | Routine::LogDet => {
-                let request = factor::lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, Default::default())
-                    .or(inverse::inverse_scratch::<usize, f64>(n, Par::Seq));
+            Routine::Inverse | Routine::Solve | Routine::Det | Routine::LogDet => {
+                let after = match (self.routine, self.rhs) {
+                    (Routine::Inverse, _) => inverse::inverse_scratch::<usize, f64>(n, Par::Seq),
+                    (Routine::Solve, Some(b)) => solve::solve_in_place_scratch::<usize, f64>(n, b.cols, Par::Seq),
+                    _ => StackReq::EMPTY,
+                };
+                let request = factor::lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, Default::default()).or(after);
                 SpecialScratch::Lu { forward: vec![0; n], backward: vec![0; n], stack: MemBuffer::new(request) }
             }
             Routine::Softmax | Routine::LogSumExp | Routine::Power(_) => SpecialScratch::None,
@@ -109,7 +126,7 @@ impl Special {
         dst: &mut [f64],
     ) {
         let n = self.operand.rows;
-        match (self.routine, self.scratch) {
+        match (self.routine, self.scratch.as_slice()) {
             (Routine::Softmax, _) => {
                 let x = &Memory::new(inputs, slots, slot_of).get(self.operand.source)[..n];
                 softmax(x, &mut dst[..n]);
@@ -118,11 +135,11 @@ impl Special {
                 let x = &Memory::new(inputs, slots, slot_of).get(self.operand.source)[..n];
                 dst[0] = log_sum_exp(x);
             }
-            (Routine::Inverse | Routine::Det | Routine::LogDet, Some(scratch)) => {
+            (Routine::Inverse | Routine::Solve | Routine::Det | Routine::LogDet, &[scratch]) => {
                 let SpecialScratch::Lu { forward, backward, stack } = workspace else {
                     unreachable!("LU routines get LU scratch")
                 };
-                let [mut factors, unused] = take_slots(slots, slot_of, scratch);
+                let [mut factors] = take_slots(slots, slot_of, [scratch]);
                 let mut lu = MatMut::from_column_major_slice_mut(&mut factors[..n * n], n, n);
                 lu.copy_from(matrix(&Memory::new(inputs, slots, slot_of), self.operand));
                 let stack = MemStack::new(stack);
@@ -135,6 +152,12 @@ impl Special {
                         let out = MatMut::from_column_major_slice_mut(&mut dst[..n * n], n, n);
                         inverse::inverse(out, lu, lu, perm, Par::Seq, stack);
                     }
+                    Routine::Solve => {
+                        let b = self.rhs.expect("a solve has a right-hand side");
+                        let mut out = MatMut::from_column_major_slice_mut(&mut dst[..n * b.cols], n, b.cols);
+                        out.copy_from(matrix(&Memory::new(inputs, slots, slot_of), b));
+                        solve::solve_in_place(lu, lu, perm, out, Par::Seq, stack);
+                    }
                     // As faer's `determinant` (which the interpreter uses): the product of the
                     // pivots, negated for an odd number of row swaps.
                     Routine::Det => {
@@ -145,9 +168,10 @@ impl Special {
                     Routine::LogDet => dst[0] = diagonal.map(|u| u.abs().ln()).sum(),
                     Routine::Softmax | Routine::LogSumExp | Routine::Power(_) => unreachable!(),
                 }
-                put_slots(slots, slot_of, scratch, [factors, unused]);
+                put_slots(slots, slot_of, [scratch], [factors]);
             }
-            (Routine::Power(k), Some(scratch)) => {
+            (Routine::Power(k), &[base, product]) => {
+                let scratch = [base, product];
                 let [mut base, mut product] = take_slots(slots, slot_of, scratch);
                 power(
                     &Memory::new(inputs, slots, slot_of),
@@ -159,8 +183,8 @@ impl Special {
                 );
                 put_slots(slots, slot_of, scratch, [base, product]);
             }
-            (Routine::Inverse | Routine::Det | Routine::LogDet | Routine::Power(_), None) => {
-                unreachable!("these routines are made with scratch")
+            (Routine::Inverse | Routine::Solve | Routine::Det | Routine::LogDet | Routine::Power(_), _) => {
+                unreachable!("these routines are made with their scratch")
             }
         }
     }
