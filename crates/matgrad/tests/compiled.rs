@@ -397,6 +397,11 @@ fn weighted_products_and_solves_agree_with_the_interpreter() {
     assert!(symmetric.contains("X·Diag(w)·Xᵀ   [weighted product, symmetric"), "{symmetric}");
     let after_init = plan(sources[1], 40);
     assert!(after_init.contains("A + 0.025·X·Diag(w)·Xᵀ   [weighted product, symmetric, 32 rows"), "{after_init}");
+    // ∂L/∂w = diag(Xᵀ G X)/b: the row sums of (Xᵀ ⊙ (G X)ᵀ), one matrix–vector product, not
+    // the b × b product and its diagonal.
+    let gradient_w = after_init.lines().find(|l| l.starts_with("∂L/∂w")).expect("∂L/∂w");
+    assert!(gradient_w.contains("[matrix–vector"), "{after_init}");
+    assert_eq!(after_init.matches("matrix product").count(), 2, "{after_init}");
     let value_only = |source: &str| parse(source).compile(&[("n", 40)]).expect("compiles").describe().join("\n");
     let solve = value_only(sources[7]);
     assert!(solve.contains("[LU solve]") && !solve.contains("inv(A)"), "{solve}");

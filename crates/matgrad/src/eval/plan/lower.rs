@@ -341,6 +341,17 @@ impl Lowering<'_> {
                 Form::Diag(v) => Form::Dense(v),
                 Form::Identity => Form::Fill(1.0),
                 Form::Fill(c) => Form::Fill(c),
+                // diag(α L R) is the row sums of α L ⊙ Rᵀ: m·k work, not the m·k·m product.
+                Form::Sum(mut sum) if sum.lone_chain().is_some() => {
+                    let (expr, (m, k)) = self.products_entries(sum.chains.remove(0));
+                    if k == 1 {
+                        Form::Expr(expr)
+                    } else {
+                        let entries = self.materialise(Form::Expr(expr), m, k, None);
+                        let ones = self.ones(k);
+                        Form::Sum(Sum::of(vec![Chain::of(Scale::ONE, vec![entries, ones])], None))
+                    }
+                }
                 form => {
                     let e = self.expr(form, sa, sa);
                     Form::Expr(self.exprs.diagonal(e))
@@ -638,28 +649,34 @@ impl Lowering<'_> {
             Form::Identity => Form::Fill(n as f64),
             Form::Fill(c) => Form::Fill(c * n as f64),
             Form::Diag(v) => Form::Reduce { expr: self.exprs.leaf(strided(v)), rows: n, cols: 1, sink: Sink::Sum },
-            // tr(α L R) = α sum(L ⊙ Rᵀ), tr(α L Diag(w) R) = α sum(L ⊙ Rᵀ Diag(w)): the
-            // product itself is never formed.
-            Form::Sum(sum) if sum.lone_chain().is_some_and(|c| c.factors.len() == 2) => {
-                let chains = sum.chains;
-                let (l, r) = (chains[0].factors[0], chains[0].factors[1]);
-                let (el, mut er) = (self.leaf(l), self.leaf(r.transpose()));
-                if let Some(weights) = chains[0].weights {
-                    let w = self.exprs.leaf(broadcast(weights, false));
-                    er = self.exprs.binary(Binary::Mul, er, w);
-                }
-                let mut expr = self.exprs.binary(Binary::Mul, el, er);
-                if chains[0].alpha != Scale::ONE {
-                    let alpha = self.scale_expr(chains[0].alpha);
-                    expr = self.exprs.binary(Binary::Mul, alpha, expr);
-                }
-                Form::Reduce { expr, rows: l.rows, cols: l.cols, sink: Sink::Sum }
+            // tr(α L R) = sum(α L ⊙ Rᵀ): the last product itself is never formed.
+            Form::Sum(mut sum) if sum.lone_chain().is_some() => {
+                let (expr, (rows, cols)) = self.products_entries(sum.chains.remove(0));
+                Form::Reduce { expr, rows, cols, sink: Sink::Sum }
             }
             form => {
                 let e = self.expr(form, (n, n), (n, n));
                 Form::Reduce { expr: self.exprs.diagonal(e), rows: n, cols: 1, sink: Sink::Sum }
             }
         }
+    }
+
+    /// The `m × k` terms of the diagonal of a chain α L R (L and R its last product's
+    /// factors), `α L ⊙ Rᵀ` (with weights, `α L ⊙ Rᵀ Diag(w)`): entry i of the diagonal is
+    /// the sum of row i.
+    fn products_entries(&mut self, chain: Chain) -> (ExprId, (usize, usize)) {
+        let [l, r] = self.last_product(chain.factors);
+        let (el, mut er) = (self.leaf(l), self.leaf(r.transpose()));
+        if let Some(weights) = chain.weights {
+            let w = self.exprs.leaf(broadcast(weights, false));
+            er = self.exprs.binary(Binary::Mul, er, w);
+        }
+        let mut expr = self.exprs.binary(Binary::Mul, el, er);
+        if chain.alpha != Scale::ONE {
+            let alpha = self.scale_expr(chain.alpha);
+            expr = self.exprs.binary(Binary::Mul, alpha, expr);
+        }
+        (expr, (l.rows, l.cols))
     }
 
     /// `form` (of a node of shape `shape`) as an operand of an elementwise expression over
@@ -738,15 +755,9 @@ impl Lowering<'_> {
         let sum = self.settled(sum);
         let mut terms = Vec::new();
         for chain in sum.chains {
-            let factors = chain.factors;
-            let mut dims: Vec<usize> = factors.iter().map(|f| f.rows).collect();
-            dims.push(factors[factors.len() - 1].cols);
-            let split = chain_order(&dims);
-            let last = factors.len() - 1;
-            let k = split[0][last];
-            let left = self.chain_product(&factors, &split, 0, k);
-            let right = self.chain_product(&factors, &split, k + 1, last);
-            terms.push(Term { alpha: chain.alpha, left, right, weights: chain.weights });
+            let (alpha, weights) = (chain.alpha, chain.weights);
+            let [left, right] = self.last_product(chain.factors);
+            terms.push(Term { alpha, left, right, weights });
         }
         // A plain product already in memory is copied, not computed again.
         let plain = match (terms.as_slice(), &sum.rest) {
@@ -800,6 +811,17 @@ impl Lowering<'_> {
             true => self.exprs.binary(Binary::Mul, scale, e),
             false => self.exprs.binary(Binary::Mul, e, scale),
         }
+    }
+
+    /// The two factors of a chain's last product, each in memory: the chain computed in the
+    /// order of least work up to its last product.
+    fn last_product(&mut self, factors: Vec<View>) -> [View; 2] {
+        let mut dims: Vec<usize> = factors.iter().map(|f| f.rows).collect();
+        dims.push(factors[factors.len() - 1].cols);
+        let split = chain_order(&dims);
+        let last = factors.len() - 1;
+        let k = split[0][last];
+        [self.chain_product(&factors, &split, 0, k), self.chain_product(&factors, &split, k + 1, last)]
     }
 
     /// The product of `factors[i..=j]` in memory, in the order `split` chose.
