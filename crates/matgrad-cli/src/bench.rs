@@ -39,7 +39,7 @@ pub struct BenchArgs {
     /// against the value and gradient.
     #[arg(long, conflicts_with = "newton")]
     hessian: bool,
-    /// Time a Newton step for one vector variable (value, gradient g, Hessian H from its
+    /// Time a Newton step for one vector or scalar variable (value, gradient g, Hessian H from its
     /// closed form, H⁻¹ g by LU) against the value and gradient.
     #[arg(long)]
     newton: bool,

@@ -174,27 +174,37 @@ impl Hessian {
 }
 
 impl Hessian {
-    /// Compiles a Newton step for a Hessian of one vector variable x: the value, the
-    /// gradient g, the Hessian H from its matrix form, and the step H⁻¹ g (by LU), so that
-    /// x − H⁻¹ g is the next iterate (`Outputs::newton_step`).
+    /// Compiles a Newton step for a Hessian of one vector or scalar variable x: the value,
+    /// the gradient g, the Hessian H from its matrix form, and the step H⁻¹ g (by LU; g/H
+    /// for a scalar), so that x − H⁻¹ g is the next iterate (`Outputs::newton_step`). Like
+    /// NumPy's and JAX's solves, the step is not finite or not meaningful where H is singular
+    /// or nearly so.
     pub fn compile_newton(&self, dims: &[(&str, usize)]) -> Result<Compiled, Error> {
         let blocks = &self.blocks;
         let mut program = blocks.program.clone();
         let graph = &mut program.graph;
         let (Some(block), 1) = (blocks.blocks.first(), blocks.wrt.len()) else {
             return Err(Error::request("a Newton step is for a Hessian of one variable")
-                .with_hint("name one vector variable in wrt"));
+                .with_hint("name one vector or scalar variable in wrt"));
         };
         let name = blocks.wrt[block.q].name.clone();
-        let hessian = match block.matrix {
-            Some(matrix) if crate::jacobian::axes(graph, block.of) == 1 => matrix,
+        let (hessian, step) = match (block.matrix, crate::jacobian::axes(graph, block.of)) {
+            (Some(matrix), 0) => (matrix, build(graph, Op::Div(block.of, matrix))),
+            (Some(matrix), 1) => {
+                let inverse = build(graph, Op::Inv(matrix));
+                (matrix, build(graph, Op::MatMul(inverse, block.of)))
+            }
+            (None, 0 | 1) => {
+                return Err(Error::request(format!("the Hessian of `{name}` has no matrix form to solve with"))
+                    .with_hint("use compile_hvp and an iterative solver"))
+            }
             _ => {
-                return Err(Error::request(format!("a Newton step needs a vector variable, and `{name}` is not one"))
-                    .with_hint("name one vector variable in wrt"))
+                return Err(Error::request(format!(
+                    "a Newton step needs a vector or scalar variable, and `{name}` is a matrix"
+                ))
+                .with_hint("name one vector or scalar variable in wrt"))
             }
         };
-        let inverse = build(graph, Op::Inv(hessian));
-        let step = build(graph, Op::MatMul(inverse, block.of));
         let output = program.output_node();
         let wanted = [
             (Role::Value, output),

@@ -379,4 +379,19 @@ fn compiled_hessians_of_many_samples_need_memory_for_the_hessian_only() {
         let ratio = newton.memory_bytes() as f64 / hessian_bytes as f64;
         assert!(ratio <= 2.0 + (8 * 8 * 400) as f64 / hessian_bytes as f64, "{source}: Newton memory {ratio:.2}×");
     }
+    // A scalar variable's step is g / h; a matrix variable's is refused, naming it.
+    let program = super::common::parse("x: vector(n)\nc: scalar\nL = sum(exp(c*x)) + c^4");
+    let hessian = program.hessian(&["c"]).expect("a Hessian");
+    let newton = hessian.compile_newton(&[("n", 5)]).expect("compiles");
+    let x = [0.1, -0.2, 0.3, 0.4, -0.5];
+    let c = 0.7_f64;
+    let mut out = newton.outputs();
+    newton.run(&[("x", &x[..]), ("c", &[c][..])], &mut out).expect("runs");
+    let g: f64 = x.iter().map(|xi| xi * (c * xi).exp()).sum::<f64>() + 4.0 * c.powi(3);
+    let h: f64 = x.iter().map(|xi| xi * xi * (c * xi).exp()).sum::<f64>() + 12.0 * c * c;
+    let step = out.newton_step("c").expect("the step").data[0];
+    assert!((step - g / h).abs() <= 1e-12 * (g / h).abs(), "{step} against {}", g / h);
+    let program = super::common::parse("X: matrix(n, n)\nL = sum(exp(X))");
+    let error = program.hessian(&["X"]).expect("a Hessian").compile_newton(&[("n", 3)]).expect_err("a matrix");
+    assert!(error.to_string().contains("`X` is a matrix"), "{error}");
 }
