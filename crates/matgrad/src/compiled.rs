@@ -200,7 +200,7 @@ impl Hessian {
             }
             _ => {
                 return Err(Error::request(format!(
-                    "a Newton step needs a vector or scalar variable, and `{name}` is a matrix"
+                    "a Newton step needs a vector or scalar variable, and `{name}` is neither"
                 ))
                 .with_hint("name one vector or scalar variable in wrt"))
             }

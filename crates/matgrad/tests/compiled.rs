@@ -385,6 +385,10 @@ fn weighted_products_and_solves_agree_with_the_interpreter() {
         "A: matrix(m, n)\np: vector(m)\nH = (A'*diag(p) - A'*p*p')*A\nL = sum(sin(H))",
         "A: matrix(n, n)\nb: vector(n)\nx = inv(A)*b\nL = sum(x.*x)",
         "A, B: matrix(n, n)\nb: vector(n)\nx = inv(A)*B*b + inv(A)*b\nL = sum(x.*x) + sum(inv(A))",
+        "A: matrix(m, n)\nw: vector(m)\nx, y: vector(n)\nM = A'*diag(w)*A\nL = x'*M*y",
+        "A: matrix(n, n)\nX: matrix(n, m)\nz: vector(m)\nv: vector(n)\nL = sum(inv(A)*X*z) + sum(inv(A)*diag(v))",
+        "A: matrix(m, n)\np, q: vector(m)\nH = A'*(diag(p)*A + diag(q)*A)\nL = sum(sin(H))",
+        "X: matrix(d, n)\nL = sum(diag(X*X').^2) + sum(diag(X'*X))",
     ];
     for source in sources {
         let gradient = parse(source).gradient(&[]).expect("a scalar output");
@@ -402,7 +406,18 @@ fn weighted_products_and_solves_agree_with_the_interpreter() {
     let gradient_w = after_init.lines().find(|l| l.starts_with("∂L/∂w")).expect("∂L/∂w");
     assert!(gradient_w.contains("[matrix–vector"), "{after_init}");
     assert_eq!(after_init.matches("matrix product").count(), 2, "{after_init}");
+    // A weighted product that two products extend writes Diag(w) A out once and stays a
+    // chain: xᵀ Aᵀ (Diag(w) A y) and the gradients are matrix–vector products only.
+    let shared = plan(sources[9], 40);
+    assert!(!shared.contains("matrix product") && !shared.contains("weighted"), "{shared}");
     let value_only = |source: &str| parse(source).compile(&[("n", 40)]).expect("compiles").describe().join("\n");
+    let compile = |source: &str, dims: &[(&str, usize)]| parse(source).compile(dims).expect("compiles");
+    // A right-hand side wider than A is not solved for: inv(A) (X z) is cheaper.
+    let wide = compile(sources[10], &[("n", 10), ("m", 100)]).describe().join("\n");
+    assert!(!wide.contains("LU solve") && wide.contains("inv(A)"), "{wide}");
+    // diag(X Xᵀ) of a wide X is not written out entry by entry (10 × 1000 entries).
+    let diagonal = compile("X: matrix(d, n)\nL = sum(diag(X*X').^2)", &[("d", 10), ("n", 1000)]);
+    assert!(diagonal.memory_bytes() < 8 * 10 * 1000, "{}", diagonal.describe().join("\n"));
     let solve = value_only(sources[7]);
     assert!(solve.contains("[LU solve]") && !solve.contains("inv(A)"), "{solve}");
 }

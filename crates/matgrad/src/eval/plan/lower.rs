@@ -3,7 +3,8 @@
 //!
 //! The rules, by op: inputs and transposes are views; constants, `Fill`, `Eye` and
 //! `Diag(v)` are never written out unless requested (a product with `Diag(v)` scales rows
-//! or columns inside an elementwise loop, a product with `Eye` is its other factor);
+//! or columns inside an elementwise loop, or inside a weighted product when the scaled matrix
+//! is itself multiplied; a product with `Eye` is its other factor);
 //! elementwise ops build expressions; `MatMul` builds a chain of factors (association
 //! chosen by cost when it is materialised); `+`, `−` and scaling of products extend a lazy
 //! sum of products; reductions reduce an expression; `tr(L R)` is `sum(L ⊙ Rᵀ)`, never the
@@ -204,7 +205,12 @@ pub(super) fn lower(graph: &Graph, sizes: &Sizes, wanted: &[NodeId]) -> Result<L
         outputs.iter().enumerate().map(|(k, &(rows, cols))| lowering.value(rows * cols, Some(k))).collect();
     for &id in &reachable {
         let (rows, cols) = lowering.shapes[id.index()];
-        let form = lowering.node(id);
+        let mut form = lowering.node(id);
+        // A weighted product that several products extend (`xᵀ (Aᵀ Diag(w) A) x`) writes
+        // its smaller scaled factor out once, here, and stays a lazy chain like any other.
+        if uses[id.index()] > 1 && only_in_products[id.index()] && !outputs_of.contains_key(&id) {
+            form = lowering.unweighted(form);
+        }
         let form = match outputs_of.get(&id) {
             Some(ks) => {
                 let view = lowering.materialise(form.clone(), rows, cols, Some(output_values[ks[0]]));
@@ -341,8 +347,9 @@ impl Lowering<'_> {
                 Form::Diag(v) => Form::Dense(v),
                 Form::Identity => Form::Fill(1.0),
                 Form::Fill(c) => Form::Fill(c),
-                // diag(α L R) is the row sums of α L ⊙ Rᵀ: m·k work, not the m·k·m product.
-                Form::Sum(mut sum) if sum.lone_chain().is_some() => {
+                // diag(α L R) is the row sums of α L ⊙ Rᵀ: m·k work, not the m·k·m product (and
+                // no more memory, for k ≤ m).
+                Form::Sum(mut sum) if sum.lone_chain().is_some_and(|c| inner_of_last(c) <= sa.0) => {
                     let (expr, (m, k)) = self.products_entries(sum.chains.remove(0));
                     if k == 1 {
                         Form::Expr(expr)
@@ -375,7 +382,9 @@ impl Lowering<'_> {
                 scaled.extend(y.scaled);
                 self.sum(Sum { chains, scaled, rest }, rows, cols)
             }
-            (Form::Sum(mut sum), Form::Scaled(scaling)) | (Form::Scaled(scaling), Form::Sum(mut sum)) if sa == sb => {
+            (Form::Sum(mut sum), Form::Scaled(scaling)) | (Form::Scaled(scaling), Form::Sum(mut sum))
+                if sa == sb && sum.scaled.is_empty() =>
+            {
                 sum.scaled.push((Scale::ONE, scaling));
                 Form::Sum(sum)
             }
@@ -486,8 +495,14 @@ impl Lowering<'_> {
         }
         match (fa, fb) {
             (Form::Identity, other) | (other, Form::Identity) => other,
-            // inv(A) B is a solve, which needs neither the inverse's memory nor its work.
-            (Form::Call(Routine::Inverse, a), other) => Form::Solve(a, self.dense(other, sb)),
+            // inv(A) B is a solve, which needs neither the inverse's memory nor its work, when
+            // B has at most n columns (a wider B is cheaper as inv(A) times the rest of its
+            // chain, `inv(A) (X z)`; a diagonal B scales the inverse's columns).
+            (Form::Call(Routine::Inverse, a), other)
+                if sb.1 <= sa.0 && !matches!(other, Form::Diag(_) | Form::Fill(_)) =>
+            {
+                Form::Solve(a, self.dense(other, sb))
+            }
             // Diag(v) X scales the rows of X, X Diag(v) its columns.
             (Form::Diag(v), other) => match self.in_memory(other, sb) {
                 Ok(matrix) => Form::Scaled(Scaling { weights: v, matrix, rows: true }),
@@ -577,22 +592,29 @@ impl Lowering<'_> {
         }
     }
 
+    /// A lone weighted product as a plain product of two factors, its smaller scaled factor
+    /// written out; any other form as it is.
+    fn unweighted(&mut self, form: Form) -> Form {
+        let Form::Sum(mut sum) = form else { return form };
+        let Some(weights) = sum.lone_chain().and_then(|c| c.weights) else { return Form::Sum(sum) };
+        let Chain { alpha, factors, .. } = sum.chains.remove(0);
+        let (left, right) = (factors[0], factors[1]);
+        let factors = if left.len() <= right.len() {
+            let scaled = Form::Scaled(Scaling { weights, matrix: left, rows: false });
+            vec![self.dense(scaled, (left.rows, left.cols)), right]
+        } else {
+            let scaled = Form::Scaled(Scaling { weights, matrix: right, rows: true });
+            vec![left, self.dense(scaled, (right.rows, right.cols))]
+        };
+        Form::Sum(Sum::of(vec![Chain::of(alpha, factors)], None))
+    }
+
     /// The factors a `MatMul` operand contributes: a lone product's chain, or the operand.
     fn chain(&mut self, form: Form, shape: (usize, usize)) -> (Scale, Vec<View>) {
-        match form {
+        match self.unweighted(form) {
             Form::Sum(mut sum) if sum.lone_chain().is_some() => {
-                let Chain { alpha, factors, weights } = sum.chains.remove(0);
-                let Some(weights) = weights else { return (alpha, factors) };
-                // A weighted product that is extended writes out the smaller scaled factor.
-                let (left, right) = (factors[0], factors[1]);
-                let factors = if left.len() <= right.len() {
-                    let scaled = Form::Scaled(Scaling { weights, matrix: left, rows: false });
-                    vec![self.dense(scaled, (left.rows, left.cols)), right]
-                } else {
-                    let scaled = Form::Scaled(Scaling { weights, matrix: right, rows: true });
-                    vec![left, self.dense(scaled, (right.rows, right.cols))]
-                };
-                (alpha, factors)
+                let chain = sum.chains.remove(0);
+                (chain.alpha, chain.factors)
             }
             // c·𝟙𝟙ᵀ is a product of two vectors of ones: `ones(m, k) B` costs m·n, not m·k·n.
             Form::Fill(c) if shape.0 > 1 && shape.1 > 1 => {
@@ -848,16 +870,26 @@ impl Lowering<'_> {
 
 /// Whether a product of a matrix and `sum` (on the sum's right when `on_left`) is better
 /// distributed over the sum's terms, `(m, k, n)` being the product's sizes: when the sum
-/// has scaled matrices that then become weighted products (each written once into the
-/// result, instead of the sum written out and then multiplied), a few plain products, and
-/// nothing elementwise.
+/// is one scaled matrix, which then becomes a weighted product (written once into the
+/// result, instead of the sum written out and then multiplied), and a few products with a
+/// vector factor (cheap with the matrix prepended, `(Aᵀ p)(pᵀ A)`), nothing elementwise.
 fn distributes(sum: &Sum, on_left: bool, (m, k, n): (usize, usize, usize)) -> bool {
-    !sum.scaled.is_empty()
+    let thin = |c: &Chain| c.factors.iter().any(|f| f.rows == 1 || f.cols == 1);
+    matches!(sum.scaled.as_slice(), [(_, s)] if s.rows == on_left)
         && sum.rest.is_none()
         && sum.chains.len() <= 2
-        && sum.chains.iter().all(|c| c.weights.is_none() && c.factors.len() < MAX_CHAIN)
-        && sum.scaled.iter().all(|(_, s)| s.rows == on_left)
+        && sum.chains.iter().all(|c| c.weights.is_none() && c.factors.len() < MAX_CHAIN && thin(c))
         && products::weighs(m, k, n)
+}
+
+/// The inner dimension of a chain's product as a diagonal reads it: the chain's last
+/// product's, which for two factors is the first's columns (longer chains: at most the
+/// largest inner size).
+fn inner_of_last(chain: &Chain) -> usize {
+    match chain.factors.as_slice() {
+        [left, _] => left.cols,
+        factors => factors[..factors.len() - 1].iter().map(|f| f.cols).max().unwrap_or(0),
+    }
 }
 
 /// A view as a strided leaf.

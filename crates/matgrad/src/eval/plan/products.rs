@@ -84,7 +84,7 @@ pub(super) fn weighs(m: usize, k: usize, n: usize) -> bool {
 
 /// The rows of Diag(w) R that a weighted product scales at a time: enough for faer's
 /// kernels to run at full speed (its inner blocks are a few hundred long), few enough that
-/// the scratch is at most half of the `m × n` result, so that `X Diag(d) Xᵀ` needs memory
+/// the scratch is at most half of the `m × n` result (or 32 rows of it), so that `X Diag(d) Xᵀ` needs memory
 /// for its result and not for the `n × d` scaled matrix (9–11× the Hessian before).
 fn weighted_block(m: usize, k: usize) -> usize {
     (m / 2).clamp(32, 512).min(k)
@@ -107,10 +107,10 @@ enum Group {
     },
     /// Any other product, through faer.
     General { term: Term, parallel: bool },
-    /// `α L Diag(w) R`, `block` rows of Diag(w) R at a time, scaled into `scaled` and
-    /// multiplied through faer. A symmetric product (R = Lᵀ) that is the first to write its
+    /// `α L Diag(w) R` (the term's weights w), `block` rows of Diag(w) R at a time, scaled
+    /// into `buffer` and multiplied through faer. A symmetric product (R = Lᵀ) that is the first to write its
     /// result computes the lower triangle only and mirrors it: half the multiply-adds.
-    Weighted { term: Term, weights: View, block: usize, scaled: ValueId, symmetric: bool, parallel: bool },
+    Weighted { term: Term, block: usize, buffer: ValueId, symmetric: bool, parallel: bool },
     /// Thin terms computed as one product `[α₁L₁ α₂L₂ …] [R₁; R₂; …]` of rank at most
     /// [`THIN_RANK`], packed into the scratch values `left` (m × rank) and `right` (R by rows).
     Packed { terms: Vec<Term>, left: ValueId, right: ValueId, rank: usize, parallel: bool },
@@ -157,12 +157,11 @@ impl Products {
         let split = |entries: usize| entries >= dense::PARALLEL_ENTRIES;
         for term in terms {
             let (k, (l, r)) = (term.left.cols, (term.left, term.right));
-            if let Some(weights) = term.weights {
+            if term.weights.is_some() {
                 let block = weighted_block(rows, k);
                 let symmetric = l.source == r.source && l.transposed != r.transposed && l.rows == r.cols;
                 let parallel = rows * cols * block >= PARALLEL_WORK;
-                let group =
-                    Group::Weighted { term, weights, block, scaled: scratch(block * cols), symmetric, parallel };
+                let group = Group::Weighted { term, block, buffer: scratch(block * cols), symmetric, parallel };
                 // First, so that a symmetric product writes the result before any other term.
                 groups.insert(0, group);
                 continue;
@@ -262,10 +261,10 @@ impl Products {
 
     /// The elementwise part, taken out (to run before the products, writing the result).
     pub(super) fn take_init(&mut self) -> Option<Kernel> {
-        match self.init_last {
-            true => None,
-            false => self.init.take(),
-        }
+        // Only a sum with a symmetric weighted product runs its elementwise part last, and
+        // such a sum is not the matrix–vector product that a shared pass takes apart.
+        debug_assert!(!self.init_last, "the elementwise part of this sum runs after its first product");
+        self.init.take()
     }
 
     /// Whether the elementwise part runs on two threads (it needs its own registers).
@@ -316,10 +315,7 @@ impl Products {
                     sources.extend([Some(*matrix), Some(*vector), alpha.runtime].into_iter().flatten())
                 }
                 Group::General { term, .. } => sources.extend(term_sources(term)),
-                Group::Weighted { term, weights, .. } => {
-                    sources.extend(term_sources(term));
-                    sources.push(weights.source);
-                }
+                Group::Weighted { term, .. } => sources.extend(term_sources(term)),
                 Group::Packed { terms, .. } => terms.iter().for_each(|t| sources.extend(term_sources(t))),
             }
         }
@@ -334,7 +330,7 @@ impl Products {
             match group {
                 Group::Packed { left, right, .. } => out.extend([*left, *right]),
                 Group::MatrixVector { partial: Some(partial), .. } => out.push(*partial),
-                Group::Weighted { scaled, .. } => out.push(*scaled),
+                Group::Weighted { buffer, .. } => out.push(*buffer),
                 Group::MatrixVector { partial: None, .. } | Group::General { .. } => {}
             }
         }
@@ -368,14 +364,15 @@ impl Products {
                     let how = threads("matrix product", *parallel);
                     format!("{}{}·{}   [{how}]", scale(&term.alpha), view(term.left), view(term.right))
                 }
-                Group::Weighted { term, weights, block, symmetric, parallel, .. } => {
+                Group::Weighted { term, block, symmetric, parallel, .. } => {
                     let how =
                         match *symmetric && first_writer(self.init.is_some() && !self.init_last, group, &self.groups) {
                             true => format!("weighted product, symmetric, {block} rows at a time"),
                             false => format!("weighted product, {block} rows at a time"),
                         };
                     let how = threads(&how, *parallel);
-                    let (l, w, r) = (view(term.left), name(weights.source), view(term.right));
+                    let w = term.weights.map(|w| name(w.source)).unwrap_or_default();
+                    let (l, r) = (view(term.left), view(term.right));
                     format!("{}{l}·Diag({w})·{r}   [{how}]", scale(&term.alpha))
                 }
                 Group::Packed { terms, rank, parallel, .. } => {
@@ -432,15 +429,16 @@ impl Products {
                     let (left, right) = (matrix(&memory, term.left), matrix(&memory, term.right));
                     gemm(dst, rows, cols, accumulate, left, right, term.alpha.value(&memory), *parallel);
                 }
-                Group::Weighted { term, weights, block, scaled, symmetric, parallel } => {
-                    let [mut buffer] = take_slots(slots, slot_of, [*scaled]);
+                Group::Weighted { term, block, buffer: scratch, symmetric, parallel } => {
+                    let [mut buffer] = take_slots(slots, slot_of, [*scratch]);
                     let memory = Memory::new(inputs, slots, slot_of);
-                    let product = Weighted { term: *term, weights: *weights, block: *block, parallel: *parallel };
+                    let weights = term.weights.expect("a weighted term has weights");
+                    let product = Weighted { term: *term, weights, block: *block, parallel: *parallel };
                     // Only the first writer may compute a triangle: a later one would add half
                     // of itself to a result that need not be symmetric.
                     let triangle = *symmetric && !accumulate;
                     product.run(&memory, &mut buffer, dst, rows, cols, accumulate, triangle);
-                    put_slots(slots, slot_of, [*scaled], [buffer]);
+                    put_slots(slots, slot_of, [*scratch], [buffer]);
                 }
                 Group::Packed { terms, left, right, rank, parallel } => {
                     let taken = take_slots(slots, slot_of, [*left, *right]);
@@ -536,7 +534,7 @@ impl Weighted {
 }
 
 fn term_sources(t: &Term) -> impl Iterator<Item = Source> {
-    [Some(t.left.source), Some(t.right.source), t.alpha.runtime].into_iter().flatten()
+    [Some(t.left.source), Some(t.right.source), t.alpha.runtime, t.weights.map(|w| w.source)].into_iter().flatten()
 }
 
 /// Copies each thin term's α L into consecutive columns of `left` and its R into
