@@ -520,42 +520,19 @@ impl Lowering<'_> {
                     Form::Expr(self.exprs.binary(Binary::Mul, e, scale))
                 }
             },
-            // L (Diag(w) R) and (L Diag(w)) R are one weighted product.
-            (Form::Dense(left), Form::Scaled(Scaling { weights, matrix, rows: true }))
-                if products::weighs(rows, left.cols, cols) =>
-            {
-                Form::Sum(Sum::of(
-                    vec![Chain { alpha: Scale::ONE, factors: vec![left, matrix], weights: Some(weights) }],
-                    None,
-                ))
+            // L (Diag(w) R) and (L Diag(w)) R are one weighted product: a sum of one scaled
+            // matrix, distributed.
+            (Form::Dense(left), Form::Scaled(s)) if s.rows && products::weighs(rows, left.cols, cols) => {
+                distributed(Sum { chains: Vec::new(), scaled: vec![(Scale::ONE, s)], rest: None }, left, true)
             }
-            (Form::Scaled(Scaling { weights, matrix, rows: false }), Form::Dense(right))
-                if products::weighs(rows, right.rows, cols) =>
-            {
-                Form::Sum(Sum::of(
-                    vec![Chain { alpha: Scale::ONE, factors: vec![matrix, right], weights: Some(weights) }],
-                    None,
-                ))
+            (Form::Scaled(s), Form::Dense(right)) if !s.rows && products::weighs(rows, right.rows, cols) => {
+                distributed(Sum { chains: Vec::new(), scaled: vec![(Scale::ONE, s)], rest: None }, right, false)
             }
             (Form::Dense(left), Form::Sum(sum)) if distributes(&sum, true, (rows, left.cols, cols)) => {
-                let mut chains: Vec<Chain> =
-                    sum.chains.into_iter().map(|c| Chain::of(c.alpha, [vec![left], c.factors].concat())).collect();
-                chains.extend(sum.scaled.into_iter().map(|(alpha, s)| Chain {
-                    alpha,
-                    factors: vec![left, s.matrix],
-                    weights: Some(s.weights),
-                }));
-                Form::Sum(Sum::of(chains, None))
+                distributed(sum, left, true)
             }
             (Form::Sum(sum), Form::Dense(right)) if distributes(&sum, false, (rows, right.rows, cols)) => {
-                let mut chains: Vec<Chain> =
-                    sum.chains.into_iter().map(|c| Chain::of(c.alpha, [c.factors, vec![right]].concat())).collect();
-                chains.extend(sum.scaled.into_iter().map(|(alpha, s)| Chain {
-                    alpha,
-                    factors: vec![s.matrix, right],
-                    weights: Some(s.weights),
-                }));
-                Form::Sum(Sum::of(chains, None))
+                distributed(sum, right, false)
             }
             (fa, fb) => {
                 let (left_alpha, mut left) = self.chain(fa, sa);
@@ -880,6 +857,23 @@ fn distributes(sum: &Sum, on_left: bool, (m, k, n): (usize, usize, usize)) -> bo
         && sum.chains.len() <= 2
         && sum.chains.iter().all(|c| c.weights.is_none() && c.factors.len() < MAX_CHAIN && thin(c))
         && products::weighs(m, k, n)
+}
+
+/// `factor · sum` (`on_left`) or `sum · factor`, term by term: each chain gets the factor,
+/// each scaled matrix becomes a weighted product with it. (The sum has no elementwise rest.)
+fn distributed(sum: Sum, factor: View, on_left: bool) -> Form {
+    debug_assert!(sum.rest.is_none());
+    let with = |factors: Vec<View>| match on_left {
+        true => [vec![factor], factors].concat(),
+        false => [factors, vec![factor]].concat(),
+    };
+    let mut chains: Vec<Chain> = sum.chains.into_iter().map(|c| Chain::of(c.alpha, with(c.factors))).collect();
+    chains.extend(sum.scaled.into_iter().map(|(alpha, s)| Chain {
+        alpha,
+        factors: with(vec![s.matrix]),
+        weights: Some(s.weights),
+    }));
+    Form::Sum(Sum::of(chains, None))
 }
 
 /// The inner dimension of a chain's product as a diagonal reads it: the chain's last

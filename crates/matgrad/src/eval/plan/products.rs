@@ -108,9 +108,10 @@ enum Group {
     /// Any other product, through faer.
     General { term: Term, parallel: bool },
     /// `α L Diag(w) R` (the term's weights w), `block` rows of Diag(w) R at a time, scaled
-    /// into `buffer` and multiplied through faer. A symmetric product (R = Lᵀ) that is the first to write its
-    /// result computes the lower triangle only and mirrors it: half the multiply-adds.
-    Weighted { term: Term, block: usize, buffer: ValueId, symmetric: bool, parallel: bool },
+    /// into `buffer` and multiplied through faer. With `triangle`, a symmetric product
+    /// (R = Lᵀ) that writes the result first computes the lower triangle only and mirrors
+    /// it: half the multiply-adds.
+    Weighted { term: Term, block: usize, buffer: ValueId, triangle: bool, parallel: bool },
     /// Thin terms computed as one product `[α₁L₁ α₂L₂ …] [R₁; R₂; …]` of rank at most
     /// [`THIN_RANK`], packed into the scratch values `left` (m × rank) and `right` (R by rows).
     Packed { terms: Vec<Term>, left: ValueId, right: ValueId, rank: usize, parallel: bool },
@@ -161,7 +162,8 @@ impl Products {
                 let block = weighted_block(rows, k);
                 let symmetric = l.source == r.source && l.transposed != r.transposed && l.rows == r.cols;
                 let parallel = rows * cols * block >= PARALLEL_WORK;
-                let group = Group::Weighted { term, block, buffer: scratch(block * cols), symmetric, parallel };
+                let group =
+                    Group::Weighted { term, block, buffer: scratch(block * cols), triangle: symmetric, parallel };
                 // First, so that a symmetric product writes the result before any other term.
                 groups.insert(0, group);
                 continue;
@@ -222,12 +224,18 @@ impl Products {
             pack.push(term);
         }
         finish(&mut pack, &mut groups);
-        // A symmetric weighted product computes half its result only if it writes first:
-        // then the elementwise part is added after it (`X Diag(d) Xᵀ + 2λ I`, ridge
-        // regression's Hessian).
-        let symmetric_first = matches!(groups.first(), Some(Group::Weighted { symmetric: true, .. }));
+        // A symmetric weighted product computes half its result only if it writes first (a
+        // later one would add half of itself to a result that need not be symmetric): the
+        // first group only, and then the elementwise part is added after it
+        // (`X Diag(d) Xᵀ + 2λ I`, ridge regression's Hessian).
+        for group in groups.iter_mut().skip(1) {
+            if let Group::Weighted { triangle, .. } = group {
+                *triangle = false;
+            }
+        }
+        let triangle_first = matches!(groups.first(), Some(Group::Weighted { triangle: true, .. }));
         let (init, init_last) = match init {
-            Some(init) if symmetric_first => (Some(init.adding()), true),
+            Some(init) if triangle_first => (Some(init.adding()), true),
             init => (init, false),
         };
         Products { rows, cols, init, init_last, groups }
@@ -364,12 +372,11 @@ impl Products {
                     let how = threads("matrix product", *parallel);
                     format!("{}{}·{}   [{how}]", scale(&term.alpha), view(term.left), view(term.right))
                 }
-                Group::Weighted { term, block, symmetric, parallel, .. } => {
-                    let how =
-                        match *symmetric && first_writer(self.init.is_some() && !self.init_last, group, &self.groups) {
-                            true => format!("weighted product, symmetric, {block} rows at a time"),
-                            false => format!("weighted product, {block} rows at a time"),
-                        };
+                Group::Weighted { term, block, triangle, parallel, .. } => {
+                    let how = match *triangle {
+                        true => format!("weighted product, symmetric, {block} rows at a time"),
+                        false => format!("weighted product, {block} rows at a time"),
+                    };
                     let how = threads(&how, *parallel);
                     let w = term.weights.map(|w| name(w.source)).unwrap_or_default();
                     let (l, r) = (view(term.left), view(term.right));
@@ -429,15 +436,13 @@ impl Products {
                     let (left, right) = (matrix(&memory, term.left), matrix(&memory, term.right));
                     gemm(dst, rows, cols, accumulate, left, right, term.alpha.value(&memory), *parallel);
                 }
-                Group::Weighted { term, block, buffer: scratch, symmetric, parallel } => {
+                Group::Weighted { term, block, buffer: scratch, triangle, parallel } => {
                     let [mut buffer] = take_slots(slots, slot_of, [*scratch]);
                     let memory = Memory::new(inputs, slots, slot_of);
                     let weights = term.weights.expect("a weighted term has weights");
                     let product = Weighted { term: *term, weights, block: *block, parallel: *parallel };
-                    // Only the first writer may compute a triangle: a later one would add half
-                    // of itself to a result that need not be symmetric.
-                    let triangle = *symmetric && !accumulate;
-                    product.run(&memory, &mut buffer, dst, rows, cols, accumulate, triangle);
+                    debug_assert!(!(*triangle && accumulate), "a triangle is computed by the first writer only");
+                    product.run(&memory, &mut buffer, dst, rows, cols, accumulate, *triangle);
                     put_slots(slots, slot_of, [*scratch], [buffer]);
                 }
                 Group::Packed { terms, left, right, rank, parallel } => {
@@ -455,11 +460,6 @@ impl Products {
             accumulate = true;
         }
     }
-}
-
-/// Whether `group` is the first to write the result (no elementwise part, nothing before).
-fn first_writer(has_init: bool, group: &Group, groups: &[Group]) -> bool {
-    !has_init && groups.first().is_some_and(|g| std::ptr::eq(g, group))
 }
 
 /// One weighted product's operands, for [`Weighted::run`].
