@@ -77,6 +77,16 @@ struct InputSlot {
     direction_of: Option<String>,
 }
 
+/// A Hessian-vector product as graph nodes: the program with an input for each direction
+/// and the products' nodes.
+pub(crate) struct HvpGraph {
+    pub program: Program,
+    /// The value, the gradients and the products.
+    pub wanted: Vec<(Role, NodeId)>,
+    /// Each direction's input, with its variable's name.
+    pub directions: Vec<(NodeId, String)>,
+}
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 impl Gradient {
@@ -98,8 +108,15 @@ impl Gradient {
     /// with the gradient into one plan, so the forward pass, the gradient and the product
     /// share every subexpression (a product used by all three is computed once).
     pub fn compile_hvp(&self, dims: &[(&str, usize)]) -> Result<CompiledHvp, Error> {
+        let HvpGraph { program, wanted, directions } = self.hvp_graph();
+        let compiled = Compiled::new(&program.graph, program.output_name(), &wanted, &directions, dims)?;
+        Ok(CompiledHvp { compiled })
+    }
+
+    /// What [`Gradient::compile_hvp`] compiles (also evaluated by the interpreter in tests).
+    pub(crate) fn hvp_graph(&self) -> HvpGraph {
         let mut program = self.program.clone();
-        let (output, output_name) = (program.output_node(), program.output_name().to_string());
+        let output = program.output_node();
         let graph = &mut program.graph;
         let variables: Vec<(String, NodeId)> = self.wrt.iter().map(|w| (w.name.clone(), w.node)).collect();
         let tangents = crate::jacobian::tangents(graph, variables);
@@ -133,8 +150,7 @@ impl Gradient {
             wanted.push((Role::Hvp(w.name.clone()), product));
         }
         let directions: Vec<(NodeId, String)> = tangents.iter().map(|t| (t.tangent, t.name.clone())).collect();
-        let compiled = Compiled::new(graph, &output_name, &wanted, &directions, dims)?;
-        Ok(CompiledHvp { compiled })
+        HvpGraph { program, wanted, directions }
     }
 }
 

@@ -87,3 +87,31 @@ fn running_a_compiled_hessian_vector_product_allocates_nothing() {
     assert_eq!(allocations() - before, 0, "runs allocated");
     assert!(out.hvp("A").is_some_and(|h| h.data.iter().all(|v| v.is_finite())));
 }
+
+#[test]
+fn paired_matrix_vector_products_allocate_nothing() {
+    // X w beside X v[w], and Xᵀ (σ(s) − t) beside its tangent's product, each pair in one pass
+    // over X (600 000 entries, large enough to pair). The plan splits its work between two
+    // threads; run in a pool of one, both halves run on this thread, where the counter sees
+    // them.
+    let source = "X: matrix(n, d)\nt: vector(n)\nw: vector(d)\ns = X*w\nL = sum(softplus(s) - t.*s)";
+    let (n, d) = (20_000, 30);
+    let gradient = matgrad::Program::parse(source).expect("parses").gradient(&["w"]).expect("scalar");
+    let f = gradient.compile_hvp(&[("n", n), ("d", d)]).expect("compiles");
+    let plan = f.describe().join("\n");
+    assert!(plan.contains("2 matrix–vector products in one pass over X, 2 threads"), "{plan}");
+    let (x, t, w, v) = (vec![0.01; n * d], vec![1.0; n], vec![-0.25; d], vec![0.5; d]);
+    let inputs = [("X", &x[..]), ("t", &t[..]), ("w", &w[..])];
+    let directions = [("w", &v[..])];
+    let mut out = f.outputs();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a pool");
+    pool.install(|| {
+        f.run(&inputs, &directions, &mut out).expect("runs");
+        let before = allocations();
+        for _ in 0..10 {
+            f.run(&inputs, &directions, &mut out).expect("runs");
+        }
+        assert_eq!(allocations() - before, 0, "runs allocated");
+    });
+    assert!(out.hvp("w").is_some_and(|h| h.data.iter().all(|v| v.is_finite())));
+}

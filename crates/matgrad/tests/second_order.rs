@@ -395,3 +395,62 @@ fn compiled_hessians_of_many_samples_need_memory_for_the_hessian_only() {
     let error = program.hessian(&["X"]).expect("a Hessian").compile_newton(&[("n", 3)]).expect_err("a matrix");
     assert!(error.to_string().contains("`X` is neither"), "{error}");
 }
+
+/// Hessian-vector products of matrices large enough for the plan to pair its matrix–vector
+/// products (a point's beside its tangent's, in one pass over the matrix): every output of
+/// the compiled product equals the interpreter's evaluation of the same graph. Odd sizes,
+/// so that the two threads' halves of the columns are not whole groups of eight, and
+/// samples as rows and as columns, so that both orientations pair.
+#[test]
+fn paired_matrix_vector_products_agree_with_the_interpreter() {
+    use super::common::random_inputs;
+    use crate::compiled::Role;
+    use crate::eval::{evaluate, Sizes};
+    let logistic = "X: matrix(n, d)\nt: vector(n)\nw: vector(d)\ns = X*w\nL = sum(softplus(s) - t.*s)";
+    let layer = "W: matrix(h, d)\nx: vector(d)\ny: vector(h)\nL = norm2(tanh(W*x) - y)^2";
+    type Case<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, usize)]);
+    let cases: [Case; 4] = [
+        (&super::common::example("backprop.mg"), &[], &[("K", 761)]),
+        (&super::common::example("backprop.mg"), &["A", "x"], &[("K", 730)]),
+        (logistic, &[], &[("n", 1501), ("d", 399)]),
+        (layer, &["W", "x"], &[("h", 1503), ("d", 401)]),
+    ];
+    for (source, wrt, dims) in cases {
+        let gradient = super::common::parse(source).gradient(wrt).expect("a gradient");
+        let hvp = gradient.compile_hvp(dims).expect("compiles");
+        let plan = hvp.describe().join("\n");
+        assert!(plan.contains("matrix–vector products in one pass over"), "{source}\n{plan}");
+        let crate::compiled::HvpGraph { program, wanted, directions } = gradient.hvp_graph();
+        let sizes = Sizes::from_pairs(dims);
+        let mut out = hvp.outputs();
+        for seed in 0..2 {
+            let drawn = random_inputs(&program.graph, &sizes, seed);
+            let inputs: Vec<(&str, &[f64])> = hvp.inputs().map(|(name, _)| (name, &drawn[name].data[..])).collect();
+            let tangent_names: Vec<String> = directions
+                .iter()
+                .map(|&(node, _)| match program.graph.op(node) {
+                    crate::ir::Op::Input(i) => program.graph.input(i).name.clone(),
+                    other => panic!("a direction is an input, not {other:?}"),
+                })
+                .collect();
+            let given: Vec<(&str, &[f64])> = directions
+                .iter()
+                .zip(&tangent_names)
+                .map(|((_, variable), tangent)| (variable.as_str(), &drawn[tangent].data[..]))
+                .collect();
+            hvp.run(&inputs, &given, &mut out).expect("runs");
+            let nodes: Vec<crate::ir::NodeId> = wanted.iter().map(|&(_, node)| node).collect();
+            let expected = evaluate(&program.graph, &sizes, &drawn, &nodes).expect("evaluates");
+            for ((role, _), expected) in wanted.iter().zip(&expected) {
+                let got = match role {
+                    Role::Value => out.value(),
+                    Role::Gradient(name) => out.gradient(name).expect("a gradient"),
+                    Role::Hvp(name) => out.hvp(name).expect("a product"),
+                    other => panic!("{other:?} is not an output of a Hessian-vector product"),
+                };
+                let error = crate::check::relative_error(got, expected, 1e-300);
+                assert!(error < 1e-10, "{source} at {dims:?}, seed {seed}: {role:?} differs by {error:e}");
+            }
+        }
+    }
+}

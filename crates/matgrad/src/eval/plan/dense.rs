@@ -98,6 +98,35 @@ pub(super) fn product(y: &mut [f64], accumulate: bool, alpha: f64, a: Columns, x
     }
 }
 
+/// Entries of a matrix that one core reads twice while they stay in its L2 cache (2 MiB
+/// here), with room for what else the pass touches: 512 KiB.
+pub(super) const CACHE_BLOCK_ENTRIES: usize = 1 << 16;
+
+/// `out[i·stride..][..] = A xs[i]` (`transposed`: `Aᵀ xs[i]`, an entry per column) for each
+/// vector, on this thread: A in blocks of whole groups of eight columns of at most
+/// [`CACHE_BLOCK_ENTRIES`], each block read by every product while it is in the cache.
+/// Without `transposed`, `xs[i]` holds the entries for A's columns only.
+pub(super) fn products_by_blocks(out: &mut [f64], stride: usize, a: Columns, xs: &[&[f64]], transposed: bool) {
+    if a.cols == 0 {
+        // No columns: the products are zero (without `transposed`; otherwise empty).
+        out.fill(0.0);
+        return;
+    }
+    let block = (CACHE_BLOCK_ENTRIES / a.rows.max(1) / 8 * 8).max(8);
+    for start in (0..a.cols).step_by(block) {
+        let range = start..(start + block).min(a.cols);
+        let columns = a.columns(range.clone());
+        for (i, x) in xs.iter().enumerate() {
+            let out = &mut out[i * stride..(i + 1) * stride];
+            if transposed {
+                product(&mut out[range.clone()], false, 1.0, columns, x, true);
+            } else {
+                product(out, start > 0, 1.0, columns, &x[range.clone()], false);
+            }
+        }
+    }
+}
+
 /// A thin product's factors, packed: L is `rows × rank` column-major, R is given by rows
 /// (`right[j·rank + t]` is R(t, j)), rank ≤ 8.
 #[derive(Debug, Clone, Copy)]
@@ -554,9 +583,10 @@ mod streaming {
     /// Measured here on the example's ∂L/∂A and ∂L/∂B: at 4096 × 4096 (128 MiB) each took 3.7
     /// ms against 4.5–4.9; at 2048 × 2048 (32 MiB) 0.90–0.98 ms against 1.0–1.27, and the
     /// next step, which reads A and B, 1.2 ms against 1.6 (the outputs no longer push them
-    /// out of the cache); at 1024 × 1024 (8 MiB, kept by the shared cache) 205 µs against
-    /// 136–204, a loss.
-    pub(super) const BYTES: usize = 32 << 20;
+    /// out of the cache). At 1024 × 1024 (8 MiB) the example's value and gradient took the
+    /// same either way (2.2–2.6 ms a call, alternating), and its Hessian-vector product,
+    /// which writes four such arrays, 5.1–7.0 ms against 7.0–12.5.
+    pub(super) const BYTES: usize = 8 << 20;
 
     /// Whether the array `dst` (columns of `rows` entries) is worth streaming and can be: large,
     /// and with every column on a 16-byte boundary, as the stores need (the kernel also needs

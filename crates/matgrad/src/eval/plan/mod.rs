@@ -29,6 +29,7 @@ mod dense;
 mod elementwise;
 mod lower;
 mod math;
+mod matrix_vectors;
 mod memory;
 mod products;
 mod schedule;
@@ -43,6 +44,7 @@ use crate::Array;
 use super::sizes::Sizes;
 use crate::Error;
 use elementwise::{Kernel, Registers};
+use matrix_vectors::MatrixVectors;
 use products::Products;
 use shared_pass::SharedPass;
 use special::{Special, SpecialScratch};
@@ -113,6 +115,8 @@ enum Step {
     Special { dst: ValueId, special: Special },
     /// `dst = β A f(α Aᵀ w)` in one pass over A, writing `α Aᵀ w` and its image under f too.
     SharedPass { dst: ValueId, pass: Box<SharedPass> },
+    /// `dst = [A x₁ A x₂ …]`: several matrix–vector products in one pass over A.
+    MatrixVectors { dst: ValueId, pass: Box<MatrixVectors> },
 }
 
 impl Step {
@@ -123,6 +127,7 @@ impl Step {
             Step::Products { products, .. } => products.reads(out),
             Step::Special { special, .. } => special.reads(out),
             Step::SharedPass { pass, .. } => pass.reads(out),
+            Step::MatrixVectors { pass, .. } => pass.reads(out),
         }
     }
 
@@ -131,7 +136,8 @@ impl Step {
             Step::Elementwise { dst, .. }
             | Step::Products { dst, .. }
             | Step::Special { dst, .. }
-            | Step::SharedPass { dst, .. } => *dst,
+            | Step::SharedPass { dst, .. }
+            | Step::MatrixVectors { dst, .. } => *dst,
         }
     }
 
@@ -148,6 +154,7 @@ impl Step {
         match self {
             Step::Products { products, .. } => products.matrices(out),
             Step::SharedPass { pass, .. } => out.push(pass.matrix()),
+            Step::MatrixVectors { pass, .. } => out.push(pass.matrix()),
             Step::Elementwise { .. } | Step::Special { .. } => {}
         }
     }
@@ -159,6 +166,7 @@ impl Step {
             Step::Products { products, .. } => products.scratch(out),
             Step::Special { special, .. } => special.scratch(out),
             Step::SharedPass { pass, .. } => pass.scratch(out),
+            Step::MatrixVectors { pass, .. } => pass.scratch(out),
         }
     }
 }
@@ -209,7 +217,13 @@ impl Plan {
     pub(crate) fn compile(graph: &Graph, sizes: &Sizes, wanted: &[NodeId]) -> Result<Plan, Error> {
         let mut lowered = lower::lower(graph, sizes, wanted)?;
         lowered.steps = shared_pass::fuse(lowered.steps, &mut lowered.values);
+        lowered.steps = matrix_vectors::pair(lowered.steps, &mut lowered.values);
+        let count = lowered.steps.len();
         lowered.steps = schedule::schedule(lowered.steps, &lowered.values);
+        if lowered.steps.len() != count {
+            // A cycle among the steps (which the passes above must not make) leaves steps out.
+            return Err(Error::internal("the compiled steps could not be ordered"));
+        }
         let layout = memory::assign(&lowered.values, &lowered.steps, wanted.len());
         let registers = lowered.steps.iter().map(|s| s.registers()).max().unwrap_or(0);
         let parallel = lowered.steps.iter().any(Step::is_parallel);
@@ -316,6 +330,7 @@ impl Plan {
                 Step::SharedPass { pass, .. } => {
                     pass.run(inputs, &mut workspace.slots, &self.slot_of, &mut workspace.registers, &mut dst)
                 }
+                Step::MatrixVectors { pass, .. } => pass.run(inputs, &mut workspace.slots, &self.slot_of, &mut dst),
             }
             workspace.slots[dst_slot] = dst;
             if let (Some(seconds), Some(start)) = (seconds.as_deref_mut(), start) {
@@ -355,6 +370,7 @@ impl Plan {
                 Step::Products { products, .. } => products.describe(&name),
                 Step::Special { special, .. } => special.describe(&name),
                 Step::SharedPass { pass, .. } => pass.describe(&name),
+                Step::MatrixVectors { pass, .. } => pass.describe(&name),
             };
             lines.push(format!("{} = {body}", name(Source::Value(dst))));
         }
@@ -381,6 +397,7 @@ impl Step {
             Step::Products { products, .. } => products.registers(),
             Step::Special { .. } => 0,
             Step::SharedPass { pass, .. } => pass.registers(),
+            Step::MatrixVectors { .. } => 0,
         }
     }
 
@@ -388,7 +405,7 @@ impl Step {
         match self {
             Step::Elementwise { kernel, .. } => kernel.is_parallel(),
             Step::Products { products, .. } => products.is_parallel(),
-            Step::Special { .. } | Step::SharedPass { .. } => false,
+            Step::Special { .. } | Step::SharedPass { .. } | Step::MatrixVectors { .. } => false,
         }
     }
 
@@ -398,6 +415,7 @@ impl Step {
             Step::Products { products, .. } => products.uses_threads(),
             Step::Special { special, .. } => special.uses_threads(),
             Step::SharedPass { pass, .. } => pass.uses_threads(),
+            Step::MatrixVectors { pass, .. } => pass.uses_threads(),
         }
     }
 }

@@ -115,6 +115,10 @@ enum Group {
     /// Thin terms computed as one product `[α₁L₁ α₂L₂ …] [R₁; R₂; …]` of rank at most
     /// [`THIN_RANK`], packed into the scratch values `left` (m × rank) and `right` (R by rows).
     Packed { terms: Vec<Term>, left: ValueId, right: ValueId, rank: usize, parallel: bool },
+    /// A matrix–vector product computed by an earlier pass over its matrix with others
+    /// ([`super::matrix_vectors`]): `y (+)= α p`, with p (the raw product, `len` entries) at
+    /// `offset` in `value`.
+    Computed { product: MatrixVector, value: ValueId, offset: usize },
 }
 
 /// One matrix–vector product `α A x` (`transposed`: `α Aᵀ x`), with A the `rows × cols`
@@ -128,6 +132,17 @@ pub(super) struct MatrixVector {
     pub vector: Source,
     pub transposed: bool,
     pub parallel: bool,
+}
+
+impl MatrixVector {
+    /// The entries of the product: A's columns if transposed, else its rows.
+    pub(super) fn len(&self) -> usize {
+        if self.transposed {
+            self.cols
+        } else {
+            self.rows
+        }
+    }
 }
 
 /// `dst = init + Σ terms`, grouped for execution.
@@ -267,6 +282,33 @@ impl Products {
         })
     }
 
+    /// Each matrix–vector product of the sum (not a dot product), with its group's index.
+    pub(super) fn matrix_vectors(&self) -> Vec<(usize, MatrixVector)> {
+        let product = |group: &Group| match group {
+            Group::MatrixVector { alpha, matrix, rows, cols, vector, dots, parallel, .. } if *cols > 1 || !*dots => {
+                Some(MatrixVector {
+                    alpha: *alpha,
+                    matrix: *matrix,
+                    rows: *rows,
+                    cols: *cols,
+                    vector: *vector,
+                    transposed: *dots,
+                    parallel: *parallel,
+                })
+            }
+            _ => None,
+        };
+        self.groups.iter().enumerate().filter_map(|(i, g)| product(g).map(|p| (i, p))).collect()
+    }
+
+    /// Takes matrix–vector product `group` from entries `offset..` of `value`, which an
+    /// earlier pass over its matrix writes.
+    pub(super) fn compute_from(&mut self, group: usize, value: ValueId, offset: usize) {
+        let product = self.matrix_vectors().into_iter().find(|&(i, _)| i == group).map(|(_, p)| p);
+        let product = product.expect("a matrix–vector product of the sum");
+        self.groups[group] = Group::Computed { product, value, offset };
+    }
+
     /// The elementwise part, taken out (to run before the products, writing the result).
     pub(super) fn take_init(&mut self) -> Option<Kernel> {
         // Only a sum with a symmetric weighted product runs its elementwise part last, and
@@ -288,6 +330,7 @@ impl Products {
                 | Group::General { parallel, .. }
                 | Group::Weighted { parallel, .. }
                 | Group::Packed { parallel, .. } => *parallel,
+                Group::Computed { .. } => false,
             })
     }
 
@@ -300,7 +343,7 @@ impl Products {
                 Group::General { term, .. } | Group::Weighted { term, .. } => {
                     out.extend([term.left, term.right].map(|v| (v.source, v.len())));
                 }
-                Group::Packed { .. } => {}
+                Group::Packed { .. } | Group::Computed { .. } => {}
             }
         }
     }
@@ -325,6 +368,9 @@ impl Products {
                 Group::General { term, .. } => sources.extend(term_sources(term)),
                 Group::Weighted { term, .. } => sources.extend(term_sources(term)),
                 Group::Packed { terms, .. } => terms.iter().for_each(|t| sources.extend(term_sources(t))),
+                Group::Computed { product, value, .. } => {
+                    sources.extend([Some(Source::Value(*value)), product.alpha.runtime].into_iter().flatten())
+                }
             }
         }
         out.extend(sources.into_iter().filter_map(|s| match s {
@@ -339,7 +385,7 @@ impl Products {
                 Group::Packed { left, right, .. } => out.extend([*left, *right]),
                 Group::MatrixVector { partial: Some(partial), .. } => out.push(*partial),
                 Group::Weighted { buffer, .. } => out.push(*buffer),
-                Group::MatrixVector { partial: None, .. } | Group::General { .. } => {}
+                Group::MatrixVector { partial: None, .. } | Group::General { .. } | Group::Computed { .. } => {}
             }
         }
     }
@@ -381,6 +427,13 @@ impl Products {
                     let w = term.weights.map(|w| name(w.source)).unwrap_or_default();
                     let (l, r) = (view(term.left), view(term.right));
                     format!("{}{l}·Diag({w})·{r}   [{how}]", scale(&term.alpha))
+                }
+                Group::Computed { product, value, offset } => {
+                    let t = if product.transposed { "ᵀ" } else { "" };
+                    let (a, x) = (name(product.matrix), name(product.vector));
+                    let column = offset / product.len() + 1;
+                    let from = name(Source::Value(*value));
+                    format!("{}{a}{t}·{x}   [column {column} of {from}]", scale(&product.alpha))
                 }
                 Group::Packed { terms, rank, parallel, .. } => {
                     let left: Vec<String> =
@@ -444,6 +497,17 @@ impl Products {
                     debug_assert!(!(*triangle && accumulate), "a triangle is computed by the first writer only");
                     product.run(&memory, &mut buffer, dst, rows, cols, accumulate, *triangle);
                     put_slots(slots, slot_of, [*scratch], [buffer]);
+                }
+                Group::Computed { product, value, offset } => {
+                    let memory = Memory::new(inputs, slots, slot_of);
+                    let (len, alpha) = (product.len(), product.alpha.value(&memory));
+                    let computed = &memory.get(Source::Value(*value))[*offset..offset + len];
+                    let dst = &mut dst[..len];
+                    if accumulate {
+                        dst.iter_mut().zip(computed).for_each(|(d, p)| *d = alpha.mul_add(*p, *d));
+                    } else {
+                        dst.iter_mut().zip(computed).for_each(|(d, p)| *d = alpha * p);
+                    }
                 }
                 Group::Packed { terms, left, right, rank, parallel } => {
                     let taken = take_slots(slots, slot_of, [*left, *right]);

@@ -27,10 +27,10 @@ use super::memory::ValueInfo;
 use super::products::{MatrixVector, Scale};
 use super::{put_slots, take_slots, Inputs, Memory, Source, Step, ValueId};
 
-/// Entries of A per block: 512 KiB, so that each thread's half stays in its core's L2 cache
-/// (2 MiB here) between the two reads, with room for what else the pass touches. (Measured
-/// on the logistic workload with samples as columns: 3.7 ms, against 5.2 as two products.)
-const BLOCK_ENTRIES: usize = 1 << 16;
+/// Entries of A per block: each thread's half stays in its core's L2 cache between the two
+/// reads. (Measured on the logistic workload with samples as columns: 3.7 ms, against 5.2
+/// as two products.)
+const BLOCK_ENTRIES: usize = dense::CACHE_BLOCK_ENTRIES;
 
 #[derive(Debug)]
 pub(super) struct SharedPass {
