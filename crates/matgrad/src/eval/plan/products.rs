@@ -560,21 +560,26 @@ impl Weighted {
             let buffer = &mut buffer[..len * cols];
             // Diag(w) R for rows start.., written in R's own order so that both are read
             // and written contiguously.
+            // (A view's contiguous direction has stride 1, so each column, or row, of R is a
+            // slice: loops over slices, which the compiler vectorises.)
             let scaled = if r_row <= r_col {
-                for j in 0..cols {
-                    for (i, entry) in buffer[j * len..(j + 1) * len].iter_mut().enumerate() {
-                        let at = start + i;
-                        *entry = w[at * w_step] * r[at * r_row + j * r_col];
+                debug_assert_eq!(r_row, 1);
+                let weights = |i: usize| w[(start + i) * w_step];
+                for (j, column) in buffer.chunks_exact_mut(len).enumerate() {
+                    let source = &r[start + j * r_col..][..len];
+                    if w_step == 1 {
+                        let weights = &w[start..start + len];
+                        column.iter_mut().zip(source).zip(weights).for_each(|((e, &x), &c)| *e = c * x);
+                    } else {
+                        column.iter_mut().zip(source).enumerate().for_each(|(i, (e, &x))| *e = weights(i) * x);
                     }
                 }
                 MatRef::from_column_major_slice(buffer, len, cols)
             } else {
-                for i in 0..len {
-                    let (at, row) = (start + i, &mut buffer[i * cols..(i + 1) * cols]);
-                    let weight = w[at * w_step];
-                    for (j, entry) in row.iter_mut().enumerate() {
-                        *entry = weight * r[at * r_row + j * r_col];
-                    }
+                debug_assert_eq!(r_col, 1);
+                for (i, row) in buffer.chunks_exact_mut(cols).enumerate() {
+                    let (weight, source) = (w[(start + i) * w_step], &r[(start + i) * r_row..][..cols]);
+                    row.iter_mut().zip(source).for_each(|(e, &x)| *e = weight * x);
                 }
                 MatRef::from_column_major_slice(buffer, cols, len).transpose()
             };
