@@ -29,6 +29,9 @@ pub struct Point {
     /// The inputs that were drawn at random, in order.
     pub random: Vec<String>,
     pub seed: u64,
+    /// The bytes an evaluation at the point may use: what the sizes were checked against,
+    /// and what derived arrays (a Hessian's dense blocks) are checked against in turn.
+    pub budget: u64,
 }
 
 impl Program {
@@ -55,7 +58,7 @@ impl Program {
             inputs.into_iter().map(|(name, array)| (self.own_name(&name), array)).collect();
         let sizes = Sizes::bind(&self.graph, sizes, &inputs, Some(DEFAULT_SIZE), budget)?;
         let random = draw(&self.graph, &sizes, &mut inputs, seed);
-        Ok(Point { sizes, inputs, random, seed })
+        Ok(Point { sizes, inputs, random, seed, budget })
     }
 }
 

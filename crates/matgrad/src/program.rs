@@ -132,7 +132,9 @@ impl Program {
 
     /// The program's name for `text`, a name as a caller writes it: itself when the program
     /// has it, else the name a declaration of it would have (`λ` and `\lambda` are `lambda`,
-    /// `W₁` is `W_1`), so that a caller may use the program's own spelling.
+    /// `W₁` is `W_1`), else the one name matgrad prints as it prints `text` (`W₁` and `W_1`
+    /// for a program's `W1`, as its output shows it), so that a caller may use the program's
+    /// own spelling or matgrad's.
     pub(crate) fn own_name(&self, text: &str) -> String {
         let known = |name: &str| self.lookup(name).is_some() || self.graph.dims.symbols().any(|(_, s)| s == name);
         if known(text) {
@@ -143,7 +145,16 @@ impl Program {
                 [crate::syntax::Item::Declare { names, .. }] if names.len() == 1 => Some(names[0].text.clone()),
                 _ => None,
             });
-        declared.filter(|name| known(name)).unwrap_or_else(|| text.to_string())
+        if let Some(name) = declared.as_deref().filter(|name| known(name)) {
+            return name.to_string();
+        }
+        let shown = crate::print::unicode_name(declared.as_deref().unwrap_or(text));
+        let names = self.input_names().chain(self.statement_names()).map(str::to_string);
+        let symbols = self.graph.dims.symbols().map(|(_, s)| s.to_string());
+        let alike: Vec<String> =
+            names.chain(symbols).filter(|name| crate::print::unicode_name(name) == shown).collect();
+        // (At most one: a program cannot have two names that print alike.)
+        alike.into_iter().next().unwrap_or_else(|| text.to_string())
     }
 
     /// Makes the statement called `name` the output.

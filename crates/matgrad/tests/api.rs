@@ -194,9 +194,25 @@ fn mistakes_in_the_question_and_the_inputs_have_their_kinds_and_no_flags_in_mess
     small.memory_budget = 1 << 20;
     let over = kind(Question::Grad, &small);
     assert!(over.message.contains("more than the budget of 1 MiB"), "{}", over.message);
+    // A Hessian's block of a matrix has its size squared: log det X at n = 150 has
+    // 22 500 × 22 500 entries, refused before any is computed, where the program's own
+    // arrays fit easily; the closed forms alone need no point.
+    let mut blocks = query("X: matrix(n, n)\nL = logdet(X)");
+    blocks.dims.insert("n".into(), 150);
+    let dense = kind(Question::Hessian, &blocks);
+    assert_eq!(dense.kind, ErrorKind::Input);
+    assert!(dense.message.contains("22500 × 22500") && dense.message.contains("budget"), "{}", dense.message);
+    blocks.dims.insert("n".into(), 3);
+    assert!(answer(Question::Hessian, &blocks).is_ok(), "81 entries");
+    // Y = X X at n = 40: 25 KiB of arrays, a 1600 × 1600 Jacobian; the server's budget.
+    let mut square = query("X: matrix(n, n)\nY = X*X");
+    (square.dims, square.memory_budget) = ([("n".to_string(), 40)].into_iter().collect(), 1 << 20);
+    let jacobian = kind(Question::Jacobian, &square);
+    assert_eq!(jacobian.kind, ErrorKind::Input);
+    assert!(jacobian.message.contains("more than the budget of 1 MiB"), "{}", jacobian.message);
     let shape = kind(Question::Check, &query("x: vector(n)\nA: matrix(m, m)\ny = A*x"));
     assert_eq!(shape.kind, ErrorKind::Shape);
-    for error in [&not_scalar, &unknown, &twice, &memory, &shape] {
+    for error in [&not_scalar, &unknown, &twice, &memory, &dense, &shape] {
         let text = format!("{} {}", error.message, error.hint.as_deref().unwrap_or(""));
         assert!(!text.contains("--"), "a library message names a flag: {text}");
     }
@@ -321,6 +337,13 @@ fn a_caller_may_name_things_in_the_programs_own_spelling() {
     let point = program.point(&[], [("λ".to_string(), Array::scalar(2.0))].into(), 0).expect("λ is an input");
     assert!(!point.random.contains(&"lambda".to_string()), "{:?}", point.random);
     assert!(program.gradient(&["\\lambda"]).is_ok());
+    // And in matgrad's: a program's `W1` is printed W₁, and `W_1` names it too (a program
+    // cannot have two names that print alike).
+    let plain = Program::parse("x: vector(n)\nW1: matrix(n, n)\nL = sum(W1*x)").expect("parses");
+    for spelling in ["W₁", "W_1", "W1"] {
+        let names: Vec<String> = plain.gradient(&[spelling]).expect(spelling).wrt_names().map(String::from).collect();
+        assert_eq!(names, ["W1"], "{spelling}");
+    }
 }
 
 #[test]

@@ -8,4 +8,5 @@ pub(crate) mod plan;
 mod sizes;
 
 pub use kernels::{evaluate, function as scalar_function, Tape};
+pub(crate) use sizes::bytes_text;
 pub use sizes::{Sizes, MEMORY_BUDGET};

@@ -201,7 +201,7 @@ impl Sizes {
 pub const MEMORY_BUDGET: u64 = 8 << 30;
 
 /// `8 GiB`, `80 PiB`, `512 B`.
-fn bytes_text(bytes: u128) -> String {
+pub(crate) fn bytes_text(bytes: u128) -> String {
     const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

@@ -210,7 +210,10 @@ impl Blocks {
         let graph = &program.graph;
         let sizes = point.map(|p| &p.sizes);
         let jacobians = match point {
-            Some(point) => Some(self.jacobians(point, Evaluation::ClosedForm)?),
+            Some(point) => {
+                self.check_memory(point)?;
+                Some(self.jacobians(point, Evaluation::ClosedForm)?)
+            }
             None => None,
         };
         let entries = self
@@ -266,6 +269,41 @@ impl Blocks {
             inputs_header: program.inputs_header(),
         };
         Ok((entries, common))
+    }
+
+    /// Refuses a point whose dense blocks would not fit in its memory budget, before any is
+    /// computed: the sizes were checked for the program's own arrays, but a block has
+    /// len(value) × len(variable) entries (the Hessian of log det X with X of 150 × 150 is
+    /// 22 500 × 22 500, 4 GiB), each held as the block, again in JAX's layout, and printed.
+    fn check_memory(&self, point: &Point) -> Result<(), Error> {
+        /// Bytes per entry: the block and its JAX-layout copy (8 each), and its printed
+        /// number (about 24 characters in JSON).
+        const BYTES_PER_ENTRY: u128 = 40;
+        let graph = &self.program.graph;
+        let size = |id| point.sizes.shape(graph, graph.shape(id)).map_or(0, |(r, c)| (r as u128) * (c as u128));
+        let (mut total, mut largest) = (0u128, (0u128, None));
+        for block in &self.blocks {
+            let entries = size(block.of).saturating_mul(size(self.wrt[block.q].node));
+            total = total.saturating_add(entries);
+            if entries > largest.0 {
+                largest = (entries, Some(block));
+            }
+        }
+        let bytes = total.saturating_mul(BYTES_PER_ENTRY);
+        let (entries, Some(block)) = largest else { return Ok(()) };
+        if bytes <= u128::from(point.budget) {
+            return Ok(());
+        }
+        let output = self.program.output_name();
+        let name = label(output, block.p.map(|p| self.wrt[p].name.as_str()), &self.wrt[block.q].name);
+        let (of, q) = (size(block.of), size(self.wrt[block.q].node));
+        Err(Error::input(format!(
+            "the blocks' numbers at these sizes need {} of memory, more than the budget of {}: {name} alone has \
+             {entries} entries ({of} × {q})",
+            crate::eval::bytes_text(bytes),
+            crate::eval::bytes_text(u128::from(point.budget)),
+        ))
+        .with_hint("choose smaller sizes (the closed forms do not depend on them)"))
     }
 
     /// Every block's Jacobian at `point`: len(value) × len(variable), both in column-major
