@@ -111,6 +111,10 @@ pub fn describe_origin(program: &Program, variable: &Variable, origin: Origin) -
 /// `# inputs from their use: b: vector(n) (in `A*x + b`, line 3)`.
 pub fn inputs_header(program: &Program) -> String {
     let graph = &program.graph;
+    if program.inputs.is_empty() {
+        // Said, so that an empty list of derivatives is not taken for a failure.
+        return "# inputs: none (the program is constant: there is nothing to differentiate)\n".to_string();
+    }
     let mut out = String::new();
     for origin in [Origin::Declared, Origin::Letter, Origin::Use] {
         let entries: Vec<String> = program

@@ -121,6 +121,24 @@ enum Group {
     Computed { product: MatrixVector, value: ValueId, offset: usize },
 }
 
+impl Group {
+    /// The group's matrix–vector product, if it is one.
+    fn matrix_vector(&self) -> Option<MatrixVector> {
+        match self {
+            Group::MatrixVector { alpha, matrix, rows, cols, vector, dots, parallel, .. } => Some(MatrixVector {
+                alpha: *alpha,
+                matrix: *matrix,
+                rows: *rows,
+                cols: *cols,
+                vector: *vector,
+                transposed: *dots,
+                parallel: *parallel,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// One matrix–vector product `α A x` (`transposed`: `α Aᵀ x`), with A the `rows × cols`
 /// storage of `matrix`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -263,42 +281,18 @@ impl Products {
     /// The product, if the sum is one matrix–vector product plus, at most, a pointwise vector
     /// program (which can then run on any range of entries).
     pub(super) fn matrix_vector(&self) -> Option<MatrixVector> {
-        let [Group::MatrixVector { alpha, matrix, rows, cols, vector, dots, parallel, .. }] = self.groups.as_slice()
-        else {
-            return None;
-        };
-        let len = if *dots { *cols } else { *rows };
-        if self.init.as_ref().is_some_and(|init| !init.is_pointwise_vector(len)) {
+        let [group] = self.groups.as_slice() else { return None };
+        let product = group.matrix_vector()?;
+        if self.init.as_ref().is_some_and(|init| !init.is_pointwise_vector(product.len())) {
             return None;
         }
-        Some(MatrixVector {
-            alpha: *alpha,
-            matrix: *matrix,
-            rows: *rows,
-            cols: *cols,
-            vector: *vector,
-            transposed: *dots,
-            parallel: *parallel,
-        })
+        Some(product)
     }
 
     /// Each matrix–vector product of the sum (not a dot product), with its group's index.
     pub(super) fn matrix_vectors(&self) -> Vec<(usize, MatrixVector)> {
-        let product = |group: &Group| match group {
-            Group::MatrixVector { alpha, matrix, rows, cols, vector, dots, parallel, .. } if *cols > 1 || !*dots => {
-                Some(MatrixVector {
-                    alpha: *alpha,
-                    matrix: *matrix,
-                    rows: *rows,
-                    cols: *cols,
-                    vector: *vector,
-                    transposed: *dots,
-                    parallel: *parallel,
-                })
-            }
-            _ => None,
-        };
-        self.groups.iter().enumerate().filter_map(|(i, g)| product(g).map(|p| (i, p))).collect()
+        let products = self.groups.iter().enumerate().filter_map(|(i, g)| g.matrix_vector().map(|p| (i, p)));
+        products.filter(|(_, p)| p.cols > 1 || !p.transposed).collect()
     }
 
     /// Takes matrix–vector product `group` from entries `offset..` of `value`, which an
