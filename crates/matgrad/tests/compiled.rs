@@ -372,9 +372,11 @@ fn a_long_program_compiles_and_agrees() {
 fn weighted_products_and_solves_agree_with_the_interpreter() {
     // Products with a diagonal between two matrices are weighted products (symmetric when
     // the factors are a matrix and its transpose: the triangle is computed and mirrored
-    // before anything else is added, here a matrix A that is not symmetric); a product of a matrix and a sum holding Diag(w) M is distributed
-    // over the sum (here the sum is shared, so it is written out, scaled rows and all; the
-    // distributed case is log-sum-exp's Hessian, in `second_order.rs`); inv(A) B is a solve. Each at sizes on both sides of the thresholds.
+    // before anything else is added, here a matrix A that is not symmetric); a product of a
+    // matrix and a sum holding Diag(w) M is distributed over the sum (here the sum is shared,
+    // so it is written out, scaled rows and all; the distributed case is log-sum-exp's
+    // Hessian, in `second_order.rs`); inv(A) B is a solve; a diagonal in a sum is distributed
+    // as well. Each at sizes on both sides of the thresholds.
     let sources = [
         "X: matrix(d, b)\nw: vector(b)\nL = sum((X*diag(w)*X').^2)",
         "X: matrix(d, b)\nw: vector(b)\nA: matrix(d, d)\nL = sum(exp((X*diag(w)*X' + A)/b))",
@@ -389,6 +391,13 @@ fn weighted_products_and_solves_agree_with_the_interpreter() {
         "A: matrix(n, n)\nX: matrix(n, m)\nz: vector(m)\nv: vector(n)\nL = sum(inv(A)*X*z) + sum(inv(A)*diag(v))",
         "A: matrix(m, n)\np, q: vector(m)\nH = A'*(diag(p)*A + diag(q)*A)\nL = sum(sin(H))",
         "X: matrix(d, n)\nL = sum(diag(X*X').^2) + sum(diag(X'*X))",
+        // A diagonal in a sum, distributed: softmax's Hessian written by hand, the diagonal
+        // first and second, scaled, times a vector, transposed, and two diagonals.
+        "A: matrix(m, n)\np: vector(m)\nH = A'*(diag(p) - p*p')*A\nL = sum(H.*H)",
+        "A: matrix(m, n)\np, u: vector(m)\nH = A'*(u*p' + diag(p))*A\nL = sum(sin(H))",
+        "A: matrix(m, n)\np: vector(m)\nc: scalar\nH = c*A'*(2*(diag(p) - p*p'))*A\nL = sum(H.*H)",
+        "p, u, x: vector(n)\ny = (diag(p) - u*p')*x\nL = sum(y.*y)",
+        "A: matrix(m, n)\np, q: vector(m)\nH = ((diag(p) - p*p' + diag(q))*A)'\nL = sum(sin(H*A))",
     ];
     for source in sources {
         let gradient = parse(source).gradient(&[]).expect("a scalar output");
@@ -418,6 +427,10 @@ fn weighted_products_and_solves_agree_with_the_interpreter() {
     // diag(X Xᵀ) of a wide X is not written out entry by entry (10 × 1000 entries).
     let diagonal = compile("X: matrix(d, n)\nL = sum(diag(X*X').^2)", &[("d", 10), ("n", 1000)]);
     assert!(diagonal.memory_bytes() < 8 * 10 * 1000, "{}", diagonal.describe().join("\n"));
+    // (Diag(p) − p pᵀ) A is Diag(p) A − p (pᵀ A): the m × m sum is not written out (where
+    // nothing else uses it: the gradient with respect to A does).
+    let softmax = compile(sources[13], &[("m", 40), ("n", 40)]).describe().join("\n");
+    assert!(softmax.contains("weighted product, symmetric") && !softmax.contains("matrix product"), "{softmax}");
     let solve = value_only(sources[7]);
     assert!(solve.contains("[LU solve]") && !solve.contains("inv(A)"), "{solve}");
 }

@@ -87,25 +87,27 @@ impl Scaling {
     }
 }
 
-/// Σ αᵢ (product of the factors of chain i) + Σ βⱼ (scaled matrix j) + rest. The scaled
-/// matrices are kept apart from the elementwise rest only so that a product can take each
-/// as a weighted product: `Aᵀ (Diag(p) A − p pᵀ A)` is `Aᵀ Diag(p) A − (Aᵀ p)(pᵀ A)`, which
-/// never writes the `m × n` sum out. Every other consumer reads them as part of the rest.
+/// Σ αᵢ (product of the factors of chain i) + Σ βⱼ (scaled matrix j) + γ Diag(v) + rest.
+/// The scaled matrices and the diagonal are kept apart from the elementwise rest only so
+/// that a product can distribute over them: `Aᵀ (Diag(p) A − p pᵀ A)` is
+/// `Aᵀ Diag(p) A − (Aᵀ p)(pᵀ A)`, and `(Diag(p) − p pᵀ) A` is `Diag(p) A − p (pᵀ A)`, so
+/// neither writes its `m × n` sum out. Every other consumer reads them as part of the rest.
 #[derive(Debug, Clone)]
 struct Sum {
     chains: Vec<Chain>,
     scaled: Vec<(Scale, Scaling)>,
+    diagonal: Option<(Scale, View)>,
     rest: Option<ExprId>,
 }
 
 impl Sum {
     fn of(chains: Vec<Chain>, rest: Option<ExprId>) -> Sum {
-        Sum { chains, scaled: Vec::new(), rest }
+        Sum { chains, scaled: Vec::new(), diagonal: None, rest }
     }
 
     /// The one chain, if the sum is a product and nothing else.
     fn lone_chain(&self) -> Option<&Chain> {
-        match (self.chains.as_slice(), self.scaled.is_empty(), self.rest) {
+        match (self.chains.as_slice(), self.scaled.is_empty() && self.diagonal.is_none(), self.rest) {
             ([chain], true, None) => Some(chain),
             _ => None,
         }
@@ -373,14 +375,27 @@ impl Lowering<'_> {
     fn add(&mut self, fa: Form, sa: (usize, usize), fb: Form, sb: (usize, usize), rows: usize, cols: usize) -> Form {
         match (fa, fb) {
             (Form::Sum(x), Form::Sum(y)) if sa == sb => {
-                let rest = match (x.rest, y.rest) {
+                let mut rest = match (x.rest, y.rest) {
                     (Some(p), Some(q)) => Some(self.exprs.binary(Binary::Add, p, q)),
                     (p, q) => p.or(q),
+                };
+                let diagonal = match (x.diagonal, y.diagonal) {
+                    (Some(d), Some(e)) => {
+                        rest = Some(self.with_diagonal(rest, e));
+                        Some(d)
+                    }
+                    (d, e) => d.or(e),
                 };
                 let (mut chains, mut scaled) = (x.chains, x.scaled);
                 chains.extend(y.chains);
                 scaled.extend(y.scaled);
-                self.sum(Sum { chains, scaled, rest }, rows, cols)
+                self.sum(Sum { chains, scaled, diagonal, rest }, rows, cols)
+            }
+            (Form::Sum(mut sum), Form::Diag(v)) | (Form::Diag(v), Form::Sum(mut sum))
+                if sa == sb && sum.diagonal.is_none() =>
+            {
+                sum.diagonal = Some((Scale::ONE, v));
+                Form::Sum(sum)
             }
             (Form::Sum(mut sum), Form::Scaled(scaling)) | (Form::Scaled(scaling), Form::Sum(mut sum))
                 if sa == sb && sum.scaled.is_empty() =>
@@ -454,7 +469,11 @@ impl Lowering<'_> {
             sum.chains.iter().map(|c| c.alpha.times(factor).map(|alpha| Chain { alpha, ..c.clone() })).collect();
         let scaled: Option<Vec<(Scale, Scaling)>> =
             sum.scaled.iter().map(|&(beta, scaling)| beta.times(factor).map(|beta| (beta, scaling))).collect();
-        let (Some(chains), Some(scaled)) = (chains, scaled) else {
+        let diagonal = match sum.diagonal {
+            Some((gamma, v)) => gamma.times(factor).map(|gamma| Some((gamma, v))),
+            None => Some(None),
+        };
+        let (Some(chains), Some(scaled), Some(diagonal)) = (chains, scaled, diagonal) else {
             // Two run-time scale factors: compute the sum, then scale it elementwise.
             let view = self.materialise(Form::Sum(sum), rows, cols, None);
             let s = self.scale_expr(factor);
@@ -465,7 +484,7 @@ impl Lowering<'_> {
             let s = self.scale_expr(factor);
             self.exprs.binary(Binary::Mul, s, r)
         });
-        self.sum(Sum { chains, scaled, rest }, rows, cols)
+        self.sum(Sum { chains, scaled, diagonal, rest }, rows, cols)
     }
 
     /// The form of a 1×1 node as a scale factor.
@@ -523,10 +542,10 @@ impl Lowering<'_> {
             // L (Diag(w) R) and (L Diag(w)) R are one weighted product: a sum of one scaled
             // matrix, distributed.
             (Form::Dense(left), Form::Scaled(s)) if s.rows && products::weighs(rows, left.cols, cols) => {
-                distributed(Sum { chains: Vec::new(), scaled: vec![(Scale::ONE, s)], rest: None }, left, true)
+                distributed(Sum { scaled: vec![(Scale::ONE, s)], ..Sum::of(Vec::new(), None) }, left, true)
             }
             (Form::Scaled(s), Form::Dense(right)) if !s.rows && products::weighs(rows, right.rows, cols) => {
-                distributed(Sum { chains: Vec::new(), scaled: vec![(Scale::ONE, s)], rest: None }, right, false)
+                distributed(Sum { scaled: vec![(Scale::ONE, s)], ..Sum::of(Vec::new(), None) }, right, false)
             }
             (Form::Dense(left), Form::Sum(sum)) if distributes(&sum, true, (rows, left.cols, cols)) => {
                 distributed(sum, left, true)
@@ -630,6 +649,8 @@ impl Lowering<'_> {
                     .into_iter()
                     .map(|c| Chain { factors: c.factors.iter().rev().map(|f| f.transpose()).collect(), ..c })
                     .collect(),
+                // Diag(v)ᵀ = Diag(v)
+                diagonal: sum.diagonal,
                 rest: sum.rest.map(|r| self.exprs.transpose(r)),
             }),
             form @ (Form::Reduce { .. } | Form::Call(..) | Form::Solve(..)) => {
@@ -786,9 +807,12 @@ impl Lowering<'_> {
             .or_else(|| made.get(&(right.transpose(), left.transpose())).map(|v| v.transpose()))
     }
 
-    /// The sum with its scaled matrices moved into the elementwise rest.
+    /// The sum with its scaled matrices and diagonal moved into the elementwise rest.
     fn settled(&mut self, sum: Sum) -> Sum {
         let mut rest = sum.rest;
+        if let Some(diagonal) = sum.diagonal {
+            rest = Some(self.with_diagonal(rest, diagonal));
+        }
         for (beta, scaling) in sum.scaled {
             let mut e = self.scaling(scaling);
             if beta != Scale::ONE {
@@ -801,6 +825,19 @@ impl Lowering<'_> {
             });
         }
         Sum::of(sum.chains, rest)
+    }
+
+    /// `rest + γ Diag(v)` as an elementwise expression.
+    fn with_diagonal(&mut self, rest: Option<ExprId>, (gamma, v): (Scale, View)) -> ExprId {
+        let mut e = self.exprs.leaf(Leaf::Diagonal { source: v.source, stride: v.step() });
+        if gamma != Scale::ONE {
+            let g = self.scale_expr(gamma);
+            e = self.exprs.binary(Binary::Mul, g, e);
+        }
+        match rest {
+            Some(r) => self.exprs.binary(Binary::Add, r, e),
+            None => e,
+        }
     }
 
     /// `Diag(w) M` or `M Diag(w)` as an elementwise expression.
@@ -852,15 +889,22 @@ impl Lowering<'_> {
 /// vector factor (cheap with the matrix prepended, `(Aᵀ p)(pᵀ A)`), nothing elementwise.
 fn distributes(sum: &Sum, on_left: bool, (m, k, n): (usize, usize, usize)) -> bool {
     let thin = |c: &Chain| c.factors.iter().any(|f| f.rows == 1 || f.cols == 1);
-    matches!(sum.scaled.as_slice(), [(_, s)] if s.rows == on_left)
+    // One scaled matrix, which becomes a weighted product; or a diagonal, which becomes a
+    // scaled matrix (never more work than the product with the sum written out).
+    let scaled = match (sum.scaled.as_slice(), sum.diagonal) {
+        ([(_, s)], None) => s.rows == on_left && products::weighs(m, k, n),
+        ([], Some(_)) => true,
+        _ => false,
+    };
+    scaled
         && sum.rest.is_none()
         && sum.chains.len() <= 2
         && sum.chains.iter().all(|c| c.weights.is_none() && c.factors.len() < MAX_CHAIN && thin(c))
-        && products::weighs(m, k, n)
 }
 
 /// `factor · sum` (`on_left`) or `sum · factor`, term by term: each chain gets the factor,
-/// each scaled matrix becomes a weighted product with it. (The sum has no elementwise rest.)
+/// each scaled matrix becomes a weighted product with it, and the diagonal scales it
+/// (`M Diag(v)` or `Diag(v) M`). (The sum has no elementwise rest.)
 fn distributed(sum: Sum, factor: View, on_left: bool) -> Form {
     debug_assert!(sum.rest.is_none());
     let with = |factors: Vec<View>| match on_left {
@@ -873,7 +917,8 @@ fn distributed(sum: Sum, factor: View, on_left: bool) -> Form {
         factors: with(vec![s.matrix]),
         weights: Some(s.weights),
     }));
-    Form::Sum(Sum::of(chains, None))
+    let scaled = sum.diagonal.map(|(gamma, v)| (gamma, Scaling { weights: v, matrix: factor, rows: !on_left }));
+    Form::Sum(Sum { scaled: scaled.into_iter().collect(), ..Sum::of(chains, None) })
 }
 
 /// The inner dimension of a chain's product as a diagonal reads it: the chain's last
