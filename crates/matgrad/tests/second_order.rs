@@ -120,6 +120,34 @@ fn every_block_is_displayable() {
     insta::assert_snapshot!(out);
 }
 
+/// The names the blocks print beside the program's — the symbol of index notation (`J`,
+/// `H`), the Kronecker delta (`δ`) and the introduced names of the where-list — are none of
+/// the program's names (its inputs, statements and sizes) nor print like one, nor like each
+/// other; and none is `d`, which would read as a differential's d beside `dx`.
+#[test]
+fn the_names_blocks_introduce_are_fresh() {
+    for case in table() {
+        let blocks = case.blocks();
+        let program = &blocks.program;
+        let own: Vec<String> = program.names_in_use().iter().map(|n| unicode_name(n)).collect();
+        let mut introduced = vec![blocks.symbol.clone(), blocks.delta.clone()];
+        introduced.extend(blocks.definitions.iter().map(|(_, name)| name.clone()));
+        for (n, name) in introduced.iter().enumerate() {
+            let shown = unicode_name(name);
+            assert!(!own.contains(&shown), "{}: `{shown}` is also the program's", case.name);
+            assert!(shown != "d", "{}: `d` reads as a differential's d", case.name);
+            let again = introduced[..n].iter().find(|other| unicode_name(other) == shown);
+            assert!(again.is_none(), "{}: `{shown}` is introduced twice", case.name);
+        }
+        // What is printed says so: each index form starts with the symbol.
+        for block in &blocks.blocks {
+            let index = blocks.index(block, Notation::Unicode);
+            let symbol = index.split(['[', ' ']).next().unwrap_or_default().to_string();
+            assert_eq!(symbol, unicode_name(&blocks.symbol), "{}: {index}", case.name);
+        }
+    }
+}
+
 /// Every block agrees with finite differences (of the output for a Jacobian, of the
 /// gradient for a Hessian) at two random points, and where it has a matrix form, that form
 /// evaluates to what its map gives on every basis direction.

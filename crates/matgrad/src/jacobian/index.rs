@@ -425,11 +425,26 @@ pub(crate) struct Writer<'a> {
     pub namer: &'a dyn Fn(NodeId) -> Option<String>,
     /// Names an index letter must not look like (variables, sizes, introduced names).
     pub taken: &'a HashSet<String>,
-    /// The block's symbol: H for a Hessian, J for a Jacobian.
+    /// The block's symbol (canonical): H for a Hessian, J for a Jacobian, unless the program
+    /// has a value of that name.
     pub symbol: &'a str,
+    /// The Kronecker delta's name (canonical): `delta`, unless the program has a `δ`.
+    pub delta: &'a str,
 }
 
 const LETTERS: &str = "ijklmnopqrstuvwxyzabcdefgh";
+
+/// A name followed by an index: bracketed in LaTeX where it has a subscript of its own
+/// (`(W_{1})_{ij}`), which a second subscript would clash with.
+fn indexed_name(name: &str, notation: Notation) -> String {
+    let shown = show_name(name, notation);
+    let plain = name.chars().all(|c| c.is_alphanumeric()) && !name.chars().any(|c| c.is_ascii_digit());
+    if plain || notation != Notation::Latex {
+        shown
+    } else {
+        format!("({shown})")
+    }
+}
 
 impl Writer<'_> {
     /// Index names: single letters that no name of the program looks like, then numbered
@@ -468,14 +483,15 @@ impl Writer<'_> {
             }
         };
         let lhs = if form.free.is_empty() {
-            self.symbol.to_string()
+            show_name(self.symbol, notation)
         } else {
-            format!("{}{}", self.symbol, subscript(&form.free))
+            format!("{}{}", indexed_name(self.symbol, notation), subscript(&form.free))
         };
         let Some(terms) = &form.terms else { return format!("{lhs} = {}", self.basis(form, notation, &letters)) };
         if terms.is_empty() {
             return format!("{lhs} = 0");
         }
+        let delta = indexed_name(self.delta, notation);
         let mut out = String::new();
         for (n, term) in terms.iter().enumerate() {
             let negative = term.coefficient < 0.0;
@@ -508,10 +524,7 @@ impl Writer<'_> {
                             format!("{value}{}", subscript(indices))
                         }
                     }
-                    Factor::Delta(a, b) => match notation {
-                        Notation::Latex => format!("\\delta{}", subscript(&[*a, *b])),
-                        _ => format!("δ{}", subscript(&[*a, *b])),
-                    },
+                    Factor::Delta(a, b) => format!("{delta}{}", subscript(&[*a, *b])),
                     Factor::Tangent(indices) => format!("d{}", subscript(indices)),
                 });
             }
@@ -525,9 +538,7 @@ impl Writer<'_> {
     /// (always when indexed, so that `(A + B)[i,j]` reads as one entry).
     fn value(&self, id: NodeId, notation: Notation, indexed: bool) -> String {
         if let Some(name) = (self.namer)(id) {
-            let shown = show_name(&name, notation);
-            let plain = name.chars().all(|c| c.is_alphanumeric()) && !name.chars().any(|c| c.is_ascii_digit());
-            return if !indexed || plain || notation != Notation::Latex { shown } else { format!("({shown})") };
+            return if indexed { indexed_name(&name, notation) } else { show_name(&name, notation) };
         }
         let text = print(self.graph, id, notation, self.namer);
         let operators = [' ', '/', '+', '−', '⊙', '⊘', '^'];

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::diff::{differential, pullback};
 use crate::ir::{Constant, Graph, NodeId, Op, Shape};
-use crate::print::{abbreviations, print, show_name, Notation, DIFFERENTIAL};
+use crate::print::{abbreviations, fresh_name, print, show_name, Notation, DIFFERENTIAL};
 use crate::simplify::build;
 use crate::{Error, Gradient, Program};
 
@@ -63,8 +63,30 @@ pub(crate) struct Blocks {
     definition_names: HashMap<NodeId, String>,
     /// Every name an index letter must not look like.
     taken: HashSet<String>,
-    /// `J` or `H`, the symbol of index notation.
-    pub symbol: &'static str,
+    pub kind: Derivative,
+    /// The symbol of index notation (canonical): `J` or `H`, or numbered (`J₁`) where the
+    /// program has a value of that name.
+    pub symbol: String,
+    /// The Kronecker delta's name (canonical): `delta`, or numbered (`δ₁`) where the program
+    /// has a `δ`.
+    pub delta: String,
+}
+
+/// What the blocks are the derivative of: a Jacobian's or a Hessian's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Derivative {
+    Jacobian,
+    Hessian,
+}
+
+impl Derivative {
+    /// The symbol of index notation, where the program leaves it free.
+    fn symbol(self) -> &'static str {
+        match self {
+            Derivative::Jacobian => "J",
+            Derivative::Hessian => "H",
+        }
+    }
 }
 
 /// The Jacobian of an output of any shape: one block per variable.
@@ -88,7 +110,7 @@ impl Program {
         let output = program.output_node();
         let wrt = tangents(&mut program.graph, variables);
         let pairs: Vec<(Option<usize>, usize, NodeId)> = (0..wrt.len()).map(|q| (None, q, output)).collect();
-        Ok(Jacobian { blocks: Blocks::new(program, wrt, &pairs, "J") })
+        Ok(Jacobian { blocks: Blocks::new(program, wrt, &pairs, Derivative::Jacobian) })
     }
 
     /// The Hessian of the scalar output: every block ∂²L/∂p∂q for p, q in `wrt` (as for
@@ -115,7 +137,7 @@ impl Gradient {
             .flat_map(|p| (0..wrt.len()).map(move |q| (p, q)))
             .map(|(p, q)| (Some(p), q, self.wrt[p].gradient))
             .collect();
-        Hessian { blocks: Blocks::new(program, wrt, &pairs, "H") }
+        Hessian { blocks: Blocks::new(program, wrt, &pairs, Derivative::Hessian) }
     }
 }
 
@@ -149,7 +171,7 @@ impl Blocks {
         mut program: Program,
         wrt: Vec<Variable>,
         pairs: &[(Option<usize>, usize, NodeId)],
-        symbol: &'static str,
+        kind: Derivative,
     ) -> Blocks {
         let graph = &mut program.graph;
         let blocks: Vec<Block> = pairs
@@ -164,11 +186,19 @@ impl Blocks {
             })
             .collect();
         let roots: Vec<NodeId> = blocks.iter().flat_map(|b| b.matrix.into_iter().chain(b.map)).collect();
+        // Every name the blocks print beside the program's is fresh, and they are fresh from
+        // each other: the symbol, the δ, then the introduced names; and no introduced name is
+        // d, which would read as a differential's d (`d xᵀ` beside `dx`).
         let mut taken = program.names_in_use();
+        taken.insert("d".to_string());
+        let symbol = fresh_name(&[kind.symbol()], &taken);
+        taken.insert(symbol.clone());
+        let delta = fresh_name(&["delta"], &taken);
+        taken.insert(delta.clone());
         let definitions = abbreviations(&program.graph, &roots, &[], &taken);
         taken.extend(definitions.iter().map(|(_, name)| name.clone()));
         let definition_names = definitions.iter().cloned().collect();
-        Blocks { program, wrt, blocks, definitions, definition_names, taken, symbol }
+        Blocks { program, wrt, blocks, definitions, definition_names, taken, kind, symbol, delta }
     }
 
     /// The name a printed node goes by: the user's, a tangent's, or an introduced one.
@@ -205,7 +235,13 @@ impl Blocks {
     /// The block in index notation: `H[i,j,k,l] = (A + Aᵀ)[i,k] δ[j,l]`.
     pub(crate) fn index(&self, block: &Block, notation: Notation) -> String {
         let namer = |node: NodeId| self.name_of(node);
-        let writer = Writer { graph: &self.program.graph, namer: &namer, taken: &self.taken, symbol: self.symbol };
+        let writer = Writer {
+            graph: &self.program.graph,
+            namer: &namer,
+            taken: &self.taken,
+            symbol: &self.symbol,
+            delta: &self.delta,
+        };
         writer.write(&block.index, notation)
     }
 

@@ -107,16 +107,7 @@ pub fn abbreviations_after(
     for id in candidates {
         let small = graph.dims.is_vector(graph.shape(id)) || graph.is_scalar(id);
         let (pool, cursor) = if small { (LOWER, &mut next[0]) } else { (UPPER, &mut next[1]) };
-        let name = loop {
-            let candidate = match pool.get(*cursor) {
-                Some(letter) => letter.to_string(),
-                None => format!("{}{}", pool[0], *cursor - pool.len() + 1),
-            };
-            *cursor += 1;
-            if !taken.contains(&candidate) {
-                break candidate;
-            }
-        };
+        let name = fresh_name_from(pool, cursor, &taken);
         taken.insert(name.clone());
         names.push((id, name));
     }
@@ -125,6 +116,28 @@ pub fn abbreviations_after(
     names.extend(given.iter().cloned());
     names.sort_by_key(|(id, _)| *id);
     names
+}
+
+/// The first name of `pool` not in `taken`, then the first of `pool[0]` numbered (`p₁`,
+/// `p₂`, …, canonical `p1`): how every introduced name is chosen (a repeated subexpression's,
+/// a block's symbol, the Kronecker delta). The caller adds it to `taken`.
+pub fn fresh_name(pool: &[&str], taken: &HashSet<String>) -> String {
+    fresh_name_from(pool, &mut 0, taken)
+}
+
+/// [`fresh_name`] searching from `*cursor` on, which it leaves after the name found (so
+/// that naming many values from one pool stays linear).
+fn fresh_name_from(pool: &[&str], cursor: &mut usize, taken: &HashSet<String>) -> String {
+    loop {
+        let candidate = match pool.get(*cursor) {
+            Some(name) => name.to_string(),
+            None => format!("{}{}", pool[0], *cursor - pool.len() + 1),
+        };
+        *cursor += 1;
+        if !taken.contains(&candidate) {
+            return candidate;
+        }
+    }
 }
 
 /// A transpose, a negation or a constant multiple: a name for what is inside serves as well

@@ -12,7 +12,7 @@ mod expr;
 mod listing;
 mod names;
 
-pub use abbreviate::{abbreviations, abbreviations_after};
+pub use abbreviate::{abbreviations, abbreviations_after, fresh_name};
 pub(crate) use expr::without_minus;
 pub use expr::{print, print_operand, show_name, Notation};
 pub use listing::{describe_origin, inputs_header, listing, one_line};

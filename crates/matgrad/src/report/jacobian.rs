@@ -14,7 +14,7 @@ use super::values::show;
 use super::{readings, shape_of, At, Check, Extent, Forms, Reading};
 use crate::check::check_jacobians;
 use crate::eval::{evaluate, Tape};
-use crate::jacobian::{Block, Blocks};
+use crate::jacobian::{Block, Blocks, Derivative};
 use crate::print::{latex_name, unicode_name, Notation};
 use crate::{Array, Error, Hessian, Jacobian, Point};
 
@@ -261,7 +261,10 @@ impl Blocks {
         let common = Common {
             inputs: readings(program),
             value,
-            layout: if self.symbol == "H" { HESSIAN_LAYOUT } else { JACOBIAN_LAYOUT },
+            layout: match self.kind {
+                Derivative::Jacobian => JACOBIAN_LAYOUT,
+                Derivative::Hessian => HESSIAN_LAYOUT,
+            },
             definitions,
             at: point.map(At::of),
             check,
