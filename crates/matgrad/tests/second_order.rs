@@ -148,6 +148,57 @@ fn the_names_blocks_introduce_are_fresh() {
     }
 }
 
+/// Every LaTeX form of every block (its matrix form, map, index form and Kronecker form,
+/// as the JSON report holds them), the where-list's and the whole `--format latex` text
+/// are ASCII: pdflatex rejects a `−` (U+2212), a Greek letter, a `⊗` or a subscript `₁`,
+/// for which the LaTeX printer writes `-`, `\delta`, `\otimes` and `_{1}`. The Kronecker
+/// form's label names the value and the variable: ∂vec(Y)/∂vec(X), ∂²L/∂vec(p)∂vec(q).
+#[test]
+fn every_latex_form_is_ascii_and_labelled() {
+    fn latex_fields<'a>(value: &'a serde_json::Value, at: &str, out: &mut Vec<(String, &'a str)>) {
+        match value {
+            serde_json::Value::Object(fields) => {
+                for (key, field) in fields {
+                    let at = format!("{at}.{key}");
+                    match field.as_str() {
+                        Some(text) if key.contains("latex") => out.push((at, text)),
+                        _ => latex_fields(field, &at, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|item| latex_fields(item, at, out)),
+            _ => {}
+        }
+    }
+    let mut labels = 0;
+    for case in table() {
+        let wrt: Vec<&str> = case.wrt.iter().map(String::as_str).collect();
+        let program = case.program();
+        let (json, latex) = if case.hessian {
+            let report = program.hessian(&wrt).expect("a Hessian").report(None, None).expect("a report");
+            (crate::report::to_json(&report), report.latex())
+        } else {
+            let report = program.jacobian(&wrt).expect("a Jacobian").report(None, None).expect("a report");
+            (crate::report::to_json(&report), report.latex())
+        };
+        let json: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        let mut fields = Vec::new();
+        latex_fields(&json, "", &mut fields);
+        assert!(fields.iter().any(|(at, _)| at.ends_with("index_latex")), "{}: no LaTeX found", case.name);
+        fields.push(("--format latex".to_string(), &latex));
+        for (at, text) in fields {
+            let foreign: String = text.chars().filter(|c| !c.is_ascii()).collect();
+            assert!(foreign.is_empty(), "{}: {at} holds {foreign:?}: {text}", case.name);
+        }
+        for line in latex.lines().filter(|l| l.contains("\\operatorname{vec}")) {
+            let unnamed = line.matches("\\operatorname{vec}").count() != line.matches("\\operatorname{vec}(").count();
+            assert!(!unnamed, "{}: a vec of nothing: {line}", case.name);
+            labels += 1;
+        }
+    }
+    assert!(labels >= 4, "only {labels} Kronecker forms labelled");
+}
+
 /// Every block agrees with finite differences (of the output for a Jacobian, of the
 /// gradient for a Hessian) at two random points, and where it has a matrix form, that form
 /// evaluates to what its map gives on every basis direction.

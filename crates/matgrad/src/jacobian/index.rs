@@ -434,6 +434,20 @@ pub(crate) struct Writer<'a> {
 
 const LETTERS: &str = "ijklmnopqrstuvwxyzabcdefgh";
 
+/// The sign before the `n`th term: none or a minus first, then ` + ` or ` − ` (`-` in LaTeX,
+/// where `−` is not a character pdflatex reads).
+pub(crate) fn sign(n: usize, negative: bool, notation: Notation) -> &'static str {
+    let latex = notation == Notation::Latex;
+    match (n, negative, latex) {
+        (0, false, _) => "",
+        (0, true, false) => "−",
+        (0, true, true) => "-",
+        (_, false, _) => " + ",
+        (_, true, false) => " − ",
+        (_, true, true) => " - ",
+    }
+}
+
 /// A name followed by an index: bracketed in LaTeX where it has a subscript of its own
 /// (`(W_{1})_{ij}`), which a second subscript would clash with.
 fn indexed_name(name: &str, notation: Notation) -> String {
@@ -447,17 +461,16 @@ fn indexed_name(name: &str, notation: Notation) -> String {
 }
 
 impl Writer<'_> {
-    /// Index names: single letters that no name of the program looks like, then numbered
-    /// ones (i₁, j₁, …) when the letters run out.
+    /// Index names (canonical): single letters that no name of the program looks like,
+    /// then numbered ones (i₁, j₁, …, canonical `i1`) when the letters run out.
     fn letters(&self, form: &IndexForm, sums: usize) -> Vec<String> {
         let wanted = form.free.len() + sums;
         let mut letters: Vec<String> =
             LETTERS.chars().map(String::from).filter(|c| !self.taken.contains(c)).take(wanted).collect();
         let mut round = 1;
         while letters.len() < wanted {
-            let subscript: String =
-                round.to_string().chars().filter_map(|d| char::from_u32(0x2080 + d.to_digit(10)?)).collect();
-            letters.extend("ijklmn".chars().map(|c| format!("{c}{subscript}")).take(wanted - letters.len()));
+            let numbered = "ijklmn".chars().map(|c| format!("{c}{round}")).filter(|c| !self.taken.contains(c));
+            letters.extend(numbered.take(wanted - letters.len()));
             round += 1;
         }
         letters
@@ -467,18 +480,21 @@ impl Writer<'_> {
     pub(crate) fn write(&self, form: &IndexForm, notation: Notation) -> String {
         let most_sums = form.terms.iter().flatten().map(|t| t.sums.len()).max().unwrap_or(0);
         let letters = self.letters(form, most_sums);
+        let shown: Vec<String> = letters.iter().map(|l| show_name(l, notation)).collect();
         let base = Index::MAX / 2;
         let letter = |i: Index| -> &str {
             if i >= base {
-                &letters[form.free.len() + (i - base) as usize]
+                &shown[form.free.len() + (i - base) as usize]
             } else {
-                &letters[form.free.iter().position(|&f| f == i).unwrap_or(0)]
+                &shown[form.free.iter().position(|&f| f == i).unwrap_or(0)]
             }
         };
+        // In LaTeX, letters run together (`_{ijk}`) unless one has a subscript (`i_{1}`).
+        let together = shown.iter().all(|l| l.chars().count() == 1);
         let subscript = |indices: &[Index]| -> String {
             let names: Vec<&str> = indices.iter().map(|&i| letter(i)).collect();
             match notation {
-                Notation::Latex => format!("_{{{}}}", names.join("")),
+                Notation::Latex => format!("_{{{}}}", names.join(if together { "" } else { "," })),
                 _ => format!("[{}]", names.join(",")),
             }
         };
@@ -494,13 +510,7 @@ impl Writer<'_> {
         let delta = indexed_name(self.delta, notation);
         let mut out = String::new();
         for (n, term) in terms.iter().enumerate() {
-            let negative = term.coefficient < 0.0;
-            out.push_str(match (n, negative) {
-                (0, false) => "",
-                (0, true) => "−",
-                (_, false) => " + ",
-                (_, true) => " − ",
-            });
+            out.push_str(sign(n, term.coefficient < 0.0, notation));
             let magnitude = term.coefficient.abs();
             let mut parts: Vec<String> = Vec::new();
             if magnitude != 1.0 || term.factors.is_empty() {
@@ -555,16 +565,16 @@ impl Writer<'_> {
     /// index form that always exists.
     fn basis(&self, form: &IndexForm, notation: Notation, letters: &[String]) -> String {
         let Some(map) = form.map else { return "0".to_string() };
-        let wrt: String = letters[form.output_axes..form.free.len()].concat();
-        let basis = match wrt.chars().count() {
+        let wrt = &letters[form.output_axes..form.free.len()];
+        let basis = match wrt.len() {
             0 => "1".to_string(),
-            1 => format!("e_{wrt}"),
-            _ => format!("E^({wrt})"),
+            1 => format!("e_{}", wrt[0]),
+            _ => format!("E^({})", wrt.concat()),
         };
         let tangent = form.tangent;
         let namer = |id: NodeId| if id == tangent { Some(basis.clone()) } else { (self.namer)(id) };
         let text = print(self.graph, map, notation, &namer);
-        let index = &letters[..form.output_axes];
+        let index: Vec<String> = letters[..form.output_axes].iter().map(|l| show_name(l, notation)).collect();
         if index.is_empty() {
             return text;
         }

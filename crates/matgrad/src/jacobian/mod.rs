@@ -21,7 +21,7 @@ use crate::print::{abbreviations, fresh_name, print, show_name, Notation, DIFFER
 use crate::simplify::build;
 use crate::{Error, Gradient, Program};
 
-use index::{index_form, kronecker, KroneckerTerm, Writer};
+use index::{index_form, kronecker, sign, KroneckerTerm, Writer};
 pub(crate) use index::{Contraction, Index, IndexForm, Operand};
 
 /// A variable of the blocks, with the input that stands for its differential.
@@ -258,12 +258,7 @@ impl Blocks {
         };
         let mut out = String::new();
         for (n, KroneckerTerm { coefficient, scalars, left, right }) in terms.iter().enumerate() {
-            out.push_str(match (n, *coefficient < 0.0) {
-                (0, false) => "",
-                (0, true) => "−",
-                (_, false) => " + ",
-                (_, true) => " − ",
-            });
+            out.push_str(sign(n, *coefficient < 0.0, notation));
             let mut factors: Vec<String> = Vec::new();
             if coefficient.abs() != 1.0 {
                 factors.push(format!("{}", coefficient.abs()));

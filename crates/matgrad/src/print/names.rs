@@ -91,8 +91,8 @@ pub fn python_name(name: &str) -> String {
     text
 }
 
-/// `alpha` → `\alpha`, `W_1` → `W_{1}`, `xhat` → `\mathit{xhat}`, `w̄` → `\bar{w}`,
-/// `W^(1)` → `W^{(1)}`.
+/// `alpha` → `\alpha`, `Alpha` → `\mathrm{A}`, `W_1` → `W_{1}`, `xhat` → `\mathit{xhat}`,
+/// `w̄` → `\bar{w}`, `W^(1)` → `W^{(1)}`.
 pub fn latex_name(name: &str) -> String {
     if let Some(rest) = name.strip_prefix(DIFFERENTIAL) {
         return format!("\\mathrm{{d}}{}", latex_name(rest));
@@ -107,7 +107,10 @@ pub fn latex_name(name: &str) -> String {
     let base = if let Some(command) = greek_latex(base) {
         format!("\\{command}")
     } else if let Some(letter) = greek_letter(base) {
-        letter.to_string()
+        // A capital without a command (Alpha, Beta, …) is drawn as its Latin look-alike,
+        // upright: pdflatex reads no Greek character.
+        let latin = LATIN_LOOKALIKES.iter().find(|(greek, _)| *greek == letter).map_or(letter, |(_, latin)| *latin);
+        format!("\\mathrm{{{latin}}}")
     } else if base.chars().count() > 1 {
         format!("\\mathit{{{base}}}")
     } else {
@@ -153,6 +156,23 @@ pub fn mathml_name(name: &str) -> String {
         None => base,
     }
 }
+
+/// The Greek capitals LaTeX has no command for, each with the Latin letter it is drawn as.
+const LATIN_LOOKALIKES: &[(char, char)] = &[
+    ('Α', 'A'),
+    ('Β', 'B'),
+    ('Ε', 'E'),
+    ('Ζ', 'Z'),
+    ('Η', 'H'),
+    ('Ι', 'I'),
+    ('Κ', 'K'),
+    ('Μ', 'M'),
+    ('Ν', 'N'),
+    ('Ο', 'O'),
+    ('Ρ', 'P'),
+    ('Τ', 'T'),
+    ('Χ', 'X'),
+];
 
 /// `W_1^(l)` → (`W_1`, `l`): a name and its layer index.
 fn split_layer(name: &str) -> Option<(&str, &str)> {

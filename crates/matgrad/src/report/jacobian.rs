@@ -395,10 +395,10 @@ fn label(output: &str, p: Option<&str>, q: &str) -> String {
     }
 }
 
-/// A block's name in LaTeX.
+/// A block's name in LaTeX, of the names as LaTeX writes them: `\frac{\partial y}{\partial x}`,
+/// `\frac{\partial^2 L}{\partial x\,\partial A}`, `\frac{\partial^2 L}{\partial x^2}`.
 fn latex_label(output: &str, p: Option<&str>, q: &str) -> String {
-    let (output, q) = (latex_name(output), latex_name(q));
-    match p.map(latex_name) {
+    match p {
         None => format!("\\frac{{\\partial {output}}}{{\\partial {q}}}"),
         Some(p) if p == q => format!("\\frac{{\\partial^2 {output}}}{{\\partial {q}^2}}"),
         Some(p) => format!("\\frac{{\\partial^2 {output}}}{{\\partial {p}\\,\\partial {q}}}"),
@@ -490,19 +490,22 @@ fn text(what: &str, output: &str, common: &Common, blocks: &[(Option<&str>, &str
 
 fn latex(output: &str, common: &Common, blocks: &[(Option<&str>, &str, &BlockEntry)]) -> String {
     let mut out = String::from("% layout: the shape of the value followed by the shape of the variable (jax.jacobian's, jax.hessian's)\n\\begin{aligned}\n");
+    let vec = |name: &str| format!("\\operatorname{{vec}}({})", latex_name(name));
     for &(p, q, block) in blocks {
-        let name = latex_label(output, p, q);
+        let name = latex_label(&latex_name(output), p.map(latex_name).as_deref(), &latex_name(q));
         if let Some(forms) = &block.forms {
             let _ = writeln!(out, "{name} &= {} \\\\", forms.latex);
         }
         let _ = writeln!(out, "{name} &: {} \\\\", block.map_latex);
         let _ = writeln!(out, "&{} \\\\", block.index_latex.replacen(" = ", " &= ", 1).replacen('&', "", 1));
-        if let Some(vec) = &block.vec_latex {
-            let _ = writeln!(
-                out,
-                "\\frac{{\\partial \\operatorname{{vec}}}}{{\\partial \\operatorname{{vec}} {}}} &= {vec} \\\\",
-                latex_name(q)
-            );
+        if let Some(form) = &block.vec_latex {
+            // ∂vec(Y)/∂vec(X) for a Jacobian's block; a Hessian's is the Jacobian of ∂L/∂p,
+            // ∂²L/∂vec(p)∂vec(q).
+            let name = match p {
+                None => latex_label(&vec(output), None, &vec(q)),
+                Some(p) => latex_label(&latex_name(output), Some(&vec(p)), &vec(q)),
+            };
+            let _ = writeln!(out, "{name} &= {form} \\\\");
         }
     }
     if !common.definitions.is_empty() {
