@@ -107,6 +107,9 @@ fn every_block_is_displayable() {
                 assert!(blocks.matrix(block, notation).is_none_or(|m| !m.is_empty()), "{}: {name}", case.name);
             }
             assert!(!blocks.index(block, Notation::Latex).contains("Σ"), "{}: {name}", case.name);
+            // A Kronecker product of identities is the identity.
+            let vec = blocks.kronecker(block, Notation::Unicode).unwrap_or_default();
+            assert!(!vec.contains("I ⊗ I"), "{}: {name}: {vec}", case.name);
         }
         if !blocks.definitions.is_empty() {
             out.push_str("where\n");

@@ -256,6 +256,8 @@ impl Blocks {
                 text
             }
         };
+        let graph = &self.program.graph;
+        let is_identity = |id: NodeId| matches!(graph.op(id), Op::Eye(_)) && self.name_of(id).is_none();
         let mut out = String::new();
         for (n, KroneckerTerm { coefficient, scalars, left, right }) in terms.iter().enumerate() {
             out.push_str(sign(n, *coefficient < 0.0, notation));
@@ -264,12 +266,18 @@ impl Blocks {
                 factors.push(format!("{}", coefficient.abs()));
             }
             factors.extend(scalars.iter().map(|&s| operand(s)));
-            let product = match notation {
-                Notation::Latex => format!("{} \\otimes {}", operand(*left), operand(*right)),
-                _ => format!("{} ⊗ {}", operand(*left), operand(*right)),
+            // I ⊗ I is the identity of the product's size, which prints as `I` as every
+            // identity does.
+            let (product, atomic) = if is_identity(*left) && is_identity(*right) {
+                (operand(*left), true)
+            } else {
+                let times = if notation == Notation::Latex { "\\otimes" } else { "⊗" };
+                (format!("{} {times} {}", operand(*left), operand(*right)), false)
             };
             if factors.is_empty() {
                 out.push_str(&product);
+            } else if atomic {
+                out.push_str(&format!("{} {product}", factors.join(" ")));
             } else {
                 out.push_str(&format!("{} ({product})", factors.join(" ")));
             }
