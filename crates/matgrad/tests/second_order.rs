@@ -157,14 +157,15 @@ fn the_names_blocks_introduce_are_fresh() {
 /// for which the LaTeX printer writes `-`, `\delta`, `\otimes` and `_{1}`. The Kronecker
 /// form's label names the value and the variable: ∂vec(Y)/∂vec(X), ∂²L/∂vec(p)∂vec(q).
 #[test]
-fn every_latex_form_is_ascii_and_labelled() {
+fn every_latex_and_ascii_form_is_ascii_and_vec_is_labelled() {
     fn latex_fields<'a>(value: &'a serde_json::Value, at: &str, out: &mut Vec<(String, &'a str)>) {
         match value {
             serde_json::Value::Object(fields) => {
                 for (key, field) in fields {
                     let at = format!("{at}.{key}");
                     match field.as_str() {
-                        Some(text) if key.contains("latex") => out.push((at, text)),
+                        // The LaTeX forms, and the ASCII ones (pasteable as a program).
+                        Some(text) if key.contains("latex") || key == "ascii" => out.push((at, text)),
                         _ => latex_fields(field, &at, out),
                     }
                 }
@@ -173,7 +174,7 @@ fn every_latex_form_is_ascii_and_labelled() {
             _ => {}
         }
     }
-    let mut labels = 0;
+    let (mut labels, mut ascii_fields) = (0, 0);
     for case in table() {
         let wrt: Vec<&str> = case.wrt.iter().map(String::as_str).collect();
         let program = case.program();
@@ -188,6 +189,7 @@ fn every_latex_form_is_ascii_and_labelled() {
         let mut fields = Vec::new();
         latex_fields(&json, "", &mut fields);
         assert!(fields.iter().any(|(at, _)| at.ends_with("index_latex")), "{}: no LaTeX found", case.name);
+        ascii_fields += fields.iter().filter(|(at, _)| at.ends_with("ascii")).count();
         fields.push(("--format latex".to_string(), &latex));
         for (at, text) in fields {
             let foreign: String = text.chars().filter(|c| !c.is_ascii()).collect();
@@ -200,6 +202,7 @@ fn every_latex_form_is_ascii_and_labelled() {
         }
     }
     assert!(labels >= 4, "only {labels} Kronecker forms labelled");
+    assert!(ascii_fields >= 40, "only {ascii_fields} ASCII forms read");
 }
 
 /// Every block agrees with finite differences (of the output for a Jacobian, of the

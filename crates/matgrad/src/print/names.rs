@@ -12,8 +12,15 @@ pub const DIFFERENTIAL: char = 'ⅆ';
 /// Marks a symbol for the adjoint of a variable: `w̄` (w and a combining macron).
 pub const ADJOINT: char = '\u{304}';
 
-/// `W^(1)` → `W^{(1)}`: ASCII reads `W^(1)` as a power; other names unchanged.
+/// `W^(1)` → `W^{(1)}`: ASCII reads `W^(1)` as a power; `ⅆA` → `dA` and `w̄` → `wbar`, so
+/// that an ASCII form is ASCII; other names unchanged.
 pub fn ascii_name(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix(DIFFERENTIAL) {
+        return format!("d{}", ascii_name(rest));
+    }
+    if let Some(rest) = name.strip_suffix(ADJOINT) {
+        return format!("{}bar", ascii_name(rest));
+    }
     match split_layer(name) {
         Some((base, index)) => format!("{base}^{{({index})}}"),
         None => name.to_string(),
