@@ -212,3 +212,66 @@ fn the_rules_cited_after_a_line_are_the_tables_and_explained_once() {
     }
     assert!(cited_somewhere >= 10, "only {cited_somewhere} explanations cite a rule");
 }
+
+/// Every bundled example (`examples/*.mg`) explained to second order and checked at a point.
+fn every_example_explained_to_second_order() -> Vec<(String, crate::explain::Explanation, crate::explain::Checked)> {
+    let directory = format!("{}/../../examples", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<String> = std::fs::read_dir(&directory)
+        .unwrap_or_else(|e| panic!("{directory}: {e}"))
+        .map(|entry| entry.expect("a directory entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".mg"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "examples: {files:?}");
+    files
+        .into_iter()
+        .map(|file| {
+            let (explanation, checked) = explained_second_order(&file, &[]);
+            (file, explanation, checked)
+        })
+        .collect()
+}
+
+/// Markdown outside math: the text with every `$$…$$` block and `$…$` span taken out.
+fn outside_math(markdown: &str) -> String {
+    let mut out = String::new();
+    for (k, piece) in markdown.split("$$").enumerate() {
+        if k % 2 == 0 {
+            out.extend(piece.split('$').step_by(2));
+        }
+    }
+    out
+}
+
+/// In Markdown, every formula is inside `$…$` or `$$…$$`: no LaTeX command, subscript or
+/// superscript is left in the prose (`\mathit{dW}_{1}` was, in the second order's sentence
+/// naming the direction), for every section of every example explained to second order.
+#[test]
+fn markdown_keeps_every_formula_inside_math_delimiters() {
+    for (file, explanation, checked) in every_example_explained_to_second_order() {
+        let markdown = render(&explanation, Format::Markdown, Some(&checked), None);
+        assert_eq!(markdown.matches('$').count() % 2, 0, "{file}: an unclosed $ in\n{markdown}");
+        let prose = outside_math(&markdown);
+        for line in prose.lines() {
+            let command = line
+                .char_indices()
+                .any(|(i, c)| c == '\\' && line[i + 1..].starts_with(|next: char| next.is_ascii_alphabetic()));
+            assert!(!command && !line.contains("_{") && !line.contains("^{"), "{file}: LaTeX outside $…$: {line}");
+        }
+    }
+}
+
+/// In HTML, math is MathML and words are escaped text: no sentence shows MathML tags as
+/// escaped text (`&lt;msub&gt;…`), which is what printing math into a sentence that is then
+/// escaped gives; for every example explained to second order.
+#[test]
+fn html_writes_math_as_mathml_and_never_as_escaped_text() {
+    for (file, explanation, checked) in every_example_explained_to_second_order() {
+        let html = render(&explanation, Format::Html, Some(&checked), Some("<svg></svg>"));
+        for tag in ["&lt;m", "&lt;/m"] {
+            assert!(!html.contains(tag), "{file}: MathML written as text:\n{html}");
+        }
+        let paragraphs = html.matches("<p>").count();
+        assert_eq!(paragraphs, html.matches("</p>").count(), "{file}");
+    }
+}
