@@ -275,3 +275,51 @@ fn html_writes_math_as_mathml_and_never_as_escaped_text() {
         assert_eq!(paragraphs, html.matches("</p>").count(), "{file}");
     }
 }
+
+/// An intermediate among the variables of `explain --hessian` is held as the Hessian holds
+/// it (as a leaf for its own derivative, every other variable's derivative reaching through
+/// it): it moves by its own part v_z of the direction on top of what its uses move it by,
+/// and every step still agrees, the read-off products with central differences of the
+/// gradient, which hold each variable so.
+#[test]
+fn an_intermediate_among_the_second_orders_variables_is_held_as_the_hessian_holds_it() {
+    let network = "W: matrix(m, n)\nx: vector(n)\nz = W*x\nh = tanh(z)\nL = sum(h)\n";
+    let cases: [(&str, &[&str]); 6] = [
+        (network, &["z", "W"]),
+        (network, &["z"]),
+        (network, &["h", "W", "x"]),
+        (network, &["L", "x"]),
+        (&example("backprop.mg"), &["y", "z", "A"]),
+        (&example("shared_weight.mg"), &["h1", "W"]),
+    ];
+    for (source, wrt) in cases {
+        let explanation = parse(source).explain_hessian(wrt).unwrap_or_else(|e| panic!("{wrt:?}: {}", e.message));
+        let checked = checked_at_a_point(&explanation);
+        let second = checked.second.as_ref().expect("a second order");
+        assert!(checked.failures(&explanation).is_empty(), "{wrt:?}: {:?}", checked.failures(&explanation));
+        assert_eq!(second.read_off.len(), wrt.len(), "{wrt:?}");
+        assert!(second.read_off.iter().all(|(_, e)| *e < 1e-6), "{wrt:?}: {second:?}");
+    }
+    let explanation = parse(network).explain_hessian(&["z", "W"]).expect("z is a variable");
+    let text = render(&explanation, Format::Text, None, None);
+    for line in ["dz = dW x + v_z", "d(∂L/∂z) = ", "d(∂L/∂W) = "] {
+        assert!(text.contains(line), "no `{line}` in\n{text}");
+    }
+}
+
+/// A variable the second order cannot follow is refused with what is not supported: a value
+/// the output does not depend on, a constant, one value named twice.
+#[test]
+fn a_variable_the_second_order_cannot_follow_is_refused_with_the_reason() {
+    let source = "W: matrix(m, n)\nx: vector(n)\nc = 2\nz = W*x\ny = z\nL = sum(tanh(c*z))\nr = z + 1\n";
+    for (wrt, message) in [
+        (&["r"][..], "the output `L` does not depend on `r`"),
+        (&["c"][..], "`c` is a constant (its value reads no input)"),
+        (&["z", "y"][..], "`z` and `y` are one value"),
+    ] {
+        let mut program = parse(source);
+        program.set_output("L").expect("L is a statement");
+        let error = program.explain_hessian(wrt).map(|_| ()).expect_err("refused");
+        assert!(error.message.starts_with(message), "{wrt:?}: {}", error.message);
+    }
+}

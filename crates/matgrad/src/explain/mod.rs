@@ -276,9 +276,10 @@ impl Program {
         })
     }
 
-    /// Explains the Hessian of the output with respect to `wrt` (inputs; all when empty):
-    /// the first-order explanation, then its second order — the differential of the
-    /// gradient in a direction dx, statement by statement, each step checked.
+    /// Explains the Hessian of the output with respect to `wrt` (inputs or assigned names, as
+    /// for [`Program::hessian`]; all inputs when empty): the first-order explanation, then
+    /// its second order — the differential of the gradient in a direction dx, statement by
+    /// statement, each step checked.
     pub fn explain_hessian(&self, wrt: &[&str]) -> Result<Explanation, Error> {
         self.explain(wrt)?.with_second_order()
     }

@@ -489,22 +489,42 @@ fn second_order(w: &Writer, second: &SecondOrder, checked: Option<&Checked>, blo
     blocks.push(Block::Heading("4. Second order: the differential of the gradient".to_string()));
     let mut paragraph = Paragraph::default()
         .words("Forward mode over the backpropagation above: every step differentiated in a direction ");
-    for (k, &i) in second.directions.iter().enumerate() {
+    for (k, &(_, symbol)) in second.directions.iter().enumerate() {
         if k > 0 {
             paragraph = paragraph.words(", ");
         }
-        paragraph = paragraph.math(w.d(i));
+        paragraph = paragraph.math(w.input_name(symbol));
+    }
+    paragraph =
+        paragraph.words(" of the variables (the vector v of a Hessian-vector product), so that d(∂L/∂x) = H·v. ");
+    // A statement's value among the variables is held as the Hessian holds it.
+    let held: Vec<(usize, NodeId)> =
+        second.directions.iter().copied().filter(|&(i, _)| e.vertices[i].kind != VertexKind::Input).collect();
+    if !held.is_empty() {
+        let names: Vec<String> = held.iter().map(|&(i, _)| w.name(i)).collect();
+        let parts: Vec<String> = held.iter().map(|&(_, symbol)| w.input_name(symbol)).collect();
+        let (one, is, them) = if held.len() == 1 {
+            ("it", "is a statement's value", "it")
+        } else {
+            ("each", "are statements' values", "them")
+        };
+        paragraph = paragraph
+            .words(if held.len() == 1 { "The variable " } else { "The variables " })
+            .list(&names, names.len())
+            .words(&format!(" {is}: as the Hessian holds {them}, {one} moves by its own part "))
+            .list(&parts, parts.len())
+            .words(&format!(
+                " of the direction on top of what its uses move it by, and the derivatives with respect to the other \
+                 variables reach through {them}. "
+            ));
     }
     blocks.push(
         paragraph
-            .words(
-                " of the variables (the vector v of a Hessian-vector product), so that d(∂L/∂x) = H·v. First each \
-                 statement's differential in that direction, from its uses' and in closed form:",
-            )
+            .words("First each statement's differential in that direction, from its uses' and in closed form:")
             .block(),
     );
     let mut rows = Vec::new();
-    for (k, &(v, local)) in e.differentials.iter().enumerate() {
+    for (k, &(v, local)) in second.local.iter().enumerate() {
         let check = checks.map(|c| c.forward[k]);
         let closed = second.forward.get(&v).map(|&d| w.expr(d));
         let local = w.expr(local);
@@ -554,7 +574,7 @@ fn second_order(w: &Writer, second: &SecondOrder, checked: Option<&Checked>, blo
     let rows = second
         .reverse
         .iter()
-        .filter(|step| second.directions.contains(&step.vertex))
+        .filter(|step| second.directions.iter().any(|&(i, _)| i == step.vertex))
         .map(|step| {
             let name = &e.vertices[step.vertex].name;
             let left = format!("d{}", w.parenthesized(&w.partial(&w.name(output), &w.name(step.vertex))));
