@@ -323,3 +323,84 @@ fn a_variable_the_second_order_cannot_follow_is_refused_with_the_reason() {
         assert!(error.message.starts_with(message), "{wrt:?}: {}", error.message);
     }
 }
+
+/// The character data of MathML that is not inside a token element (`<mi>`, `<mn>`, `<mo>`,
+/// `<mtext>`): MathML shows no text outside them (`<mrow>d<mi>L̄</mi></mrow>` loses its d).
+fn text_outside_tokens(html: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for math in html.split("<math").skip(1) {
+        let math = math.split_once("</math>").map_or(math, |(inside, _)| inside);
+        let Some((_, mut rest)) = math.split_once('>') else { continue };
+        let mut open: Vec<&str> = Vec::new();
+        while !rest.is_empty() {
+            let (text, after) = rest.split_once('<').unwrap_or((rest, ""));
+            let in_token = open.last().is_some_and(|tag| ["mi", "mn", "mo", "mtext", "ms"].contains(tag));
+            if !text.trim().is_empty() && !in_token {
+                found.push(text.to_string());
+            }
+            let Some((tag, after)) = after.split_once('>') else { break };
+            let name = tag.trim_start_matches('/').split_whitespace().next().unwrap_or_default();
+            if tag.starts_with('/') {
+                open.pop();
+            } else if !tag.ends_with('/') {
+                open.push(name);
+            }
+            rest = after;
+        }
+    }
+    found
+}
+
+/// The differential of an adjoint is written one way, a d before the adjoint's symbol, as
+/// the text format writes it (dō, dh̄₁) — the output's, whose adjoint has no symbol, as
+/// every other — and with the bar on the letter before a subscript in every notation
+/// (`d\bar{b}_{1}`, not `\bar{\mathit{do}}`, a bar over "do", nor `d\bar{b_{1}}`).
+#[test]
+fn the_differential_of_an_adjoint_is_a_d_before_its_symbol_in_every_format() {
+    let source = "x: vector(n)\nt: vector(m)\nW1: matrix(k, n)\nW2: matrix(m, k)\nb1: vector(k)\n\
+                  hid = tanh(W1*x + b1)\no = W2*hid\nL = norm2(o - t)^2 / 2\n";
+    let explanation = parse(source).explain_hessian(&["W1", "b1"]).expect("a scalar output");
+    let text = render(&explanation, Format::Text, None, None);
+    let markdown = render(&explanation, Format::Markdown, None, None);
+    let html = render(&explanation, Format::Html, None, None);
+    for (format, printed, differentials) in [
+        ("text", &text, &["dL̄ = 0", "do\u{304} = ", "dhid̄ = W₂ᵀ do\u{304}", "db̄₁ = ", "dW̄₁ = "][..]),
+        (
+            "markdown",
+            &markdown,
+            &[
+                "d\\bar{L} &= 0",
+                "d\\bar{o} &= ",
+                "d\\bar{\\mathit{hid}} &= W_{2}^\\top d\\bar{o}",
+                "d\\bar{b}_{1} &= ",
+                "d\\bar{W}_{1} &= ",
+                "d\\left(\\frac{\\partial L}{\\partial W_{1}}\\right) &= ",
+            ][..],
+        ),
+        (
+            "html",
+            &html,
+            &[
+                "<mrow><mi>d</mi><mi>L̄</mi></mrow>",
+                "<mrow><mi>d</mi><mi>o\u{304}</mi></mrow>",
+                "<mrow><mi>d</mi><msub><mi>b̄</mi><mn>1</mn></msub></mrow>",
+                "<mi>d</mi><mrow><mo>(</mo><mfrac>",
+            ][..],
+        ),
+    ] {
+        for differential in differentials {
+            assert!(printed.contains(differential), "{format}: no `{differential}` in\n{printed}");
+        }
+    }
+    assert!(!markdown.contains("\\bar{\\mathit{d") && !markdown.contains("\\bar{b_{1}}"), "{markdown}");
+}
+
+/// MathML has no text outside its token elements, in any example explained to second order.
+#[test]
+fn mathml_has_no_text_outside_its_tokens() {
+    for (file, explanation, checked) in every_example_explained_to_second_order() {
+        let html = render(&explanation, Format::Html, Some(&checked), Some("<svg></svg>"));
+        assert_eq!(text_outside_tokens(&html), Vec::<String>::new(), "{file}");
+    }
+    assert_eq!(text_outside_tokens("<math><mrow>d<mi>x</mi></mrow></math>"), vec!["d".to_string()]);
+}

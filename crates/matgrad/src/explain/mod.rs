@@ -285,6 +285,13 @@ impl Program {
     }
 }
 
+/// The name of the symbol for the differential of the symbol `name` (an adjoint `w̄`): a
+/// d before it in every notation (dw̄, `d\bar{w}`), as the differentials of named values
+/// read (dw), whatever the name (`d\bar{\mathit{do}}` for a value called `do`).
+pub(crate) fn differential_name(name: &str) -> String {
+    format!("{}{name}", crate::print::ITALIC_DIFFERENTIAL)
+}
+
 /// An input for a symbol of `like`'s shape, called `name` (primed until no name clashes).
 fn fresh_input(graph: &mut Graph, name: &str, like: NodeId, taken: &mut HashSet<String>) -> NodeId {
     let mut name = name.to_string();

@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use super::check::STEP_TOLERANCE;
-use super::{Checked, Explanation, SecondOrder, VertexKind};
+use super::{differential_name, Checked, Explanation, SecondOrder, VertexKind};
 use crate::ir::{NodeId, Op};
 use crate::print::{escape, print, print_operand, show_name, without_minus, Notation, ADJOINT};
 use crate::simplify::{rules_behind_printed, Rule, RULES};
@@ -162,11 +162,36 @@ impl Writer<'_> {
         }
     }
 
+    /// The name of a vertex's adjoint symbol `w̄` (an input's has no symbol, but its name).
+    fn bar_name(&self, vertex: usize) -> String {
+        let vertex = &self.explanation.vertices[vertex];
+        let graph = self.explanation.graph();
+        match vertex.bar.and_then(|bar| graph.name(bar)) {
+            Some(name) => name.to_string(),
+            None => format!("{}{ADJOINT}", vertex.name),
+        }
+    }
+
     /// `w̄`: the adjoint symbol of a vertex.
     fn bar(&self, vertex: usize) -> String {
-        match self.explanation.vertices[vertex].bar {
-            Some(bar) => self.input_name(bar),
-            None => show_name(&format!("{}{ADJOINT}", self.explanation.vertices[vertex].name), self.notation),
+        show_name(&self.bar_name(vertex), self.notation)
+    }
+
+    /// `dw̄`: the symbol for the differential of a vertex's adjoint, or where it has none
+    /// (the output's, an input's) its name, so that each is written alike.
+    fn d_bar(&self, vertex: usize) -> String {
+        match self.explanation.second.as_ref().and_then(|second| second.dbar.get(&vertex)) {
+            Some(&symbol) => self.input_name(symbol),
+            None => show_name(&differential_name(&self.bar_name(vertex)), self.notation),
+        }
+    }
+
+    /// `d(∂L/∂x)`: a d before a printed formula, written as
+    /// [`ITALIC_DIFFERENTIAL`](crate::print::ITALIC_DIFFERENTIAL) writes it before a symbol.
+    fn differential(&self, of: &str) -> String {
+        match self.notation {
+            Notation::MathMl => format!("<mi>d</mi>{of}"),
+            Notation::Ascii | Notation::Unicode | Notation::Latex => format!("d{of}"),
         }
     }
 
@@ -544,11 +569,7 @@ fn second_order(w: &Writer, second: &SecondOrder, checked: Option<&Checked>, blo
     for (k, step) in second.reverse.iter().enumerate() {
         let v = step.vertex;
         let check = checks.map(|c| c.reverse[k]);
-        let left = format!("d{}", w.bar(v));
-        let left = match second.dbar.get(&v) {
-            Some(&symbol) => w.input_name(symbol),
-            None => left,
-        };
+        let left = w.d_bar(v);
         let mut rows = Vec::new();
         if step.terms.is_empty() {
             rows.push(Row { by: Vec::new(), left, right: w.number("0"), check: None });
@@ -577,7 +598,7 @@ fn second_order(w: &Writer, second: &SecondOrder, checked: Option<&Checked>, blo
         .filter(|step| second.directions.iter().any(|&(i, _)| i == step.vertex))
         .map(|step| {
             let name = &e.vertices[step.vertex].name;
-            let left = format!("d{}", w.parenthesized(&w.partial(&w.name(output), &w.name(step.vertex))));
+            let left = w.differential(&w.parenthesized(&w.partial(&w.name(output), &w.name(step.vertex))));
             Row { by: Vec::new(), left, right: w.expr(step.closed), check: read_off.get(name.as_str()).copied() }
         })
         .collect();

@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{fresh_input, Explanation, VertexKind};
+use super::{differential_name, fresh_input, Explanation, VertexKind};
 use crate::diff::{differential, differential_along};
 use crate::ir::{Constant, NodeId, Op};
 use crate::simplify::build;
@@ -94,7 +94,7 @@ impl Explanation {
         let mut dbar = HashMap::new();
         for (i, vertex) in self.vertices.iter().enumerate().filter(|&(i, _)| i != output) {
             if let Some(bar) = vertex.bar {
-                let name = format!("d{}", graph.name(bar).unwrap_or_default());
+                let name = differential_name(graph.name(bar).unwrap_or_default());
                 dbar.insert(i, fresh_input(graph, &name, vertex.node, &mut taken));
             }
         }

@@ -11,9 +11,16 @@ use crate::syntax::{greek_latex, greek_letter};
 pub const DIFFERENTIAL: char = 'ⅆ';
 /// Marks a symbol for the adjoint of a variable: `w̄` (w and a combining macron).
 pub const ADJOINT: char = '\u{304}';
+/// Marks a symbol for the differential of another symbol, written as an italic d before
+/// it in every notation, as `explain` writes the differentials of named values (`dw`):
+/// `𝑑w̄`, the differential of the adjoint w̄, prints dw̄, `d\bar{w}`, and dh̄₁ for h₁'s.
+pub const ITALIC_DIFFERENTIAL: char = '𝑑';
 
-/// `W^(1)` → `W^{(1)}`: ASCII reads `W^(1)` as a power; other names unchanged.
+/// `W^(1)` → `W^{(1)}`: ASCII reads `W^(1)` as a power; `𝑑w̄` → `dw̄`; other names unchanged.
 pub fn ascii_name(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix(ITALIC_DIFFERENTIAL) {
+        return format!("d{}", ascii_name(rest));
+    }
     match split_layer(name) {
         Some((base, index)) => format!("{base}^{{({index})}}"),
         None => name.to_string(),
@@ -22,7 +29,7 @@ pub fn ascii_name(name: &str) -> String {
 
 /// `alpha` → `α`, `W_1` → `W₁`, `ⅆA` → `dA`, `W^(1)` → `W⁽¹⁾`; other names unchanged.
 pub fn unicode_name(name: &str) -> String {
-    if let Some(rest) = name.strip_prefix(DIFFERENTIAL) {
+    if let Some(rest) = name.strip_prefix(DIFFERENTIAL).or_else(|| name.strip_prefix(ITALIC_DIFFERENTIAL)) {
         return format!("d{}", unicode_name(rest));
     }
     if let Some((base, index)) = split_layer(name) {
@@ -92,16 +99,25 @@ pub fn python_name(name: &str) -> String {
 }
 
 /// `alpha` → `\alpha`, `W_1` → `W_{1}`, `xhat` → `\mathit{xhat}`, `w̄` → `\bar{w}`,
-/// `W^(1)` → `W^{(1)}`.
+/// `h1̄` → `\bar{h}_{1}`, `W^(1)` → `W^{(1)}`, `𝑑w̄` → `d\bar{w}`.
 pub fn latex_name(name: &str) -> String {
     if let Some(rest) = name.strip_prefix(DIFFERENTIAL) {
         return format!("\\mathrm{{d}}{}", latex_name(rest));
+    }
+    if let Some(rest) = name.strip_prefix(ITALIC_DIFFERENTIAL) {
+        return format!("d{}", latex_name(rest));
     }
     if let Some((base, index)) = split_layer(name) {
         return format!("{}^{{({index})}}", latex_name(base));
     }
     if let Some(rest) = name.strip_suffix(ADJOINT) {
-        return format!("\\bar{{{}}}", latex_name(rest));
+        // The bar goes on the letter, before any subscript, as in Unicode and MathML.
+        let (base, subscript) = split_subscript(rest);
+        let barred = format!("\\bar{{{}}}", latex_name(base));
+        return match subscript {
+            Some(sub) => format!("{barred}_{{{sub}}}"),
+            None => barred,
+        };
     }
     let (base, subscript) = split_subscript(name);
     let base = if let Some(command) = greek_latex(base) {
@@ -120,10 +136,13 @@ pub fn latex_name(name: &str) -> String {
 }
 
 /// `alpha` → `<mi>α</mi>`, `W_1` → `<msub><mi>W</mi><mn>1</mn></msub>`, `w̄` → w with an
-/// accent bar, `ⅆA` → an upright d before A.
+/// accent bar, `ⅆA` → an upright d before A, `𝑑w̄` → an italic d before w̄.
 pub fn mathml_name(name: &str) -> String {
     if let Some(rest) = name.strip_prefix(DIFFERENTIAL) {
         return format!("<mrow><mi mathvariant=\"normal\">d</mi>{}</mrow>", mathml_name(rest));
+    }
+    if let Some(rest) = name.strip_prefix(ITALIC_DIFFERENTIAL) {
+        return format!("<mrow><mi>d</mi>{}</mrow>", mathml_name(rest));
     }
     if let Some((base, index)) = split_layer(name) {
         return format!(
