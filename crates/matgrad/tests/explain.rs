@@ -404,3 +404,32 @@ fn mathml_has_no_text_outside_its_tokens() {
     }
     assert_eq!(text_outside_tokens("<math><mrow>d<mi>x</mi></mrow></math>"), vec!["d".to_string()]);
 }
+
+/// The back-substitution reads off every variable's gradient, an intermediate's where its
+/// differential is substituted (it read off none: `--wrt z` ended in an empty block) and
+/// the output's, each checked against the gradient.
+#[test]
+fn every_variable_is_read_off_the_back_substitution() {
+    let network = "W: matrix(m, n)\nx: vector(n)\nz = W*x\nh = tanh(z)\nL = sum(h)\n";
+    let cases: [(&str, &[&str]); 5] = [
+        (network, &["z"]),
+        (network, &["z", "W"]),
+        (network, &["L", "h", "W", "x"]),
+        (&example("backprop.mg"), &["y", "z", "A"]),
+        (&example("shared_weight.mg"), &["h1", "W"]),
+    ];
+    for (source, wrt) in cases {
+        let explanation = parse(source).explain(wrt).expect("a scalar output");
+        let checked = checked_at_a_point(&explanation);
+        assert!(checked.failures(&explanation).is_empty(), "{wrt:?}: {:?}", checked.failures(&explanation));
+        let mut read_off: Vec<&str> = checked.read_off.iter().map(|(name, _)| name.as_str()).collect();
+        read_off.sort();
+        let mut expected = wrt.to_vec();
+        expected.sort();
+        assert_eq!(read_off, expected);
+        let text = render(&explanation, Format::Text, Some(&checked), None);
+        for name in wrt.iter().map(|name| crate::print::unicode_name(name)) {
+            assert!(text.contains(&format!("∂L/∂{name} = ")), "{wrt:?}: no ∂L/∂{name} in\n{text}");
+        }
+    }
+}

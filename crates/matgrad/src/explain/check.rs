@@ -27,7 +27,7 @@ pub struct Checked {
     pub differentials: Vec<StepCheck>,
     /// Per substitution: the substituted value's G against its adjoint.
     pub substitutions: Vec<StepCheck>,
-    /// The gradients read off the last substitution against the gradients.
+    /// The gradients read off the back-substitution against the gradients.
     pub read_off: Vec<(String, StepCheck)>,
     /// The gradients against central finite differences.
     pub finite_differences: Vec<(String, StepCheck)>,
@@ -211,13 +211,10 @@ pub fn check(explanation: &Explanation, sizes: &Sizes, inputs: &HashMap<String, 
             pairs.len() - 1
         }));
     }
-    let last = explanation.substitutions.last().map_or(&explanation.start, |s| &s.after);
     let mut read_off_pairs = Vec::new();
-    for &(v, g) in last {
-        if vertices[v].kind == VertexKind::Input {
-            read_off_pairs.push((vertices[v].name.clone(), pairs.len()));
-            pairs.push((g, adjoint_nodes[v]));
-        }
+    for (v, g) in explanation.read_off() {
+        read_off_pairs.push((vertices[v].name.clone(), pairs.len()));
+        pairs.push((g, adjoint_nodes[v]));
     }
     let errors = crate::check::equations(graph, sizes, &point, &pairs, floor)?;
     let substitutions = substitution_pairs.iter().map(|p| p.map_or(f64::INFINITY, |i| errors[i])).collect();

@@ -109,6 +109,34 @@ impl Explanation {
         self.vertices.len() - 1
     }
 
+    /// The gradients the back-substitution reads off, by vertex: an intermediate variable's
+    /// where its differential is substituted, when every use of it has been, so that it is
+    /// its whole adjoint, and the output's, 1, when it is a variable itself (the later value
+    /// first, as in the lines); then each input's coefficient in the last line, in its order.
+    pub(crate) fn read_off(&self) -> Vec<(usize, NodeId)> {
+        let mut gradients: Vec<(usize, NodeId)> = Vec::new();
+        for w in &self.gradient.wrt {
+            let Some(i) = self.vertices.iter().position(|v| v.node == w.node) else { continue };
+            let coefficient = match self.vertices[i].kind {
+                VertexKind::Input => None,
+                VertexKind::Intermediate => self
+                    .substitutions
+                    .iter()
+                    .find(|s| s.vertex == i)
+                    .and_then(|s| s.before.iter().find(|&&(v, _)| v == i))
+                    .map(|&(_, g)| g),
+                VertexKind::Output => self.backprop.iter().find(|step| step.vertex == i).map(|step| step.adjoint),
+            };
+            if let Some(g) = coefficient.filter(|_| !gradients.iter().any(|&(v, _)| v == i)) {
+                gradients.push((i, g));
+            }
+        }
+        gradients.sort_by_key(|&(v, _)| std::cmp::Reverse(v));
+        let last = self.substitutions.last().map_or(&self.start, |s| &s.after);
+        gradients.extend(last.iter().copied().filter(|&(v, _)| self.vertices[v].kind == VertexKind::Input));
+        gradients
+    }
+
     /// The name a node prints as: the user's, a symbol's, or an introduced one.
     pub(crate) fn name_of(&self, id: NodeId) -> Option<String> {
         self.graph().name(id).map(str::to_string).or_else(|| self.definition_names.get(&id).cloned())

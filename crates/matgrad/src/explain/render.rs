@@ -420,13 +420,12 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
     }
     blocks.push(Block::Math(rows));
     blocks.push(Block::words("from which the gradients are read off:"));
-    let last = e.substitutions.last().map_or(&e.start, |s| &s.after);
     let read_off: std::collections::HashMap<&str, f64> =
         checked.map_or_else(Default::default, |c| c.read_off.iter().map(|(n, x)| (n.as_str(), *x)).collect());
-    let rows = last
-        .iter()
-        .filter(|&&(v, _)| e.vertices[v].kind == VertexKind::Input)
-        .map(|&(v, g)| {
+    let rows = e
+        .read_off()
+        .into_iter()
+        .map(|(v, g)| {
             let check = read_off.get(e.vertices[v].name.as_str()).copied();
             Row { by: w.rules_behind(g), left: w.partial(&w.name(output), &w.name(v)), right: w.expr(g), check }
         })
