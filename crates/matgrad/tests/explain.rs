@@ -433,3 +433,21 @@ fn every_variable_is_read_off_the_back_substitution() {
         }
     }
 }
+
+/// Every differential of a named value is a d before the value's name as each notation
+/// writes it: dλ, `d\lambda` for `lambda` (it was dlambda, `\mathit{dlambda}`), dW₁,
+/// `dW_{1}`; a user's own `dx` is another name, so x's differential is primed beside it.
+#[test]
+fn the_differential_of_a_value_is_a_d_before_its_name() {
+    let explanation = parse(&example("least_squares.mg")).explain_hessian(&[]).expect("a scalar output");
+    let text = render(&explanation, Format::Text, None, None);
+    let markdown = render(&explanation, Format::Markdown, None, None);
+    assert!(text.contains("xᵀ x : dλ") && !text.contains("dlambda"), "{text}");
+    assert!(markdown.contains("d\\lambda") && !markdown.contains("dlambda"), "{markdown}");
+    let explanation = parse(&example("mlp2.mg")).explain(&[]).expect("a scalar output");
+    let markdown = render(&explanation, Format::Markdown, None, None);
+    assert!(markdown.contains("dW_{1}") && !markdown.contains("\\mathit{dW}"), "{markdown}");
+    let explanation = parse("x: vector(n)\ndx: vector(n)\ny = x.*dx\nL = sum(y)\n").explain(&[]).expect("scalar");
+    let text = render(&explanation, Format::Text, None, None);
+    assert!(text.contains("dy = dx ⊙ dx′ + x ⊙ ddx"), "{text}");
+}

@@ -162,7 +162,7 @@ impl Program {
         for input in &program.inputs {
             if ancestors.contains(&input.node) && needed(input.node) {
                 index.insert(input.node, vertices.len());
-                let tangent = fresh_input(graph, &format!("d{}", input.name), input.node, &mut taken);
+                let tangent = fresh_input(graph, &differential_name(&input.name), input.node, &mut taken);
                 vertices.push(Vertex {
                     name: input.name.clone(),
                     node: input.node,
@@ -187,7 +187,7 @@ impl Program {
             let uses: Vec<usize> = named_uses(graph, node).into_iter().filter_map(|u| index.get(&u).copied()).collect();
             let kind = if node == output { VertexKind::Output } else { VertexKind::Intermediate };
             let bar = fresh_input(graph, &format!("{}\u{304}", statement.name), node, &mut taken);
-            let tangent = fresh_input(graph, &format!("d{}", statement.name), node, &mut taken);
+            let tangent = fresh_input(graph, &differential_name(&statement.name), node, &mut taken);
             index.insert(node, vertices.len());
             vertices.push(Vertex { name: statement.name.clone(), node, kind, uses, bar: Some(bar), tangent });
         }
@@ -313,20 +313,27 @@ impl Program {
     }
 }
 
-/// The name of the symbol for the differential of the symbol `name` (an adjoint `w̄`): a
-/// d before it in every notation (dw̄, `d\bar{w}`), as the differentials of named values
-/// read (dw), whatever the name (`d\bar{\mathit{do}}` for a value called `do`).
+/// The name of the symbol for the differential of a value or of a symbol called `name`: a
+/// d before its name in every notation, whatever the name (dλ, `d\lambda` for `lambda`;
+/// dw̄, `d\bar{w}` for the adjoint w̄; `d\mathit{do}` for a value called `do`).
 pub(crate) fn differential_name(name: &str) -> String {
     format!("{}{name}", crate::print::ITALIC_DIFFERENTIAL)
 }
 
-/// An input for a symbol of `like`'s shape, called `name` (primed until no name clashes).
+/// How a symbol's name reads, the way a user could spell a name: `dW` for the
+/// differential of W, which a user's own `dW` must not be mistaken for.
+pub(crate) fn spelled(name: &str) -> String {
+    name.replace(crate::print::ITALIC_DIFFERENTIAL, "d")
+}
+
+/// An input for a symbol of `like`'s shape, called `name`, primed until it reads as no
+/// name in `taken` (spelled as [`spelled`] spells it): `dW′` beside a user's `dW`.
 fn fresh_input(graph: &mut Graph, name: &str, like: NodeId, taken: &mut HashSet<String>) -> NodeId {
     let mut name = name.to_string();
-    while taken.contains(&name) {
+    while taken.contains(&spelled(&name)) {
         name.push('′');
     }
-    taken.insert(name.clone());
+    taken.insert(spelled(&name));
     let shape = graph.shape(like);
     graph.add_input(&name, shape)
 }

@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{differential_name, fresh_input, Explanation, VertexKind};
+use super::{differential_name, fresh_input, spelled, Explanation, VertexKind};
 use crate::diff::{differential, differential_along};
 use crate::ir::{Constant, NodeId, Op};
 use crate::simplify::build;
@@ -52,7 +52,7 @@ impl Explanation {
     /// differentiated in the direction dx of the variables.
     pub(crate) fn with_second_order(mut self) -> Result<Explanation, Error> {
         let variables = self.variable_vertices()?;
-        let mut taken: HashSet<String> = self.graph().inputs().iter().map(|input| input.name.clone()).collect();
+        let mut taken: HashSet<String> = self.graph().inputs().iter().map(|input| spelled(&input.name)).collect();
         taken.extend(self.gradient.program.statements.iter().map(|s| s.name.clone()));
         let graph = &mut self.gradient.program.graph;
         let mut directions = Vec::new();

@@ -11,9 +11,9 @@ use crate::syntax::{greek_latex, greek_letter};
 pub const DIFFERENTIAL: char = 'ⅆ';
 /// Marks a symbol for the adjoint of a variable: `w̄` (w and a combining macron).
 pub const ADJOINT: char = '\u{304}';
-/// Marks a symbol for the differential of another symbol, written as an italic d before
-/// it in every notation, as `explain` writes the differentials of named values (`dw`):
-/// `𝑑w̄`, the differential of the adjoint w̄, prints dw̄, `d\bar{w}`, and dh̄₁ for h₁'s.
+/// Marks a symbol for the differential that `explain` writes of a value or of a symbol,
+/// an italic d before its name in every notation: `𝑑lambda` prints dλ, `d\lambda`; `𝑑w̄`,
+/// the differential of the adjoint w̄, prints dw̄, `d\bar{w}`, and dh̄₁ for h₁'s.
 pub const ITALIC_DIFFERENTIAL: char = '𝑑';
 
 /// `W^(1)` → `W^{(1)}`: ASCII reads `W^(1)` as a power; `𝑑w̄` → `dw̄`; other names unchanged.
