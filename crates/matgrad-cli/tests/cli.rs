@@ -464,6 +464,11 @@ fn gradients_with_respect_to_an_intermediate_are_checked() {
     assert!(stdout(&output).contains("✓ y:"), "{}", stdout(&output));
     let output = matgrad(&["explain", "examples/backprop.mg", "--wrt", "y"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // The second order holds the intermediate as `hessian` does, every step checked.
+    let output = matgrad(&["explain", "examples/backprop.mg", "--wrt", "y,A", "--hessian"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let printed = stdout(&output);
+    assert!(printed.contains("dy = dA x + v_y") && printed.contains("d(∂L/∂y) = "), "{printed}");
 }
 
 #[test]

@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::diff::differential;
+use crate::diff::differential_along;
 use crate::eval::plan::{Plan, Workspace};
 use crate::eval::Sizes;
 use crate::ir::{Constant, Graph, NodeId, Op};
@@ -120,25 +120,14 @@ impl Gradient {
         let graph = &mut program.graph;
         let variables: Vec<(String, NodeId)> = self.wrt.iter().map(|w| (w.name.clone(), w.node)).collect();
         let tangents = crate::jacobian::tangents(graph, variables);
-        let leaves: Vec<(NodeId, NodeId)> = tangents.iter().map(|t| (t.node, t.tangent)).collect();
+        let parts: Vec<(NodeId, NodeId)> = tangents.iter().map(|t| (t.node, t.tangent)).collect();
         let mut wanted = vec![(Role::Value, output)];
         wanted.extend(self.wrt.iter().map(|w| (Role::Gradient(w.name.clone()), w.gradient)));
-        // One differential in every direction at once, unless a variable depends on another
-        // (an intermediate held as a leaf, and an input below it): then, as the Hessian's
-        // blocks are, each direction's differential is taken with only its own variable
-        // held, so that the input's reaches through the intermediate, and they are added.
-        let nested = self.wrt.iter().any(|p| {
-            let below = graph.reachable(&[p.node]);
-            self.wrt.iter().any(|q| q.node != p.node && below.contains(&q.node))
-        });
+        // A variable may lie below another (an input below an intermediate held as a leaf):
+        // as the Hessian's blocks hold them, each part of the direction moves its variable on
+        // top of what the variables below it move it by.
         for w in &self.wrt {
-            let product = if nested {
-                let parts: Vec<NodeId> =
-                    leaves.iter().filter_map(|&leaf| differential(graph, w.gradient, &[leaf])).collect();
-                parts.into_iter().reduce(|a, b| build(graph, Op::Add(a, b)))
-            } else {
-                differential(graph, w.gradient, &leaves)
-            };
+            let product = differential_along(graph, w.gradient, &parts);
             let product = match product {
                 Some(product) => product,
                 // A gradient that does not depend on the variables: the product is zero.

@@ -5,6 +5,8 @@
 //! A node that does not depend on any leaf has differential zero, represented as None and
 //! never materialised. `explain` prints these as the differential of each statement
 //! (dy = dA x + A dx), and they are checked against the reverse-mode rules in the tests.
+//! [`differential_along`] is the same walk in a direction whose parts may lie below one
+//! another (an intermediate variable and the inputs below it, as a Hessian holds them).
 
 use std::collections::HashMap;
 
@@ -15,7 +17,30 @@ use super::rules::derivative;
 
 /// d(`root`) given `tangents` (leaf, its differential); None when it is zero.
 pub fn differential(graph: &mut Graph, root: NodeId, tangents: &[(NodeId, NodeId)]) -> Option<NodeId> {
-    let leaves: HashMap<NodeId, NodeId> = tangents.iter().copied().collect();
+    forward(graph, root, tangents, Parts::Leaves)
+}
+
+/// d(`root`) in a direction whose parts may lie below one another: each part's node moves
+/// by its tangent on top of what the nodes below it move it by (dz = dW x + v for z = W x
+/// with parts (W, dW) and (z, v)). It is the sum over the parts of the differential with
+/// only that part's node a leaf, which is how a Hessian's blocks hold their variables, so
+/// the product H·v of a direction reaches through an intermediate variable to the inputs
+/// below it. Where no part lies below another it is [`differential`]. None when it is zero.
+pub fn differential_along(graph: &mut Graph, root: NodeId, parts: &[(NodeId, NodeId)]) -> Option<NodeId> {
+    forward(graph, root, parts, Parts::Added)
+}
+
+/// What a tangent given for a node means.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Parts {
+    /// The node's whole differential: nothing below it is looked at.
+    Leaves,
+    /// Added to the differential that the nodes below it give.
+    Added,
+}
+
+fn forward(graph: &mut Graph, root: NodeId, tangents: &[(NodeId, NodeId)], parts: Parts) -> Option<NodeId> {
+    let given: HashMap<NodeId, NodeId> = tangents.iter().copied().collect();
     let mut d: HashMap<NodeId, Option<NodeId>> = HashMap::new();
     // The nodes below root, not looking inside leaves, in topological order.
     let mut order = Vec::new();
@@ -26,15 +51,19 @@ pub fn differential(graph: &mut Graph, root: NodeId, tangents: &[(NodeId, NodeId
             continue;
         }
         order.push(id);
-        if !leaves.contains_key(&id) {
+        if parts == Parts::Added || !given.contains_key(&id) {
             stack.extend(graph.op(id).children());
         }
     }
     order.sort();
     for id in order {
-        let tangent = match leaves.get(&id) {
-            Some(&t) => Some(t),
-            None => jvp(graph, id, &d),
+        let tangent = match (given.get(&id), parts) {
+            (Some(&t), Parts::Leaves) => Some(t),
+            (Some(&t), Parts::Added) => {
+                let below = jvp(graph, id, &d);
+                sum(graph, below, Some(t))
+            }
+            (None, _) => jvp(graph, id, &d),
         };
         d.insert(id, tangent);
     }

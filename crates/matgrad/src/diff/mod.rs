@@ -11,7 +11,7 @@
 mod forward;
 mod rules;
 
-pub use forward::differential;
+pub use forward::{differential, differential_along};
 pub(crate) use rules::derivative;
 
 use std::collections::{HashMap, HashSet};

@@ -27,7 +27,7 @@ pub struct Checked {
     pub differentials: Vec<StepCheck>,
     /// Per substitution: the substituted value's G against its adjoint.
     pub substitutions: Vec<StepCheck>,
-    /// The gradients read off the last substitution against the gradients.
+    /// The gradients read off the back-substitution against the gradients.
     pub read_off: Vec<(String, StepCheck)>,
     /// The gradients against central finite differences.
     pub finite_differences: Vec<(String, StepCheck)>,
@@ -38,8 +38,8 @@ pub struct Checked {
 /// The second order's checks (see `second.rs`).
 #[derive(Debug, Clone)]
 pub struct SecondChecked {
-    /// Per statement with a differential, in the first order's order: its local form (in
-    /// its uses' differentials) against its closed form in the direction.
+    /// Per statement with a differential in the direction, in program order: its local form
+    /// (in its uses' differentials) against its closed form.
     pub forward: Vec<StepCheck>,
     /// Per adjoint differential: the sum of its terms' differentials against the
     /// differential of the closed-form adjoint.
@@ -85,7 +85,7 @@ impl Checked {
             }
         }
         if let (Some(second), Some(checked)) = (&explanation.second, &self.second) {
-            for (&(i, _), &error) in explanation.differentials.iter().zip(&checked.forward) {
+            for (&(i, _), &error) in second.local.iter().zip(&checked.forward) {
                 if fails(error) {
                     out.push(format!("d{} in the direction", vertex(i)));
                 }
@@ -211,13 +211,10 @@ pub fn check(explanation: &Explanation, sizes: &Sizes, inputs: &HashMap<String, 
             pairs.len() - 1
         }));
     }
-    let last = explanation.substitutions.last().map_or(&explanation.start, |s| &s.after);
     let mut read_off_pairs = Vec::new();
-    for &(v, g) in last {
-        if vertices[v].kind == VertexKind::Input {
-            read_off_pairs.push((vertices[v].name.clone(), pairs.len()));
-            pairs.push((g, adjoint_nodes[v]));
-        }
+    for (v, g) in explanation.read_off() {
+        read_off_pairs.push((vertices[v].name.clone(), pairs.len()));
+        pairs.push((g, adjoint_nodes[v]));
     }
     let errors = crate::check::equations(graph, sizes, &point, &pairs, floor)?;
     let substitutions = substitution_pairs.iter().map(|p| p.map_or(f64::INFINITY, |i| errors[i])).collect();
@@ -247,10 +244,10 @@ fn check_second(
     let vertices = &explanation.vertices;
     let mut point = inputs.clone();
     let mut directions = Vec::new();
-    for &i in &second.directions {
+    for &(i, symbol) in &second.directions {
         let (rows, cols) = sizes.shape(graph, graph.shape(vertices[i].node)).unwrap_or((1, 1));
         let direction = crate::check::random_array(rows, cols, 0x5eed + i as u64);
-        point.insert(input_name(explanation, vertices[i].tangent), direction.clone());
+        point.insert(input_name(explanation, symbol), direction.clone());
         directions.push(direction);
     }
     // The other inputs do not move.
@@ -279,13 +276,13 @@ fn check_second(
     }
     let closed_forward: HashMap<usize, &Array> = forward.iter().map(|&(i, _)| i).zip(forward_values).collect();
     // The local forms, evaluated in one pass.
-    let mut local: Vec<NodeId> = explanation.differentials.iter().map(|&(_, d)| d).collect();
+    let mut local: Vec<NodeId> = second.local.iter().map(|&(_, d)| d).collect();
     local.extend(second.reverse.iter().flat_map(|r| r.terms.iter().filter_map(|&(_, t)| t)));
     let local_values = evaluate(graph, sizes, &point, &local)?;
     let (local_forward, mut local_terms) =
-        (&local_values[..explanation.differentials.len()], local_values[explanation.differentials.len()..].iter());
-    let forward_checks = explanation
-        .differentials
+        (&local_values[..second.local.len()], local_values[second.local.len()..].iter());
+    let forward_checks = second
+        .local
         .iter()
         .zip(local_forward)
         .map(|(&(i, _), value)| relative_error(value, closed_forward[&i], floor))
@@ -307,15 +304,10 @@ fn check_second(
     }
     // The read-off products against central differences of the gradient along dx.
     let variables: Vec<(NodeId, NodeId)> = explanation.gradient.wrt.iter().map(|w| (w.node, w.gradient)).collect();
-    let by_vertex: HashMap<NodeId, usize> = second.directions.iter().map(|&i| (vertices[i].node, i)).collect();
-    let ordered: Vec<Array> = explanation
-        .gradient
-        .wrt
-        .iter()
-        .map(|w| {
-            directions[second.directions.iter().position(|&i| i == by_vertex[&w.node]).expect("a direction")].clone()
-        })
-        .collect();
+    // Each variable is a vertex with its part of the direction (`with_second_order`).
+    let part_of: HashMap<NodeId, usize> =
+        second.directions.iter().enumerate().map(|(k, &(i, _))| (vertices[i].node, k)).collect();
+    let ordered: Vec<Array> = explanation.gradient.wrt.iter().map(|w| directions[part_of[&w.node]].clone()).collect();
     let numeric = crate::check::hessian_vector_by_differences(graph, &variables, &ordered, sizes, inputs)?;
     let closed_of: HashMap<usize, &Array> = second.reverse.iter().map(|r| r.vertex).zip(reverse_values).collect();
     let read_off = explanation
@@ -323,7 +315,10 @@ fn check_second(
         .wrt
         .iter()
         .zip(&numeric)
-        .map(|(w, numeric)| (w.name.clone(), relative_error(closed_of[&by_vertex[&w.node]], numeric, floor)))
+        .map(|(w, numeric)| {
+            let (vertex, _) = second.directions[part_of[&w.node]];
+            (w.name.clone(), relative_error(closed_of[&vertex], numeric, floor))
+        })
         .collect();
     Ok(SecondChecked { forward: forward_checks, reverse: reverse_checks, read_off })
 }

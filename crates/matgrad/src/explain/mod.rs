@@ -109,6 +109,34 @@ impl Explanation {
         self.vertices.len() - 1
     }
 
+    /// The gradients the back-substitution reads off, by vertex: an intermediate variable's
+    /// where its differential is substituted, when every use of it has been, so that it is
+    /// its whole adjoint, and the output's, 1, when it is a variable itself (the later value
+    /// first, as in the lines); then each input's coefficient in the last line, in its order.
+    pub(crate) fn read_off(&self) -> Vec<(usize, NodeId)> {
+        let mut gradients: Vec<(usize, NodeId)> = Vec::new();
+        for w in &self.gradient.wrt {
+            let Some(i) = self.vertices.iter().position(|v| v.node == w.node) else { continue };
+            let coefficient = match self.vertices[i].kind {
+                VertexKind::Input => None,
+                VertexKind::Intermediate => self
+                    .substitutions
+                    .iter()
+                    .find(|s| s.vertex == i)
+                    .and_then(|s| s.before.iter().find(|&&(v, _)| v == i))
+                    .map(|&(_, g)| g),
+                VertexKind::Output => self.backprop.iter().find(|step| step.vertex == i).map(|step| step.adjoint),
+            };
+            if let Some(g) = coefficient.filter(|_| !gradients.iter().any(|&(v, _)| v == i)) {
+                gradients.push((i, g));
+            }
+        }
+        gradients.sort_by_key(|&(v, _)| std::cmp::Reverse(v));
+        let last = self.substitutions.last().map_or(&self.start, |s| &s.after);
+        gradients.extend(last.iter().copied().filter(|&(v, _)| self.vertices[v].kind == VertexKind::Input));
+        gradients
+    }
+
     /// The name a node prints as: the user's, a symbol's, or an introduced one.
     pub(crate) fn name_of(&self, id: NodeId) -> Option<String> {
         self.graph().name(id).map(str::to_string).or_else(|| self.definition_names.get(&id).cloned())
@@ -134,7 +162,7 @@ impl Program {
         for input in &program.inputs {
             if ancestors.contains(&input.node) && needed(input.node) {
                 index.insert(input.node, vertices.len());
-                let tangent = fresh_input(graph, &format!("d{}", input.name), input.node, &mut taken);
+                let tangent = fresh_input(graph, &differential_name(&input.name), input.node, &mut taken);
                 vertices.push(Vertex {
                     name: input.name.clone(),
                     node: input.node,
@@ -159,7 +187,7 @@ impl Program {
             let uses: Vec<usize> = named_uses(graph, node).into_iter().filter_map(|u| index.get(&u).copied()).collect();
             let kind = if node == output { VertexKind::Output } else { VertexKind::Intermediate };
             let bar = fresh_input(graph, &format!("{}\u{304}", statement.name), node, &mut taken);
-            let tangent = fresh_input(graph, &format!("d{}", statement.name), node, &mut taken);
+            let tangent = fresh_input(graph, &differential_name(&statement.name), node, &mut taken);
             index.insert(node, vertices.len());
             vertices.push(Vertex { name: statement.name.clone(), node, kind, uses, bar: Some(bar), tangent });
         }
@@ -276,21 +304,36 @@ impl Program {
         })
     }
 
-    /// Explains the Hessian of the output with respect to `wrt` (inputs; all when empty):
-    /// the first-order explanation, then its second order — the differential of the
-    /// gradient in a direction dx, statement by statement, each step checked.
+    /// Explains the Hessian of the output with respect to `wrt` (inputs or assigned names, as
+    /// for [`Program::hessian`]; all inputs when empty): the first-order explanation, then
+    /// its second order — the differential of the gradient in a direction dx, statement by
+    /// statement, each step checked.
     pub fn explain_hessian(&self, wrt: &[&str]) -> Result<Explanation, Error> {
         self.explain(wrt)?.with_second_order()
     }
 }
 
-/// An input for a symbol of `like`'s shape, called `name` (primed until no name clashes).
+/// The name of the symbol for the differential of a value or of a symbol called `name`: a
+/// d before its name in every notation, whatever the name (dλ, `d\lambda` for `lambda`;
+/// dw̄, `d\bar{w}` for the adjoint w̄; `d\mathit{do}` for a value called `do`).
+pub(crate) fn differential_name(name: &str) -> String {
+    format!("{}{name}", crate::print::ITALIC_DIFFERENTIAL)
+}
+
+/// How a symbol's name reads, the way a user could spell a name: `dW` for the
+/// differential of W, which a user's own `dW` must not be mistaken for.
+pub(crate) fn spelled(name: &str) -> String {
+    name.replace(crate::print::ITALIC_DIFFERENTIAL, "d")
+}
+
+/// An input for a symbol of `like`'s shape, called `name`, primed until it reads as no
+/// name in `taken` (spelled as [`spelled`] spells it): `dW′` beside a user's `dW`.
 fn fresh_input(graph: &mut Graph, name: &str, like: NodeId, taken: &mut HashSet<String>) -> NodeId {
     let mut name = name.to_string();
-    while taken.contains(&name) {
+    while taken.contains(&spelled(&name)) {
         name.push('′');
     }
-    taken.insert(name.clone());
+    taken.insert(spelled(&name));
     let shape = graph.shape(like);
     graph.add_input(&name, shape)
 }

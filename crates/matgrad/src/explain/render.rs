@@ -8,9 +8,9 @@
 use std::fmt::Write;
 
 use super::check::STEP_TOLERANCE;
-use super::{Checked, Explanation, SecondOrder, VertexKind};
+use super::{differential_name, Checked, Explanation, SecondOrder, VertexKind};
 use crate::ir::{NodeId, Op};
-use crate::print::{escape, print, print_operand, show_name, unicode_name, without_minus, Notation, ADJOINT};
+use crate::print::{escape, print, print_operand, show_name, without_minus, Notation, ADJOINT};
 use crate::simplify::{rules_behind_printed, Rule, RULES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,11 +53,65 @@ struct Row {
 
 enum Block {
     Heading(String),
-    Prose(String),
+    Prose(Vec<Piece>),
     Math(Vec<Row>),
     /// Rows of plain cells, the first row a header.
     Table(Vec<Vec<String>>),
     Graph(String),
+}
+
+/// A piece of a paragraph. A formula is kept apart from the words around it, so that each
+/// format writes it as math (inline `$…$` in Markdown, `<math>` in HTML, where the words
+/// are escaped) and never as words.
+enum Piece {
+    Words(String),
+    Math(String),
+}
+
+impl Block {
+    /// A paragraph of words only.
+    fn words(text: impl Into<String>) -> Block {
+        Block::Prose(vec![Piece::Words(text.into())])
+    }
+}
+
+/// A paragraph being written, words and formulas in order.
+#[derive(Default)]
+struct Paragraph(Vec<Piece>);
+
+impl Paragraph {
+    fn words(mut self, text: &str) -> Paragraph {
+        match self.0.last_mut() {
+            Some(Piece::Words(words)) => words.push_str(text),
+            _ => self.0.push(Piece::Words(text.to_string())),
+        }
+        self
+    }
+
+    fn math(mut self, formula: String) -> Paragraph {
+        self.0.push(Piece::Math(formula));
+        self
+    }
+
+    /// Formulas as a list, `a, b and c`; the first of `total` formulas, when they are
+    /// fewer, and how many there are in all: `a, b, … (12 in all)`.
+    fn list(mut self, formulas: &[String], total: usize) -> Paragraph {
+        let whole = formulas.len() == total;
+        for (k, formula) in formulas.iter().enumerate() {
+            if k > 0 {
+                self = self.words(if whole && k + 1 == formulas.len() { " and " } else { ", " });
+            }
+            self = self.math(formula.clone());
+        }
+        if !whole {
+            self = self.words(&format!(", … ({total} in all)"));
+        }
+        self
+    }
+
+    fn block(self) -> Block {
+        Block::Prose(self.0)
+    }
 }
 
 /// Prints formulas and the explanation's symbols in one notation.
@@ -108,11 +162,36 @@ impl Writer<'_> {
         }
     }
 
+    /// The name of a vertex's adjoint symbol `w̄` (an input's has no symbol, but its name).
+    fn bar_name(&self, vertex: usize) -> String {
+        let vertex = &self.explanation.vertices[vertex];
+        let graph = self.explanation.graph();
+        match vertex.bar.and_then(|bar| graph.name(bar)) {
+            Some(name) => name.to_string(),
+            None => format!("{}{ADJOINT}", vertex.name),
+        }
+    }
+
     /// `w̄`: the adjoint symbol of a vertex.
     fn bar(&self, vertex: usize) -> String {
-        match self.explanation.vertices[vertex].bar {
-            Some(bar) => self.input_name(bar),
-            None => show_name(&format!("{}{ADJOINT}", self.explanation.vertices[vertex].name), self.notation),
+        show_name(&self.bar_name(vertex), self.notation)
+    }
+
+    /// `dw̄`: the symbol for the differential of a vertex's adjoint, or where it has none
+    /// (the output's, an input's) its name, so that each is written alike.
+    fn d_bar(&self, vertex: usize) -> String {
+        match self.explanation.second.as_ref().and_then(|second| second.dbar.get(&vertex)) {
+            Some(&symbol) => self.input_name(symbol),
+            None => show_name(&differential_name(&self.bar_name(vertex)), self.notation),
+        }
+    }
+
+    /// `d(∂L/∂x)`: a d before a printed formula, written as
+    /// [`ITALIC_DIFFERENTIAL`](crate::print::ITALIC_DIFFERENTIAL) writes it before a symbol.
+    fn differential(&self, of: &str) -> String {
+        match self.notation {
+            Notation::MathMl => format!("<mi>d</mi>{of}"),
+            Notation::Ascii | Notation::Unicode | Notation::Latex => format!("d{of}"),
         }
     }
 
@@ -229,10 +308,9 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
 
     // 1. The computation graph.
     blocks.push(Block::Heading("1. The computation graph".to_string()));
-    blocks.push(Block::Prose(
+    blocks.push(Block::words(
         "Nodes are the inputs and the named values; an edge goes from a value to each statement that uses it. \
-         A value used several times receives an adjoint term from each use."
-            .to_string(),
+         A value used several times receives an adjoint term from each use.",
     ));
     if let Some(svg) = svg {
         blocks.push(Block::Graph(svg.to_string()));
@@ -260,10 +338,9 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
 
     // 2. Backpropagation.
     blocks.push(Block::Heading("2. Backpropagation".to_string()));
-    blocks.push(Block::Prose(
+    blocks.push(Block::words(
         "The adjoint of a value is the sum over its children (the values that use it) of the child's adjoint \
-         pulled back through the edge:"
-            .to_string(),
+         pulled back through the edge:",
     ));
     blocks.push(Block::Math(vec![Row {
         by: Vec::new(),
@@ -271,10 +348,9 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
         right: general_rule_right(w),
         check: None,
     }]));
-    blocks.push(Block::Prose(
+    blocks.push(Block::words(
         "In reverse order, for each value: the sum with one term per child, each term in matrix form, and the \
-         adjoint simplified."
-            .to_string(),
+         adjoint simplified.",
     ));
     for (k, step) in e.backprop.iter().enumerate() {
         let v = step.vertex;
@@ -299,14 +375,14 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
             rows.push(Row { by: w.rules_behind(step.adjoint), left: String::new(), right: simplified, check });
         }
         blocks.push(Block::Math(rows));
-        if let Some(note) = uses_note(e, &users, v) {
-            blocks.push(Block::Prose(note));
+        if let Some(note) = uses_note(w, &users, v) {
+            blocks.push(note);
         }
     }
 
     // 3. Differentials.
     blocks.push(Block::Heading("3. Differentials".to_string()));
-    blocks.push(Block::Prose("The differential of each statement:".to_string()));
+    blocks.push(Block::words("The differential of each statement:"));
     let rows = e
         .differentials
         .iter()
@@ -319,10 +395,9 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
         })
         .collect();
     blocks.push(Block::Math(rows));
-    blocks.push(Block::Prose(
+    blocks.push(Block::words(
         "Then back-substitution into dL, one statement at a time, with the Frobenius product X : Y = Σᵢⱼ XᵢⱼYᵢⱼ = \
-         tr(XᵀY) and its rules X : (A Y) = Aᵀ X : Y, X : (Y B) = X Bᵀ : Y, X : (a ⊙ Y) = (a ⊙ X) : Y:"
-            .to_string(),
+         tr(XᵀY) and its rules X : (A Y) = Aᵀ X : Y, X : (Y B) = X Bᵀ : Y, X : (a ⊙ Y) = (a ⊙ X) : Y:",
     ));
     let mut rows = vec![Row { by: Vec::new(), left: w.d(output), right: w.linear_form(&e.start, None), check: None }];
     let differential_of: std::collections::HashMap<usize, NodeId> = e.differentials.iter().copied().collect();
@@ -344,14 +419,13 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
         });
     }
     blocks.push(Block::Math(rows));
-    blocks.push(Block::Prose("from which the gradients are read off:".to_string()));
-    let last = e.substitutions.last().map_or(&e.start, |s| &s.after);
+    blocks.push(Block::words("from which the gradients are read off:"));
     let read_off: std::collections::HashMap<&str, f64> =
         checked.map_or_else(Default::default, |c| c.read_off.iter().map(|(n, x)| (n.as_str(), *x)).collect());
-    let rows = last
-        .iter()
-        .filter(|&&(v, _)| e.vertices[v].kind == VertexKind::Input)
-        .map(|&(v, g)| {
+    let rows = e
+        .read_off()
+        .into_iter()
+        .map(|(v, g)| {
             let check = read_off.get(e.vertices[v].name.as_str()).copied();
             Row { by: w.rules_behind(g), left: w.partial(&w.name(output), &w.name(v)), right: w.expr(g), check }
         })
@@ -362,7 +436,7 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
         second_order(w, second, checked, &mut blocks);
     }
     if !e.definitions.is_empty() {
-        blocks.push(Block::Prose("where".to_string()));
+        blocks.push(Block::words("where"));
         let rows = e
             .definitions
             .iter()
@@ -389,37 +463,43 @@ fn document(w: &Writer, checked: Option<&Checked>, svg: Option<&str>) -> Vec<Blo
         })
         .collect();
     if !cited.is_empty() {
-        blocks.push(Block::Prose(
-            "The simplifier's rules named after a line (\"by …\") say what made its form:".to_string(),
-        ));
+        blocks.push(Block::words("The simplifier's rules named after a line (\"by …\") say what made its form:"));
         let mut table = vec![vec!["rule".to_string(), "identity".to_string()]];
         table.extend(cited.iter().map(|rule| vec![rule.name.to_string(), rule.identity.to_string()]));
         blocks.push(Block::Table(table));
     }
     if let Some(c) = checked {
-        let gradients: Vec<String> =
-            c.finite_differences.iter().map(|(n, x)| format!("{n}: {}", format_error(*x))).collect();
+        // Each variable's agreement with finite differences: `W: 1e-11, x: 3e-12`.
+        let mut gradients = Paragraph::default();
+        for (k, (name, error)) in c.finite_differences.iter().enumerate() {
+            if k > 0 {
+                gradients = gradients.words(", ");
+            }
+            gradients = gradients.math(show_name(name, w.notation)).words(&format!(": {}", format_error(*error)));
+        }
         let failures = c.failures(e);
-        blocks.push(Block::Prose(if failures.is_empty() {
-            format!(
+        let paragraph = if failures.is_empty() {
+            Paragraph::default().words(&format!(
                 "Checked at the point: every step above agrees with the gradient evaluation (largest relative error {}); \
-                 the gradients agree with central finite differences ({}).",
+                 the gradients agree with central finite differences (",
                 format_error(c.worst()),
-                gradients.join(", ")
-            )
+            ))
         } else {
-            format!(
+            Paragraph::default().words(&format!(
                 "Checked at the point: {} of the steps above {} disagree (✗, relative error above {}): {}. \
                  At a point where a function is undefined or not differentiable (log of a negative entry, \
                  a singular matrix) the checks cannot agree; try another point (another seed, or inputs of your own). \
-                 Finite differences: {}.",
+                 Finite differences: ",
                 failures.len(),
                 if failures.len() == 1 { "does" } else { "do" },
                 format_error(STEP_TOLERANCE),
                 failures.join(", "),
-                gradients.join(", ")
-            )
-        }));
+            ))
+        };
+        let mut paragraph = paragraph;
+        paragraph.0.extend(gradients.0);
+        let end = if failures.is_empty() { ")." } else { "." };
+        blocks.push(paragraph.words(end).block());
     }
     blocks
 }
@@ -430,16 +510,45 @@ fn second_order(w: &Writer, second: &SecondOrder, checked: Option<&Checked>, blo
     let e = w.explanation;
     let output = e.output();
     let checks = checked.and_then(|c| c.second.as_ref());
-    let directions: Vec<String> = second.directions.iter().map(|&i| w.d(i)).collect();
     blocks.push(Block::Heading("4. Second order: the differential of the gradient".to_string()));
-    blocks.push(Block::Prose(format!(
-        "Forward mode over the backpropagation above: every step differentiated in a direction {} of the \
-         variables (the vector v of a Hessian-vector product), so that d(∂L/∂x) = H·v. First each statement's \
-         differential in that direction, from its uses' and in closed form:",
-        directions.join(", ")
-    )));
+    let mut paragraph = Paragraph::default()
+        .words("Forward mode over the backpropagation above: every step differentiated in a direction ");
+    for (k, &(_, symbol)) in second.directions.iter().enumerate() {
+        if k > 0 {
+            paragraph = paragraph.words(", ");
+        }
+        paragraph = paragraph.math(w.input_name(symbol));
+    }
+    paragraph =
+        paragraph.words(" of the variables (the vector v of a Hessian-vector product), so that d(∂L/∂x) = H·v. ");
+    // A statement's value among the variables is held as the Hessian holds it.
+    let held: Vec<(usize, NodeId)> =
+        second.directions.iter().copied().filter(|&(i, _)| e.vertices[i].kind != VertexKind::Input).collect();
+    if !held.is_empty() {
+        let names: Vec<String> = held.iter().map(|&(i, _)| w.name(i)).collect();
+        let parts: Vec<String> = held.iter().map(|&(_, symbol)| w.input_name(symbol)).collect();
+        let (one, is, them) = if held.len() == 1 {
+            ("it", "is a statement's value", "it")
+        } else {
+            ("each", "are statements' values", "them")
+        };
+        paragraph = paragraph
+            .words(if held.len() == 1 { "The variable " } else { "The variables " })
+            .list(&names, names.len())
+            .words(&format!(" {is}: as the Hessian holds {them}, {one} moves by its own part "))
+            .list(&parts, parts.len())
+            .words(&format!(
+                " of the direction on top of what its uses move it by, and the derivatives with respect to the other \
+                 variables reach through {them}. "
+            ));
+    }
+    blocks.push(
+        paragraph
+            .words("First each statement's differential in that direction, from its uses' and in closed form:")
+            .block(),
+    );
     let mut rows = Vec::new();
-    for (k, &(v, local)) in e.differentials.iter().enumerate() {
+    for (k, &(v, local)) in second.local.iter().enumerate() {
         let check = checks.map(|c| c.forward[k]);
         let closed = second.forward.get(&v).map(|&d| w.expr(d));
         let local = w.expr(local);
@@ -452,19 +561,14 @@ fn second_order(w: &Writer, second: &SecondOrder, checked: Option<&Checked>, blo
         }
     }
     blocks.push(Block::Math(rows));
-    blocks.push(Block::Prose(
+    blocks.push(Block::words(
         "Then the differential of each adjoint, in the order of the backpropagation: d of each term (with the \
-         parents' d w̄ and the differentials above), and the differential of the adjoint's closed form:"
-            .to_string(),
+         parents' d w̄ and the differentials above), and the differential of the adjoint's closed form:",
     ));
     for (k, step) in second.reverse.iter().enumerate() {
         let v = step.vertex;
         let check = checks.map(|c| c.reverse[k]);
-        let left = format!("d{}", w.bar(v));
-        let left = match second.dbar.get(&v) {
-            Some(&symbol) => w.input_name(symbol),
-            None => left,
-        };
+        let left = w.d_bar(v);
         let mut rows = Vec::new();
         if step.terms.is_empty() {
             rows.push(Row { by: Vec::new(), left, right: w.number("0"), check: None });
@@ -481,20 +585,19 @@ fn second_order(w: &Writer, second: &SecondOrder, checked: Option<&Checked>, blo
         }
         blocks.push(Block::Math(rows));
     }
-    blocks.push(Block::Prose(
+    blocks.push(Block::words(
         "from which the Hessian-vector products are read off, checked against central differences of the \
-         gradient along the direction:"
-            .to_string(),
+         gradient along the direction:",
     ));
     let read_off: std::collections::HashMap<&str, f64> =
         checks.map_or_else(Default::default, |c| c.read_off.iter().map(|(n, x)| (n.as_str(), *x)).collect());
     let rows = second
         .reverse
         .iter()
-        .filter(|step| second.directions.contains(&step.vertex))
+        .filter(|step| second.directions.iter().any(|&(i, _)| i == step.vertex))
         .map(|step| {
             let name = &e.vertices[step.vertex].name;
-            let left = format!("d{}", w.parenthesized(&w.partial(&w.name(output), &w.name(step.vertex))));
+            let left = w.differential(&w.parenthesized(&w.partial(&w.name(output), &w.name(step.vertex))));
             Row { by: Vec::new(), left, right: w.expr(step.closed), check: read_off.get(name.as_str()).copied() }
         })
         .collect();
@@ -502,26 +605,21 @@ fn second_order(w: &Writer, second: &SecondOrder, checked: Option<&Checked>, blo
 }
 
 /// Why a value with several uses has several terms, and which uses reach it twice.
-fn uses_note(e: &Explanation, users: &Users, v: usize) -> Option<String> {
+fn uses_note(w: &Writer, users: &Users, v: usize) -> Option<Block> {
     const SHOWN: usize = 8;
     /// Paths explained in one note.
     const EXPLAINED: usize = 3;
+    let e = w.explanation;
     let users_of_v = &users.of[v];
     if users_of_v.len() < 2 {
         return None;
     }
-    let display = |i: usize| unicode_name(&e.vertices[i].name);
-    let list = |items: &[usize]| {
-        let names: Vec<String> = items.iter().take(SHOWN).map(|&i| display(i)).collect();
-        match names.split_last() {
-            _ if items.len() > SHOWN => format!("{}, … ({} in all)", names.join(", "), items.len()),
-            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-            _ => names.join(""),
-        }
-    };
-    let name = display(v);
-    let mut note =
-        format!("{name} is used by {}, so its adjoint has {} terms, one per use.", list(users_of_v), users_of_v.len());
+    let names = |items: &[usize]| -> Vec<String> { items.iter().take(SHOWN).map(|&i| w.name(i)).collect() };
+    let mut note = Paragraph::default()
+        .math(w.name(v))
+        .words(" is used by ")
+        .list(&names(users_of_v), users_of_v.len())
+        .words(&format!(", so its adjoint has {} terms, one per use.", users_of_v.len()));
     // A user that also depends on another user uses the value directly and through it.
     let mut explained = 0;
     for &user in users_of_v {
@@ -531,15 +629,17 @@ fn uses_note(e: &Explanation, users: &Users, v: usize) -> Option<String> {
         let through = users.reached(e, user, users_of_v);
         if !through.is_empty() {
             explained += 1;
-            let _ = write!(
-                note,
-                " {} depends on {name} directly and through {}: the sum counts both paths.",
-                display(user),
-                list(&through)
-            );
+            note = note
+                .words(" ")
+                .math(w.name(user))
+                .words(" depends on ")
+                .math(w.name(v))
+                .words(" directly and through ")
+                .list(&names(&through), through.len())
+                .words(": the sum counts both paths.");
         }
     }
-    Some(note)
+    Some(note.block())
 }
 
 /// For each vertex, the vertices whose statements use it, in order.
@@ -654,8 +754,14 @@ fn text(blocks: &[Block]) -> String {
             Block::Heading(title) => {
                 let _ = writeln!(out, "{title}\n{}\n", "-".repeat(title.chars().count()));
             }
-            Block::Prose(prose) => {
-                let _ = writeln!(out, "{}\n", wrap(prose, 90));
+            Block::Prose(pieces) => {
+                let prose: String = pieces
+                    .iter()
+                    .map(|piece| match piece {
+                        Piece::Words(text) | Piece::Math(text) => text.as_str(),
+                    })
+                    .collect();
+                let _ = writeln!(out, "{}\n", wrap(&prose, 90));
             }
             Block::Math(rows) => {
                 let width = rows.iter().map(|r| columns(&r.left)).max().unwrap_or(0);
@@ -735,8 +841,16 @@ fn markdown(blocks: &[Block]) -> String {
             Block::Heading(title) => {
                 let _ = writeln!(out, "{} {title}\n", if i == 0 { "#" } else { "##" });
             }
-            Block::Prose(prose) => {
-                let _ = writeln!(out, "{prose}\n");
+            Block::Prose(pieces) => {
+                for piece in pieces {
+                    match piece {
+                        Piece::Words(text) => out.push_str(text),
+                        Piece::Math(formula) => {
+                            let _ = write!(out, "${formula}$");
+                        }
+                    }
+                }
+                out.push_str("\n\n");
             }
             Block::Math(rows) => {
                 out.push_str("$$\n\\begin{aligned}\n");
@@ -781,7 +895,8 @@ pub fn sections(explanation: &Explanation, checked: Option<&Checked>, svg: Optio
     let writer = Writer { explanation, notation: Notation::MathMl };
     let blocks = document(&writer, checked, svg);
     // The definitions (`where p = …`) close the document; a view shown alone needs them too.
-    let definitions = blocks.iter().position(|b| matches!(b, Block::Prose(p) if p == "where"));
+    let definitions =
+        blocks.iter().position(|b| matches!(b, Block::Prose(p) if matches!(&p[..], [Piece::Words(w)] if w == "where")));
     let mut ranges: Vec<(String, std::ops::Range<usize>)> = Vec::new();
     // The first block is the document's title; each later heading starts a section.
     for (i, block) in blocks.iter().enumerate().skip(1) {
@@ -817,8 +932,17 @@ fn html_body(blocks: &[Block], titled: bool) -> String {
             Block::Heading(heading) => {
                 let _ = writeln!(body, "<h2>{}</h2>", escape(heading));
             }
-            Block::Prose(prose) => {
-                let _ = writeln!(body, "<p>{}</p>", escape(prose));
+            Block::Prose(pieces) => {
+                body.push_str("<p>");
+                for piece in pieces {
+                    match piece {
+                        Piece::Words(text) => body.push_str(&escape(text)),
+                        Piece::Math(formula) => {
+                            let _ = write!(body, "<math>{formula}</math>");
+                        }
+                    }
+                }
+                body.push_str("</p>\n");
             }
             Block::Math(rows) => {
                 body.push_str("<div class=\"math\"><math display=\"block\"><mtable columnalign=\"right left left\">\n");

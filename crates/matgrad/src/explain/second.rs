@@ -9,10 +9,10 @@
 //! the parents, against the differential of the closed-form adjoint), and the read-off
 //! d(∂L/∂x) = (H dx)ₓ against central differences of the gradient along dx.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use super::{fresh_input, Explanation, VertexKind};
-use crate::diff::differential;
+use super::{differential_name, fresh_input, spelled, Explanation, VertexKind};
+use crate::diff::{differential, differential_along};
 use crate::ir::{Constant, NodeId, Op};
 use crate::simplify::build;
 use crate::Error;
@@ -31,10 +31,15 @@ pub struct AdjointDifferential {
 /// The second-order part of an explanation.
 #[derive(Debug, Clone)]
 pub struct SecondOrder {
-    /// The vertices whose differentials are the direction (the variables, inputs).
-    pub directions: Vec<usize>,
-    /// Each statement's differential in the direction, closed (in terms of dx), by vertex;
-    /// its local form is the first order's `differentials`.
+    /// The variables' parts of the direction, in the vertices' order: (vertex, symbol). An
+    /// input's part is its differential dx; a statement's value z, held as a leaf for its
+    /// own derivative as the Hessian holds it, has a part of its own, `v_z`, by which it
+    /// moves on top of what its uses move it by (dz = dW x + v_z).
+    pub directions: Vec<(usize, NodeId)>,
+    /// Each statement's differential in the direction from its uses' differentials, by
+    /// vertex in program order: the first order's, plus its own part for a variable.
+    pub local: Vec<(usize, NodeId)>,
+    /// Each statement's differential in the direction, closed (in terms of dx), by vertex.
     pub forward: HashMap<usize, NodeId>,
     /// The input standing for each adjoint's differential `dw̄`, by vertex (statements).
     pub dbar: HashMap<usize, NodeId>,
@@ -46,37 +51,42 @@ impl Explanation {
     /// Grows the explanation with its second order: every backpropagation step
     /// differentiated in the direction dx of the variables.
     pub(crate) fn with_second_order(mut self) -> Result<Explanation, Error> {
-        let wrt: Vec<NodeId> = self.gradient.wrt.iter().map(|w| w.node).collect();
-        let directions: Vec<usize> = (0..self.vertices.len())
-            .filter(|&i| self.vertices[i].kind == VertexKind::Input && wrt.contains(&self.vertices[i].node))
-            .collect();
-        if let Some(w) = self
-            .gradient
-            .wrt
-            .iter()
-            .find(|w| !self.vertices.iter().any(|v| v.node == w.node && v.kind == VertexKind::Input))
-        {
-            return Err(Error::request(format!(
-                "the second-order explanation differentiates with respect to inputs, and `{}` is not one the output depends on",
-                w.name
-            ))
-            .with_hint("name inputs of the program in wrt"));
-        }
-        let mut taken: std::collections::HashSet<String> =
-            self.graph().inputs().iter().map(|input| input.name.clone()).collect();
+        let variables = self.variable_vertices()?;
+        let mut taken: HashSet<String> = self.graph().inputs().iter().map(|input| spelled(&input.name)).collect();
+        taken.extend(self.gradient.program.statements.iter().map(|s| s.name.clone()));
         let graph = &mut self.gradient.program.graph;
-        let leaves: Vec<(NodeId, NodeId)> =
-            directions.iter().map(|&i| (self.vertices[i].node, self.vertices[i].tangent)).collect();
+        let mut directions = Vec::new();
+        for &i in &variables {
+            let vertex = &self.vertices[i];
+            let symbol = match vertex.kind {
+                VertexKind::Input => vertex.tangent,
+                VertexKind::Intermediate | VertexKind::Output => {
+                    fresh_input(graph, &format!("v_{}", vertex.name), vertex.node, &mut taken)
+                }
+            };
+            directions.push((i, symbol));
+        }
+        let parts: Vec<(NodeId, NodeId)> =
+            directions.iter().map(|&(i, symbol)| (self.vertices[i].node, symbol)).collect();
         let zero = |graph: &mut crate::ir::Graph, like: NodeId| {
             let shape = graph.shape(like);
             build(graph, Op::Fill(Constant(0.0), shape))
         };
+        let first_order: HashMap<usize, NodeId> = self.differentials.iter().copied().collect();
+        let mut local = Vec::new();
         let mut forward = HashMap::new();
         for (i, vertex) in self.vertices.iter().enumerate() {
-            if vertex.kind != VertexKind::Input {
-                let d = differential(graph, vertex.node, &leaves).unwrap_or_else(|| zero(graph, vertex.node));
-                forward.insert(i, d);
+            if vertex.kind == VertexKind::Input {
+                continue;
             }
+            let own = directions.iter().find(|&&(v, _)| v == i).map(|&(_, symbol)| symbol);
+            let d = match (first_order.get(&i).copied(), own) {
+                (Some(d), Some(own)) => Some(build(graph, Op::Add(d, own))),
+                (d, own) => d.or(own),
+            };
+            local.extend(d.map(|d| (i, d)));
+            let d = differential_along(graph, vertex.node, &parts).unwrap_or_else(|| zero(graph, vertex.node));
+            forward.insert(i, d);
         }
         // The output's adjoint is the constant 1: its differential is zero, and it gets no
         // symbol.
@@ -84,7 +94,7 @@ impl Explanation {
         let mut dbar = HashMap::new();
         for (i, vertex) in self.vertices.iter().enumerate().filter(|&(i, _)| i != output) {
             if let Some(bar) = vertex.bar {
-                let name = format!("d{}", graph.name(bar).unwrap_or_default());
+                let name = differential_name(graph.name(bar).unwrap_or_default());
                 dbar.insert(i, fresh_input(graph, &name, vertex.node, &mut taken));
             }
         }
@@ -96,10 +106,55 @@ impl Explanation {
         let mut reverse = Vec::new();
         for step in &self.backprop {
             let terms = step.terms.iter().map(|t| (t.parent, differential(graph, t.matrix_form, &symbols))).collect();
-            let closed = differential(graph, step.adjoint, &leaves).unwrap_or_else(|| zero(graph, step.adjoint));
+            let closed = differential_along(graph, step.adjoint, &parts).unwrap_or_else(|| zero(graph, step.adjoint));
             reverse.push(AdjointDifferential { vertex: step.vertex, terms, closed });
         }
-        self.second = Some(SecondOrder { directions, forward, dbar, reverse });
+        self.second = Some(SecondOrder { directions, local, forward, dbar, reverse });
         Ok(self)
+    }
+
+    /// The vertex of each variable, in the vertices' order. An input or a statement's value
+    /// is one; a variable that is not (the output does not depend on it, or it is a constant,
+    /// which the explanation does not follow) or that is another variable's value too has no
+    /// second order to explain.
+    fn variable_vertices(&self) -> Result<Vec<usize>, Error> {
+        let mut found: Vec<(usize, &str)> = Vec::new();
+        for w in &self.gradient.wrt {
+            let Some(i) = self.vertices.iter().position(|v| v.node == w.node) else {
+                return Err(self.not_followed(&w.name, w.node));
+            };
+            if let Some(&(_, other)) = found.iter().find(|&&(j, _)| j == i) {
+                return Err(Error::request(format!(
+                    "`{other}` and `{}` are one value, so the second-order explanation would move it twice",
+                    w.name
+                ))
+                .with_hint(format!("name one of `{other}` and `{}` among the variables", w.name)));
+            }
+            found.push((i, &w.name));
+        }
+        let mut vertices: Vec<usize> = found.into_iter().map(|(i, _)| i).collect();
+        vertices.sort();
+        Ok(vertices)
+    }
+
+    /// Why the variable `name` (node `node`) is not a value the explanation follows.
+    fn not_followed(&self, name: &str, node: NodeId) -> Error {
+        let program = &self.gradient.program;
+        let output = program.output_statement().name.clone();
+        if program.graph.reachable(&[program.output_node()]).contains(&node) {
+            Error::request(format!(
+                "`{name}` is a constant (its value reads no input), which the second-order explanation does not \
+                 follow as a value of the chain rule"
+            ))
+            .with_hint(format!(
+                "leave `{name}` out of the variables, or ask for the Hessian's blocks, which hold it as a variable"
+            ))
+        } else {
+            Error::request(format!(
+                "the output `{output}` does not depend on `{name}`, so its second derivatives with respect to `{name}` \
+                 are zero and have no steps to explain"
+            ))
+            .with_hint(format!("leave `{name}` out of the variables"))
+        }
     }
 }
