@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use crate::check::check_gradients;
 use crate::diff::{self, DiffError, Gradients};
 use crate::eval::Sizes;
-use crate::ir::NodeId;
+use crate::ir::{NodeId, Op};
 use crate::print::{abbreviations, print, show_name, Notation};
 use crate::{Array, Error, Program};
 
@@ -108,7 +108,7 @@ impl Program {
         names
             .into_iter()
             .map(|name| match by_name.get(name.as_str()) {
-                Some(&node) => Ok((name, node)),
+                Some(&node) => self.distinct(&name, node).map(|()| (name, node)),
                 None => {
                     let inputs: Vec<&str> = self.inputs.iter().map(|v| v.name.as_str()).collect();
                     Err(Error::request(format!("`{name}` is not a variable of the program")).with_hint(format!(
@@ -118,6 +118,36 @@ impl Program {
                 }
             })
             .collect()
+    }
+
+    /// Refuses an assigned name whose node is not its own: the graph is hash-consed, so an
+    /// alias (`y = z`) is z's node, and a constant statement (`c = 2`) is the node of every
+    /// equal constant (the 2 of `x.^2`). The derivative with respect to the node would
+    /// gather their uses too (∂L/∂c = 1 + sum(x² ⊙ log x) for `L = sum(x.^2) + c`), and
+    /// finite differences, perturbing the same node, would agree.
+    fn distinct(&self, name: &str, node: NodeId) -> Result<(), Error> {
+        if self.inputs.iter().any(|v| v.name == name) {
+            return Ok(());
+        }
+        // The value's first name, in the program's order (inputs first).
+        let names =
+            self.inputs.iter().map(|v| (&v.name, v.node)).chain(self.statements.iter().map(|s| (&s.name, s.node)));
+        let first = names.into_iter().find(|&(_, id)| id == node).map(|(n, _)| n.as_str());
+        if let Some(first) = first.filter(|&first| first != name) {
+            return Err(Error::request(format!(
+                "`{name}` is another name for `{first}`, so the uses of one cannot be told from the other's"
+            ))
+            .with_hint(format!("name `{first}` instead: its derivative counts the uses of `{name}` too")));
+        }
+        let inputs = self.graph.reachable(&[node]);
+        if !inputs.into_iter().any(|id| matches!(self.graph.op(id), Op::Input(_))) {
+            return Err(Error::request(format!(
+                "`{name}` is a constant, the same value as any equal constant of the program, so the uses of \
+                 `{name}` cannot be told from theirs"
+            ))
+            .with_hint(format!("declare `{name}` as an input (`{name}: scalar`, say) and give its value")));
+        }
+        Ok(())
     }
 
     /// Every name a reader could confuse a new one with: variables and dimension symbols.

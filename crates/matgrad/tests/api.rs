@@ -326,6 +326,21 @@ fn the_variables_of_a_gradient_are_checked_by_the_library() {
 }
 
 #[test]
+fn a_name_that_is_not_its_values_own_is_refused_as_a_variable() {
+    // `c = 2` is the node of the 2 in x.^2, `y = z` is z's node: their derivatives would
+    // gather the other uses (and finite differences would agree), so they are refused.
+    let constant = Program::parse("x: vector(n)\nc = 2\nL = sum(x.^2) + c").expect("parses");
+    let error = constant.gradient(&["c"]).expect_err("a constant");
+    assert_eq!(error.kind, ErrorKind::Request);
+    assert!(error.message.contains("`c` is a constant"), "{}", error.message);
+    let alias = Program::parse("x: vector(n)\nz = 2*x\ny = z\nL = sum(y.^2) + sum(z)").expect("parses");
+    let error = alias.gradient(&["y"]).expect_err("an alias");
+    assert!(error.message.contains("`y` is another name for `z`"), "{}", error.message);
+    assert!(alias.gradient(&["z"]).is_ok(), "the value's own name");
+    assert!(alias.hessian(&["y"]).is_err() && alias.jacobian(&["y"]).is_err(), "every derivative reads wrt alike");
+}
+
+#[test]
 fn a_caller_may_name_things_in_the_programs_own_spelling() {
     let source = "x: vector(n)\nλ: scalar\nW₁: matrix(n, n)\nL = λ * sum(W₁*x)";
     let mut q = query(source);
