@@ -314,8 +314,10 @@ fn a_variable_the_second_order_cannot_follow_is_refused_with_the_reason() {
     let source = "W: matrix(m, n)\nx: vector(n)\nc = 2\nz = W*x\ny = z\nL = sum(tanh(c*z))\nr = z + 1\n";
     for (wrt, message) in [
         (&["r"][..], "the output `L` does not depend on `r`"),
-        (&["c"][..], "`c` is a constant (its value reads no input)"),
-        (&["z", "y"][..], "`z` and `y` are one value"),
+        // Refused for every derivative (`Program::variables`): the graph shares a constant's
+        // node with every equal constant, and an alias's with its value's own name.
+        (&["c"][..], "`c` is a constant, the same value as any equal constant"),
+        (&["z", "y"][..], "`y` is another name for `z`"),
     ] {
         let mut program = parse(source);
         program.set_output("L").expect("L is a statement");

@@ -146,9 +146,7 @@ impl Explanation {
                 "`{name}` is a constant (its value reads no input), which the second-order explanation does not \
                  follow as a value of the chain rule"
             ))
-            .with_hint(format!(
-                "leave `{name}` out of the variables, or ask for the Hessian's blocks, which hold it as a variable"
-            ))
+            .with_hint(format!("leave `{name}` out of the variables"))
         } else {
             Error::request(format!(
                 "the output `{output}` does not depend on `{name}`, so its second derivatives with respect to `{name}` \
