@@ -114,45 +114,23 @@ impl Explanation {
     }
 
     /// The vertex of each variable, in the vertices' order. An input or a statement's value
-    /// is one; a variable that is not (the output does not depend on it, or it is a constant,
-    /// which the explanation does not follow) or that is another variable's value too has no
-    /// second order to explain.
+    /// is one where the output depends on it. (Two names of one value, and a constant, are
+    /// refused for every derivative before this: `Program::variables`.)
     fn variable_vertices(&self) -> Result<Vec<usize>, Error> {
-        let mut found: Vec<(usize, &str)> = Vec::new();
+        let mut vertices = Vec::new();
         for w in &self.gradient.wrt {
             let Some(i) = self.vertices.iter().position(|v| v.node == w.node) else {
-                return Err(self.not_followed(&w.name, w.node));
-            };
-            if let Some(&(_, other)) = found.iter().find(|&&(j, _)| j == i) {
+                let output = self.gradient.program.output_statement().name.clone();
                 return Err(Error::request(format!(
-                    "`{other}` and `{}` are one value, so the second-order explanation would move it twice",
-                    w.name
+                    "the output `{output}` does not depend on `{}`, so its second derivatives with respect to `{}` \
+                     are zero and have no steps to explain",
+                    w.name, w.name
                 ))
-                .with_hint(format!("name one of `{other}` and `{}` among the variables", w.name)));
-            }
-            found.push((i, &w.name));
+                .with_hint(format!("leave `{}` out of the variables", w.name)));
+            };
+            vertices.push(i);
         }
-        let mut vertices: Vec<usize> = found.into_iter().map(|(i, _)| i).collect();
         vertices.sort();
         Ok(vertices)
-    }
-
-    /// Why the variable `name` (node `node`) is not a value the explanation follows.
-    fn not_followed(&self, name: &str, node: NodeId) -> Error {
-        let program = &self.gradient.program;
-        let output = program.output_statement().name.clone();
-        if program.graph.reachable(&[program.output_node()]).contains(&node) {
-            Error::request(format!(
-                "`{name}` is a constant (its value reads no input), which the second-order explanation does not \
-                 follow as a value of the chain rule"
-            ))
-            .with_hint(format!("leave `{name}` out of the variables"))
-        } else {
-            Error::request(format!(
-                "the output `{output}` does not depend on `{name}`, so its second derivatives with respect to `{name}` \
-                 are zero and have no steps to explain"
-            ))
-            .with_hint(format!("leave `{name}` out of the variables"))
-        }
     }
 }
