@@ -140,8 +140,8 @@ struct DerivativeArgs {
     /// The program (`-` reads standard input).
     file: PathBuf,
     /// Variables to differentiate with respect to (default: every input). An assigned name
-    /// is held as a leaf for its own derivative (its adjoint); every other variable's
-    /// derivative stays total, reaching through it.
+    /// is held as a leaf for its own derivative (its adjoint), counting only the name's
+    /// uses; every other variable's derivative stays total, reaching through it.
     #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
     wrt: Vec<String>,
     #[command(flatten)]

@@ -63,11 +63,13 @@ impl Program {
         let wrt: Vec<String> = checked_names(wrt)?.into_iter().map(|name| self.own_name(name)).collect();
         let wrt: Vec<&str> = wrt.iter().map(String::as_str).collect();
         // The gradient grows its own copy of the graph, so the program can be asked again.
-        self.clone().into_gradient(&wrt)
+        let (program, variables) = self.with_variables(&wrt)?;
+        program.into_gradient(variables)
     }
 
-    fn into_gradient(mut self, wrt: &[&str]) -> Result<Gradient, Error> {
-        let (names, nodes): (Vec<String>, Vec<NodeId>) = self.variables(wrt)?.into_iter().unzip();
+    /// The gradient with respect to `variables`, nodes of this program ([`Program::with_variables`]).
+    pub(crate) fn into_gradient(mut self, variables: Vec<(String, NodeId)>) -> Result<Gradient, Error> {
+        let (names, nodes): (Vec<String>, Vec<NodeId>) = variables.into_iter().unzip();
         let output = self.output_node();
         let sweep = diff::grad(&mut self.graph, output, &nodes).map_err(|error| match error {
             DiffError::NotScalar(what) => self.not_scalar(&what, "a gradient"),
@@ -90,9 +92,49 @@ impl Program {
             .with_hint("choose a scalar output, or reduce it, e.g. `L = sum(…)` or `L = norm2(…)^2`")
     }
 
-    /// The variables named in `wrt` (inputs or assigned names) with their nodes; every input
-    /// when `wrt` is empty. A name the program does not have is a mistake.
-    pub(crate) fn variables(&self, wrt: &[&str]) -> Result<Vec<(String, NodeId)>, Error> {
+    /// A copy of the program to differentiate with respect to the names in `wrt` (inputs or
+    /// assigned names; every input when `wrt` is empty), with each variable's node. An
+    /// assigned name is an independent leaf for its own derivative: the program is lowered
+    /// again with its value a node of its own (see [`crate::ir::lower::lower_holding`]),
+    /// which only the name's uses read. A name the program does not have is a mistake.
+    pub(crate) fn with_variables(&self, wrt: &[&str]) -> Result<(Program, Vec<(String, NodeId)>), Error> {
+        let held: HashSet<String> =
+            wrt.iter().filter(|name| self.statements.iter().any(|s| s.name == **name)).map(|n| n.to_string()).collect();
+        for name in &held {
+            self.refuse_constant(name)?;
+        }
+        let program = if held.is_empty() { self.clone() } else { self.holding(&held)? };
+        let variables = program.variables(wrt)?;
+        Ok((program, variables))
+    }
+
+    /// The program lowered again from its source with the statements in `held` held apart.
+    fn holding(&self, held: &HashSet<String>) -> Result<Program, Error> {
+        let ast = crate::syntax::parse(&self.source)?;
+        let mut program = crate::ir::lower::lower_holding(&ast, &self.source, held)?;
+        // The same source gives the same statements, in the same order.
+        program.output = self.output;
+        Ok(program)
+    }
+
+    /// Refuses a constant statement (`c = 2`) as a variable: the derivative rules fold
+    /// constants into the numbers they build (2c becomes 4), so the derivatives would lose
+    /// some of its uses, and their finite differences too.
+    fn refuse_constant(&self, name: &str) -> Result<(), Error> {
+        let Some(node) = self.statements.iter().find(|s| s.name == name).map(|s| s.node) else { return Ok(()) };
+        let inputs = self.graph.reachable(&[node]);
+        if inputs.into_iter().any(|id| matches!(self.graph.op(id), Op::Input(_))) {
+            return Ok(());
+        }
+        Err(Error::request(format!(
+            "`{name}` is a constant, and derivatives fold constants into their numbers, so the uses of `{name}` \
+             cannot be followed"
+        ))
+        .with_hint(format!("declare `{name}` as an input (`{name}: scalar`, say) and give its value")))
+    }
+
+    /// The variables named in `wrt` with their nodes; every input when `wrt` is empty.
+    fn variables(&self, wrt: &[&str]) -> Result<Vec<(String, NodeId)>, Error> {
         let names: Vec<String> = if wrt.is_empty() {
             self.inputs.iter().map(|v| v.name.clone()).collect()
         } else {
@@ -108,7 +150,7 @@ impl Program {
         names
             .into_iter()
             .map(|name| match by_name.get(name.as_str()) {
-                Some(&node) => self.distinct(&name, node).map(|()| (name, node)),
+                Some(&node) => Ok((name, node)),
                 None => {
                     let inputs: Vec<&str> = self.inputs.iter().map(|v| v.name.as_str()).collect();
                     Err(Error::request(format!("`{name}` is not a variable of the program")).with_hint(format!(
@@ -118,36 +160,6 @@ impl Program {
                 }
             })
             .collect()
-    }
-
-    /// Refuses an assigned name whose node is not its own: the graph is hash-consed, so an
-    /// alias (`y = z`) is z's node, and a constant statement (`c = 2`) is the node of every
-    /// equal constant (the 2 of `x.^2`). The derivative with respect to the node would
-    /// gather their uses too (∂L/∂c = 1 + sum(x² ⊙ log x) for `L = sum(x.^2) + c`), and
-    /// finite differences, perturbing the same node, would agree.
-    fn distinct(&self, name: &str, node: NodeId) -> Result<(), Error> {
-        if self.inputs.iter().any(|v| v.name == name) {
-            return Ok(());
-        }
-        // The value's first name, in the program's order (inputs first).
-        let names =
-            self.inputs.iter().map(|v| (&v.name, v.node)).chain(self.statements.iter().map(|s| (&s.name, s.node)));
-        let first = names.into_iter().find(|&(_, id)| id == node).map(|(n, _)| n.as_str());
-        if let Some(first) = first.filter(|&first| first != name) {
-            return Err(Error::request(format!(
-                "`{name}` is another name for `{first}`, so the uses of one cannot be told from the other's"
-            ))
-            .with_hint(format!("name `{first}` instead: its derivative counts the uses of `{name}` too")));
-        }
-        let inputs = self.graph.reachable(&[node]);
-        if !inputs.into_iter().any(|id| matches!(self.graph.op(id), Op::Input(_))) {
-            return Err(Error::request(format!(
-                "`{name}` is a constant, the same value as any equal constant of the program, so the uses of \
-                 `{name}` cannot be told from theirs"
-            ))
-            .with_hint(format!("declare `{name}` as an input (`{name}: scalar`, say) and give its value")));
-        }
-        Ok(())
     }
 
     /// Every name a reader could confuse a new one with: variables and dimension symbols.

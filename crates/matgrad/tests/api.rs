@@ -326,18 +326,40 @@ fn the_variables_of_a_gradient_are_checked_by_the_library() {
 }
 
 #[test]
-fn a_name_that_is_not_its_values_own_is_refused_as_a_variable() {
-    // `c = 2` is the node of the 2 in x.^2, `y = z` is z's node: their derivatives would
-    // gather the other uses (and finite differences would agree), so they are refused.
-    let constant = Program::parse("x: vector(n)\nc = 2\nL = sum(x.^2) + c").expect("parses");
-    let error = constant.gradient(&["c"]).expect_err("a constant");
-    assert_eq!(error.kind, ErrorKind::Request);
-    assert!(error.message.contains("`c` is a constant"), "{}", error.message);
+fn an_assigned_name_is_a_variable_of_its_own_uses() {
+    // The graph shares equal expressions: `e` and the `exp(x)` written out are one value,
+    // but ∂L/∂e counts the uses of `e` only (1 per entry, not 2), and ∂L/∂x both.
+    let shared = Program::parse("x: vector(n)\ne = exp(x)\nL = sum(e) + sum(exp(x))").expect("parses");
+    let point = shared.point(&[("n".to_string(), 3)], Default::default(), 0).expect("a point");
+    let report = shared.gradient(&["e", "x"]).expect("a gradient").report(Some(&point), Some(1e-6)).expect("a report");
+    let value = |name: &str| report.gradients[name].value.as_ref().expect("a value").data.clone();
+    assert_eq!(value("e"), [1.0, 1.0, 1.0]);
+    for (x, dx) in point.inputs["x"].data.iter().zip(value("x")) {
+        assert!((dx - 2.0 * x.exp()).abs() < 1e-12, "{dx} against 2 exp({x})");
+    }
+    assert!(report.check.expect("checked").passed);
+    // The statement is printed as written, not as the value it shares.
+    assert_eq!(report.expression.expr, "sum(e) + sum(exp(x))");
+
+    // A second name for a value that is not a variable is a variable of its own uses too.
     let alias = Program::parse("x: vector(n)\nz = 2*x\ny = z\nL = sum(y.^2) + sum(z)").expect("parses");
-    let error = alias.gradient(&["y"]).expect_err("an alias");
-    assert!(error.message.contains("`y` is another name for `z`"), "{}", error.message);
-    assert!(alias.gradient(&["z"]).is_ok(), "the value's own name");
-    assert!(alias.hessian(&["y"]).is_err() && alias.jacobian(&["y"]).is_err(), "every derivative reads wrt alike");
+    let mut q = query(alias.source());
+    q.wrt = vec!["y".into()];
+    assert_eq!(json(Question::Grad, &q)["gradients"]["y"]["expr"], "2 y");
+    // A second name for an input, or for another variable, cannot be moved apart from it.
+    for (wrt, other) in [(&["z", "y"][..], "z"), (&["y"][..], "x")] {
+        let source = if other == "x" { "x: vector(n)\ny = x\nL = sum(y.^2)" } else { alias.source() };
+        let program = Program::parse(source).expect("parses");
+        let error = program.gradient(wrt).expect_err("an alias of a variable");
+        assert_eq!(error.kind, ErrorKind::Request);
+        assert!(error.message.contains(&format!("`y` is another name for `{other}`")), "{}", error.message);
+        assert!(program.hessian(wrt).is_err() && program.jacobian(wrt).is_err(), "every derivative reads wrt alike");
+    }
+    // A constant is folded into the numbers derivatives build, so it is refused.
+    let constant = Program::parse("x: vector(n)\nc = 2\nL = c*sum(x.^2) + c").expect("parses");
+    let error = constant.gradient(&["c"]).expect_err("a constant");
+    assert!(error.message.contains("`c` is a constant"), "{}", error.message);
+    assert!(constant.hessian(&["c"]).is_err() && constant.jacobian(&["c"]).is_err());
 }
 
 #[test]

@@ -314,9 +314,9 @@ fn a_variable_the_second_order_cannot_follow_is_refused_with_the_reason() {
     let source = "W: matrix(m, n)\nx: vector(n)\nc = 2\nz = W*x\ny = z\nL = sum(tanh(c*z))\nr = z + 1\n";
     for (wrt, message) in [
         (&["r"][..], "the output `L` does not depend on `r`"),
-        // Refused for every derivative (`Program::variables`): the graph shares a constant's
-        // node with every equal constant, and an alias's with its value's own name.
-        (&["c"][..], "`c` is a constant, the same value as any equal constant"),
+        // Refused for every derivative (`Program::with_variables`): derivatives fold a
+        // constant into their numbers, and a second name for a variable cannot move apart.
+        (&["c"][..], "`c` is a constant, and derivatives fold constants"),
         (&["z", "y"][..], "`y` is another name for `z`"),
     ] {
         let mut program = parse(source);

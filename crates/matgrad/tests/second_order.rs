@@ -313,7 +313,7 @@ fn compiled_hessian_vector_products_agree_with_the_blocks_and_finite_differences
                 graph,
                 &point.sizes,
                 &point.inputs,
-                &[vec![program.output_node()], gradients.iter().map(|g| g.1).collect()].concat(),
+                &[vec![gradient.program.output_node()], gradients.iter().map(|g| g.1).collect()].concat(),
             )
             .expect("evaluates");
             for direction_seed in 0..2 {
@@ -536,6 +536,83 @@ fn paired_matrix_vector_products_agree_with_the_interpreter() {
                 let error = crate::check::relative_error(got, expected, 1e-300);
                 assert!(error < 1e-10, "{source} at {dims:?}, seed {seed}: {role:?} differs by {error:e}");
             }
+        }
+    }
+}
+
+/// An assigned name in `wrt` is held as an independent shift of its value: the Hessian's
+/// blocks with respect to `y` and the variables below it are those of the program with `y`
+/// moved by an input `s_y` on top of its expression (`y = A*x + s_y`, at s_y = 0), a program
+/// of inputs only. This holds whatever else computes the same value (`exp(x)` written out
+/// beside `e = exp(x)`: the graph shares equal expressions, which must not share uses).
+#[test]
+fn a_held_name_is_an_independent_shift_of_its_value() {
+    let question =
+        "x: vector(K)\nA, B: matrix(K, K)\ny = A*x\nu = sigmoid(y)\nv = B*x\nz = A*(u.*v)\nw = A*z\nL = norm2(w)^2";
+    /// A program, its held names with their types, wrt, and the sizes.
+    type Held<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str], &'a [(&'a str, usize)]);
+    let cases: [Held; 5] = [
+        (question, &[("y", "vector(K)")], &["y", "x", "A"], &[("K", 3)]),
+        ("x: vector(n)\ne = exp(x)\nL = sum(e) + sum(exp(x))", &[("e", "vector(n)")], &["e", "x"], &[("n", 3)]),
+        (
+            "x: vector(n)\ne = exp(x)\nL = sum(e .* log(e)) + sum(exp(x).^2)",
+            &[("e", "vector(n)")],
+            &["x", "e"],
+            &[("n", 3)],
+        ),
+        (
+            "x: vector(n)\nA: matrix(n, n)\ny = A*x\nu = tanh(y)\nL = sum(u.^3) + sum(tanh(A*x))",
+            &[("y", "vector(n)"), ("u", "vector(n)")],
+            &["u", "y", "A"],
+            &[("n", 3)],
+        ),
+        (
+            "x: vector(n)\nt: vector(m)\nW1: matrix(h, n)\nW2: matrix(m, h)\nz = W1*x\nq = sigmoid(z)\nL = norm2(W2*q - t)^2",
+            &[("z", "vector(h)"), ("q", "vector(h)")],
+            &["q", "W1", "z", "x"],
+            &[("n", 3), ("h", 2), ("m", 2)],
+        ),
+    ];
+    for (source, held, wrt, dims) in cases {
+        let dims: Vec<(String, usize)> = dims.iter().map(|&(n, s)| (n.to_string(), s)).collect();
+        let program = Program::parse(source).expect("parses");
+        let point = program.point(&dims, HashMap::new(), 7).expect("a point");
+        let hessian = program.hessian(wrt).expect("a Hessian").blocks;
+        let (entries, common) = hessian.entries(Some(&point), Some(1e-6)).expect("evaluates");
+        assert!(common.check.expect("checked").passed, "{source}: the finite-difference check");
+
+        // The same program with each held name shifted by an input, zero at the point.
+        let mut shifted: Vec<String> = held.iter().map(|(name, ty)| format!("s_{name}: {ty}")).collect();
+        for line in source.lines() {
+            match held.iter().find(|(name, _)| line.starts_with(&format!("{name} = "))) {
+                Some((name, _)) => shifted.push(format!("{name} = ({}) + s_{name}", &line[name.len() + 3..])),
+                None => shifted.push(line.to_string()),
+            }
+        }
+        let shifted = Program::parse(&shifted.join("\n")).expect("the shifted program parses");
+        let mut inputs = point.inputs.clone();
+        for (name, _) in held {
+            let node = program.lookup(name).expect("a statement");
+            let value = crate::eval::evaluate(&program.graph, &point.sizes, &point.inputs, &[node]).expect("evaluates");
+            let value = &value[0];
+            inputs.insert(format!("s_{name}"), Array::from_fn(value.rows, value.cols, |_, _| 0.0));
+        }
+        let at = shifted.point(&dims, inputs, 0).expect("a point");
+        let shift_wrt: Vec<String> = wrt
+            .iter()
+            .map(|name| if held.iter().any(|(h, _)| h == name) { format!("s_{name}") } else { name.to_string() })
+            .collect();
+        let shift_wrt: Vec<&str> = shift_wrt.iter().map(String::as_str).collect();
+        let expected = shifted.hessian(&shift_wrt).expect("a Hessian").blocks;
+        let (expected, _) = expected.entries(Some(&at), None).expect("evaluates");
+        assert_eq!(entries.len(), expected.len());
+        for (i, (ours, theirs)) in entries.iter().zip(&expected).enumerate() {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            flatten(&serde_json::to_value(ours.value.as_ref().expect("a value")).expect("JSON"), &mut a);
+            flatten(&serde_json::to_value(theirs.value.as_ref().expect("a value")).expect("JSON"), &mut b);
+            let scale = b.iter().fold(1e-12_f64, |m, v| m.max(v.abs()));
+            let error = a.iter().zip(&b).fold(0.0_f64, |m, (x, y)| m.max((x - y).abs())) / scale;
+            assert!(a.len() == b.len() && error < 1e-10, "{source}\nwrt {wrt:?}, block {i}: {a:?} against {b:?}");
         }
     }
 }

@@ -52,7 +52,7 @@ fn forward(graph: &mut Graph, root: NodeId, tangents: &[(NodeId, NodeId)], parts
         }
         order.push(id);
         if parts == Parts::Added || !given.contains_key(&id) {
-            stack.extend(graph.op(id).children());
+            stack.extend(graph.derivative_children(id));
         }
     }
     order.sort();
@@ -75,6 +75,10 @@ fn jvp(graph: &mut Graph, id: NodeId, d: &HashMap<NodeId, Option<NodeId>>) -> Op
     let b = |graph: &mut Graph, op: Op| build(graph, op);
     let y = id;
     let shape = graph.shape(id);
+    // A held name is the identity of the node it holds (`Graph::add_held`).
+    if let Some(of) = graph.held(id) {
+        return t(of);
+    }
     match graph.op(id) {
         Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Size(_) | Op::Fill(..) => None,
         // d(−a) = −da

@@ -105,7 +105,17 @@ fn sweep(graph: &mut Graph, output: NodeId, seed: NodeId, targets: &[NodeId], st
 /// included), so that the pull-back through one statement visits only its expression.
 fn region(graph: &Graph, output: NodeId, target: &HashSet<NodeId>, stop: Stop) -> Vec<NodeId> {
     if stop == Stop::Never {
-        return graph.reachable(&[output]);
+        // Dense, in one pass down the arena: a node's derivative children are earlier.
+        let mut seen = vec![false; output.index() + 1];
+        seen[output.index()] = true;
+        for i in (0..=output.index()).rev() {
+            if seen[i] {
+                for child in graph.derivative_children(NodeId(i as u32)) {
+                    seen[child.index()] = true;
+                }
+            }
+        }
+        return (0..seen.len()).filter(|&i| seen[i]).map(|i| NodeId(i as u32)).collect();
     }
     let mut seen = HashSet::from([output]);
     let mut stack = vec![output];
@@ -113,7 +123,7 @@ fn region(graph: &Graph, output: NodeId, target: &HashSet<NodeId>, stop: Stop) -
         if id != output && target.contains(&id) {
             continue;
         }
-        for child in graph.op(id).children() {
+        for child in graph.derivative_children(id) {
             if seen.insert(child) {
                 stack.push(child);
             }
@@ -149,7 +159,7 @@ fn depends_on(graph: &Graph, region: &[NodeId], target: &HashSet<NodeId>, stop: 
     let mut needed: Needed = target.clone();
     for &id in region {
         let leaf = stop == Stop::AtTargets && target.contains(&id);
-        if !leaf && !needed.contains(&id) && graph.op(id).children().into_iter().any(|c| needed.contains(&c)) {
+        if !leaf && !needed.contains(&id) && graph.derivative_children(id).into_iter().any(|c| needed.contains(&c)) {
             needed.insert(id);
         }
     }

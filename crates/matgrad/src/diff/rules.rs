@@ -11,6 +11,10 @@ use super::{Adjoints, Needed};
 /// gradient needs.
 pub(super) fn pull_back(graph: &mut Graph, adjoints: &mut Adjoints, needed: &Needed, id: NodeId, cotangent: NodeId) {
     let mut edge = Edge { graph, adjoints, needed, parent: id, g: cotangent };
+    // A held name is the identity of the node it holds (`Graph::add_held`).
+    if let Some(of) = edge.graph.held(id) {
+        return edge.send(of, |edge| edge.g);
+    }
     match edge.graph.op(id) {
         Op::Input(_) | Op::Const(_) | Op::Eye(_) | Op::Size(_) | Op::Fill(..) => {}
         Op::Neg(a) => vjp_neg(&mut edge, a),

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::op::{Constant, Op, ShapeError};
+use super::op::{Children, Constant, Op, ShapeError};
 use super::shape::{Dims, Shape};
 use crate::simplify::Simplifier;
 
@@ -39,6 +39,8 @@ pub struct Graph {
     inputs: Vec<Input>,
     /// The user's name for a node (`y`, `u`, …): the first statement that computed it.
     names: HashMap<NodeId, String>,
+    /// The nodes made by [`Graph::add_held`], with the node each holds.
+    held: HashMap<NodeId, NodeId>,
     pub dims: Dims,
     /// The state of simplification: what [`crate::simplify::build`] may still do, and what
     /// each rewrite did.
@@ -62,6 +64,41 @@ impl Graph {
         self.nodes.push(Node { op, shape });
         self.memo.insert(op, id);
         Ok(id)
+    }
+
+    /// A node that holds `of` apart: its value is `of`'s (it is the same operation on the
+    /// same children, so evaluation and printing need nothing new), but no `add` returns
+    /// it, and differentiation reads it as the identity of `of` ([`Graph::derivative_children`]).
+    /// A name's value held this way is read only where the name is used: `e = exp(x)` and a
+    /// later `exp(x)` are two nodes, so ∂L/∂e gathers the uses of `e` only, and ∂L/∂x
+    /// reaches x through both (see `ir::lower::lower_holding`).
+    pub fn add_held(&mut self, of: NodeId) -> NodeId {
+        let node = Node { op: self.nodes[of.index()].op, shape: self.nodes[of.index()].shape };
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(node);
+        self.held.insert(id, of);
+        id
+    }
+
+    /// The node a node made by [`Graph::add_held`] holds.
+    pub fn held(&self, id: NodeId) -> Option<NodeId> {
+        self.held.get(&id).copied()
+    }
+
+    /// Every node made by [`Graph::add_held`], with the node it holds.
+    pub fn holds(&self) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
+        self.held.iter().map(|(&copy, &of)| (copy, of))
+    }
+
+    /// The nodes a derivative of `id` goes through: its operation's children, or the node
+    /// it holds (an identity: the derivative rules, which use a node's own value, such as
+    /// exp(x) for exp, apply to the held node, so that moving a held name on top of what
+    /// its expression gives it does not move its expression's slope).
+    pub fn derivative_children(&self, id: NodeId) -> Children {
+        match self.held(id) {
+            Some(of) => Children::one(of),
+            None => self.op(id).children(),
+        }
     }
 
     /// A new input called `name`; its shape is what the program declared or inferred.
@@ -107,7 +144,8 @@ impl Graph {
     /// The user's name for a node: an input's name, or the first statement that computed it.
     pub fn name(&self, id: NodeId) -> Option<&str> {
         match self.op(id) {
-            Op::Input(i) => Some(&self.inputs[i as usize].name),
+            // A name held apart from an input (`y = x`) is its own.
+            Op::Input(i) if !self.held.contains_key(&id) => Some(&self.inputs[i as usize].name),
             _ => self.names.get(&id).map(String::as_str),
         }
     }

@@ -95,6 +95,15 @@ pub const NORM_2_WRITTEN: &str = "norm_2";
 pub const BARS_WRITTEN: &str = "abs_bars";
 
 pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Error> {
+    lower_holding(ast, source, &HashSet::new())
+}
+
+/// [`lower`], with the value of each statement named in `held` a node of its own (see
+/// [`Graph::add_copy`]) that only the name's uses read: the graph is hash-consed, so
+/// `e = exp(x)` and a later `exp(x)` would otherwise be one node, and `c = 2` the node of
+/// every 2 of the program, and a derivative with respect to `e` or `c` would gather those
+/// uses too (finite differences, perturbing the same node, would agree).
+pub fn lower_holding(ast: &ast::Program, source: &str, held: &HashSet<String>) -> Result<Program, Error> {
     let respelled = uses_in_defined_spellings(ast);
     let ast = respelled.as_ref().unwrap_or(ast);
     let mut lowerer = Lowerer::new(
@@ -109,6 +118,7 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Error> {
             .collect(),
         HashMap::new(),
     );
+    lowerer.held = held.clone();
     let declared: HashMap<String, TypeSpec> = ast
         .items
         .iter()
@@ -179,6 +189,7 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Error> {
     }
     distinct_names(&lowerer.inputs, &lowerer.statements)?;
     let Lowerer { mut graph, inputs, statements, .. } = lowerer;
+    name_held_expressions(&mut graph);
     let output = output_statement(&graph, &statements, &inputs, document);
     if document {
         let model: HashSet<NodeId> = graph.reachable(&[statements[output].node]).into_iter().collect();
@@ -202,6 +213,25 @@ pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Error> {
         source: source.to_string(),
         lines: Default::default(),
     })
+}
+
+/// Gives a held name's expression the name too where the program reads it only through the
+/// name: the derivative rules build on the expression (σ(y) ⊙ (1 − σ(y)) for `u = σ(y)`),
+/// whose value is the name's, so it prints `u ⊙ (1 − u)` as it would unheld. An expression
+/// the program also writes out (`exp(x)` beside `e = exp(x)`) stays as written.
+fn name_held_expressions(graph: &mut Graph) {
+    let holds: HashMap<NodeId, NodeId> = graph.holds().map(|(copy, of)| (of, copy)).collect();
+    if holds.is_empty() {
+        return;
+    }
+    let read: HashSet<NodeId> = graph.nodes().flat_map(|(_, node)| node.op.children()).collect();
+    let mut unread: Vec<(NodeId, NodeId)> = holds.into_iter().filter(|(of, _)| !read.contains(of)).collect();
+    unread.sort();
+    for (of, copy) in unread {
+        if let Some(name) = graph.name(copy).map(str::to_string) {
+            graph.set_name(of, &name);
+        }
+    }
 }
 
 /// Lowers `expr`, one side of a claim a page makes about `program` (`2w : dw`,
@@ -365,6 +395,9 @@ struct Lowerer<'a> {
     statement: Span,
     /// Whether the source is a pasted document (prose with math), decided once.
     document: bool,
+    /// The statements whose values are held apart from equal expressions (see
+    /// [`lower_holding`]).
+    held: HashSet<String>,
 }
 
 /// The names lowering gives a fixed meaning when they are neither declared nor assigned.
@@ -408,6 +441,7 @@ impl<'a> Lowerer<'a> {
             broken: HashMap::new(),
             statement: Span::default(),
             document: crate::syntax::is_document(source),
+            held: HashSet::new(),
         }
     }
 }
@@ -489,7 +523,7 @@ impl Lowerer<'_> {
     fn assign(&mut self, name: &ast::Name, value: &Expr, span: Span) -> Result<(), Error> {
         self.check_nameable(&name.text, name.span)?;
         self.statement = span;
-        let node = self.expr(value)?;
+        let mut node = self.expr(value)?;
         match self.bindings.get(&name.text) {
             Some(Binding::Assigned(_, first)) => {
                 let (line, _) = line_column(self.source, first.start);
@@ -508,9 +542,13 @@ impl Lowerer<'_> {
             }
             None => {}
         }
+        let held = self.held.contains(&name.text);
+        if held {
+            node = self.hold(&name.text, node)?;
+        }
         // A constant is not a value of the computation: naming it (`\bar{L} = 1`, `c = 2`)
-        // would print every other 1 or 2 of the program by that name.
-        if !matches!(self.graph.op(node), Op::Const(_)) {
+        // would print every other 1 or 2 of the program by that name; a held one is its own.
+        if held || !matches!(self.graph.op(node), Op::Const(_)) {
             self.graph.set_name(node, &name.text);
         }
         self.bindings.insert(name.text.clone(), Binding::Assigned(node, span));
@@ -583,9 +621,26 @@ impl Lowerer<'_> {
     }
 
     /// A document's second statement for `name`: lowered on its own, compared with the first.
+    /// The node of a held statement called `name` whose expression lowered to `value`
+    /// (see [`Graph::add_held`]). A second name for an input or a held name (`y = x`) is
+    /// refused: the holding node repeats `value`'s operation, so moving that variable would
+    /// not move it.
+    fn hold(&mut self, name: &str, value: NodeId) -> Result<NodeId, Error> {
+        let variable = matches!(self.graph.op(value), Op::Input(_)) || self.graph.held(value).is_some();
+        if let Some(other) = self.graph.name(value).filter(|_| variable) {
+            return Err(Error::request(format!(
+                "`{name}` is another name for `{other}`, so the uses of one cannot be told from the other's"
+            ))
+            .with_hint(format!("name `{other}` instead: its derivative counts the uses of `{name}` too")));
+        }
+        Ok(self.graph.add_held(value))
+    }
+
     fn restatement(&mut self, name: &ast::Name, value: &Expr, span: Span, first: NodeId, first_span: Span) -> Restated {
+        // A held statement is its expression's copy, which a restatement never lowers to.
+        let expression = self.graph.held(first).unwrap_or(first);
         let meaning = match self.expr(value) {
-            Ok(node) if node == first => Meaning::Same,
+            Ok(node) if node == first || node == expression => Meaning::Same,
             Ok(node) => Meaning::Different(node),
             Err(diagnostic) => Meaning::Unreadable(diagnostic.message),
         };

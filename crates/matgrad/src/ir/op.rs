@@ -225,6 +225,10 @@ pub struct Children {
 }
 
 impl Children {
+    pub fn one(id: NodeId) -> Children {
+        Children { ids: [id, id], len: 1 }
+    }
+
     pub fn as_slice(&self) -> &[NodeId] {
         &self.ids[..self.len]
     }

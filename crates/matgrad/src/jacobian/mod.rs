@@ -105,8 +105,7 @@ impl Program {
     /// The Jacobian of the output with respect to each name in `wrt` (inputs or assigned
     /// names, an assigned name held as an independent leaf); all inputs when `wrt` is empty.
     pub fn jacobian(&self, wrt: &[&str]) -> Result<Jacobian, Error> {
-        let mut program = self.clone();
-        let variables = program.variables(wrt)?;
+        let (mut program, variables) = self.with_variables(wrt)?;
         let output = program.output_node();
         let wrt = tangents(&mut program.graph, variables);
         let pairs: Vec<(Option<usize>, usize, NodeId)> = (0..wrt.len()).map(|q| (None, q, output)).collect();

@@ -443,8 +443,15 @@ impl Program {
             }
         }
         let wrt_refs: Vec<&str> = wrt.iter().map(String::as_str).collect();
-        let gradient = match self.gradient(&wrt_refs) {
-            Ok(gradient) => gradient,
+        // The claims are checked in the gradient's program: an intermediate's derivative holds
+        // its name apart (`Program::with_variables`), so that program has nodes of its own,
+        // and the claims are read again into it.
+        let held = self.with_variables(&wrt_refs).and_then(|(program, variables)| {
+            let gradient = program.clone().into_gradient(variables)?;
+            Ok((program, gradient))
+        });
+        let (program, gradient) = match held {
+            Ok(held) => held,
             Err(error) => {
                 return Ok(Verification {
                     output,
@@ -455,20 +462,21 @@ impl Program {
                 })
             }
         };
-        let mut context = Context::new(self, gradient, sizes, inputs)?;
+        let pending = program.pending_claims(&names);
+        let mut context = Context::new(&program, gradient, sizes, inputs)?;
         let mut page_varying: Vec<String> = Vec::new();
         for name in &claimed {
             let input = name
                 .strip_prefix(crate::print::DIFFERENTIAL)
                 .or_else(|| split_derivative(name).filter(|(of, _)| *of == output).map(|(_, by)| by));
             if let Some(input) = input {
-                if self.inputs.iter().any(|v| v.name == input) && !page_varying.iter().any(|v| v == input) {
+                if program.inputs.iter().any(|v| v.name == input) && !page_varying.iter().any(|v| v == input) {
                     page_varying.push(input.to_string());
                 }
             }
         }
         context.page_varying = page_varying;
-        let mut claims: Vec<Claim> = pending.iter().map(|p| context.check(self, p)).collect();
+        let mut claims: Vec<Claim> = pending.iter().map(|p| context.check(&program, p)).collect();
         claims.sort_by_key(|c| c.start);
         Ok(Verification { output, claims })
     }
