@@ -68,7 +68,10 @@ pub fn abbreviations_after(
     let mut candidates: Vec<NodeId> = uses
         .iter()
         .filter(|&(&id, &count)| {
-            count >= 2 && !is_atom(id) && !is_transparent(graph, id) && !is_slight(graph, id, &is_atom)
+            // A function of an atom is short, but three times is a pattern a reader names:
+            // softmax's Jacobian reads Diag(p) − p pᵀ, not with softmax(s) thrice.
+            let application = count >= 3 && matches!(graph.op(id), Op::Map(..) | Op::Softmax(_));
+            count >= 2 && !is_atom(id) && !is_transparent(graph, id) && (application || !is_slight(graph, id, &is_atom))
         })
         .map(|(&id, _)| id)
         .collect();

@@ -759,18 +759,29 @@ fn common_matrix_factor(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
             is_product.then(|| chain::factors(graph, core)).flatten().filter(|f| f.len() <= MAX_FACTORED)
         })
         .collect();
-    // What is left of each product once the factor is out is summed as a dense array: not
-    // where that is a diagonal or an outer product u … vᵀ, cheap only as a product, or
-    // `(Aᵀ Diag(p) − Aᵀ p pᵀ) A` would become Aᵀ (Diag(p) − p pᵀ) A, an n×n sum where the
-    // terms were n×d (the log-sum-exp Hessian 8× slower, measured).
-    let structured = |graph: &Graph, rest: &[NodeId]| {
-        rest.iter().all(|&f| matches!(graph.op(f), Op::Diag(_)))
-            || rest.len() >= 2 && chain::is_column(graph, rest[0]) && chain::is_row(graph, rest[rest.len() - 1])
+    // What is left of each product once the factor is out is a sum, which the plan writes
+    // out as a dense array unless it can distribute the factor over it again. So not where
+    // a rest is a diagonal or an outer product u … vᵀ, cheap only as a product, except for
+    // one diagonal beside one outer product: `Diag(p) A − p pᵀ A` reads better as
+    // (Diag(p) − p pᵀ) A, softmax's Jacobian times A, and the plan computes that as
+    // Diag(p) A − p (pᵀ A) (`eval::plan::lower`'s `distributes`). Two outer products,
+    // `(Aᵀ Diag(p) − Aᵀ p pᵀ) A` as Aᵀ (Diag(p) − p pᵀ) A before the plan distributed
+    // it, were an n×n sum where the terms were n×d (the log-sum-exp Hessian 8× slower).
+    let diagonal = |graph: &Graph, rest: &[NodeId]| matches!(rest, [d] if matches!(graph.op(*d), Op::Diag(_)));
+    let outer = |graph: &Graph, rest: &[NodeId]| {
+        rest.len() >= 2 && chain::is_column(graph, rest[0]) && chain::is_row(graph, rest[rest.len() - 1])
+    };
+    let structured =
+        |graph: &Graph, rest: &[NodeId]| rest.iter().all(|&f| matches!(graph.op(f), Op::Diag(_))) || outer(graph, rest);
+    let softmax_like = |graph: &Graph, x: &[NodeId], y: &[NodeId]| {
+        diagonal(graph, x) && outer(graph, y) || outer(graph, x) && diagonal(graph, y)
     };
     let (i, j, left) =
         (0..terms.len()).flat_map(|i| (i + 1..terms.len()).map(move |j| (i, j))).find_map(|(i, j)| {
             let (Some(x), Some(y)) = (&chains[i], &chains[j]) else { return None };
-            let fits = |rest_x: &[NodeId], rest_y: &[NodeId]| !structured(graph, rest_x) && !structured(graph, rest_y);
+            let fits = |rest_x: &[NodeId], rest_y: &[NodeId]| {
+                softmax_like(graph, rest_x, rest_y) || !structured(graph, rest_x) && !structured(graph, rest_y)
+            };
             match (x.first() == y.first(), x.last() == y.last()) {
                 (true, _) if fits(&x[1..], &y[1..]) => Some((i, j, true)),
                 (_, true) if fits(&x[..x.len() - 1], &y[..y.len() - 1]) => Some((i, j, false)),
