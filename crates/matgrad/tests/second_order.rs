@@ -616,3 +616,51 @@ fn a_held_name_is_an_independent_shift_of_its_value() {
         }
     }
 }
+
+/// Every Kronecker form printed is the block's numbers: Σ c·scalars·(M ⊗ F), evaluated,
+/// equals ∂vec(Y)/∂vec(X) read from the block in JAX's layout, where entry (i + m j,
+/// k + n l) is the block's [i, j, k, l] (vec stacks columns; a vector has no j or l).
+#[test]
+fn every_kronecker_form_is_its_blocks_numbers() {
+    let mut compared = 0;
+    for case in table() {
+        let blocks = case.blocks();
+        let point = case.point(HashMap::new(), 3);
+        let (entries, _) = blocks.entries(Some(&point), None).expect("evaluates");
+        for (block, entry) in blocks.blocks.iter().zip(&entries) {
+            let Some(terms) = &block.kronecker else { continue };
+            let tensor = entry.value.as_ref().expect("a value");
+            let graph = &blocks.program.graph;
+            let of =
+                |id| crate::eval::evaluate(graph, &point.sizes, &point.inputs, &[id]).expect("evaluates").remove(0);
+            // The output's and the variable's (rows, cols), from the block's shape.
+            let output_axes = crate::jacobian::axes(graph, block.of);
+            let (output, variable) = tensor.shape.split_at(output_axes);
+            let side = |axes: &[usize]| (axes[0], axes.get(1).copied().unwrap_or(1));
+            let ((m, p), (n, q)) = (side(output), side(variable));
+            let mut kron = vec![0.0; m * p * n * q];
+            for term in terms {
+                let scale = term.scalars.iter().fold(term.coefficient, |c, &s| c * of(s).data[0]);
+                let (left, right) = (of(term.left), of(term.right));
+                assert_eq!((left.rows * right.rows, left.cols * right.cols), (m * p, n * q), "{}", case.name);
+                for (r, c) in (0..m * p).flat_map(|r| (0..n * q).map(move |c| (r, c))) {
+                    let (lr, rr, lc, rc) = (r / right.rows, r % right.rows, c / right.cols, c % right.cols);
+                    kron[r + m * p * c] += scale * left.get(lr, lc) * right.get(rr, rc);
+                }
+            }
+            for (i, j, k, l) in (0..m)
+                .flat_map(|i| (0..p).flat_map(move |j| (0..n).flat_map(move |k| (0..q).map(move |l| (i, j, k, l)))))
+            {
+                let entry = tensor.data[((i * p + j) * n + k) * q + l];
+                let ours = kron[(i + m * j) + m * p * (k + n * l)];
+                assert!(
+                    (entry - ours).abs() <= 1e-12 * (1.0 + entry.abs()),
+                    "{}: [{i},{j},{k},{l}]: {ours} against {entry}",
+                    case.name
+                );
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared >= 6, "only {compared} Kronecker forms compared");
+}

@@ -603,38 +603,60 @@ pub(crate) struct KroneckerTerm {
     pub right: NodeId,
 }
 
-/// The Kronecker (vec) form of a block of a matrix with respect to a matrix:
-/// ∂vec(Y)/∂vec(X) = Σ c (Gᵀ ⊗ F) where each term is c F[i,k] G[l,j] (vec stacks columns).
-/// None when a term has another pattern (a transposition, which needs the commutation
-/// matrix, or a sum left over): the form would be ambiguous or need new notation.
+/// The Kronecker (vec) form of a block with three or four axes, a matrix or a column vector
+/// with respect to a matrix or a column vector (vec stacks columns; a column vector is its
+/// own vec): ∂vec(Y)/∂vec(X) = Σ c (M ⊗ F) where each term is c F[i,k] M[j,l], with i, j
+/// the output's indices and k, l the variable's, and a vector's absent column index making
+/// M a column (of j) or a row (of l): ∂vec(Ax)/∂vec(A) = xᵀ ⊗ I. F and M may be written
+/// with one index each (`x[j] x[l]` is (x xᵀ)[j,l]). None when a term has another pattern
+/// (a transposition, which needs the commutation matrix, or a sum left over): the form would
+/// be ambiguous or need new notation.
 pub(crate) fn kronecker(graph: &mut Graph, form: &IndexForm) -> Option<Vec<KroneckerTerm>> {
     let terms = form.terms.as_ref()?;
-    if form.free.len() != 4 || form.output_axes != 2 || terms.is_empty() {
+    // A side's axes in vec order: a matrix's two, a column vector's one (a row vector, whose
+    // index is its column's, is left out rather than read in another convention).
+    let side = |id: NodeId| match axes(graph, id) {
+        (true, true) => Some(2),
+        (true, false) => Some(1),
+        _ => None,
+    };
+    let (a, b) = (side(form.map?)?, side(form.tangent)?);
+    if a + b < 3 || terms.is_empty() || form.free.len() != a + b {
         return None;
     }
-    let [i, j, k, l] = [form.free[0], form.free[1], form.free[2], form.free[3]];
+    let free = &form.free;
+    let (i, j, k, l) = (free[0], (a == 2).then(|| free[1]), free[a], (b == 2).then(|| free[a + 1]));
+    let pair = j.zip(l);
     let mut out = Vec::new();
     for term in terms {
         if !term.sums.is_empty() {
             return None;
         }
-        let (mut left, mut right, mut scalars) = (None, None, Vec::new());
+        // F[i,k] whole or as u[i] v[k]; M[j,l] whole or as u[j] v[l].
+        let (mut f, mut f_i, mut f_k) = (None, None, None);
+        let (mut m, mut m_j, mut m_l) = (None, None, None);
+        let mut scalars = Vec::new();
         for factor in &term.factors {
-            // F[i,k] or Fᵀ[k,i] on the left; G[l,j] on the right, as Gᵀ.
             let (slot, node) = match factor {
                 Factor::Entry(id, ix) if ix.is_empty() => {
                     scalars.push(*id);
                     continue;
                 }
-                Factor::Entry(id, ix) if ix[..] == [i, k] => (&mut left, *id),
-                Factor::Entry(id, ix) if ix[..] == [k, i] => (&mut left, build(graph, Op::Transpose(*id))),
-                Factor::Entry(id, ix) if ix[..] == [j, l] => (&mut right, *id),
-                Factor::Entry(id, ix) if ix[..] == [l, j] => (&mut right, build(graph, Op::Transpose(*id))),
-                Factor::Delta(a, b) if [*a, *b] == [i, k] || [*a, *b] == [k, i] => {
-                    (&mut left, build(graph, Op::Eye(form.dims[0])))
+                Factor::Entry(id, ix) if ix[..] == [i, k] => (&mut f, *id),
+                Factor::Entry(id, ix) if ix[..] == [k, i] => (&mut f, build(graph, Op::Transpose(*id))),
+                Factor::Entry(id, ix) if ix[..] == [i] => (&mut f_i, *id),
+                Factor::Entry(id, ix) if ix[..] == [k] => (&mut f_k, *id),
+                Factor::Entry(id, ix) if pair.is_some_and(|(j, l)| ix[..] == [j, l]) => (&mut m, *id),
+                Factor::Entry(id, ix) if pair.is_some_and(|(j, l)| ix[..] == [l, j]) => {
+                    (&mut m, build(graph, Op::Transpose(*id)))
                 }
-                Factor::Delta(a, b) if [*a, *b] == [j, l] || [*a, *b] == [l, j] => {
-                    (&mut right, build(graph, Op::Eye(form.dims[1])))
+                Factor::Entry(id, ix) if j.is_some_and(|j| ix[..] == [j]) => (&mut m_j, *id),
+                Factor::Entry(id, ix) if l.is_some_and(|l| ix[..] == [l]) => (&mut m_l, *id),
+                Factor::Delta(x, y) if [*x, *y] == [i, k] || [*x, *y] == [k, i] => {
+                    (&mut f, build(graph, Op::Eye(form.dims[0])))
+                }
+                Factor::Delta(x, y) if pair.is_some_and(|(j, l)| [*x, *y] == [j, l] || [*x, *y] == [l, j]) => {
+                    (&mut m, build(graph, Op::Eye(form.dims[1])))
                 }
                 _ => return None,
             };
@@ -642,7 +664,23 @@ pub(crate) fn kronecker(graph: &mut Graph, form: &IndexForm) -> Option<Vec<Krone
                 return None;
             }
         }
-        out.push(KroneckerTerm { coefficient: term.coefficient, scalars, left: right?, right: left? });
+        let outer = |graph: &mut Graph, u: NodeId, v: NodeId| {
+            let row = build(graph, Op::Transpose(v));
+            build(graph, Op::MatMul(u, row))
+        };
+        let f = match (f, f_i, f_k) {
+            (Some(f), None, None) => f,
+            (None, Some(u), Some(v)) => outer(graph, u, v),
+            _ => return None,
+        };
+        let m = match (j.is_some(), l.is_some(), m, m_j, m_l) {
+            (true, true, Some(m), None, None) => m,
+            (true, true, None, Some(u), Some(v)) => outer(graph, u, v),
+            (true, false, None, Some(u), None) => u,
+            (false, true, None, None, Some(v)) => build(graph, Op::Transpose(v)),
+            _ => return None,
+        };
+        out.push(KroneckerTerm { coefficient: term.coefficient, scalars, left: m, right: f });
     }
     Some(out)
 }

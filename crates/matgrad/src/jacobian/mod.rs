@@ -47,7 +47,7 @@ pub(crate) struct Block {
     /// column-major order are the block's, value axes first (see [`Blocks::jacobian_order`]).
     pub matrix: Option<NodeId>,
     pub index: IndexForm,
-    /// Σ c·scalars·(Gᵀ ⊗ F): the Kronecker form of a matrix with respect to a matrix.
+    /// Σ c·scalars·(M ⊗ F): the Kronecker (vec) form, where the block has one.
     pub kronecker: Option<Vec<KroneckerTerm>>,
 }
 
