@@ -117,9 +117,10 @@ impl Gradient {
     pub(crate) fn hvp_graph(&self) -> HvpGraph {
         let mut program = self.program.clone();
         let output = program.output_node();
+        let taken = program.names_in_use();
         let graph = &mut program.graph;
         let variables: Vec<(String, NodeId)> = self.wrt.iter().map(|w| (w.name.clone(), w.node)).collect();
-        let tangents = crate::jacobian::tangents(graph, variables);
+        let tangents = crate::jacobian::tangents(graph, variables, &taken);
         let parts: Vec<(NodeId, NodeId)> = tangents.iter().map(|t| (t.node, t.tangent)).collect();
         let mut wanted = vec![(Role::Value, output)];
         wanted.extend(self.wrt.iter().map(|w| (Role::Gradient(w.name.clone()), w.gradient)));

@@ -664,3 +664,24 @@ fn every_kronecker_form_is_its_blocks_numbers() {
     }
     assert!(compared >= 6, "only {compared} Kronecker forms compared");
 }
+
+/// What a program calls `I` or `dx` is never printed like the identity or a differential:
+/// the identity takes its size (Iₙ, `I_{n}`), and x's differential, beside a `dx`, is Δx.
+#[test]
+fn the_identity_and_differentials_never_print_like_a_programs_names() {
+    let case = table().into_iter().find(|c| c.name.starts_with("a program's own I and dx")).expect("the case");
+    let blocks = case.blocks();
+    let find = |p: &str, q: &str| {
+        let index = |name: &str| blocks.wrt.iter().position(|w| w.name == name).expect("a variable");
+        blocks.blocks.iter().find(|b| b.p == Some(index(p)) && b.q == index(q)).expect("a block")
+    };
+    let xx = find("x", "x");
+    assert_eq!(blocks.matrix(xx, Notation::Unicode).expect("a matrix").matches("Iₙ").count(), 1);
+    assert!(blocks.matrix(xx, Notation::Latex).expect("a matrix").contains("I_{n}"));
+    let map = blocks.map(xx, Notation::Unicode);
+    assert!(map.starts_with("Δx ↦ ") && map.contains("Δx") && map.contains("dx"), "{map}");
+    assert!(blocks.map(xx, Notation::Latex).starts_with("\\Delta x \\mapsto"));
+    // Without a `dx`, x's differential is dx as ever.
+    let plain = table().into_iter().find(|c| c.name.starts_with("quadratic form")).expect("the case").blocks();
+    assert!(plain.map(&plain.blocks[0], Notation::Unicode).starts_with("dx ↦"));
+}

@@ -150,6 +150,11 @@ impl Graph {
         }
     }
 
+    /// Whether an input or a node is called `name`.
+    pub fn has_name(&self, name: &str) -> bool {
+        self.inputs.iter().any(|input| input.name == name) || self.names.values().any(|n| n == name)
+    }
+
     /// Attaches `name` to `id` unless the node already has one.
     pub fn set_name(&mut self, id: NodeId, name: &str) {
         self.names.entry(id).or_insert_with(|| name.to_string());

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::diff::{differential, pullback};
 use crate::ir::{Constant, Graph, NodeId, Op, Shape};
-use crate::print::{abbreviations, fresh_name, print, show_name, Notation, DIFFERENTIAL};
+use crate::print::{abbreviations, fresh_name, print, show_name, unicode_name, Notation, DIFFERENTIAL, INCREMENT};
 use crate::simplify::build;
 use crate::{Error, Gradient, Program};
 
@@ -107,7 +107,8 @@ impl Program {
     pub fn jacobian(&self, wrt: &[&str]) -> Result<Jacobian, Error> {
         let (mut program, variables) = self.with_variables(wrt)?;
         let output = program.output_node();
-        let wrt = tangents(&mut program.graph, variables);
+        let taken = program.names_in_use();
+        let wrt = tangents(&mut program.graph, variables, &taken);
         let pairs: Vec<(Option<usize>, usize, NodeId)> = (0..wrt.len()).map(|q| (None, q, output)).collect();
         Ok(Jacobian { blocks: Blocks::new(program, wrt, &pairs, Derivative::Jacobian) })
     }
@@ -131,7 +132,8 @@ impl Gradient {
     pub(crate) fn hessian(&self) -> Hessian {
         let mut program = self.program.clone();
         let variables = self.wrt.iter().map(|w| (w.name.clone(), w.node)).collect();
-        let wrt = tangents(&mut program.graph, variables);
+        let taken = program.names_in_use();
+        let wrt = tangents(&mut program.graph, variables, &taken);
         let pairs: Vec<(Option<usize>, usize, NodeId)> = (0..wrt.len())
             .flat_map(|p| (0..wrt.len()).map(move |q| (p, q)))
             .map(|(p, q)| (Some(p), q, self.wrt[p].gradient))
@@ -140,14 +142,20 @@ impl Gradient {
     }
 }
 
-/// Each variable with an input for its differential, `ⅆx` (printed dx; no user's name can
-/// be it).
-pub(crate) fn tangents(graph: &mut Graph, variables: Vec<(String, NodeId)>) -> Vec<Variable> {
+/// Each variable with an input for its differential, `ⅆx`, printed dx; where a name in
+/// `taken` (the program's) prints dx too, `Δx`.
+pub(crate) fn tangents(graph: &mut Graph, variables: Vec<(String, NodeId)>, taken: &HashSet<String>) -> Vec<Variable> {
+    let shown: HashSet<String> = taken.iter().map(|name| unicode_name(name)).collect();
     variables
         .into_iter()
         .map(|(name, node)| {
             let shape = graph.shape(node);
-            let tangent = graph.add_input(&format!("{DIFFERENTIAL}{name}"), shape);
+            let differential = format!("{DIFFERENTIAL}{name}");
+            let symbol = match shown.contains(&unicode_name(&differential)) {
+                true => format!("{INCREMENT}{name}"),
+                false => differential,
+            };
+            let tangent = graph.add_input(&symbol, shape);
             Variable { name, node, tangent }
         })
         .collect()
@@ -222,7 +230,8 @@ impl Blocks {
 
     /// The block as a linear map: `dA ↦ A dA + dA Aᵀ`.
     pub(crate) fn map(&self, block: &Block, notation: Notation) -> String {
-        let tangent = show_name(&format!("{DIFFERENTIAL}{}", self.wrt[block.q].name), notation);
+        let tangent = self.program.graph.name(self.wrt[block.q].tangent).unwrap_or_default();
+        let tangent = show_name(tangent, notation);
         let image = match block.map {
             Some(map) => self.expression(map, notation),
             None => "0".to_string(),

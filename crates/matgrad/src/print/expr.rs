@@ -146,6 +146,23 @@ impl<'a> Printer<'a> {
         match graph.op(id) {
             Op::Input(i) => Printed::new(self.name(&graph.input(i).name), ATOM),
             Op::Const(c) => self.number(c.0),
+            // A program with its own `I` sees the identity with its size: Iₙ.
+            Op::Eye(n) if graph.has_name("I") => Printed::new(
+                match self.notation {
+                    Notation::Ascii => format!("eye({})", graph.dims.show(n)),
+                    Notation::Unicode => {
+                        let size = graph.dims.show(n);
+                        let small: Option<String> = size.chars().map(subscript).collect();
+                        format!("I{}", small.unwrap_or_else(|| format!("_{size}")))
+                    }
+                    Notation::Latex => format!("I_{{{}}}", graph.dims.show(n)),
+                    Notation::MathMl => format!(
+                        "<msub><mi mathvariant=\"normal\">I</mi><mi>{}</mi></msub>",
+                        crate::print::escape(&graph.dims.show(n))
+                    ),
+                },
+                ATOM,
+            ),
             Op::Eye(n) => Printed::new(
                 match self.notation {
                     Notation::Ascii => format!("eye({})", graph.dims.show(n)),
@@ -711,4 +728,31 @@ fn ones_lengths(graph: &Graph, root: NodeId, namer: Namer) -> Vec<Dim> {
         stack.extend(op.children());
     }
     lengths
+}
+
+/// The Unicode subscript of a digit or of a letter that has one (`n` → `ₙ`).
+fn subscript(c: char) -> Option<char> {
+    const LETTERS: [(char, char); 17] = [
+        ('a', 'ₐ'),
+        ('e', 'ₑ'),
+        ('h', 'ₕ'),
+        ('i', 'ᵢ'),
+        ('j', 'ⱼ'),
+        ('k', 'ₖ'),
+        ('l', 'ₗ'),
+        ('m', 'ₘ'),
+        ('n', 'ₙ'),
+        ('o', 'ₒ'),
+        ('p', 'ₚ'),
+        ('r', 'ᵣ'),
+        ('s', 'ₛ'),
+        ('t', 'ₜ'),
+        ('u', 'ᵤ'),
+        ('v', 'ᵥ'),
+        ('x', 'ₓ'),
+    ];
+    match c {
+        '0'..='9' => char::from_u32('₀' as u32 + (c as u32 - '0' as u32)),
+        _ => LETTERS.iter().find(|(letter, _)| *letter == c).map(|(_, small)| *small),
+    }
 }

@@ -16,4 +16,4 @@ pub use abbreviate::{abbreviations, abbreviations_after, fresh_name};
 pub(crate) use expr::without_minus;
 pub use expr::{print, print_operand, show_name, Notation};
 pub use listing::{describe_origin, inputs_header, listing, one_line};
-pub use names::{escape, latex_name, python_name, unicode_name, ADJOINT, DIFFERENTIAL, ITALIC_DIFFERENTIAL};
+pub use names::{escape, latex_name, python_name, unicode_name, ADJOINT, DIFFERENTIAL, INCREMENT, ITALIC_DIFFERENTIAL};

@@ -9,6 +9,9 @@ use crate::syntax::{greek_latex, greek_letter};
 /// Marks a symbol for the differential of a variable: `ⅆA` prints as dA (`\mathrm{d}A`).
 /// Users cannot write it, so it never clashes with a variable called `dA`.
 pub const DIFFERENTIAL: char = 'ⅆ';
+/// Marks the symbol for a differential that would print like a variable of the program
+/// (a program with `x` and `dx`): `Δx` (`\Delta x`), an increment of x.
+pub const INCREMENT: char = 'Δ';
 /// Marks a symbol for the adjoint of a variable: `w̄` (w and a combining macron).
 pub const ADJOINT: char = '\u{304}';
 /// Marks a symbol for the differential that `explain` writes of a value or of a symbol,
@@ -19,6 +22,9 @@ pub const ITALIC_DIFFERENTIAL: char = '𝑑';
 /// `W^(1)` → `W^{(1)}`: ASCII reads `W^(1)` as a power; `ⅆA` and `𝑑A` → `dA` and `w̄` →
 /// `wbar`, so that an ASCII form is ASCII; other names unchanged.
 pub fn ascii_name(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix(INCREMENT) {
+        return format!("Delta{}", ascii_name(rest));
+    }
     if let Some(rest) = name.strip_prefix(DIFFERENTIAL).or_else(|| name.strip_prefix(ITALIC_DIFFERENTIAL)) {
         return format!("d{}", ascii_name(rest));
     }
@@ -33,6 +39,9 @@ pub fn ascii_name(name: &str) -> String {
 
 /// `alpha` → `α`, `W_1` → `W₁`, `ⅆA` → `dA`, `W^(1)` → `W⁽¹⁾`; other names unchanged.
 pub fn unicode_name(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix(INCREMENT) {
+        return format!("{INCREMENT}{}", unicode_name(rest));
+    }
     if let Some(rest) = name.strip_prefix(DIFFERENTIAL).or_else(|| name.strip_prefix(ITALIC_DIFFERENTIAL)) {
         return format!("d{}", unicode_name(rest));
     }
@@ -105,6 +114,9 @@ pub fn python_name(name: &str) -> String {
 /// `alpha` → `\alpha`, `Alpha` → `\mathrm{A}`, `W_1` → `W_{1}`, `xhat` → `\mathit{xhat}`,
 /// `w̄` → `\bar{w}`, `h1̄` → `\bar{h}_{1}`, `W^(1)` → `W^{(1)}`, `𝑑w̄` → `d\bar{w}`.
 pub fn latex_name(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix(INCREMENT) {
+        return format!("\\Delta {}", latex_name(rest));
+    }
     if let Some(rest) = name.strip_prefix(DIFFERENTIAL) {
         return format!("\\mathrm{{d}}{}", latex_name(rest));
     }
@@ -130,7 +142,11 @@ pub fn latex_name(name: &str) -> String {
         // A capital without a command (Alpha, Beta, …) is drawn as its Latin look-alike,
         // upright: pdflatex reads no Greek character.
         let latin = LATIN_LOOKALIKES.iter().find(|(greek, _)| *greek == letter).map_or(letter, |(_, latin)| *latin);
-        format!("\\mathrm{{{latin}}}")
+        // Upright for a capital, as LaTeX sets Greek capitals; omicron is an italic o.
+        match latin.is_lowercase() {
+            true => latin.to_string(),
+            false => format!("\\mathrm{{{latin}}}"),
+        }
     } else if base.chars().count() > 1 {
         format!("\\mathit{{{base}}}")
     } else {
@@ -145,6 +161,9 @@ pub fn latex_name(name: &str) -> String {
 /// `alpha` → `<mi>α</mi>`, `W_1` → `<msub><mi>W</mi><mn>1</mn></msub>`, `w̄` → w with an
 /// accent bar, `ⅆA` → an upright d before A, `𝑑w̄` → an italic d before w̄.
 pub fn mathml_name(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix(INCREMENT) {
+        return format!("<mrow><mi mathvariant=\"normal\">Δ</mi>{}</mrow>", mathml_name(rest));
+    }
     if let Some(rest) = name.strip_prefix(DIFFERENTIAL) {
         return format!("<mrow><mi mathvariant=\"normal\">d</mi>{}</mrow>", mathml_name(rest));
     }
@@ -182,6 +201,7 @@ pub fn mathml_name(name: &str) -> String {
 
 /// The Greek capitals LaTeX has no command for, each with the Latin letter it is drawn as.
 const LATIN_LOOKALIKES: &[(char, char)] = &[
+    ('ο', 'o'),
     ('Α', 'A'),
     ('Β', 'B'),
     ('Ε', 'E'),

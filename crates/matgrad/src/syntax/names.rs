@@ -115,7 +115,8 @@ const GREEK: &[(&str, &str, &str)] = &[
     ("μµ", "mu", "mu"),
     ("ν", "nu", "nu"),
     ("ξ", "xi", "xi"),
-    ("ο", "omicron", "omicron"),
+    // LaTeX has no \omicron: it is drawn as the Latin o.
+    ("ο", "", "omicron"),
     ("π", "pi", "pi"),
     ("ϖ", "varpi", "varpi"),
     ("ρ", "rho", "rho"),
