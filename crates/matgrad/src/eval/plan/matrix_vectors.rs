@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use super::dense::{self, Columns};
 use super::memory::ValueInfo;
 use super::products::MatrixVector;
-use super::{put_slots, take_slots, Inputs, Memory, Source, Step, ValueId};
+use super::{put_slots, readers, take_slots, writers, Inputs, Memory, Source, Step, ValueId};
 
 /// Matrices with fewer entries than this (4 MiB) are not paired: with two threads each core
 /// keeps its half in its L2 cache (2 MiB here) from one product to the next, so a pass saves
@@ -125,24 +125,9 @@ pub(super) fn pair(mut steps: Vec<Step>, values: &mut Vec<ValueInfo>) -> Vec<Ste
 /// tangent of `A x` finds `A x` itself: the earliest pass is its counterpart.)
 fn group(steps: &[Step], candidates: &[Candidate]) -> Vec<Vec<usize>> {
     let n = steps.len();
-    let mut writer: HashMap<ValueId, usize> = HashMap::new();
-    let mut scratch = Vec::new();
-    for (index, step) in steps.iter().enumerate() {
-        scratch.clear();
-        step.writes(&mut scratch);
-        writer.extend(scratch.iter().map(|&v| (v, index)));
-    }
+    let writer = writers(steps);
     // Node i < n is step i; node n + p is pass p. An edge from each node to its readers.
-    let mut successors: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (index, step) in steps.iter().enumerate() {
-        scratch.clear();
-        step.reads(&mut scratch);
-        for v in &scratch {
-            if let Some(&w) = writer.get(v).filter(|&&w| w != index) {
-                successors[w].push(index);
-            }
-        }
-    }
+    let mut successors = readers(steps, &writer);
     let writer_of = |source: Source| match source {
         Source::Value(v) => writer.get(&v).copied(),
         Source::Input(_) => None,

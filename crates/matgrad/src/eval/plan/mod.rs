@@ -171,6 +171,37 @@ impl Step {
     }
 }
 
+/// The step that writes each value (see [`Step::writes`]): what the passes that reorder or
+/// merge steps (`schedule`, `shared_pass`, `matrix_vectors`) build their dependencies from.
+fn writers(steps: &[Step]) -> HashMap<ValueId, usize> {
+    let mut writer = HashMap::new();
+    let mut written = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
+        written.clear();
+        step.writes(&mut written);
+        writer.extend(written.iter().map(|&v| (v, index)));
+    }
+    writer
+}
+
+/// For each step, the other steps that read a value it writes, each once and in order.
+fn readers(steps: &[Step], writer: &HashMap<ValueId, usize>) -> Vec<Vec<usize>> {
+    let mut readers: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+    let mut read = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
+        read.clear();
+        step.reads(&mut read);
+        for v in &read {
+            if let Some(&w) = writer.get(v).filter(|&&w| w != index) {
+                if readers[w].last() != Some(&index) {
+                    readers[w].push(index);
+                }
+            }
+        }
+    }
+    readers
+}
+
 /// A compiled evaluation: the steps, the buffer layout, and the shapes it expects.
 #[derive(Debug)]
 pub(crate) struct Plan {

@@ -15,7 +15,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::memory::ValueInfo;
-use super::{Source, Step, ValueId};
+use super::{readers, writers, Source, Step};
 
 /// Matrices smaller than this (in entries) are not worth ordering around: they stay in the
 /// cache anyway.
@@ -27,30 +27,12 @@ const WINDOW: usize = 64;
 
 pub(super) fn schedule(steps: Vec<Step>, values: &[ValueInfo]) -> Vec<Step> {
     let n = steps.len();
-    let mut writer: HashMap<ValueId, usize> = HashMap::new();
-    let mut read_values = Vec::new();
-    let mut written = Vec::new();
-    for (index, step) in steps.iter().enumerate() {
-        written.clear();
-        step.writes(&mut written);
-        writer.extend(written.iter().map(|&v| (v, index)));
-    }
-    let mut successors: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let successors = readers(&steps, &writers(&steps));
     let mut waiting = vec![0usize; n];
-    let mut read_by_others = vec![false; n];
-    for (index, step) in steps.iter().enumerate() {
-        read_values.clear();
-        step.reads(&mut read_values);
-        read_values.sort_by_key(|v| v.0);
-        read_values.dedup();
-        for v in &read_values {
-            if let Some(&w) = writer.get(v).filter(|&&w| w != index) {
-                successors[w].push(index);
-                waiting[index] += 1;
-                read_by_others[w] = true;
-            }
-        }
+    for &next in successors.iter().flatten() {
+        waiting[next] += 1;
     }
+    let mut read_values = Vec::new();
     let matrices: Vec<Vec<Source>> = steps
         .iter()
         .map(|step| {
@@ -75,7 +57,7 @@ pub(super) fn schedule(steps: Vec<Step>, values: &[ValueInfo]) -> Vec<Step> {
             step.reads(&mut read_values);
             let largest = read_values.iter().map(|v| values[v.0 as usize].len).max().unwrap_or(0);
             dst.output.is_some()
-                && !read_by_others[index]
+                && successors[index].is_empty()
                 && matrices[index].is_empty()
                 && dst.len >= 4 * largest.max(1)
         })

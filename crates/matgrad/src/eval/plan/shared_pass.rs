@@ -18,14 +18,13 @@
 //! them by one, placed where the first was, with any step computing something else it needs
 //! (a run-time scale, say) moved before it.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use super::dense::{self, Columns};
 use super::elementwise::{Kernel, Registers};
 use super::memory::ValueInfo;
 use super::products::{MatrixVector, Scale};
-use super::{put_slots, take_slots, Inputs, Memory, Source, Step, ValueId};
+use super::{put_slots, take_slots, writers, Inputs, Memory, Source, Step, ValueId};
 
 /// Entries of A per block: each thread's half stays in its core's L2 cache between the two
 /// reads. (Measured on the logistic workload with samples as columns: 3.7 ms, against 5.2
@@ -76,12 +75,7 @@ struct Found {
 }
 
 fn find(steps: &[Step], values: &[ValueInfo]) -> Option<Found> {
-    let mut writer: HashMap<ValueId, usize> = HashMap::new();
-    for (index, step) in steps.iter().enumerate() {
-        let mut written = Vec::new();
-        step.writes(&mut written);
-        writer.extend(written.into_iter().map(|v| (v, index)));
-    }
+    let writer = writers(steps);
     let product = |index: usize| match &steps[index] {
         Step::Products { products, .. } => products.matrix_vector(),
         _ => None,
