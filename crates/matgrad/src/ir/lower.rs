@@ -80,7 +80,7 @@ const fn builtins() -> [(&'static str, Builtin); Func::ALL.len() + OTHER_BUILTIN
 pub fn builtin(name: &str) -> Option<Builtin> {
     let name = match name {
         NORM_1_WRITTEN => "norm1",
-        NORM_2_WRITTEN => "norm2",
+        NORM_2_WRITTEN | NORM_CALLED => "norm2",
         BARS_WRITTEN => "abs",
         other => other,
     };
@@ -93,6 +93,9 @@ pub fn builtin(name: &str) -> Option<Builtin> {
 pub const NORM_1_WRITTEN: &str = "norm_1";
 pub const NORM_2_WRITTEN: &str = "norm_2";
 pub const BARS_WRITTEN: &str = "abs_bars";
+/// `norm(x)`, as NumPy and MATLAB write it: the 2-norm of a vector; of a matrix NumPy means
+/// the Frobenius norm and MATLAB the spectral norm, so lowering refuses it.
+const NORM_CALLED: &str = "norm";
 
 pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Error> {
     lower_holding(ast, source, &HashSet::new())
@@ -995,7 +998,7 @@ impl Lowerer<'_> {
         self.add(op, whole, &[arg])
     }
 
-    /// `‖A‖₂`, `‖A‖₁` and `|A|` of a matrix: refused, naming the readings.
+    /// `‖A‖₂`, `‖A‖₁`, `norm(A)` and `|A|` of a matrix: refused, naming the readings.
     fn refuse_matrix_bars(&self, name: &str, a: NodeId, arg: &Expr, whole: &Expr) -> Result<(), Error> {
         let shape = self.graph.shape(a);
         let dims = &self.graph.dims;
@@ -1007,6 +1010,13 @@ impl Lowerer<'_> {
             NORM_2_WRITTEN => (
                 format!("`{}` of a matrix is its spectral norm, which matgrad does not have", self.text(whole.span)),
                 format!("for the Frobenius norm write `‖{text}‖_F` (or `norm2({text})`)"),
+            ),
+            NORM_CALLED => (
+                format!(
+                    "`{}` of a matrix: the Frobenius norm (NumPy's `norm`) or the spectral norm (MATLAB's)?",
+                    self.text(whole.span)
+                ),
+                format!("for the Frobenius norm write `‖{text}‖` (or `norm2({text})`); matgrad does not have the spectral norm"),
             ),
             NORM_1_WRITTEN => (
                 format!(
