@@ -595,7 +595,7 @@ impl Pass<'_> {
                 let vector = value.form == VECTOR;
                 match function {
                     Builtin::Elementwise(_) => Ok(value),
-                    Builtin::Sum | Builtin::Norm1 | Builtin::Norm2 => Ok(known(SCALAR)),
+                    Builtin::Sum | Builtin::Mean | Builtin::Norm1 | Builtin::Norm2 => Ok(known(SCALAR)),
                     Builtin::Trace | Builtin::Det | Builtin::LogDet if square => Ok(known(SCALAR)),
                     Builtin::Inv if square => Ok(value),
                     Builtin::Diag if vector => Ok(Value { form: MATRIX, ..value }),

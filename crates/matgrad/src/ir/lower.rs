@@ -17,7 +17,7 @@ use crate::syntax::letter_function;
 
 use super::kinds::{self, Kind, Origin, Reading};
 use super::op::{Constant, Func, Op, ShapeError};
-use super::shape::{is_size_name, Dim, Shape};
+use super::shape::{is_size_name, Dim, Shape, ONE};
 use super::{Graph, NodeId};
 
 /// A function the language knows, by the name the user calls it.
@@ -25,6 +25,8 @@ use super::{Graph, NodeId};
 pub enum Builtin {
     Elementwise(Func),
     Sum,
+    /// The mean of a vector's entries: their sum over their number.
+    Mean,
     Norm1,
     Norm2,
     Trace,
@@ -46,8 +48,9 @@ pub enum Builtin {
 pub const BUILTINS: &[(&str, Builtin)] = &builtins();
 
 /// The functions that are not elementwise, by name.
-const OTHER_BUILTINS: [(&str, Builtin); 13] = [
+const OTHER_BUILTINS: [(&str, Builtin); 14] = [
     ("sum", Builtin::Sum),
+    ("mean", Builtin::Mean),
     ("norm1", Builtin::Norm1),
     ("norm2", Builtin::Norm2),
     ("tr", Builtin::Trace),
@@ -980,6 +983,9 @@ impl Lowerer<'_> {
         let arg = &args[0];
         let a = self.expr(arg)?;
         self.refuse_matrix_bars(name, a, arg, whole)?;
+        if function == Builtin::Mean {
+            return self.mean(a, arg, whole);
+        }
         let op = match function {
             Builtin::Elementwise(f) => Op::Map(f, a),
             Builtin::Sum => Op::Sum(a),
@@ -993,9 +999,40 @@ impl Lowerer<'_> {
             Builtin::Diag => Op::DiagPart(a),
             Builtin::Softmax => Op::Softmax(a),
             Builtin::LogSumExp => Op::LogSumExp(a),
-            Builtin::Eye | Builtin::Zeros | Builtin::Ones => unreachable!("handled above"),
+            Builtin::Mean | Builtin::Eye | Builtin::Zeros | Builtin::Ones => unreachable!("handled above"),
         };
         self.add(op, whole, &[arg])
+    }
+
+    /// `mean(x)`: the sum of a vector's entries over their number, which reads back as
+    /// `sum(x)/n`. Of a matrix NumPy means all its entries and MATLAB each column's, so it is
+    /// refused.
+    fn mean(&mut self, a: NodeId, arg: &Expr, whole: &Expr) -> Result<NodeId, Error> {
+        let shape = self.graph.shape(a);
+        let dims = &self.graph.dims;
+        let length = match (dims.resolve(shape.rows), dims.resolve(shape.cols)) {
+            (ONE, ONE) => return Ok(a),
+            (n, ONE) | (ONE, n) => n,
+            _ => {
+                let text = self.text(arg.span);
+                return Err(Error::new(
+                    whole.span,
+                    format!(
+                        "`{}` of a matrix: the mean of all its entries (NumPy's) or of each column (MATLAB's)?",
+                        self.text(whole.span)
+                    ),
+                )
+                .with_hint(format!(
+                    "for all entries of an m×n matrix write `sum({text})/(m*n)`; for each column's, `ones(m)'*{text}/m`"
+                )));
+            }
+        };
+        let sum = self.add(Op::Sum(a), whole, &[arg])?;
+        let count = match length {
+            Dim::Number(n) => self.graph.constant(n as f64),
+            n => self.graph.add(Op::Size(n)).expect("a size is a scalar"),
+        };
+        self.add(Op::Div(sum, count), whole, &[arg])
     }
 
     /// `‖A‖₂`, `‖A‖₁`, `norm(A)` and `|A|` of a matrix: refused, naming the readings.
@@ -1071,6 +1108,7 @@ impl Lowerer<'_> {
             Builtin::Ones => Op::Fill(Constant(1.0), shape),
             Builtin::Elementwise(_)
             | Builtin::Sum
+            | Builtin::Mean
             | Builtin::Norm1
             | Builtin::Norm2
             | Builtin::Trace
