@@ -246,6 +246,67 @@ fn notation_means_what_it_says_numerically() {
     );
 }
 
+/// Sums over indices against the loops they stand for, at inputs of distinct sizes (3 × 4
+/// matrices, so that a transposed reading cannot pass), and against the matrix forms.
+#[test]
+fn index_sums_are_the_loops_they_write() {
+    let entry = |seed: usize| move |i: usize, j: usize| ((seed * 7 + i * 5 + j * 3) % 11) as f64 / 4.0 - 1.2;
+    let a = Array::from_fn(3, 4, entry(1));
+    let b = Array::from_fn(3, 4, entry(2));
+    let c = Array::from_fn(4, 3, entry(3));
+    let s = Array::from_fn(3, 3, entry(4));
+    let x = Array::from_fn(3, 1, entry(5));
+    let y = Array::from_fn(4, 1, entry(6));
+    let inputs =
+        [("A", a.clone()), ("B", b.clone()), ("C", c.clone()), ("S", s.clone()), ("x", x.clone()), ("y", y.clone())];
+    let source = [
+        r"$$p = \sum_{i=1}^{m}\sum_{j=1}^{n} A_{ij}B_{ij}$$",
+        r"$$q = \sum_{i,j} A_{ij} x_i y_j$$",
+        r"$$r = \sum_i x_i \sum_j A_{ij} y_j$$",
+        r"$$t = \sum_{i,j,k} A_{ij} C_{jk} S_{ki}$$",
+        r"$$u = \sum_j (\sum_i x_i A_{ij})^2$$",
+        r"$$v = \sum_i \log(1 + e^{-x_i (A y)_i})$$",
+        r"$$w = \sum_{i,j} (A_{ij} - x_i y_j)^2 + \sum_i S_{ii}$$",
+        r"$$z = -\sum_{j=0}^{n-1} \sum_i C_{ji} S_{ii} x_i$$",
+    ]
+    .join("\n");
+    let got = values(&source, &inputs);
+    let (m, n) = (3, 4);
+    let sum = |f: &dyn Fn(usize, usize) -> f64, rows: usize, cols: usize| -> f64 {
+        (0..rows).flat_map(|i| (0..cols).map(move |j| (i, j))).map(|(i, j)| f(i, j)).sum()
+    };
+    let ay = |i: usize| (0..n).map(|j| a.get(i, j) * y.get(j, 0)).sum::<f64>();
+    let expected = [
+        ("p", sum(&|i, j| a.get(i, j) * b.get(i, j), m, n)),
+        ("q", sum(&|i, j| a.get(i, j) * x.get(i, 0) * y.get(j, 0), m, n)),
+        ("r", (0..m).map(|i| x.get(i, 0) * ay(i)).sum()),
+        (
+            "t",
+            (0..m)
+                .map(|i| {
+                    (0..n).map(|j| (0..m).map(|k| a.get(i, j) * c.get(j, k) * s.get(k, i)).sum::<f64>()).sum::<f64>()
+                })
+                .sum(),
+        ),
+        ("u", (0..n).map(|j| (0..m).map(|i| x.get(i, 0) * a.get(i, j)).sum::<f64>().powi(2)).sum()),
+        ("v", (0..m).map(|i| (1.0 + (-x.get(i, 0) * ay(i)).exp()).ln()).sum()),
+        (
+            "w",
+            sum(&|i, j| (a.get(i, j) - x.get(i, 0) * y.get(j, 0)).powi(2), m, n)
+                + (0..m).map(|i| s.get(i, i)).sum::<f64>(),
+        ),
+        ("z", -sum(&|j, i| c.get(j, i) * s.get(i, i) * x.get(i, 0), n, m)),
+    ];
+    for (name, value) in expected {
+        assert_close(&got[name], &Array::scalar(value), &format!("`{name}` in\n{source}"));
+    }
+    // And the readings are the matrix forms, whatever the sizes.
+    check_equal_values(
+        "$$p = \\sum_{i,j} A_{ij} B_{ij}$$\n$$P = A : B$$\n$$q = \\sum_{i,j} A_{ij} x_i y_j$$\n$$Q = x^T A y$$\n$$t = \\sum_i (A y)_i x_i$$\n$$r = \\sum_{i=1}^{n} 2$$\n$$R = 2 n$$\n$$s = \\sum_i w_i^2$$\n$$S = w^T w$$\n$$A, B \\in \\mathbb{R}^{m \\times n}, x \\in \\mathbb{R}^m, y \\in \\mathbb{R}^n$$",
+        &[("p", "P"), ("q", "Q"), ("t", "Q"), ("r", "R"), ("s", "S")],
+    );
+}
+
 /// σ′, tanh′, … against central differences of the function itself.
 #[test]
 fn derivatives_of_elementwise_functions_match_finite_differences() {

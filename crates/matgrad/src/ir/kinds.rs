@@ -339,6 +339,8 @@ impl Pass<'_> {
                 self.collect(left, false, refs);
                 self.collect(right, false, refs);
             }
+            ExprKind::IndexSum { body, .. } => self.collect(body, false, refs),
+            ExprKind::Entry { base, .. } => self.collect(base, false, refs),
             ExprKind::Call { name, args, .. } => {
                 if matches!(builtin(name), Some(Builtin::Eye | Builtin::Zeros | Builtin::Ones)) {
                     return; // its arguments are sizes, not values
@@ -575,6 +577,25 @@ impl Pass<'_> {
                 let b = self.evaluate(right, combination)?;
                 binary(*op, a, b, right)
             }
+            // A summand is a number (each of its entries is one, and anything else in it
+            // must be a scalar).
+            ExprKind::IndexSum { body, .. } => match self.evaluate(body, combination)? {
+                value if value.form == SCALAR => Ok(known(SCALAR)),
+                _ => Err(()),
+            },
+            // `w_i` is an entry of a vector (or of a row), `A_{ij}` of a matrix.
+            ExprKind::Entry { base, indices, .. } => {
+                let form = self.evaluate(base, combination)?.form;
+                let fits = match indices.len() {
+                    1 => form.tall != form.wide,
+                    _ => form == MATRIX,
+                };
+                if fits {
+                    Ok(known(SCALAR))
+                } else {
+                    Err(())
+                }
+            }
             ExprKind::Call { name, args, .. } => {
                 let Some(function) = builtin(name) else {
                     // `A(x)`: a product with a variable.
@@ -644,25 +665,12 @@ impl Pass<'_> {
     }
 
     fn scalars_on_the_right(&self, expr: &Expr) -> Result<(), Error> {
+        for child in expr.children() {
+            self.scalars_on_the_right(child)?;
+        }
         let (left, right) = match &expr.kind {
-            ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_) => return Ok(()),
-            ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => {
-                return self.scalars_on_the_right(inner)
-            }
-            ExprKind::Call { args, .. } | ExprKind::Derivative { args, .. } => {
-                for arg in args {
-                    self.scalars_on_the_right(arg)?;
-                }
-                return Ok(());
-            }
-            ExprKind::Binary(op, left, right) => {
-                self.scalars_on_the_right(left)?;
-                self.scalars_on_the_right(right)?;
-                if !matches!(op, BinOp::Mul | BinOp::Dot) {
-                    return Ok(());
-                }
-                (left, right)
-            }
+            ExprKind::Binary(BinOp::Mul | BinOp::Dot, left, right) => (left, right),
+            _ => return Ok(()),
         };
         let right = match &right.kind {
             ExprKind::Bold(inner) => inner,
@@ -706,24 +714,11 @@ impl Pass<'_> {
 
 fn collect_names(expr: &Expr, out: &mut Vec<String>) {
     match &expr.kind {
-        ExprKind::Number(_) | ExprKind::Ones(_) => {}
-        ExprKind::Var(name) => out.push(name.clone()),
-        ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => collect_names(inner, out),
-        ExprKind::Derivative { args, .. } => {
-            for arg in args {
-                collect_names(arg, out);
-            }
-        }
-        ExprKind::Binary(_, left, right) => {
-            collect_names(left, out);
-            collect_names(right, out);
-        }
-        ExprKind::Call { name, args, .. } => {
-            out.push(name.clone());
-            for arg in args {
-                collect_names(arg, out);
-            }
-        }
+        ExprKind::Var(name) | ExprKind::Call { name, .. } => out.push(name.clone()),
+        _ => {}
+    }
+    for child in expr.children() {
+        collect_names(child, out);
     }
 }
 

@@ -20,6 +20,8 @@ use super::op::{Constant, Func, Op, ShapeError};
 use super::shape::{is_size_name, Dim, Shape, ONE};
 use super::{Graph, NodeId};
 
+mod index;
+
 /// A function the language knows, by the name the user calls it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Builtin {
@@ -307,15 +309,7 @@ fn uses_in_defined_spellings(ast: &ast::Program) -> Option<ast::Program> {
                     *changed = true;
                 }
             }
-            ExprKind::Number(_) | ExprKind::Ones(_) => {}
-            ExprKind::Neg(a) | ExprKind::Transpose(a) | ExprKind::Bold(a) => respell(a, spelling, changed),
-            ExprKind::Binary(_, a, b) => {
-                respell(a, spelling, changed);
-                respell(b, spelling, changed);
-            }
-            ExprKind::Derivative { args, .. } | ExprKind::Call { args, .. } => {
-                args.iter_mut().for_each(|a| respell(a, spelling, changed));
-            }
+            _ => expr.children_mut().into_iter().for_each(|a| respell(a, spelling, changed)),
         }
     }
     let mut program = ast.clone();
@@ -404,6 +398,8 @@ struct Lowerer<'a> {
     /// The statements whose values are held apart from equal expressions (see
     /// [`lower_holding`]).
     held: HashSet<String>,
+    /// The indices of the sums being lowered, outermost first (see [`index`]).
+    scope: Vec<index::Bound>,
 }
 
 /// The names lowering gives a fixed meaning when they are neither declared nor assigned.
@@ -448,6 +444,7 @@ impl<'a> Lowerer<'a> {
             statement: Span::default(),
             document: crate::syntax::is_document(source),
             held: HashSet::new(),
+            scope: Vec::new(),
         }
     }
 }
@@ -611,12 +608,7 @@ impl Lowerer<'_> {
             ExprKind::Var(name) if self.broken.contains_key(name) && !self.bindings.contains_key(name) => {
                 Some(name.clone())
             }
-            ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_) => None,
-            ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => self.uses_broken(inner),
-            ExprKind::Binary(_, a, b) => self.uses_broken(a).or_else(|| self.uses_broken(b)),
-            ExprKind::Call { args, .. } | ExprKind::Derivative { args, .. } => {
-                args.iter().find_map(|a| self.uses_broken(a))
-            }
+            _ => expr.children().into_iter().find_map(|a| self.uses_broken(a)),
         }
     }
 
@@ -697,6 +689,12 @@ impl Lowerer<'_> {
             }
             ExprKind::Bold(inner) => self.expr(inner),
             ExprKind::Derivative { name, name_span, args } => self.derivative(name, *name_span, args, expr),
+            ExprKind::IndexSum { .. } => self.index_sum(expr),
+            // The parser makes entries only inside their sums, which `index` lowers whole.
+            ExprKind::Entry { .. } => {
+                Err(Error::new(expr.span, "an entry can only stand inside a sum over its indices")
+                    .with_hint("write the sum, as in `\\sum_i w_i^2`"))
+            }
         }
     }
 

@@ -12,7 +12,7 @@ use crate::{Error, Point, Program};
 pub struct VerifyReport {
     #[serde(flatten)]
     pub verification: Verification,
-    /// "43 hold, 0 fail, 3 unchecked. Every checked claim holds."
+    /// "45 hold, 0 fail, 1 unchecked. Every checked claim holds."
     pub summary: String,
     #[serde(flatten)]
     pub at: At,

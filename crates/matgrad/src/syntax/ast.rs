@@ -110,8 +110,51 @@ impl Expr {
             ExprKind::Call { args, .. } | ExprKind::Derivative { args, .. } => {
                 1 + args.iter().map(Expr::size).sum::<usize>()
             }
+            ExprKind::IndexSum { body, .. } => 1 + body.size(),
+            ExprKind::Entry { base, .. } => 1 + base.size(),
         }
     }
+
+    /// The operands of this node, in source order.
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_) => Vec::new(),
+            ExprKind::Neg(a) | ExprKind::Transpose(a) | ExprKind::Bold(a) => vec![a],
+            ExprKind::IndexSum { body: a, .. } | ExprKind::Entry { base: a, .. } => vec![a],
+            ExprKind::Binary(_, a, b) => vec![a, b],
+            ExprKind::Call { args, .. } | ExprKind::Derivative { args, .. } => args.iter().collect(),
+        }
+    }
+
+    /// The operands of this node, in source order, to change in place.
+    pub fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match &mut self.kind {
+            ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_) => Vec::new(),
+            ExprKind::Neg(a) | ExprKind::Transpose(a) | ExprKind::Bold(a) => vec![a],
+            ExprKind::IndexSum { body: a, .. } | ExprKind::Entry { base: a, .. } => vec![a],
+            ExprKind::Binary(_, a, b) => vec![a, b],
+            ExprKind::Call { args, .. } | ExprKind::Derivative { args, .. } => args.iter_mut().collect(),
+        }
+    }
+}
+
+/// An index a sum runs over: `i` in `\sum_i`, `\sum_{i=1}^{n}`, `\sum_{i,j}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Index {
+    /// One letter.
+    pub name: String,
+    pub span: Span,
+    /// The bounds as written, when they are: `1` and `n` in `\sum_{i=1}^{n}`.
+    pub range: Option<Range>,
+}
+
+/// `i = from` … `to` as written; lowering decides what sizes they are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Range {
+    pub from: String,
+    pub to: String,
+    /// From the `=`'s left side to the end of the upper bound.
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +187,20 @@ pub enum ExprKind {
         name: String,
         name_span: Span,
         args: Vec<Expr>,
+    },
+    /// `\sum_i w_i^2`, `\sum_{i=1}^{n} \sum_j A_{ij} x_j`, `∑ᵢ`: the sum over the indices of
+    /// a summand written for one entry.
+    IndexSum {
+        indices: Vec<Index>,
+        body: Box<Expr>,
+    },
+    /// One entry, inside a sum over its indices: `w_i`, `A_{ij}`, `A_{ii}`, `(A x)_i`.
+    /// `written` is the name the entry would be as a variable (`w_i`, `A_ij`), for a base
+    /// that is a name; lowering refuses the entry when the program has such a variable.
+    Entry {
+        base: Box<Expr>,
+        indices: Vec<String>,
+        written: Option<String>,
     },
 }
 

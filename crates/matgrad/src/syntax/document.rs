@@ -222,18 +222,19 @@ fn map_item(item: &mut Item, map: &impl Fn(Span) -> Span) {
 fn map_expr(expr: &mut Expr, map: &impl Fn(Span) -> Span) {
     expr.span = map(expr.span);
     match &mut expr.kind {
-        ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_) => {}
-        ExprKind::Neg(x) | ExprKind::Transpose(x) | ExprKind::Bold(x) => map_expr(x, map),
-        ExprKind::Binary(_, a, b) => {
-            map_expr(a, map);
-            map_expr(b, map);
-        }
-        ExprKind::Call { name_span, args, .. } | ExprKind::Derivative { name_span, args, .. } => {
-            *name_span = map(*name_span);
-            for arg in args {
-                map_expr(arg, map);
+        ExprKind::Call { name_span, .. } | ExprKind::Derivative { name_span, .. } => *name_span = map(*name_span),
+        ExprKind::IndexSum { indices, .. } => {
+            for index in indices {
+                index.span = map(index.span);
+                if let Some(range) = &mut index.range {
+                    range.span = map(range.span);
+                }
             }
         }
+        _ => {}
+    }
+    for child in expr.children_mut() {
+        map_expr(child, map);
     }
 }
 

@@ -149,6 +149,9 @@ pub enum TokenKind {
     Reals,
     #[token("√")]
     Sqrt,
+    /// `∑` (U+2211, not the letter Σ): a sum, as LaTeX `\sum` is.
+    #[token("∑")]
+    BigSum,
     /// `⊤`: the transpose mark in `A^⊤` (LaTeX `\top` becomes this too).
     #[token("⊤")]
     Top,

@@ -29,7 +29,7 @@
 
 mod declaration;
 
-use super::ast::{BinOp, Expr, ExprKind, Item, Name};
+use super::ast::{BinOp, Expr, ExprKind, Index, Item, Name, Range};
 use super::latex::{self, Command};
 use super::lexer::{lex, small_script_text, Token, TokenKind as K};
 use super::names::{self, LONGEST_FUNCTION};
@@ -89,7 +89,7 @@ pub fn parse_statement(source: &str, tokens: &[Token], mode: Mode, end: &str) ->
     if tokens.is_empty() {
         return Ok(Vec::new());
     }
-    Parser { source, tokens, pos: 0, pending: Vec::new(), mode, open: Vec::new(), depth: 0, end }
+    Parser { source, tokens, pos: 0, pending: Vec::new(), mode, open: Vec::new(), depth: 0, end, bound: Vec::new() }
         .statement(kind)
         .map_err(|diagnostic| *diagnostic)
 }
@@ -104,8 +104,17 @@ pub fn parse_expression(source: &str, tokens: &[Token], mode: Mode) -> std::resu
         Mode::Latex => latex::prepare(source, tokens)?,
         Mode::Ascii => tokens.to_vec(),
     };
-    let mut parser =
-        Parser { source, tokens, pos: 0, pending: Vec::new(), mode, open: Vec::new(), depth: 0, end: "`=`" };
+    let mut parser = Parser {
+        source,
+        tokens,
+        pos: 0,
+        pending: Vec::new(),
+        mode,
+        open: Vec::new(),
+        depth: 0,
+        end: "`=`",
+        bound: Vec::new(),
+    };
     let node = parser.expr(0).map_err(|diagnostic| *diagnostic)?;
     parser.expect_end().map_err(|diagnostic| *diagnostic)?;
     Ok(*node.expr)
@@ -209,6 +218,9 @@ struct Parser<'a> {
     depth: usize,
     /// What follows the statement, for messages ("end of line", "`;`").
     end: &'a str,
+    /// The indices of the sums being read, outermost first: inside `\sum_i`, `w_i` is an
+    /// entry of `w`.
+    bound: Vec<String>,
 }
 
 impl<'a> Parser<'a> {
@@ -679,6 +691,7 @@ impl<'a> Parser<'a> {
             | K::LBracket
             | K::LBrace
             | K::Sqrt
+            | K::BigSum
             | K::Command
             | K::Escape
             | K::LAngle
@@ -797,6 +810,10 @@ impl<'a> Parser<'a> {
                 self.ones(token.span)
             }
             K::Fraction => self.vulgar_fraction(),
+            K::BigSum => {
+                self.bump();
+                self.big_sum(token)
+            }
             _ => fail(self.not_an_operand(token)),
         }
     }
@@ -1050,6 +1067,8 @@ impl<'a> Parser<'a> {
                     return Ok((text, open.span.to(token.span)));
                 }
                 K::Word | K::Underscore => text.push_str(piece),
+                // `A_{i,j}`: an entry, inside a sum over i and j.
+                K::Comma if !self.bound.is_empty() && !text.is_empty() => text.push_str(piece),
                 K::Number if piece.bytes().all(|b| b.is_ascii_digit()) => text.push_str(piece),
                 K::Greek => text.push_str(greek_name(piece)),
                 K::Command => match latex::command(&piece[1..]) {
@@ -1132,7 +1151,28 @@ impl<'a> Parser<'a> {
         let close = self.close()?;
         node.expr.span = open.span.to(close.span);
         node.juxtaposed = None;
+        if !self.bound.is_empty() {
+            return self.group_entry(node);
+        }
         Ok(node)
+    }
+
+    /// `(A x)_i` inside a sum over i: an entry of the bracketed value. Any other subscript
+    /// on brackets is refused (they have no name to carry it).
+    fn group_entry(&mut self, node: Node) -> Result<Node> {
+        let Some((subscript, span)) = self.subscript(node.expr.span)? else {
+            return Ok(node);
+        };
+        let indices: Vec<String> = index_pieces(&subscript).unwrap_or_default();
+        if indices.is_empty() || !indices.iter().all(|index| self.bound.contains(index)) {
+            return fail(Error::new(
+                span,
+                format!("`_{subscript}` after brackets: a subscript there is an entry, but `{subscript}` is not an index of a sum"),
+            )
+            .with_hint("inside `\\sum_i`, `(A x)_i` is the i-th entry of A x"));
+        }
+        let whole = node.expr.span.to(span);
+        self.build(ExprKind::Entry { base: node.expr, indices, written: None }, whole, node.depth + 1)
     }
 
     /// `⟨x, y⟩`, `\langle X, Y \rangle`: the inner (Frobenius) product.
@@ -1448,20 +1488,217 @@ impl<'a> Parser<'a> {
         // powers and elementwise products included (`\sum (y - Xb)^2` sums the squares; it
         // is not (Σ…)²; `\sum a \odot b` sums the products), up to a `+`, `−` or `:`.
         if name == "sum" && self.text(token) == r"\sum" {
-            if let Some(found) = self.peek().filter(|t| t.kind == K::Underscore || t.kind == K::Caret) {
-                return fail(Error::new(found.span, "a sum over an index is not supported").with_hint(
-                    r"sum a vector or a matrix whole: `\sum x` is the sum of x's entries, `\mathbf{1}^T x` too",
-                ));
-            }
-            if self.peek().is_some_and(|t| self.opens_operand(t)) {
-                let mut argument = self.expr(PRODUCT.0)?;
-                // The summand is written for one entry: its powers are entrywise
-                // (`\sum (y - X\beta)^2` is the sum of the squared residuals).
-                entrywise_powers(&mut argument.expr);
-                return self.call_on("sum", token.span, argument);
-            }
+            return self.big_sum(token);
         }
         self.apply_function(name, token.span)
+    }
+
+    /// `\sum` or `∑` (at `token`) and its summand: the summand is the product that follows,
+    /// brackets, powers and elementwise products included (`\sum (y - Xb)^2` sums the
+    /// squares; it is not (Σ…)²; `\sum a \odot b` sums the products), up to a `+`, `−` or
+    /// `:`. With indices (`\sum_i w_i^2`) it is a sum over them; without, of every entry.
+    fn big_sum(&mut self, token: Token) -> Result<Node> {
+        let indexed = self.peek().filter(|t| {
+            matches!(t.kind, K::Underscore | K::Caret) || (t.kind == K::Subscript && t.span.start == token.span.end)
+        });
+        if indexed.is_some() {
+            return self.index_sum(token);
+        }
+        if self.peek().is_some_and(|t| self.opens_operand(t)) {
+            let mut argument = self.expr(PRODUCT.0)?;
+            // The summand is written for one entry: its powers are entrywise
+            // (`\sum (y - X\beta)^2` is the sum of the squared residuals).
+            entrywise_powers(&mut argument.expr);
+            return self.call_on("sum", token.span, argument);
+        }
+        self.apply_function("sum", token.span)
+    }
+
+    /// `\sum_i …`, `\sum_{i,j} …`, `\sum_{i=1}^{n} …`, `∑ᵢ …` after the `\sum` at `token`:
+    /// the summand is read with the indices bound, so that `w_i` in it is an entry of `w`.
+    fn index_sum(&mut self, token: Token) -> Result<Node> {
+        let (indices, end) = self.sum_indices(token)?;
+        if !self.peek().is_some_and(|t| self.opens_operand(t)) {
+            let found = self.peek();
+            let after = token.span.to(end);
+            return fail(self.expected("the summand", after, found));
+        }
+        let outer = self.bound.len();
+        self.bound.extend(indices.iter().map(|index| index.name.clone()));
+        let scope = self.bound.clone();
+        let body = self.expr(PRODUCT.0);
+        self.bound.truncate(outer);
+        let mut body = body?;
+        entries(&mut body.expr, &scope)?;
+        let span = token.span.to(body.expr.span);
+        self.build(ExprKind::IndexSum { indices, body: body.expr }, span, body.depth + 1)
+    }
+
+    /// The indices and bounds of a sum, `_i`, `_{i,j}`, `_{ij}`, `ᵢ`, `_{i=1}^{n}`,
+    /// `^{n}_{i=1}`, consumed, with where they end.
+    fn sum_indices(&mut self, token: Token) -> Result<(Vec<Index>, Span)> {
+        let mut upper = None;
+        let mut end = token.span;
+        if self.at(K::Caret) {
+            let (text, span) = self.sum_bound()?;
+            upper = Some((text, span));
+            end = span;
+        }
+        let Some(first) = self.peek().filter(|t| matches!(t.kind, K::Underscore | K::Subscript)) else {
+            let found = self.peek();
+            return fail(
+                self.expected("the index of the sum, as in `\\sum_{i=1}^{n}`", end, found)
+                    .with_hint("a sum over an index names it below: `\\sum_i w_i^2`, `\\sum_{i=1}^{n} w_i^2`"),
+            );
+        };
+        self.bump();
+        let mut names: Vec<(String, Span)> = Vec::new();
+        let mut lower = None;
+        match first.kind {
+            K::Subscript => {
+                let text = small_script_text(self.text(first));
+                names.extend(text.chars().map(|c| (c.to_string(), first.span)));
+                end = first.span;
+            }
+            _ => match self.peek() {
+                Some(word) if word.kind == K::Word => {
+                    let (letter, span) = if self.mode == Mode::Latex {
+                        self.letter()
+                    } else {
+                        self.bump();
+                        (self.text(word).to_string(), word.span)
+                    };
+                    names.extend(letter.chars().map(|c| (c.to_string(), span)));
+                    end = span;
+                }
+                Some(open) if open.kind == K::LBrace => {
+                    self.bump();
+                    loop {
+                        let Some(next) = self.peek() else {
+                            return fail(self.unclosed(Open { delim: Delim::Brace, token: open }));
+                        };
+                        match next.kind {
+                            K::RBrace if !names.is_empty() => {
+                                self.bump();
+                                end = next.span;
+                                break;
+                            }
+                            K::Word if lower.is_none() => {
+                                self.bump();
+                                names.extend(self.text(next).chars().map(|c| (c.to_string(), next.span)));
+                            }
+                            K::Comma if !names.is_empty() && lower.is_none() => {
+                                self.bump();
+                            }
+                            K::Equals if !names.is_empty() && lower.is_none() => {
+                                self.bump();
+                                let (text, span) = self.bound_text(next, K::RBrace)?;
+                                lower = Some((text, span));
+                                // `bound_text` took the closing brace.
+                                end = span;
+                                break;
+                            }
+                            K::In => {
+                                return fail(Error::new(next.span, "a sum over a set is not supported").with_hint(
+                                    "matgrad reads sums over all the entries of an index: `\\sum_i w_i^2`, `\\sum_{i=1}^{n} w_i^2`",
+                                ));
+                            }
+                            _ => {
+                                return fail(
+                                    Error::new(
+                                        next.span,
+                                        format!("expected the index of the sum, found {}", self.describe(Some(next))),
+                                    )
+                                    .with_hint("an index is one letter: `\\sum_i`, `\\sum_{i,j}`, `\\sum_{i=1}^{n}`"),
+                                );
+                            }
+                        }
+                    }
+                }
+                found => {
+                    return fail(
+                        self.expected("the index of the sum", first.span, found)
+                            .with_hint("an index is one letter: `\\sum_i`, `\\sum_{i,j}`, `\\sum_{i=1}^{n}`"),
+                    )
+                }
+            },
+        }
+        if upper.is_none() && self.at(K::Caret) {
+            let (text, span) = self.sum_bound()?;
+            upper = Some((text, span));
+            end = span;
+        }
+        for (n, (name, span)) in names.iter().enumerate() {
+            if !name.chars().all(|c| c.is_ascii_alphabetic()) {
+                return fail(
+                    Error::new(*span, format!("`{name}` cannot be the index of a sum"))
+                        .with_hint("an index is one letter: `\\sum_i`, `\\sum_{i,j}`, `\\sum_{i=1}^{n}`"),
+                );
+            }
+            if self.bound.contains(name) || names[..n].iter().any(|(other, _)| other == name) {
+                return fail(
+                    Error::new(*span, format!("the index `{name}` is already an index of this sum"))
+                        .with_hint("use another letter for a second index"),
+                );
+            }
+        }
+        let range = match (lower, upper) {
+            (None, None) => None,
+            (Some((from, from_span)), Some((to, to_span))) => Some(Range { from, to, span: from_span.to(to_span) }),
+            (None, Some((to, span))) => Some(Range { from: "1".to_string(), to, span }),
+            (Some((_, span)), None) => {
+                return fail(
+                    Error::new(span, "a sum with a lower bound needs its upper bound")
+                        .with_hint("write both, as in `\\sum_{i=1}^{n}`, or neither: `\\sum_i`"),
+                )
+            }
+        };
+        let indices = names.into_iter().map(|(name, span)| Index { name, span, range: range.clone() }).collect();
+        Ok((indices, end))
+    }
+
+    /// The upper bound of a sum after its `^`: `^n`, `^{n}`, `^{n-1}`, `^{10}`.
+    fn sum_bound(&mut self) -> Result<(String, Span)> {
+        let caret = self.bump();
+        match self.peek() {
+            Some(open) if open.kind == K::LBrace => {
+                self.bump();
+                let (text, span) = self.bound_text(open, K::RBrace)?;
+                Ok((text, open.span.to(span)))
+            }
+            Some(word) if word.kind == K::Word => Ok(if self.mode == Mode::Latex {
+                self.letter()
+            } else {
+                self.bump();
+                (self.text(word).to_string(), word.span)
+            }),
+            Some(number) if number.kind == K::Number => {
+                self.bump();
+                Ok((self.text(number).to_string(), number.span))
+            }
+            found => fail(self.expected_after("the upper bound of the sum", caret, found)),
+        }
+    }
+
+    /// The text of a bound up to the `close` token (consumed, not included), without spaces:
+    /// `1`, `n`, `n-1`, `N_1`.
+    fn bound_text(&mut self, after: Token, close: K) -> Result<(String, Span)> {
+        let mut text = String::new();
+        let mut span = after.span;
+        loop {
+            match self.peek() {
+                Some(token) if token.kind == close && !text.is_empty() => {
+                    self.bump();
+                    return Ok((text, span));
+                }
+                Some(token) if matches!(token.kind, K::Word | K::Number | K::Minus | K::Plus | K::Underscore) => {
+                    self.bump();
+                    text.push_str(self.text(token));
+                    span = span.to(token.span);
+                }
+                found => return fail(self.expected("a bound of the sum: a size or a number", span, found)),
+            }
+        }
     }
 
     fn sqrt(&mut self, token: Token) -> Result<Node> {
@@ -1697,12 +1934,63 @@ fn entrywise_powers(expr: &mut Expr) {
             entrywise_powers(right);
         }
         ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => entrywise_powers(inner),
-        ExprKind::Number(_)
+        ExprKind::IndexSum { .. }
+        | ExprKind::Entry { .. }
+        | ExprKind::Number(_)
         | ExprKind::Var(_)
         | ExprKind::Ones(_)
         | ExprKind::Call { .. }
         | ExprKind::Derivative { .. } => {}
     }
+}
+
+/// Turns each name inside a sum whose subscript is made of indices in `scope` into an entry:
+/// `w_i` is the i-th entry of `w`, `A_{ij}` and `A_{i,j}` an entry of `A`. A subscript that
+/// mixes an index with other letters (`A_{ik}` in a sum over i alone) is refused: k would be
+/// a free index.
+fn entries(expr: &mut Expr, scope: &[String]) -> Result<()> {
+    if let ExprKind::Var(name) = &expr.kind {
+        let Some((base, subscript)) = name.rsplit_once('_').filter(|_| !name.contains("^(")) else {
+            return Ok(());
+        };
+        let Some(pieces) = index_pieces(subscript) else { return Ok(()) };
+        let free: Vec<&String> = pieces.iter().filter(|piece| !scope.contains(piece)).collect();
+        if free.len() == pieces.len() || base.is_empty() {
+            return Ok(());
+        }
+        if let Some(free) = free.first() {
+            let sums = scope.join(", ");
+            return fail(
+                Error::new(
+                    expr.span,
+                    format!("`{name}`: `{free}` is not an index of a sum here (the sums run over {sums})"),
+                )
+                .with_hint(format!(
+                    "sum over it too, as in `\\sum_{{{sums},{free}}}`, or name the variable without `_{subscript}`"
+                )),
+            );
+        }
+        let written = format!("{base}_{}", pieces.concat());
+        let base = Expr { kind: ExprKind::Var(base.to_string()), span: expr.span };
+        expr.kind = ExprKind::Entry { base: Box::new(base), indices: pieces, written: Some(written) };
+        return Ok(());
+    }
+    for child in expr.children_mut() {
+        entries(child, scope)?;
+    }
+    Ok(())
+}
+
+/// The indices a subscript names, if it could name indices: `i`, `ij`, `i,j` (letters, or
+/// letters separated by commas).
+fn index_pieces(subscript: &str) -> Option<Vec<String>> {
+    let pieces: Vec<String> = if subscript.contains(',') {
+        subscript.split(',').map(String::from).collect()
+    } else {
+        subscript.chars().map(String::from).collect()
+    };
+    let letter = |piece: &String| piece.len() == 1 && piece.chars().all(|c| c.is_ascii_alphabetic());
+    (!pieces.is_empty() && pieces.iter().all(letter)).then_some(pieces)
 }
 
 /// The function a norm subscript selects: `‖x‖₁` is norm1; `‖x‖₂`, `‖X‖_F` are norm2.

@@ -52,6 +52,17 @@ fn expr(e: &Expr) -> String {
             let args: Vec<String> = args.iter().map(expr).collect();
             format!("({}' {})", name, args.join(" "))
         }
+        ExprKind::IndexSum { indices, body } => {
+            let indices: Vec<String> = indices
+                .iter()
+                .map(|index| match &index.range {
+                    Some(range) => format!("{}={}..{}", index.name, range.from, range.to),
+                    None => index.name.clone(),
+                })
+                .collect();
+            format!("(Σ_{} {})", indices.join(","), expr(body))
+        }
+        ExprKind::Entry { base, indices, .. } => format!("(entry {} {})", expr(base), indices.join(",")),
     }
 }
 

@@ -320,7 +320,10 @@ fn differentials(expr: Expr, names: &HashSet<String>) -> Expr {
             name_span,
             args: args.into_iter().map(|a| differentials(a, names)).collect(),
         }),
-        kind @ (ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_)) => rebuild(kind),
+        ExprKind::IndexSum { indices, body } => {
+            rebuild(ExprKind::IndexSum { indices, body: Box::new(differentials(*body, names)) })
+        }
+        kind @ (ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_) | ExprKind::Entry { .. }) => rebuild(kind),
     }
 }
 
@@ -337,6 +340,10 @@ fn without_bold(expr: Expr) -> Expr {
         }
         ExprKind::Derivative { name, name_span, args } => {
             ExprKind::Derivative { name, name_span, args: args.into_iter().map(without_bold).collect() }
+        }
+        ExprKind::IndexSum { indices, body } => ExprKind::IndexSum { indices, body: Box::new(without_bold(*body)) },
+        ExprKind::Entry { base, indices, written } => {
+            ExprKind::Entry { base: Box::new(without_bold(*base)), indices, written }
         }
         kind @ (ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_)) => kind,
     };
@@ -356,14 +363,8 @@ fn flatten_products(expr: Expr, out: &mut Vec<Expr>) {
 /// The names an expression reads.
 fn names_in(expr: &Expr, out: &mut Vec<String>) {
     match &expr.kind {
-        ExprKind::Number(_) | ExprKind::Ones(_) => {}
         ExprKind::Var(name) => out.push(name.clone()),
-        ExprKind::Neg(inner) | ExprKind::Transpose(inner) | ExprKind::Bold(inner) => names_in(inner, out),
-        ExprKind::Binary(_, a, b) => {
-            names_in(a, out);
-            names_in(b, out);
-        }
-        ExprKind::Call { args, .. } | ExprKind::Derivative { args, .. } => args.iter().for_each(|a| names_in(a, out)),
+        _ => expr.children().into_iter().for_each(|a| names_in(a, out)),
     }
 }
 
