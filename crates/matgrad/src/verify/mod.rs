@@ -266,18 +266,27 @@ fn differentials(expr: Expr, names: &HashSet<String>) -> Expr {
             while let Some(factor) = iter.next() {
                 if is_d(&factor) {
                     // `d x`, and `d x^T` (the transpose binds to x before the product).
+                    // `d x`, `d x^T` (the transpose binds to x before the product), and in a
+                    // sum over i, `d x_i` (an entry of dx).
                     let next = iter.peek().map(|e| match &e.kind {
-                        ExprKind::Var(x) => Some((x.clone(), false, e.span)),
+                        ExprKind::Var(x) => Some((x.clone(), false, None, e.span)),
                         ExprKind::Transpose(inner) => match &inner.kind {
-                            ExprKind::Var(x) => Some((x.clone(), true, e.span)),
+                            ExprKind::Var(x) => Some((x.clone(), true, None, e.span)),
+                            _ => None,
+                        },
+                        ExprKind::Entry { base, indices, .. } => match &base.kind {
+                            ExprKind::Var(x) => Some((x.clone(), false, Some(indices.clone()), e.span)),
                             _ => None,
                         },
                         _ => None,
                     });
-                    if let Some(Some((x, transposed, s))) = next {
+                    if let Some(Some((x, transposed, entry, s))) = next {
                         iter.next();
                         let span = factor.span.to(s);
-                        let d = Expr { kind: ExprKind::Var(differential_name(&x)), span };
+                        let mut d = Expr { kind: ExprKind::Var(differential_name(&x)), span };
+                        if let Some(indices) = entry {
+                            d = Expr { kind: ExprKind::Entry { base: Box::new(d), indices, written: None }, span };
+                        }
                         out.push(if transposed { Expr { kind: ExprKind::Transpose(Box::new(d)), span } } else { d });
                         continue;
                     }
