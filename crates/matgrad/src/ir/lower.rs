@@ -148,7 +148,9 @@ pub fn lower_holding(ast: &ast::Program, source: &str, held: &HashSet<String>) -
             DimSpecKind::Symbol(symbol) => Some(symbol.clone()),
             DimSpecKind::Number(_) => None,
         })
+        .chain(index::bound_sizes(ast))
         .collect();
+    lowerer.bound_sizes = index::bound_sizes(ast).collect();
     let readings = kinds::infer(ast, &declared, &Specials { sizes });
     lowerer.readings = readings.kinds;
     lowerer.declare_all(ast)?;
@@ -400,6 +402,9 @@ struct Lowerer<'a> {
     held: HashSet<String>,
     /// The indices of the sums being lowered, outermost first (see [`index`]).
     scope: Vec<index::Bound>,
+    /// The sizes the program's sums run to (`n` in `\sum_{i=1}^{n}`), which a free name
+    /// reads as, as a declared size is: `\frac{1}{n} \sum_{i=1}^{n}` is a mean.
+    bound_sizes: HashSet<String>,
 }
 
 /// The names lowering gives a fixed meaning when they are neither declared nor assigned.
@@ -445,6 +450,7 @@ impl<'a> Lowerer<'a> {
             document: crate::syntax::is_document(source),
             held: HashSet::new(),
             scope: Vec::new(),
+            bound_sizes: HashSet::new(),
         }
     }
 }
@@ -794,6 +800,10 @@ impl Lowerer<'_> {
         // input, it would be a vector of some other length, silently.
         if self.is_free(name) {
             if let Some(dim) = self.graph.dims.find_symbol(name) {
+                return Ok(self.graph.add(Op::Size(dim)).expect("a size is a scalar"));
+            }
+            if self.bound_sizes.contains(name) {
+                let dim = self.graph.dims.symbol(name);
                 return Ok(self.graph.add(Op::Size(dim)).expect("a size is a scalar"));
             }
         }

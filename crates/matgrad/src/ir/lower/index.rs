@@ -12,7 +12,7 @@
 
 use crate::error::{Error, Span};
 use crate::ir::op::{Constant, Func, Op};
-use crate::ir::shape::{Dim, Shape, ONE};
+use crate::ir::shape::{is_size_name, Dim, Shape, ONE};
 use crate::ir::NodeId;
 use crate::syntax::ast::{self, BinOp, Expr, ExprKind};
 
@@ -583,6 +583,33 @@ impl Lowerer<'_> {
             "a summand over indices combines entries with + − · / powers and elementwise functions (exp, log, σ, …)",
         )
     }
+}
+
+/// The sizes the sums of `program` run to, as written: `n` of `\sum_{i=1}^{n}` and of
+/// `\sum_{i=0}^{n-1}` (names only, not numbers).
+pub(super) fn bound_sizes(program: &ast::Program) -> impl Iterator<Item = String> + '_ {
+    fn walk(expr: &Expr, out: &mut Vec<String>) {
+        if let ExprKind::IndexSum { indices, .. } = &expr.kind {
+            for range in indices.iter().filter_map(|index| index.range.as_ref()) {
+                let size = match range.from.as_str() {
+                    "1" => Some(range.to.as_str()),
+                    "0" => range.to.strip_suffix("-1"),
+                    _ => None,
+                };
+                if let Some(size) = size.filter(|s| is_size_name(s) && !s.bytes().all(|b| b.is_ascii_digit())) {
+                    out.push(size.to_string());
+                }
+            }
+        }
+        expr.children().into_iter().for_each(|child| walk(child, out));
+    }
+    program.items.iter().flat_map(|item| {
+        let mut out = Vec::new();
+        if let ast::Item::Assign { value, .. } = item {
+            walk(value, &mut out);
+        }
+        out
+    })
 }
 
 /// Whether `expr` has an entry or a sum over indices in it.
