@@ -17,7 +17,7 @@ use crate::syntax::letter_function;
 
 use super::kinds::{self, Kind, Origin, Reading};
 use super::op::{Constant, Func, Op, ShapeError};
-use super::shape::{is_size_name, Dim, Shape, ONE};
+use super::shape::{is_number, is_size_name, number_size, Dim, Shape, ONE};
 use super::{Graph, NodeId};
 
 mod index;
@@ -735,11 +735,8 @@ impl Lowerer<'_> {
         if !is_size_name(written) {
             return None;
         }
-        if written.bytes().all(|b| b.is_ascii_digit()) {
-            return match written.parse::<u64>() {
-                Ok(n) if (1..=1_000_000_000).contains(&n) => Some(Dim::Number(n)),
-                _ => None,
-            };
+        if is_number(written) {
+            return number_size(written);
         }
         let one_letter = written.chars().skip(1).all(|c| c.is_ascii_digit() || c == '_');
         match self.graph.dims.find_symbol(written) {

@@ -200,12 +200,25 @@ impl fmt::Display for Dim {
     }
 }
 
+/// Whether `text` is written as a whole number (digits only): `3`, `10`, not `n` or `2n`.
+pub fn is_number(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A size written as a whole number, from 1 to 10⁹ (larger is a typo, not a size to allocate).
+pub fn number_size(text: &str) -> Option<Dim> {
+    match text.parse::<u64>() {
+        Ok(n) if is_number(text) && (1..=1_000_000_000).contains(&n) => Some(Dim::Number(n)),
+        _ => None,
+    }
+}
+
 /// Whether `text` is a size as a subscript writes it and the reader takes it back: a whole
 /// number, or a name that starts with a letter (`n`, `K`, `N_1`, `d2`).
 pub fn is_size_name(text: &str) -> bool {
     let mut chars = text.chars();
     match chars.next() {
-        Some(first) if first.is_ascii_digit() => text.bytes().all(|b| b.is_ascii_digit()),
+        Some(first) if first.is_ascii_digit() => is_number(text),
         Some(first) if first.is_ascii_alphabetic() => chars.all(|c| c.is_ascii_alphanumeric() || c == '_'),
         _ => false,
     }

@@ -157,6 +157,18 @@ pub struct Range {
     pub span: Span,
 }
 
+impl Range {
+    /// The number of values the range has, as written, when it is a whole axis: `n` of
+    /// `1 … n` and of `0 … n-1`; `None` for any other range (part of an axis).
+    pub fn size(&self) -> Option<&str> {
+        match self.from.as_str() {
+            "1" => Some(self.to.as_str()),
+            "0" => self.to.strip_suffix("-1"),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
     /// A finite literal: `2`, `0.5`, `1e-3`.

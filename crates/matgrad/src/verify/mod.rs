@@ -265,7 +265,6 @@ fn differentials(expr: Expr, names: &HashSet<String>) -> Expr {
             let mut iter = factors.into_iter().peekable();
             while let Some(factor) = iter.next() {
                 if is_d(&factor) {
-                    // `d x`, and `d x^T` (the transpose binds to x before the product).
                     // `d x`, `d x^T` (the transpose binds to x before the product), and in a
                     // sum over i, `d x_i` (an entry of dx).
                     let next = iter.peek().map(|e| match &e.kind {
@@ -337,26 +336,17 @@ fn differentials(expr: Expr, names: &HashSet<String>) -> Expr {
 }
 
 /// The expression with its typefaces removed: `d\mathbf{w}` is the differential of `w`.
-fn without_bold(expr: Expr) -> Expr {
-    let span = expr.span;
-    let kind = match expr.kind {
-        ExprKind::Bold(inner) => return without_bold(*inner),
-        ExprKind::Neg(inner) => ExprKind::Neg(Box::new(without_bold(*inner))),
-        ExprKind::Transpose(inner) => ExprKind::Transpose(Box::new(without_bold(*inner))),
-        ExprKind::Binary(op, a, b) => ExprKind::Binary(op, Box::new(without_bold(*a)), Box::new(without_bold(*b))),
-        ExprKind::Call { name, name_span, args } => {
-            ExprKind::Call { name, name_span, args: args.into_iter().map(without_bold).collect() }
-        }
-        ExprKind::Derivative { name, name_span, args } => {
-            ExprKind::Derivative { name, name_span, args: args.into_iter().map(without_bold).collect() }
-        }
-        ExprKind::IndexSum { indices, body } => ExprKind::IndexSum { indices, body: Box::new(without_bold(*body)) },
-        ExprKind::Entry { base, indices, written } => {
-            ExprKind::Entry { base: Box::new(without_bold(*base)), indices, written }
-        }
-        kind @ (ExprKind::Number(_) | ExprKind::Var(_) | ExprKind::Ones(_)) => kind,
-    };
-    Expr { kind, span }
+fn without_bold(mut expr: Expr) -> Expr {
+    strip_bold(&mut expr);
+    expr
+}
+
+fn strip_bold(expr: &mut Expr) {
+    while let ExprKind::Bold(inner) = &mut expr.kind {
+        let inner = std::mem::replace(inner.as_mut(), Expr { kind: ExprKind::Number(0.0), span: expr.span });
+        *expr = inner;
+    }
+    expr.children_mut().into_iter().for_each(strip_bold);
 }
 
 fn flatten_products(expr: Expr, out: &mut Vec<Expr>) {

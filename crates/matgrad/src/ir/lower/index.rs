@@ -12,7 +12,7 @@
 
 use crate::error::{Error, Span};
 use crate::ir::op::{Constant, Func, Op};
-use crate::ir::shape::{is_size_name, Dim, Shape, ONE};
+use crate::ir::shape::{is_number, is_size_name, number_size, Dim, Shape, ONE};
 use crate::ir::NodeId;
 use crate::syntax::ast::{self, BinOp, Expr, ExprKind};
 
@@ -267,19 +267,12 @@ impl Lowerer<'_> {
     /// The bounds of a sum's index, as written (`\sum_{i=1}^{n}`, `\sum_{i=0}^{n-1}`): its size.
     fn check_range(&mut self, at: usize, index: &ast::Index) -> Result<(), Error> {
         let Some(range) = self.scope[at].range.clone() else { return Ok(()) };
-        let size = match range.from.as_str() {
-            "1" => range.to.as_str(),
-            "0" => match range.to.strip_suffix("-1") {
-                Some(size) => size,
-                None => return Err(self.partial(&range, index)),
-            },
-            _ => return Err(self.partial(&range, index)),
-        };
+        let Some(size) = range.size() else { return Err(self.partial(&range, index)) };
         let dim = self.scope[at].dim;
-        let written = if size.bytes().all(|b| b.is_ascii_digit()) {
-            match size.parse::<u64>() {
-                Ok(n) if (1..=1_000_000_000).contains(&n) => Some(Dim::Number(n)),
-                _ => {
+        let written = if is_number(size) {
+            match number_size(size) {
+                Some(n) => Some(n),
+                None => {
                     return Err(Error::new(
                         range.span,
                         format!("`{size}` cannot be the size of a sum: a whole number from 1 to 10⁹"),
@@ -590,16 +583,8 @@ impl Lowerer<'_> {
 pub(super) fn bound_sizes(program: &ast::Program) -> impl Iterator<Item = String> + '_ {
     fn walk(expr: &Expr, out: &mut Vec<String>) {
         if let ExprKind::IndexSum { indices, .. } = &expr.kind {
-            for range in indices.iter().filter_map(|index| index.range.as_ref()) {
-                let size = match range.from.as_str() {
-                    "1" => Some(range.to.as_str()),
-                    "0" => range.to.strip_suffix("-1"),
-                    _ => None,
-                };
-                if let Some(size) = size.filter(|s| is_size_name(s) && !s.bytes().all(|b| b.is_ascii_digit())) {
-                    out.push(size.to_string());
-                }
-            }
+            let sizes = indices.iter().filter_map(|index| index.range.as_ref()?.size());
+            out.extend(sizes.filter(|s| is_size_name(s) && !is_number(s)).map(str::to_string));
         }
         expr.children().into_iter().for_each(|child| walk(child, out));
     }
