@@ -409,7 +409,7 @@ fn weighted_products_and_solves_agree_with_the_interpreter() {
     let symmetric = plan(sources[0], 40);
     assert!(symmetric.contains("X·Diag(w)·Xᵀ   [weighted product, symmetric"), "{symmetric}");
     let after_init = plan(sources[1], 40);
-    assert!(after_init.contains("A + 0.025·X·Diag(w)·Xᵀ   [weighted product, symmetric, 32 rows"), "{after_init}");
+    assert!(after_init.contains("A + 0.025·X·Diag(w)·Xᵀ   [weighted product, symmetric, by tiles"), "{after_init}");
     // ∂L/∂w = diag(Xᵀ G X)/b: the row sums of (Xᵀ ⊙ (G X)ᵀ), one matrix–vector product, not
     // the b × b product and its diagonal.
     let gradient_w = after_init.lines().find(|l| l.starts_with("∂L/∂w")).expect("∂L/∂w");

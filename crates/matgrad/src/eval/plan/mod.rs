@@ -27,6 +27,7 @@
 
 mod dense;
 mod elementwise;
+mod gram;
 mod lower;
 mod math;
 mod matrix_vectors;

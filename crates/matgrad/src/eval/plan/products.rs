@@ -9,6 +9,7 @@
 //! transposes are only strides. A weighted term `α L Diag(w) R` (a Hessian's `X Diag(d) Xᵀ`)
 //! is computed by blocks of the scaled rows of R, and when it is symmetric (R = Lᵀ) as its
 //! lower triangle, mirrored: then it writes the result first and `E` is added after it.
+//! A symmetric one with the samples as L's columns runs on [`super::gram`]'s own tiles.
 
 use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
@@ -16,6 +17,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 
 use super::dense::{self, Columns, Thin};
 use super::elementwise::{Kernel, Registers};
+use super::gram;
 use super::{put_slots, take_slots, Inputs, Memory, Source, ValueId, View};
 
 /// A product with an inner dimension at most this is *thin*: thin terms are packed side by
@@ -189,16 +191,21 @@ impl Products {
         // Two threads split every matrix by columns, so that each core keeps reading the
         // same half (from its own cache) in every pass.
         let split = |entries: usize| entries >= dense::PARALLEL_ENTRIES;
-        for term in terms {
+        // Weighted products go first, so that a symmetric one writes the result before any
+        // other term; each is put before the earlier ones, so the last is the first writer.
+        // Only the first writer computes half a symmetric result (a later one would add half
+        // of itself to a result that need not be symmetric), and then the elementwise part is
+        // added after it (`X Diag(d) Xᵀ + 2λ I`, ridge regression's Hessian).
+        let first_writer = terms.iter().rposition(|t| t.weights.is_some());
+        for (at, term) in terms.into_iter().enumerate() {
             let (k, (l, r)) = (term.left.cols, (term.left, term.right));
             if term.weights.is_some() {
                 let block = weighted_block(rows, k);
                 let symmetric = l.source == r.source && l.transposed != r.transposed && l.rows == r.cols;
+                let triangle = symmetric && Some(at) == first_writer;
                 let parallel = rows * cols * block >= PARALLEL_WORK;
-                let group =
-                    Group::Weighted { term, block, buffer: scratch(block * cols), triangle: symmetric, parallel };
-                // First, so that a symmetric product writes the result before any other term.
-                groups.insert(0, group);
+                let len = if by_tiles(&term, triangle) { gram::scratch_len(rows) } else { block * cols };
+                groups.insert(0, Group::Weighted { term, block, buffer: scratch(len), triangle, parallel });
                 continue;
             }
             let storage = |v: View| if v.transposed { (v.cols, v.rows) } else { (v.rows, v.cols) };
@@ -257,15 +264,6 @@ impl Products {
             pack.push(term);
         }
         finish(&mut pack, &mut groups);
-        // A symmetric weighted product computes half its result only if it writes first (a
-        // later one would add half of itself to a result that need not be symmetric): the
-        // first group only, and then the elementwise part is added after it
-        // (`X Diag(d) Xᵀ + 2λ I`, ridge regression's Hessian).
-        for group in groups.iter_mut().skip(1) {
-            if let Group::Weighted { triangle, .. } = group {
-                *triangle = false;
-            }
-        }
         let triangle_first = matches!(groups.first(), Some(Group::Weighted { triangle: true, .. }));
         let (init, init_last) = match init {
             Some(init) if triangle_first => (Some(init.adding()), true),
@@ -414,6 +412,12 @@ impl Products {
                 }
                 Group::Weighted { term, block, triangle, parallel, .. } => {
                     let how = match *triangle {
+                        true if by_tiles(term, true) => {
+                            format!(
+                                "weighted product, symmetric, by tiles, {} samples a pass",
+                                gram::samples_per_pass(term.left.rows)
+                            )
+                        }
                         true => format!("weighted product, symmetric, {block} rows at a time"),
                         false => format!("weighted product, {block} rows at a time"),
                     };
@@ -547,6 +551,12 @@ impl Weighted {
         let w = memory.get(self.weights.source);
         let w_step = self.weights.step();
         let inner = self.term.left.cols;
+        if by_tiles(&self.term, triangle) {
+            let x = &memory.get(self.term.left.source)[..rows * inner];
+            gram::weighted_gram(dst, accumulate, alpha, x, rows, inner, w, w_step, buffer, self.parallel);
+            mirror(dst, rows);
+            return;
+        }
         let par = if self.parallel { Par::rayon(2) } else { Par::Seq };
         let mut out = MatMut::from_column_major_slice_mut(&mut dst[..rows * cols], rows, cols);
         for (b, start) in (0..inner).step_by(self.block).enumerate() {
@@ -587,11 +597,24 @@ impl Weighted {
             }
         }
         if triangle {
-            for j in 1..cols {
-                for i in 0..j {
-                    dst[j * rows + i] = dst[i * rows + j];
-                }
-            }
+            mirror(dst, rows);
+        }
+    }
+}
+
+/// Whether the symmetric weighted product `term` (computed as a `triangle`) is computed by
+/// [`gram`]'s tiles: when its left factor is stored as it is read, samples as columns
+/// (`X Diag(w) Xᵀ`), the layout faer's product is slowest in. (`Xᵀ Diag(w) X`, samples down
+/// the columns, faer reads at full speed.)
+fn by_tiles(term: &Term, triangle: bool) -> bool {
+    triangle && !term.left.transposed
+}
+
+/// Copies the lower triangle of the `n × n` column-major `dst` onto the upper one.
+fn mirror(dst: &mut [f64], n: usize) {
+    for j in 1..n {
+        for i in 0..j {
+            dst[j * n + i] = dst[i * n + j];
         }
     }
 }
