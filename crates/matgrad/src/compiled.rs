@@ -181,8 +181,10 @@ impl Hessian {
 
 impl Hessian {
     /// Compiles a Newton step for a Hessian of one vector or scalar variable x: the value,
-    /// the gradient g, the Hessian H from its matrix form, and the step H⁻¹ g (by LU; g/H
-    /// for a scalar), so that x − H⁻¹ g is the next iterate (`Outputs::newton_step`). Like
+    /// the gradient g and the step H⁻¹ g, with H computed from its matrix form and solved by
+    /// LU (g/H for a scalar), so that x − H⁻¹ g is the next iterate (`Outputs::newton_step`).
+    /// H is not an output: its LU factors take its place, as LAPACK's `dgesv` overwrites its
+    /// matrix, so the plan holds a Hessian's memory once (compile the Hessian for H). Like
     /// NumPy's and JAX's solves, the step is not finite or not meaningful where H is singular
     /// or nearly so.
     pub fn compile_newton(&self, dims: &[(&str, usize)]) -> Result<Compiled, Error> {
@@ -194,11 +196,11 @@ impl Hessian {
                 .with_hint("name one vector or scalar variable in wrt"));
         };
         let name = blocks.wrt[block.q].name.clone();
-        let (hessian, step) = match (block.matrix, crate::jacobian::axes(graph, block.of)) {
-            (Some(matrix), 0) => (matrix, build(graph, Op::Div(block.of, matrix))),
+        let step = match (block.matrix, crate::jacobian::axes(graph, block.of)) {
+            (Some(matrix), 0) => build(graph, Op::Div(block.of, matrix)),
             (Some(matrix), 1) => {
                 let inverse = build(graph, Op::Inv(matrix));
-                (matrix, build(graph, Op::MatMul(inverse, block.of)))
+                build(graph, Op::MatMul(inverse, block.of))
             }
             (None, 0 | 1) => {
                 return Err(Error::request(format!("the Hessian of `{name}` has no matrix form to solve with"))
@@ -212,12 +214,7 @@ impl Hessian {
             }
         };
         let output = program.output_node();
-        let wanted = [
-            (Role::Value, output),
-            (Role::Gradient(name.clone()), block.of),
-            (Role::Block(name.clone(), name.clone()), hessian),
-            (Role::Newton(name), step),
-        ];
+        let wanted = [(Role::Value, output), (Role::Gradient(name.clone()), block.of), (Role::Newton(name), step)];
         Compiled::new(&program.graph, program.output_name(), &wanted, &[], dims)
     }
 }

@@ -398,6 +398,10 @@ fn weighted_products_and_solves_agree_with_the_interpreter() {
         "A: matrix(m, n)\np: vector(m)\nc: scalar\nH = c*A'*(2*(diag(p) - p*p'))*A\nL = sum(H.*H)",
         "p, u, x: vector(n)\ny = (diag(p) - u*p')*x\nL = sum(y.*y)",
         "A: matrix(m, n)\np, q: vector(m)\nH = ((diag(p) - p*p' + diag(q))*A)'\nL = sum(sin(H*A))",
+        // An LU factors a computed matrix in its place only where nothing reads it later:
+        // here M is read after its solve and its log-determinant.
+        "A: matrix(n, n)\nb: vector(n)\nM = A*A' + A\nx = inv(M)*b\nL = sum(x.*x) + sum(M.*M)",
+        "A: matrix(n, n)\nM = A*A' + A\nL = logdet(M) + sum(inv(M)) + sum(M)",
     ];
     for source in sources {
         let gradient = parse(source).gradient(&[]).expect("a scalar output");
@@ -433,4 +437,8 @@ fn weighted_products_and_solves_agree_with_the_interpreter() {
     assert!(softmax.contains("weighted product, symmetric") && !softmax.contains("matrix product"), "{softmax}");
     let solve = value_only(sources[7]);
     assert!(solve.contains("[LU solve]") && !solve.contains("inv(A)"), "{solve}");
+    // A computed matrix that only its solve reads is factored in place: M once, not M and
+    // its factors (n = 100: 80 000 bytes for M).
+    let in_place = compile("A: matrix(n, n)\nb: vector(n)\nM = A*A' + A\nL = sum(inv(M)*b)", &[("n", 100)]);
+    assert!(in_place.memory_bytes() < 8 * 100 * 100 * 3 / 2, "{}", in_place.describe().join("\n"));
 }

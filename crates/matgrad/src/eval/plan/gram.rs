@@ -42,22 +42,33 @@ pub(super) fn scratch_len(d: usize) -> usize {
     samples_per_pass(d) * (d + 12)
 }
 
+/// X, `d × n`: X[i, k] = `data[i · row_step + k · sample_step]`, with one of the steps 1
+/// (samples as columns, `X Diag(w) Xᵀ`, or as rows, `Aᵀ Diag(w) A`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Samples<'a> {
+    pub data: &'a [f64],
+    pub d: usize,
+    pub n: usize,
+    pub row_step: usize,
+    pub sample_step: usize,
+}
+
 /// `dst`'s lower triangle (+)= α X Diag(w) Xᵀ (`w[k · w_step]` is sample k's weight); the
 /// upper triangle is left as it is, for the caller to mirror. `dst` is `d × d` column-major,
-/// `x` is `d × n` column-major, `scratch` holds [`scratch_len`] entries.
+/// `scratch` holds [`scratch_len`] entries.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn weighted_gram(
     dst: &mut [f64],
     accumulate: bool,
     alpha: f64,
-    x: &[f64],
-    d: usize,
-    n: usize,
+    x: Samples,
     w: &[f64],
     w_step: usize,
     scratch: &mut [f64],
     parallel: bool,
 ) {
+    debug_assert!(x.row_step == 1 || x.sample_step == 1);
+    let d = x.d;
     let dst = &mut dst[..d * d];
     let lanes = Arch::new().dispatch(Lanes);
     let nr = columns_per_tile(lanes);
@@ -74,7 +85,7 @@ pub(super) fn weighted_gram(
     let (left, right) = dst.split_at_mut(split * d);
     let (scratch_left, scratch_right) = scratch[..kc * panels * nr].split_at_mut(kc * split.div_ceil(nr) * nr);
     let part = |dst: &mut [f64], scratch: &mut [f64], columns: std::ops::Range<usize>| {
-        Arch::new().dispatch(Gram { dst, accumulate, alpha, x, d, n, kc, w, w_step, scratch, columns })
+        Arch::new().dispatch(Gram { dst, accumulate, alpha, x, kc, w, w_step, scratch, columns })
     };
     if split < d {
         rayon::join(|| part(left, scratch_left, 0..split), || part(right, scratch_right, split..d));
@@ -99,9 +110,7 @@ struct Gram<'a> {
     dst: &'a mut [f64],
     accumulate: bool,
     alpha: f64,
-    x: &'a [f64],
-    d: usize,
-    n: usize,
+    x: Samples<'a>,
     /// Samples per pass, at most [`KC`].
     kc: usize,
     w: &'a [f64],
@@ -126,7 +135,8 @@ impl WithSimd for Gram<'_> {
 impl Gram<'_> {
     #[inline(always)]
     fn run<S: Simd, const NR: usize>(self, simd: S) {
-        let Gram { dst, accumulate, alpha, x, d, n, kc, w, w_step, scratch, columns } = self;
+        let Gram { dst, accumulate, alpha, x, kc, w, w_step, scratch, columns } = self;
+        let (d, n) = (x.d, x.n);
         let lanes = S::F64_LANES;
         let mr = 2 * lanes;
         let first_col = columns.start;
@@ -136,34 +146,24 @@ impl Gram<'_> {
         // Rows from the tile that holds the first column's diagonal entry.
         let first_row = first_col / mr * mr;
         for (block, start) in (0..n).step_by(kc).enumerate() {
-            let len = kc.min(n - start);
+            let samples = start..kc.min(n - start) + start;
             // The weighted panels: panel p holds, for each sample k, α w_k X[j, k] for its NR
             // columns j (zeros past the last).
             for p in 0..panels {
-                let panel = &mut scratch[p * kc * NR..][..len * NR];
+                let panel = &mut scratch[p * kc * NR..][..samples.len() * NR];
                 let j0 = first_col + p * NR;
-                let width = NR.min(d - j0);
-                for (k, entries) in panel.chunks_exact_mut(NR).enumerate() {
-                    let scale = alpha * w[(start + k) * w_step];
-                    let column = &x[(start + k) * d + j0..][..width];
-                    for (e, &v) in entries.iter_mut().zip(column) {
-                        *e = scale * v;
-                    }
-                    entries[width..].fill(0.0);
-                }
+                let weight = |k: usize| alpha * w[k * w_step];
+                pack(panel, NR, x, j0..d.min(j0 + NR), samples.clone(), weight);
             }
             let add = accumulate || block > 0;
             for i0 in (first_row..d).step_by(mr) {
                 let height = mr.min(d - i0);
-                let tile = &mut rows_tile[..len * mr];
-                for (k, entries) in tile.chunks_exact_mut(mr).enumerate() {
-                    entries[..height].copy_from_slice(&x[(start + k) * d + i0..][..height]);
-                    entries[height..].fill(0.0);
-                }
+                let tile = &mut rows_tile[..samples.len() * mr];
+                pack(tile, mr, x, i0..i0 + height, samples.clone(), |_| 1.0);
                 // The panels whose columns start left of the tile's last row.
                 let last = panels.min((i0 + mr).saturating_sub(first_col).div_ceil(NR));
                 for p in 0..last {
-                    let panel = &scratch[p * kc * NR..][..len * NR];
+                    let panel = &scratch[p * kc * NR..][..samples.len() * NR];
                     let sums = product::<S, NR>(simd, tile, panel);
                     let j0 = first_col + p * NR;
                     let width = NR.min(d - j0);
@@ -171,6 +171,38 @@ impl Gram<'_> {
                 }
             }
         }
+    }
+}
+
+/// Packs X's `rows` at `samples` sample by sample, `width` entries each:
+/// `out[k · width + r] = scale(sample) · X[rows.start + r, sample]` for the k-th sample, and
+/// zeros past the rows' end.
+#[inline(always)]
+fn pack(
+    out: &mut [f64],
+    width: usize,
+    x: Samples,
+    rows: std::ops::Range<usize>,
+    samples: std::ops::Range<usize>,
+    scale: impl Fn(usize) -> f64,
+) {
+    let height = rows.len();
+    if x.row_step == 1 {
+        // A sample's rows are contiguous.
+        for (entries, k) in out.chunks_exact_mut(width).zip(samples) {
+            let (s, column) = (scale(k), &x.data[k * x.sample_step + rows.start..][..height]);
+            entries.iter_mut().zip(column).for_each(|(e, &v)| *e = s * v);
+            entries[height..].fill(0.0);
+        }
+    } else {
+        // A row's samples are contiguous: read along each row, write across.
+        for (r, i) in rows.enumerate() {
+            let row = &x.data[i * x.row_step + samples.start..][..samples.len()];
+            for ((entries, &v), k) in out.chunks_exact_mut(width).zip(row).zip(samples.clone()) {
+                entries[r] = scale(k) * v;
+            }
+        }
+        out.chunks_exact_mut(width).for_each(|entries| entries[height..].fill(0.0));
     }
 }
 
@@ -220,24 +252,37 @@ fn store_tile<S: Simd, const NR: usize>(
 mod tests {
     use super::*;
 
-    /// Every tile edge (d around multiples of 6, 12 and 16; n around multiples of KC), one and
-    /// two threads, accumulating into a result and strided weights, against the plain sum.
+    /// Every tile edge (d around multiples of 6, 12 and 16; n around multiples of the pass
+    /// lengths), both layouts, one and two threads, accumulating into a result and strided
+    /// weights, against the plain sum.
     #[test]
     fn the_lower_triangle_is_the_weighted_sum_of_outer_products() {
         for d in [1, 2, 5, 11, 12, 13, 16, 17, 24, 25, 40, 100, 300] {
             for n in [1, 3, 127, 128, 129, 300] {
-                let x: Vec<f64> = (0..d * n).map(|i| ((i * 7919) % 1013) as f64 / 1013.0 - 0.5).collect();
+                let entry = |i: usize, k: usize| (((k * d + i) * 7919) % 1013) as f64 / 1013.0 - 0.5;
+                let by_columns: Vec<f64> = (0..d * n).map(|at| entry(at % d, at / d)).collect();
+                let by_rows: Vec<f64> = (0..d * n).map(|at| entry(at / n, at % n)).collect();
+                let layouts = [
+                    Samples { data: &by_columns, d, n, row_step: 1, sample_step: d },
+                    Samples { data: &by_rows, d, n, row_step: n, sample_step: 1 },
+                ];
                 let w: Vec<f64> = (0..2 * n).map(|i| (i % 7) as f64 / 7.0 - 0.3).collect();
-                for (parallel, accumulate) in [(false, false), (true, false), (false, true), (true, true)] {
-                    let mut dst = vec![0.5; d * d];
-                    let mut scratch = vec![f64::NAN; scratch_len(d)];
-                    weighted_gram(&mut dst, accumulate, 1.5, &x, d, n, &w, 2, &mut scratch, parallel);
-                    for j in 0..d {
-                        for i in j..d {
-                            let sum: f64 = (0..n).map(|k| x[k * d + i] * w[2 * k] * x[k * d + j]).sum();
-                            let expected = if accumulate { 0.5 } else { 0.0 } + 1.5 * sum;
-                            let got = dst[j * d + i];
-                            assert!((got - expected).abs() < 1e-12, "d = {d}, n = {n}, ({i}, {j}): {got} ≠ {expected}");
+                for x in layouts {
+                    for (parallel, accumulate) in [(false, false), (true, false), (false, true), (true, true)] {
+                        let mut dst = vec![0.5; d * d];
+                        let mut scratch = vec![f64::NAN; scratch_len(d)];
+                        weighted_gram(&mut dst, accumulate, 1.5, x, &w, 2, &mut scratch, parallel);
+                        for j in 0..d {
+                            for i in j..d {
+                                let sum: f64 = (0..n).map(|k| entry(i, k) * w[2 * k] * entry(j, k)).sum();
+                                let expected = if accumulate { 0.5 } else { 0.0 } + 1.5 * sum;
+                                let got = dst[j * d + i];
+                                let layout = x.row_step;
+                                assert!(
+                                    (got - expected).abs() < 1e-12,
+                                    "d = {d}, n = {n}, row step {layout}, ({i}, {j}): {got} ≠ {expected}"
+                                );
+                            }
                         }
                     }
                 }

@@ -42,11 +42,22 @@ pub(super) fn assign(values: &[ValueInfo], steps: &[Step], outputs: usize) -> La
         defined.clear();
         step.writes(&mut defined);
         step.scratch(&mut defined);
+        // A scratch that may take the place of an operand this step reads last (an LU's
+        // factors, in place of a Hessian nothing else reads) shares the operand's slot.
+        let in_place = step.in_place().filter(|&(_, operand)| {
+            let (o, info) = (operand.0 as usize, values[operand.0 as usize]);
+            info.output.is_none() && last_use[o] == index && slot_of[o] != usize::MAX
+        });
         for &v in &defined {
             let info = values[v.0 as usize];
-            slot_of[v.0 as usize] = match info.output {
-                Some(output) => output,
-                None => outputs + free.take(&mut slot_lengths, info.len),
+            slot_of[v.0 as usize] = match (info.output, in_place) {
+                (Some(output), _) => output,
+                (None, Some((scratch, operand)))
+                    if scratch == v && slot_lengths[slot_of[operand.0 as usize] - outputs] >= info.len =>
+                {
+                    slot_of[operand.0 as usize]
+                }
+                (None, _) => outputs + free.take(&mut slot_lengths, info.len),
             };
             // A value nobody reads (scratch, or written but unused) dies with its step.
             last_use[v.0 as usize] = last_use[v.0 as usize].max(index);
@@ -56,10 +67,13 @@ pub(super) fn assign(values: &[ValueInfo], steps: &[Step], outputs: usize) -> La
         reads.extend(defined.iter().copied());
         reads.sort_by_key(|v| v.0);
         reads.dedup();
+        let mut freed = Vec::new();
         for &v in &reads {
             let (slot, info) = (slot_of[v.0 as usize], values[v.0 as usize]);
             debug_assert!(slot != usize::MAX, "a value is read before it is written");
-            if last_use[v.0 as usize] == index && info.output.is_none() {
+            // Two values in one slot (in place) free it once.
+            if last_use[v.0 as usize] == index && info.output.is_none() && !freed.contains(&slot) {
+                freed.push(slot);
                 free.give(slot - outputs, &slot_lengths);
             }
         }

@@ -161,6 +161,15 @@ impl Step {
     }
 
     /// Values the step uses as scratch: written and read within the step only.
+    /// A scratch value of the step and the operand whose buffer it may take, when the
+    /// step is the operand's last reader (see `memory::assign`).
+    fn in_place(&self) -> Option<(ValueId, ValueId)> {
+        match self {
+            Step::Special { special, .. } => special.in_place(),
+            _ => None,
+        }
+    }
+
     fn scratch(&self, out: &mut Vec<ValueId>) {
         match self {
             Step::Elementwise { .. } => {}

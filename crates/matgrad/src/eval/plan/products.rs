@@ -8,11 +8,10 @@
 //! elementwise part `E` (if any) is written first by a fused loop. Operands are views, so
 //! transposes are only strides. A weighted term `α L Diag(w) R` (a Hessian's `X Diag(d) Xᵀ`)
 //! is computed by blocks of the scaled rows of R, and when it is symmetric (R = Lᵀ) as its
-//! lower triangle, mirrored: then it writes the result first and `E` is added after it.
-//! A symmetric one with the samples as L's columns runs on [`super::gram`]'s own tiles.
+//! lower triangle by [`super::gram`]'s register tiles, mirrored: then it writes the result
+//! first and `E` is added after it.
 
 use faer::linalg::matmul::matmul;
-use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, MatMut, MatRef, Par};
 
 use super::dense::{self, Columns, Thin};
@@ -111,8 +110,8 @@ enum Group {
     General { term: Term, parallel: bool },
     /// `α L Diag(w) R` (the term's weights w), `block` rows of Diag(w) R at a time, scaled
     /// into `buffer` and multiplied through faer. With `triangle`, a symmetric product
-    /// (R = Lᵀ) that writes the result first computes the lower triangle only and mirrors
-    /// it: half the multiply-adds.
+    /// (R = Lᵀ) that writes the result first computes the lower triangle only, by
+    /// [`gram`] with `buffer` as its scratch, and mirrors it: half the multiply-adds.
     Weighted { term: Term, block: usize, buffer: ValueId, triangle: bool, parallel: bool },
     /// Thin terms computed as one product `[α₁L₁ α₂L₂ …] [R₁; R₂; …]` of rank at most
     /// [`THIN_RANK`], packed into the scratch values `left` (m × rank) and `right` (R by rows).
@@ -204,7 +203,7 @@ impl Products {
                 let symmetric = l.source == r.source && l.transposed != r.transposed && l.rows == r.cols;
                 let triangle = symmetric && Some(at) == first_writer;
                 let parallel = rows * cols * block >= PARALLEL_WORK;
-                let len = if by_tiles(&term, triangle) { gram::scratch_len(rows) } else { block * cols };
+                let len = if triangle { gram::scratch_len(rows) } else { block * cols };
                 groups.insert(0, Group::Weighted { term, block, buffer: scratch(len), triangle, parallel });
                 continue;
             }
@@ -412,13 +411,10 @@ impl Products {
                 }
                 Group::Weighted { term, block, triangle, parallel, .. } => {
                     let how = match *triangle {
-                        true if by_tiles(term, true) => {
-                            format!(
-                                "weighted product, symmetric, by tiles, {} samples a pass",
-                                gram::samples_per_pass(term.left.rows)
-                            )
-                        }
-                        true => format!("weighted product, symmetric, {block} rows at a time"),
+                        true => format!(
+                            "weighted product, symmetric, by tiles, {} samples a pass",
+                            gram::samples_per_pass(term.left.rows)
+                        ),
                         false => format!("weighted product, {block} rows at a time"),
                     };
                     let how = threads(&how, *parallel);
@@ -551,9 +547,11 @@ impl Weighted {
         let w = memory.get(self.weights.source);
         let w_step = self.weights.step();
         let inner = self.term.left.cols;
-        if by_tiles(&self.term, triangle) {
-            let x = &memory.get(self.term.left.source)[..rows * inner];
-            gram::weighted_gram(dst, accumulate, alpha, x, rows, inner, w, w_step, buffer, self.parallel);
+        if triangle {
+            let (row_step, sample_step) = self.term.left.strides();
+            let data = &memory.get(self.term.left.source)[..rows * inner];
+            let x = gram::Samples { data, d: rows, n: inner, row_step, sample_step };
+            gram::weighted_gram(dst, accumulate, alpha, x, w, w_step, buffer, self.parallel);
             mirror(dst, rows);
             return;
         }
@@ -588,29 +586,13 @@ impl Weighted {
                 MatRef::from_column_major_slice(buffer, cols, len).transpose()
             };
             let accum = if accumulate || b > 0 { Accum::Add } else { Accum::Replace };
-            let left = left.subcols(start, len);
-            if triangle {
-                let (lower, full) = (BlockStructure::TriangularLower, BlockStructure::Rectangular);
-                triangular::matmul(out.as_mut(), lower, accum, left, full, scaled, full, alpha, par);
-            } else {
-                matmul(out.as_mut(), accum, left, scaled, alpha, par);
-            }
-        }
-        if triangle {
-            mirror(dst, rows);
+            matmul(out.as_mut(), accum, left.subcols(start, len), scaled, alpha, par);
         }
     }
 }
 
-/// Whether the symmetric weighted product `term` (computed as a `triangle`) is computed by
-/// [`gram`]'s tiles: when its left factor is stored as it is read, samples as columns
-/// (`X Diag(w) Xᵀ`), the layout faer's product is slowest in. (`Xᵀ Diag(w) X`, samples down
-/// the columns, faer reads at full speed.)
-fn by_tiles(term: &Term, triangle: bool) -> bool {
-    triangle && !term.left.transposed
-}
-
-/// Copies the lower triangle of the `n × n` column-major `dst` onto the upper one.
+/// Copies the lower triangle of the `n × n` column-major `dst` onto the upper one (0.3 ms
+/// at n = 1000, against 55 ms for the product: not worth blocking).
 fn mirror(dst: &mut [f64], n: usize) {
     for j in 1..n {
         for i in 0..j {

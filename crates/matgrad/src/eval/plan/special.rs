@@ -83,10 +83,10 @@ impl Special {
         }
     }
 
-    /// Whether the routine runs on two threads (a large matrix power does).
+    /// Whether the routine runs on two threads: a large matrix power or LU does (its n³
+    /// work is what products of as much work get threads for).
     pub(super) fn uses_threads(&self) -> bool {
-        let n = self.operand.rows;
-        matches!(self.routine, Routine::Power(_)) && n * n * n >= super::products::PARALLEL_WORK
+        !matches!(self.routine, Routine::Softmax | Routine::LogSumExp) && threads(self.operand.rows) != Par::Seq
     }
 
     pub(super) fn reads(&self, out: &mut Vec<ValueId>) {
@@ -101,16 +101,30 @@ impl Special {
         out.extend(&self.scratch);
     }
 
+    /// An LU's factors may overwrite its operand, as LAPACK's `dgesv` does, where nothing
+    /// reads the operand afterwards: a Newton step then holds its Hessian once, not twice.
+    /// The allocator decides (`memory::assign`); [`Special::run`] sees it as one slot.
+    pub(super) fn in_place(&self) -> Option<(ValueId, ValueId)> {
+        match (self.routine, self.operand.source, self.scratch.as_slice()) {
+            (Routine::Inverse | Routine::Solve | Routine::Det | Routine::LogDet, Source::Value(v), &[factors])
+                if !self.operand.transposed =>
+            {
+                Some((factors, v))
+            }
+            _ => None,
+        }
+    }
+
     pub(super) fn workspace(&self) -> SpecialScratch {
         let n = self.operand.rows;
         match self.routine {
             Routine::Inverse | Routine::Solve | Routine::Det | Routine::LogDet => {
                 let after = match (self.routine, self.rhs) {
-                    (Routine::Inverse, _) => inverse::inverse_scratch::<usize, f64>(n, Par::Seq),
-                    (Routine::Solve, Some(b)) => solve::solve_in_place_scratch::<usize, f64>(n, b.cols, Par::Seq),
+                    (Routine::Inverse, _) => inverse::inverse_scratch::<usize, f64>(n, threads(n)),
+                    (Routine::Solve, Some(b)) => solve::solve_in_place_scratch::<usize, f64>(n, b.cols, threads(n)),
                     _ => StackReq::EMPTY,
                 };
-                let request = factor::lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, Default::default()).or(after);
+                let request = factor::lu_in_place_scratch::<usize, f64>(n, n, threads(n), Default::default()).or(after);
                 SpecialScratch::Lu { forward: vec![0; n], backward: vec![0; n], stack: MemBuffer::new(request) }
             }
             Routine::Softmax | Routine::LogSumExp | Routine::Power(_) => SpecialScratch::None,
@@ -139,24 +153,27 @@ impl Special {
                 let SpecialScratch::Lu { forward, backward, stack } = workspace else {
                     unreachable!("LU routines get LU scratch")
                 };
+                let in_place = matches!(self.operand.source, Source::Value(v) if slot_of[v.0 as usize] == slot_of[scratch.0 as usize]);
                 let [mut factors] = take_slots(slots, slot_of, [scratch]);
                 let mut lu = MatMut::from_column_major_slice_mut(&mut factors[..n * n], n, n);
-                lu.copy_from(matrix(&Memory::new(inputs, slots, slot_of), self.operand));
+                if !in_place {
+                    lu.copy_from(matrix(&Memory::new(inputs, slots, slot_of), self.operand));
+                }
                 let stack = MemStack::new(stack);
                 let (info, perm) =
-                    factor::lu_in_place(lu.as_mut(), forward, backward, Par::Seq, stack, Default::default());
+                    factor::lu_in_place(lu.as_mut(), forward, backward, threads(n), stack, Default::default());
                 let lu = lu.as_ref();
                 let diagonal = (0..n).map(|i| lu[(i, i)]);
                 match self.routine {
                     Routine::Inverse => {
                         let out = MatMut::from_column_major_slice_mut(&mut dst[..n * n], n, n);
-                        inverse::inverse(out, lu, lu, perm, Par::Seq, stack);
+                        inverse::inverse(out, lu, lu, perm, threads(n), stack);
                     }
                     Routine::Solve => {
                         let b = self.rhs.expect("a solve has a right-hand side");
                         let mut out = MatMut::from_column_major_slice_mut(&mut dst[..n * b.cols], n, b.cols);
                         out.copy_from(matrix(&Memory::new(inputs, slots, slot_of), b));
-                        solve::solve_in_place(lu, lu, perm, out, Par::Seq, stack);
+                        solve::solve_in_place(lu, lu, perm, out, threads(n), stack);
                     }
                     // As faer's `determinant` (which the interpreter uses): the product of the
                     // pivots, negated for an odd number of row swaps.
@@ -209,6 +226,15 @@ fn log_sum_exp(x: &[f64]) -> f64 {
     }
 }
 
+/// The threads for n³ work on an `n × n` matrix.
+fn threads(n: usize) -> Par {
+    if n * n * n >= super::products::PARALLEL_WORK {
+        Par::rayon(2)
+    } else {
+        Par::Seq
+    }
+}
+
 /// Aᵏ by square-and-multiply into `out`, with `base` and `product` as scratch.
 fn power(memory: &Memory, a: View, mut k: u32, out: &mut [f64], base: &mut [f64], product: &mut [f64]) {
     let n = a.rows;
@@ -216,7 +242,7 @@ fn power(memory: &Memory, a: View, mut k: u32, out: &mut [f64], base: &mut [f64]
     MatMut::from_column_major_slice_mut(base, n, n).copy_from(matrix(memory, a));
     let multiply = |product: &mut [f64], l: &[f64], r: &[f64]| {
         let (l, r) = (MatRef::from_column_major_slice(l, n, n), MatRef::from_column_major_slice(r, n, n));
-        let par = if n * n * n >= super::products::PARALLEL_WORK { Par::rayon(2) } else { Par::Seq };
+        let par = threads(n);
         faer::linalg::matmul::matmul(
             MatMut::from_column_major_slice_mut(product, n, n),
             Accum::Replace,
