@@ -102,6 +102,15 @@ pub const BARS_WRITTEN: &str = "abs_bars";
 /// the Frobenius norm and MATLAB the spectral norm, so lowering refuses it.
 const NORM_CALLED: &str = "norm";
 
+/// The names a program may call, `norm` (which [`builtin`] reads as `norm2`) before
+/// `norm1`; `listed`: only those an unknown function's message lists.
+fn function_names(listed: bool) -> impl Iterator<Item = &'static str> {
+    BUILTINS
+        .iter()
+        .filter(move |(_, b)| !listed || if let Builtin::Elementwise(f) = b { f.info().listed } else { true })
+        .flat_map(|&(name, _)| (name == "norm1").then_some(NORM_CALLED).into_iter().chain([name]))
+}
+
 pub fn lower(ast: &ast::Program, source: &str) -> Result<Program, Error> {
     lower_holding(ast, source, &HashSet::new())
 }
@@ -1148,22 +1157,14 @@ impl Lowerer<'_> {
             return self.expr(&product);
         }
         let mut diagnostic = Error::new(name_span, format!("unknown function `{name}`"));
-        let nearest = BUILTINS
-            .iter()
-            .map(|(candidate, _)| (strsim::damerau_levenshtein(name, candidate), *candidate))
+        let nearest = function_names(false)
+            .map(|candidate| (strsim::damerau_levenshtein(name, candidate), candidate))
             .filter(|&(distance, _)| distance <= 2)
             .min();
         diagnostic = match nearest {
             Some((_, candidate)) => diagnostic.with_hint(format!("did you mean `{candidate}`?")),
-            None => diagnostic.with_hint(format!(
-                "the functions are: {}",
-                BUILTINS
-                    .iter()
-                    .filter(|(_, b)| if let Builtin::Elementwise(f) = b { f.info().listed } else { true })
-                    .map(|(n, _)| *n)
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            )),
+            None => diagnostic
+                .with_hint(format!("the functions are: {}", function_names(true).collect::<Vec<_>>().join(" "))),
         };
         Err(diagnostic)
     }

@@ -843,8 +843,17 @@ fn scaled_identity(graph: &mut Graph, c: f64, n: Dim) -> NodeId {
 
 fn diag_of_fill(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     let Op::Diag(a) = graph.op(id) else { return None };
-    let Op::Fill(c, shape) = graph.op(a) else { return None };
-    Some(scaled_identity(graph, c.0, shape.rows))
+    match graph.op(a) {
+        Op::Fill(c, shape) => Some(scaled_identity(graph, c.0, shape.rows)),
+        // A scaled fill is held as s 𝟙 (`scaled_fill_or_term`): Diag(s 𝟙) = s I, so that
+        // tr(A) − Σᵢ Aᵢᵢ's gradient, I + Diag(−1 𝟙), cancels.
+        Op::Mul(s, f) | Op::Mul(f, s) if graph.is_scalar(s) => {
+            let Op::Fill(c, shape) = graph.op(f) else { return None };
+            let eye = scaled_identity(graph, c.0, shape.rows);
+            Some(build(graph, Op::Mul(s, eye)))
+        }
+        _ => None,
+    }
 }
 
 /// A fill of `shape` with every entry `value`: a constant for a scalar.
