@@ -307,6 +307,45 @@ fn index_sums_are_the_loops_they_write() {
     );
 }
 
+/// A sample of a matrix in a sum, `x_i^\top \beta` as in least squares written by sample:
+/// the i-th row or column of X, whichever the index's size and the vector's tell, at
+/// distinct sizes (A is 3 × 4), and `x_i` the lower case of a matrix X that has no `x`.
+#[test]
+fn samples_of_a_matrix_in_sums_are_its_rows_or_columns() {
+    let entry = |seed: usize| move |i: usize, j: usize| ((seed * 7 + i * 5 + j * 3) % 11) as f64 / 4.0 - 1.2;
+    let (a, c) = (Array::from_fn(3, 4, entry(1)), Array::from_fn(4, 3, entry(2)));
+    let (x, y) = (Array::from_fn(3, 1, entry(3)), Array::from_fn(4, 1, entry(4)));
+    let inputs = [("A", a.clone()), ("C", c.clone()), ("x", x.clone()), ("y", y.clone())];
+    let source = [
+        // Rows of A (i over its 3 rows, y has its 4 columns' size).
+        r"$$p = \sum_{i=1}^{m} (x_i - a_i^\top y)^2$$",
+        // Columns of A, the vector first.
+        r"$$q = \sum_j (y_j - x^\top a_j)^2$$",
+        // A scalar before the sample, the columns of C by both sizes.
+        r"$$r = \sum_i x_i c_i^\top y$$",
+        r"$$t = \sum_i \log(1 + \exp(-x_i \, a_i^\top y))$$",
+        r"$$A \in \mathbb{R}^{m \times n}, C \in \mathbb{R}^{n \times m}, x \in \mathbb{R}^m, y \in \mathbb{R}^n$$",
+    ]
+    .join("\n");
+    let got = values(&source, &inputs);
+    let ay = |i: usize| (0..4).map(|j| a.get(i, j) * y.get(j, 0)).sum::<f64>();
+    let atx = |j: usize| (0..3).map(|i| a.get(i, j) * x.get(i, 0)).sum::<f64>();
+    let cty = |i: usize| (0..4).map(|k| c.get(k, i) * y.get(k, 0)).sum::<f64>();
+    let expected = [
+        ("p", (0..3).map(|i| (x.get(i, 0) - ay(i)).powi(2)).sum::<f64>()),
+        ("q", (0..4).map(|j| (y.get(j, 0) - atx(j)).powi(2)).sum()),
+        ("r", (0..3).map(|i| x.get(i, 0) * cty(i)).sum()),
+        ("t", (0..3).map(|i| (1.0 + (-x.get(i, 0) * ay(i)).exp()).ln()).sum()),
+    ];
+    for (name, value) in expected {
+        assert_close(&got[name], &Array::scalar(value), &format!("`{name}` in\n{source}"));
+    }
+    check_equal_values(
+        "X: matrix(n, d)\ny: vector(n)\nb: vector(d)\nL = \\sum_{i=1}^{n} (y_i - x_i^\\top b)^2\nM = norm2(y - X*b)^2",
+        &[("L", "M")],
+    );
+}
+
 /// σ′, tanh′, … against central differences of the function itself.
 #[test]
 fn derivatives_of_elementwise_functions_match_finite_differences() {

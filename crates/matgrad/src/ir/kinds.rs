@@ -294,6 +294,23 @@ impl Pass<'_> {
             && !matches!(self.names.get(name), Some(Entry::Declared(_))))
     }
 
+    /// The matrix `X` whose samples `x_i` are, for the base `x` of a one-index entry: a lower
+    /// case letter the program neither declares nor assigns nor reads apart from such
+    /// entries, whose upper case is a declared matrix or an assigned name (lowering reads
+    /// it so too, `lower::index`'s `sample`).
+    fn sample_base(&self, base: &Expr, indices: &[String]) -> Option<String> {
+        let ExprKind::Var(name) = &base.kind else { return None };
+        let upper = name.to_uppercase();
+        let lower_letter = name.chars().count() == 1 && upper != *name;
+        let matrix = matches!(self.names.get(&upper), Some(Entry::Declared(MATRIX))) || self.assigned.contains(&upper);
+        (indices.len() == 1
+            && lower_letter
+            && matrix
+            && !self.names.contains_key(name)
+            && !self.assigned.contains(name))
+        .then_some(upper)
+    }
+
     /// Records the names `expr` reads, making an entry for each new undeclared one.
     fn collect(&mut self, expr: &Expr, bold: bool, refs: &mut Vec<String>) {
         match &expr.kind {
@@ -340,7 +357,12 @@ impl Pass<'_> {
                 self.collect(right, false, refs);
             }
             ExprKind::IndexSum { body, .. } => self.collect(body, false, refs),
-            ExprKind::Entry { base, .. } => self.collect(base, false, refs),
+            ExprKind::Entry { base, indices, .. } => match self.sample_base(base, indices) {
+                // `x_i` of a program with a matrix X and no x: X's i-th sample, not an input.
+                Some(matrix) if !refs.contains(&matrix) => refs.push(matrix),
+                Some(_) => {}
+                None => self.collect(base, false, refs),
+            },
             ExprKind::Call { name, args, .. } => {
                 if matches!(builtin(name), Some(Builtin::Eye | Builtin::Zeros | Builtin::Ones)) {
                     return; // its arguments are sizes, not values
@@ -585,7 +607,16 @@ impl Pass<'_> {
             },
             // `w_i` is an entry of a vector (or of a row), `A_{ij}` of a matrix.
             ExprKind::Entry { base, indices, .. } => {
-                let form = self.evaluate(base, combination)?.form;
+                // One index on a known matrix is a sample, its row or column (`x_i^\top β`):
+                // a vector. (On a name still undecided, one index says it is a vector.)
+                let value = match self.sample_base(base, indices) {
+                    Some(matrix) => self.lookup(&matrix, combination).ok_or(())?,
+                    None => self.evaluate(base, combination)?,
+                };
+                if indices.len() == 1 && value.form == MATRIX && !value.tentative {
+                    return Ok(known(VECTOR));
+                }
+                let form = value.form;
                 let fits = match indices.len() {
                     1 => form.tall != form.wide,
                     _ => form == MATRIX,

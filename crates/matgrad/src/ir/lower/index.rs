@@ -101,7 +101,12 @@ impl Lowerer<'_> {
     fn factors(&mut self, expr: &Expr, factors: &mut Vec<Indexed>, negated: &mut bool) -> Result<(), Error> {
         match &expr.kind {
             _ if !has_entries(expr) => factors.push(self.index_free(expr)?),
-            ExprKind::Binary(BinOp::Mul | BinOp::ElemMul | BinOp::Dot, a, b) => {
+            ExprKind::Binary(BinOp::Mul, ..) => {
+                let mut operands = Vec::new();
+                product_operands(expr, &mut operands);
+                self.product_factors(&operands, factors, negated)?;
+            }
+            ExprKind::Binary(BinOp::ElemMul | BinOp::Dot, a, b) => {
                 self.factors(a, factors, negated)?;
                 self.factors(b, factors, negated)?;
             }
@@ -114,6 +119,158 @@ impl Lowerer<'_> {
             _ => factors.push(self.indexed(expr)?),
         }
         Ok(())
+    }
+
+    /// The factors of a product's operands, where a sample of a matrix meets a vector:
+    /// `x_i^\top \beta` (or `\beta^\top x_i`) is (X β)_i when x_i is X's i-th row, (Xᵀ β)_i
+    /// when it is its i-th column, which X's sizes tell (`X: matrix(n, d)` and i over n:
+    /// rows). Any other operand is a factor of its own.
+    fn product_factors(
+        &mut self,
+        operands: &[&Expr],
+        factors: &mut Vec<Indexed>,
+        negated: &mut bool,
+    ) -> Result<(), Error> {
+        let free_run = |from: usize| from + operands[from..].iter().take_while(|e| !has_entries(e)).count();
+        let mut at = 0;
+        while at < operands.len() {
+            let operand = operands[at];
+            if let ExprKind::Transpose(inner) = &operand.kind {
+                let end = free_run(at + 1);
+                if end > at + 1 {
+                    if let Some(sample) = self.sample(inner)? {
+                        if let Some(product) = self.sample_product(sample, &operands[at + 1..end], false)? {
+                            factors.push(product);
+                            at = end;
+                            continue;
+                        }
+                    }
+                }
+            }
+            if !has_entries(operand) {
+                let end = free_run(at);
+                if let Some(sample) = operands.get(end).map(|e| self.sample(e)).transpose()?.flatten() {
+                    if let Some(product) = self.sample_product(sample, &operands[at..end], true)? {
+                        factors.push(product);
+                        at = end + 1;
+                        continue;
+                    }
+                }
+                for operand in &operands[at..end] {
+                    self.factors(operand, factors, negated)?;
+                }
+                at = end;
+                continue;
+            }
+            self.factors(operand, factors, negated)?;
+            at += 1;
+        }
+        Ok(())
+    }
+
+    /// `x_i` as a sample of a matrix: one index on a matrix, the program's `x` or, where the
+    /// program has no `x`, its `X` (a matrix's samples in the lower case, as on paper:
+    /// X = [x₁ … xₙ]ᵀ). `None` for any other operand.
+    fn sample<'e>(&mut self, expr: &'e Expr) -> Result<Option<Sample<'e>>, Error> {
+        let ExprKind::Entry { base, indices, written } = &expr.kind else { return Ok(None) };
+        let ([index], ExprKind::Var(name)) = (indices.as_slice(), &base.kind) else { return Ok(None) };
+        // A variable named `x_i` makes the entry ambiguous: `entry` says so.
+        if written.as_deref().is_some_and(|w| !self.is_free(w)) {
+            return Ok(None);
+        }
+        let upper = name.to_uppercase();
+        let matrix = if !self.is_free(name) {
+            name.clone()
+        } else if name.chars().count() == 1 && upper != *name && !self.is_free(&upper) {
+            upper
+        } else {
+            return Ok(None);
+        };
+        let node = self.expr(&Expr { kind: ExprKind::Var(matrix.clone()), span: base.span })?;
+        let shape = self.graph.shape(node);
+        let dims = &self.graph.dims;
+        if dims.resolve(shape.rows) == ONE || dims.resolve(shape.cols) == ONE {
+            return Ok(None);
+        }
+        Ok(Some(Sample { node, matrix, index, whole: expr }))
+    }
+
+    /// `x_iᵀ v` (`before`: `vᵀ x_i`, the vector's operands before the sample) as the entry
+    /// i of X v or Xᵀ v; `None` where the operands are not a vector (`2 x_i`), for the
+    /// entry's own message.
+    fn sample_product(&mut self, sample: Sample, operands: &[&Expr], before: bool) -> Result<Option<Indexed>, Error> {
+        let span = operands.iter().fold(operands[0].span, |span, e| span.to(e.span));
+        // The operands' product as written, so that its own mistakes are told in its text.
+        let product_expr = operands[1..].iter().fold(operands[0].clone(), |product, &e| Expr {
+            span: product.span.to(e.span),
+            kind: ExprKind::Binary(BinOp::Mul, Box::new(product), Box::new(e.clone())),
+        });
+        let mut vector = self.expr(&product_expr)?;
+        let dims = &self.graph.dims;
+        let shape = self.graph.shape(vector);
+        let (rows, cols) = (dims.resolve(shape.rows), dims.resolve(shape.cols));
+        vector = match (before, rows, cols) {
+            (false, _, ONE) if rows != ONE => vector,
+            // vᵀ x_i: the vector is v (written `\beta^\top`, its transpose's operand).
+            (true, ONE, _) if cols != ONE => match self.graph.op(vector) {
+                Op::Transpose(v) => v,
+                _ => self.add(Op::Transpose(vector), &product_expr, &[])?,
+            },
+            _ => return Ok(None),
+        };
+        let whole_span = span.to(sample.whole.span);
+        let (text, entry) = (self.text(whole_span), self.text(sample.whole.span));
+        let (x, i) = (sample.matrix.as_str(), sample.index.as_str());
+        let dims = &self.graph.dims;
+        let shape = self.graph.shape(sample.node);
+        let (rows, cols) = (dims.resolve(shape.rows), dims.resolve(shape.cols));
+        let length = dims.resolve(self.graph.shape(vector).rows);
+        let bound = self.scope.iter().rev().find(|b| b.name == i).map(|b| dims.resolve(b.dim));
+        let known = |d: Dim| !matches!(d, Dim::Unknown(_));
+        // Which axis i runs over: the one of the index's size, the other of the vector's.
+        let by_index = match bound.filter(|&b| known(b)) {
+            Some(b) if (rows == b) != (cols == b) => Some(rows == b),
+            _ => None,
+        };
+        let by_vector = match known(length) && (cols == length) != (rows == length) {
+            true => Some(cols == length),
+            false => None,
+        };
+        // The index's size decides where both tell; the vector then has to fit.
+        let Some(on_rows) = by_index.or(by_vector) else {
+            return Err(Error::shape(
+                whole_span,
+                format!("`{text}`: `{entry}` could be a row or a column of `{x}` ({})", dims.show_shape(shape)),
+            )
+            .with_hint(format!(
+                "write the entry of a product: `({x} v)_{i}` for its rows, `({x}^\\top v)_{i}` for its columns"
+            )));
+        };
+        let (axis, other, what) = if on_rows { (rows, cols, "rows") } else { (cols, rows, "columns") };
+        if known(length) && known(other) && length != other {
+            return Err(Error::shape(
+                whole_span,
+                format!(
+                    "`{text}`: `{entry}` is {} of `{x}` ({}), with {} entries, but the vector has {}",
+                    if on_rows { "a row" } else { "a column" },
+                    dims.show_shape(shape),
+                    dims.show(other),
+                    dims.show(length)
+                ),
+            )
+            .with_hint(format!(
+                "`{i}` runs over the {what} of `{x}`: the vector needs one entry per {}",
+                if on_rows { "column" } else { "row" }
+            )));
+        }
+        let matrix = match on_rows {
+            true => sample.node,
+            false => self.add(Op::Transpose(sample.node), sample.whole, &[])?,
+        };
+        let whole = Expr { span: whole_span, ..sample.whole.clone() };
+        let node = self.add(Op::MatMul(matrix, vector), &whole, &[])?;
+        self.index_dim(i, axis, what, x, sample.whole)?;
+        Ok(Some(Indexed { node, axes: vec![i.to_string()] }))
     }
 
     /// A part of a summand without entries: a scalar, the same for every term.
@@ -201,6 +358,20 @@ impl Lowerer<'_> {
                 ),
             )
             .with_hint(format!("rename the variable `{written}`, or sum over another letter")));
+        }
+        // `x_i` where the program has X and no x: X's sample, which is a number only in a
+        // product with a vector; read as a new input x, it would silently be something else.
+        if let (ExprKind::Var(name), [i]) = (&base.kind, indices) {
+            let upper = name.to_uppercase();
+            if self.is_free(name) && !self.readings.contains_key(name) && upper != *name && !self.is_free(&upper) {
+                return Err(Error::new(
+                    whole.span,
+                    format!("`{text}`: the program has no `{name}`, and `{name}_{i}` as a sample of `{upper}` (its row or column {i}) is a vector, not a number"),
+                )
+                .with_hint(format!(
+                    "a sample is read in a product with a vector, `{name}_{i}^\\top w` or `w^\\top {name}_{i}`; for an input of its own, declare `{name}`"
+                )));
+            }
         }
         let node = self.expr(base)?;
         let shape = self.graph.shape(node);
@@ -601,6 +772,25 @@ pub(super) fn bound_sizes(program: &ast::Program) -> impl Iterator<Item = String
 fn has_entries(expr: &Expr) -> bool {
     matches!(expr.kind, ExprKind::Entry { .. } | ExprKind::IndexSum { .. })
         || expr.children().into_iter().any(has_entries)
+}
+
+/// `x_i`, one index on the matrix `matrix` (the program's name for it).
+struct Sample<'e> {
+    node: NodeId,
+    matrix: String,
+    index: &'e String,
+    whole: &'e Expr,
+}
+
+/// The operands of a chain of products `a b c` (`*`, juxtaposition), in order.
+fn product_operands<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match &expr.kind {
+        ExprKind::Binary(BinOp::Mul, a, b) => {
+            product_operands(a, out);
+            product_operands(b, out);
+        }
+        _ => out.push(expr),
+    }
 }
 
 /// The axes of `a`, then those of `b` that `a` lacks.
