@@ -324,6 +324,8 @@ fn samples_of_a_matrix_in_sums_are_its_rows_or_columns() {
         // A scalar before the sample, the columns of C by both sizes.
         r"$$r = \sum_i x_i c_i^\top y$$",
         r"$$t = \sum_i \log(1 + \exp(-x_i \, a_i^\top y))$$",
+        // The inner product written with a dot, the vector on either side.
+        r"$$u = \sum_i (a_i \cdot y)^2 + \sum_i x_i (y \cdot a_i)$$",
         r"$$A \in \mathbb{R}^{m \times n}, C \in \mathbb{R}^{n \times m}, x \in \mathbb{R}^m, y \in \mathbb{R}^n$$",
     ]
     .join("\n");
@@ -336,6 +338,7 @@ fn samples_of_a_matrix_in_sums_are_its_rows_or_columns() {
         ("q", (0..4).map(|j| (y.get(j, 0) - atx(j)).powi(2)).sum()),
         ("r", (0..3).map(|i| x.get(i, 0) * cty(i)).sum()),
         ("t", (0..3).map(|i| (1.0 + (-x.get(i, 0) * ay(i)).exp()).ln()).sum()),
+        ("u", (0..3).map(|i| ay(i).powi(2) + x.get(i, 0) * ay(i)).sum()),
     ];
     for (name, value) in expected {
         assert_close(&got[name], &Array::scalar(value), &format!("`{name}` in\n{source}"));

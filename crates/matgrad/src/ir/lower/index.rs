@@ -106,7 +106,16 @@ impl Lowerer<'_> {
                 product_operands(expr, &mut operands);
                 self.product_factors(&operands, factors, negated)?;
             }
-            ExprKind::Binary(BinOp::ElemMul | BinOp::Dot, a, b) => {
+            // `x_i \cdot w` (or `w \cdot x_i`), a sample's inner product with a vector.
+            ExprKind::Binary(op @ (BinOp::ElemMul | BinOp::Dot), a, b) => {
+                if *op == BinOp::Dot {
+                    if let Some((sample, vector)) = self.dot_sample(a, b)? {
+                        if let Some(product) = self.sample_product(sample, &[vector], false)? {
+                            factors.push(product);
+                            return Ok(());
+                        }
+                    }
+                }
                 self.factors(a, factors, negated)?;
                 self.factors(b, factors, negated)?;
             }
@@ -193,6 +202,25 @@ impl Lowerer<'_> {
             return Ok(None);
         }
         Ok(Some(Sample { node, matrix, index, whole: expr }))
+    }
+
+    /// The sample and the vector of `a · b`, where one is a sample and the other a vector
+    /// without entries.
+    fn dot_sample<'e>(&mut self, a: &'e Expr, b: &'e Expr) -> Result<Option<(Sample<'e>, &'e Expr)>, Error> {
+        for (sample, vector) in [(a, b), (b, a)] {
+            if has_entries(vector) {
+                continue;
+            }
+            if let Some(found) = self.sample(sample)? {
+                let node = self.expr(vector)?;
+                let shape = self.graph.shape(node);
+                let dims = &self.graph.dims;
+                if dims.resolve(shape.cols) == ONE && dims.resolve(shape.rows) != ONE {
+                    return Ok(Some((found, vector)));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// `x_iᵀ v` (`before`: `vᵀ x_i`, the vector's operands before the sample) as the entry
@@ -328,6 +356,14 @@ impl Lowerer<'_> {
             }
             ExprKind::Transpose(inner) => {
                 let text = self.text(inner.span);
+                if let Some(sample) = self.sample(inner)? {
+                    let x = sample.matrix;
+                    return Err(Error::new(
+                        expr.span,
+                        format!("`{}`: matgrad reads a sample `{text}` of `{x}` only in a product with a vector", self.text(expr.span)),
+                    )
+                    .with_hint(format!("write `{text}^\\top w` or `w^\\top {text}` with w a vector, or the matrix form: Σᵢ xᵢᵀ A xᵢ is `\\operatorname{{tr}}({x} A {x}^\\top)` for the rows of {x}")));
+                }
                 Err(Error::new(expr.span, format!("`{}`: `{text}` is an entry, a number; it has no transpose", self.text(expr.span)))
                     .with_hint("inside a sum over i, `x_i` is the i-th entry of x; drop the transpose, or for a row of a matrix write `(X w)_i`"))
             }
