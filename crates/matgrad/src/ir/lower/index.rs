@@ -16,7 +16,7 @@ use crate::ir::shape::{is_number, is_size_name, number_size, Dim, Shape, ONE};
 use crate::ir::NodeId;
 use crate::syntax::ast::{self, BinOp, Expr, ExprKind};
 
-use super::{builtin, Builtin, Lowerer};
+use super::{builtin, Binding, Builtin, Lowerer};
 
 /// An index of a sum being lowered.
 pub(super) struct Bound {
@@ -399,7 +399,14 @@ impl Lowerer<'_> {
         // product with a vector; read as a new input x, it would silently be something else.
         if let (ExprKind::Var(name), [i]) = (&base.kind, indices) {
             let upper = name.to_uppercase();
-            if self.is_free(name) && !self.readings.contains_key(name) && upper != *name && !self.is_free(&upper) {
+            let matrix = match self.bindings.get(&upper) {
+                Some(Binding::Input(node, _) | Binding::Assigned(node, _)) => {
+                    let (shape, dims) = (self.graph.shape(*node), &self.graph.dims);
+                    dims.resolve(shape.rows) != ONE && dims.resolve(shape.cols) != ONE
+                }
+                None => false,
+            };
+            if matrix && self.is_free(name) && !self.readings.contains_key(name) && upper != *name {
                 return Err(Error::new(
                     whole.span,
                     format!("`{text}`: the program has no `{name}`, and `{name}_{i}` as a sample of `{upper}` (its row or column {i}) is a vector, not a number"),
