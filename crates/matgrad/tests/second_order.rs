@@ -421,6 +421,8 @@ fn compiled_hessians_of_many_samples_need_memory_for_the_hessian_only() {
         ("X: matrix(d, n)\nt: vector(n)\nw: vector(d)\ns = X'*w\nL = sum(softplus(s) - t.*s)", "w", 60),
         ("X: matrix(d, n)\nt: vector(n)\nw: vector(d)\ns = X'*w\nL = sum(exp(s) - t.*s)", "w", 60),
         ("x: vector(d)\nA: matrix(n, d)\nL = logsumexp(A*x)", "x", 60),
+        // Indefinite: the Newton step by LU where a Cholesky would fail.
+        ("x: vector(d)\nA: matrix(n, d)\nL = sum(sin(A*x))", "x", 60),
         // Ridge regression's Hessian: the 2λI is added after the symmetric product.
         ("X: matrix(d, n)\nt: vector(n)\nw: vector(d)\nlambda: scalar\ns = X'*w\nL = sum(softplus(s) - t.*s)/n + lambda*norm2(w)^2", "w", 60),
     ];
