@@ -292,6 +292,7 @@ fn rule_example(name: &str) -> (&'static str, fn(&mut Graph, &Program) -> NodeId
         "elementwise-order" => ("E = y.*x", |g, p| node(g, p, "E")),
         "collect-like-terms" => ("E = 2*x + 3*x", |g, p| node(g, p, "E")),
         "common-scalar-factor" => ("E = c*x + c*y", |g, p| node(g, p, "E")),
+        "common-core" => ("E = c*(A*x) - 2*(A*x)", |g, p| node(g, p, "E")),
         "common-matrix-factor" => ("E = A*x + A*y", |g, p| node(g, p, "E")),
         "cancel-and-expand" => ("E = x.*(1 - x).*((y - 1)./(1 - x) + y./x)", |g, p| node(g, p, "E")),
         other => panic!("rule `{other}` has no example: add one"),

@@ -268,6 +268,9 @@ fn index_sums_are_the_loops_they_write() {
         r"$$v = \sum_i \log(1 + e^{-x_i (A y)_i})$$",
         r"$$w = \sum_{i,j} (A_{ij} - x_i y_j)^2 + \sum_i S_{ii}$$",
         r"$$z = -\sum_{j=0}^{n-1} \sum_i C_{ji} S_{ii} x_i$$",
+        // The inner sum's matrix is not summed whole while another factor has the outer
+        // index (it was y·sum(A), a vector).
+        r"$$s = \sum_i \sum_j A_{ij} x_i$$",
     ]
     .join("\n");
     let got = values(&source, &inputs);
@@ -296,6 +299,7 @@ fn index_sums_are_the_loops_they_write() {
                 + (0..m).map(|i| s.get(i, i)).sum::<f64>(),
         ),
         ("z", -sum(&|j, i| c.get(j, i) * s.get(i, i) * x.get(i, 0), n, m)),
+        ("s", sum(&|i, j| a.get(i, j) * x.get(i, 0), m, n)),
     ];
     for (name, value) in expected {
         assert_close(&got[name], &Array::scalar(value), &format!("`{name}` in\n{source}"));
@@ -346,6 +350,11 @@ fn samples_of_a_matrix_in_sums_are_its_rows_or_columns() {
     check_equal_values(
         "X: matrix(n, d)\ny: vector(n)\nb: vector(d)\nL = \\sum_{i=1}^{n} (y_i - x_i^\\top b)^2\nM = norm2(y - X*b)^2",
         &[("L", "M")],
+    );
+    // A Greek capital's samples (φᵢ of Φ), and the columns of a d × n X.
+    check_equal_values(
+        "\\Phi: matrix(n, d)\ny: vector(n)\nw: vector(d)\nL = \\sum_i (y_i - \\phi_i^\\top w)^2\nM = \\|y - \\Phi w\\|^2\nX: matrix(d, n)\nP = \\sum_{i=1}^{n} \\exp(x_i^\\top w)\nQ = sum(exp(X'*w))",
+        &[("L", "M"), ("P", "Q")],
     );
 }
 

@@ -81,6 +81,16 @@ pub fn letter_kind(name: &str, bold: bool) -> Kind {
     letter_rule(name, bold).0
 }
 
+/// The capital whose samples (or entries) the lower-case `name` writes, as on paper: `x` of
+/// `X`, `phi` of `Phi` (Φ); `None` for any other name.
+pub fn capital(name: &str) -> Option<String> {
+    let mut chars = name.chars();
+    let first = chars.next().filter(|c| c.is_lowercase())?;
+    let capital: String = first.to_uppercase().chain(chars).collect();
+    let letter = name.chars().count() == 1 || greek_letter(name).is_some() && greek_letter(&capital).is_some();
+    letter.then_some(capital)
+}
+
 /// The kind a name's letter (or typeface) suggests, and the rule that says so, for messages.
 pub fn letter_rule(name: &str, bold: bool) -> (Kind, &'static str) {
     // A subscript, superscript index or accent keeps the base letter's kind: λ₁, W_1, θ^(1).
@@ -300,15 +310,10 @@ impl Pass<'_> {
     /// it so too, `lower::index`'s `sample`).
     fn sample_base(&self, base: &Expr, indices: &[String]) -> Option<String> {
         let ExprKind::Var(name) = &base.kind else { return None };
-        let upper = name.to_uppercase();
-        let lower_letter = name.chars().count() == 1 && upper != *name;
+        let upper = capital(name)?;
         let matrix = matches!(self.names.get(&upper), Some(Entry::Declared(MATRIX))) || self.assigned.contains(&upper);
-        (indices.len() == 1
-            && lower_letter
-            && matrix
-            && !self.names.contains_key(name)
-            && !self.assigned.contains(name))
-        .then_some(upper)
+        let entry = matches!(indices.len(), 1 | 2);
+        (entry && matrix && !self.names.contains_key(name) && !self.assigned.contains(name)).then_some(upper)
     }
 
     /// Records the names `expr` reads, making an entry for each new undeclared one.

@@ -181,6 +181,12 @@ pub const RULES: &[Rule] = &[
         apply: common_scalar_factor,
     },
     Rule {
+        name: "common-core",
+        identity: "c I − 2 I = (c − 2) I, s A x + t A x = (s + t) A x",
+        kind: Kind::Shorten,
+        apply: common_core,
+    },
+    Rule {
         name: "common-matrix-factor",
         identity: "A X + A Y = A (X + Y), X B + Y B = (X + Y) B",
         kind: Kind::Shorten,
@@ -742,6 +748,27 @@ const MAX_FACTORED: usize = 8;
 /// `A X + c A Y = A (X + c Y)` and `X B + Y B = (X + Y) B`, for any two terms of a sum
 /// (`Aᵀ x − 2 s x + A x` is `(Aᵀ + A) x − 2 s x`), the factor read through the products'
 /// association (`A (B x) + A y` is `A (B x + y)`).
+/// Two terms of a sum that are one non-scalar value times different scalars (which
+/// collect-like-terms, adding constant coefficients only, leaves apart): their scalars summed.
+fn common_core(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
+    let Op::Add(a, b) = graph.op(id) else { return None };
+    let terms: Vec<NodeId> = match sum_terms(graph, id) {
+        Some(terms) if terms.iter().all(|t| t.is_plain()) => terms.into_iter().map(|t| t.node).collect(),
+        _ => vec![a, b],
+    };
+    let monomials: Vec<Monomial> = terms.iter().map(|&t| Monomial::of(graph, t)).collect();
+    let (i, j) = (0..terms.len()).flat_map(|i| (i + 1..terms.len()).map(move |j| (i, j))).find(|&(i, j)| {
+        let (x, y) = (&monomials[i], &monomials[j]);
+        x.core.is_some() && x.core == y.core && !x.same_factors(y, graph)
+    })?;
+    let (x, y) = (monomials[i].scalar_part(), monomials[j].scalar_part());
+    let core = monomials[i].core.expect("found with a core");
+    let (x, y) = (x.build(graph), y.build(graph));
+    let scalar = build(graph, Op::Add(x, y));
+    let combined = build(graph, Op::Mul(scalar, core));
+    with_pair_replaced(graph, id, &terms, (i, j), Some(combined))
+}
+
 fn common_matrix_factor(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     let Op::Add(a, b) = graph.op(id) else { return None };
     // A transposed or negated sum's terms are collect-like-terms' to read: taking a factor

@@ -159,13 +159,17 @@ pub struct Range {
 
 impl Range {
     /// The number of values the range has, as written, when it is a whole axis: `n` of
-    /// `1 … n` and of `0 … n-1`; `None` for any other range (part of an axis).
+    /// `1 … n` and of `0 … n-1`; `None` for any other range (part of an axis): a size is a
+    /// whole number or a name, so `1 … n-1` is n − 1 of n values, not all of them.
     pub fn size(&self) -> Option<&str> {
-        match self.from.as_str() {
+        let size = match self.from.as_str() {
             "1" => Some(self.to.as_str()),
             "0" => self.to.strip_suffix("-1"),
             _ => None,
-        }
+        }?;
+        let number = !size.is_empty() && size.chars().all(|c| c.is_ascii_digit());
+        let name = size.starts_with(char::is_alphabetic) && size.chars().all(|c| c.is_alphanumeric() || c == '_');
+        (number || name).then_some(size)
     }
 }
 

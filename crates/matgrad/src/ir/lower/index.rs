@@ -11,6 +11,7 @@
 //! (Σⱼ A_{ij} x_j = (A x)_i). A summand that needs three axes at once is refused.
 
 use crate::error::{Error, Span};
+use crate::ir::kinds::capital;
 use crate::ir::op::{Constant, Func, Op};
 use crate::ir::shape::{is_number, is_size_name, number_size, Dim, Shape, ONE};
 use crate::ir::NodeId;
@@ -187,13 +188,10 @@ impl Lowerer<'_> {
         if written.as_deref().is_some_and(|w| !self.is_free(w)) {
             return Ok(None);
         }
-        let upper = name.to_uppercase();
-        let matrix = if !self.is_free(name) {
-            name.clone()
-        } else if name.chars().count() == 1 && upper != *name && !self.is_free(&upper) {
-            upper
-        } else {
-            return Ok(None);
+        let matrix = match capital(name) {
+            _ if !self.is_free(name) => name.clone(),
+            Some(upper) if !self.is_free(&upper) => upper,
+            _ => return Ok(None),
         };
         let node = self.expr(&Expr { kind: ExprKind::Var(matrix.clone()), span: base.span })?;
         let shape = self.graph.shape(node);
@@ -253,8 +251,20 @@ impl Lowerer<'_> {
         let shape = self.graph.shape(sample.node);
         let (rows, cols) = (dims.resolve(shape.rows), dims.resolve(shape.cols));
         let length = dims.resolve(self.graph.shape(vector).rows);
-        let bound = self.scope.iter().rev().find(|b| b.name == i).map(|b| dims.resolve(b.dim));
         let known = |d: Dim| !matches!(d, Dim::Unknown(_));
+        // The index's size so far, else the one its bounds name (checked after the summand).
+        let bound = self.scope.iter().rev().find(|b| b.name == i).and_then(|b| {
+            let dim = dims.resolve(b.dim);
+            let written = b.range.as_ref().and_then(|r| r.size()).and_then(|size| match number_size(size) {
+                Some(n) => Some(n),
+                None => dims.find_symbol(size),
+            });
+            if known(dim) {
+                Some(dim)
+            } else {
+                written.map(|d| dims.resolve(d))
+            }
+        });
         // Which axis i runs over: the one of the index's size, the other of the vector's.
         let by_index = match bound.filter(|&b| known(b)) {
             Some(b) if (rows == b) != (cols == b) => Some(rows == b),
@@ -265,6 +275,22 @@ impl Lowerer<'_> {
             false => None,
         };
         // The index's size decides where both tell; the vector then has to fit.
+        let fits_neither = known(length) && known(rows) && known(cols) && length != rows && length != cols;
+        if by_index.is_none() && fits_neither {
+            return Err(Error::shape(
+                whole_span,
+                format!(
+                    "`{text}`: `{entry}` is a row or a column of `{x}` ({}), but the vector has {} entries",
+                    dims.show_shape(shape),
+                    dims.show(length)
+                ),
+            )
+            .with_hint(format!(
+                "a row of `{x}` has {} entries, a column {}",
+                dims.show(cols),
+                dims.show(rows)
+            )));
+        }
         let Some(on_rows) = by_index.or(by_vector) else {
             return Err(Error::shape(
                 whole_span,
@@ -397,8 +423,7 @@ impl Lowerer<'_> {
         }
         // `x_i` where the program has X and no x: X's sample, which is a number only in a
         // product with a vector; read as a new input x, it would silently be something else.
-        if let (ExprKind::Var(name), [i]) = (&base.kind, indices) {
-            let upper = name.to_uppercase();
+        if let (ExprKind::Var(name), Some(upper)) = (&base.kind, capital_of(&base.kind)) {
             let matrix = match self.bindings.get(&upper) {
                 Some(Binding::Input(node, _) | Binding::Assigned(node, _)) => {
                     let (shape, dims) = (self.graph.shape(*node), &self.graph.dims);
@@ -406,7 +431,14 @@ impl Lowerer<'_> {
                 }
                 None => false,
             };
-            if matrix && self.is_free(name) && !self.readings.contains_key(name) && upper != *name {
+            let lone = matrix && self.is_free(name) && !self.readings.contains_key(name);
+            if let (true, [i, j]) = (lone, indices) {
+                return Err(Error::new(whole.span, format!("`{text}`: the program has no `{name}`"))
+                    .with_hint(format!(
+                    "for an entry of `{upper}` write `{upper}_{{{i}{j}}}`; for an input of its own, declare `{name}`"
+                )));
+            }
+            if let (true, [i]) = (lone, indices) {
                 return Err(Error::new(
                     whole.span,
                     format!("`{text}`: the program has no `{name}`, and `{name}_{i}` as a sample of `{upper}` (its row or column {i}) is a vector, not a number"),
@@ -585,11 +617,13 @@ impl Lowerer<'_> {
             let left = with.remove(a);
             with.push(self.times(left, right, whole)?);
         }
+        // The indices the other factors still carry: not to be summed with this one.
+        let carried: Vec<String> = rest.iter().flat_map(|f| f.axes.iter().cloned()).collect();
         let summed = match <[Indexed; 2]>::try_from(with) {
-            Ok([a, b]) => self.contract(a, b, k, pending, whole)?,
+            Ok([a, b]) => self.contract(a, b, k, pending, &carried, whole)?,
             Err(mut one) => {
                 let f = one.pop().expect("one factor");
-                self.sum_axis(f, k, pending, whole)?
+                self.sum_axis(f, k, pending, &carried, whole)?
             }
         };
         rest.push(summed);
@@ -604,6 +638,7 @@ impl Lowerer<'_> {
         b: Indexed,
         k: &str,
         pending: &mut Vec<String>,
+        carried: &[String],
         whole: &Expr,
     ) -> Result<Indexed, Error> {
         let other = |f: &Indexed| -> Vec<String> { f.axes.iter().filter(|x| *x != k).cloned().collect() };
@@ -611,7 +646,7 @@ impl Lowerer<'_> {
         let shared = p.iter().any(|x| q.contains(x));
         if shared || p.len() > 1 || q.len() > 1 {
             let product = self.times(a, b, whole)?;
-            return self.sum_axis(product, k, pending, whole);
+            return self.sum_axis(product, k, pending, carried, whole);
         }
         let (p, q) = (p.first().cloned(), q.first().cloned());
         let node = match (&p, &q) {
@@ -636,11 +671,21 @@ impl Lowerer<'_> {
 
     /// Σₖ f: the sum of all entries when every axis of f is summed here, else the sum of
     /// its rows or columns.
-    fn sum_axis(&mut self, f: Indexed, k: &str, pending: &mut Vec<String>, whole: &Expr) -> Result<Indexed, Error> {
+    /// Σₖ f, `carried` the indices of the summand's other factors.
+    fn sum_axis(
+        &mut self,
+        f: Indexed,
+        k: &str,
+        pending: &mut Vec<String>,
+        carried: &[String],
+        whole: &Expr,
+    ) -> Result<Indexed, Error> {
         let other = f.axes.iter().find(|x| *x != k).cloned();
         let whole_sum = match &other {
             None => true,
-            // Σᵢⱼ Fᵢⱼ at once when the other index is this sum's too, to be summed next.
+            // Σᵢⱼ Fᵢⱼ at once when the other index is this sum's too, to be summed next, and
+            // no other factor has it (Σᵢ Σⱼ Kᵢⱼ yᵢ is yᵀ K 𝟙, not y sum(K)).
+            Some(other) if carried.contains(other) => false,
             Some(other) => match pending.iter().position(|x| x == other) {
                 Some(at) => {
                     pending.remove(at);
@@ -815,6 +860,14 @@ pub(super) fn bound_sizes(program: &ast::Program) -> impl Iterator<Item = String
 fn has_entries(expr: &Expr) -> bool {
     matches!(expr.kind, ExprKind::Entry { .. } | ExprKind::IndexSum { .. })
         || expr.children().into_iter().any(has_entries)
+}
+
+/// [`capital`] of a name.
+fn capital_of(kind: &ExprKind) -> Option<String> {
+    match kind {
+        ExprKind::Var(name) => capital(name),
+        _ => None,
+    }
 }
 
 /// `x_i`, one index on the matrix `matrix` (the program's name for it).
