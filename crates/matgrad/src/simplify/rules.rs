@@ -740,22 +740,21 @@ fn common_scalar_factor(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     Some(shared.with_core(sum).build(graph))
 }
 
-/// The most factors of a product [`common_matrix_factor`] takes a factor out of. A longer
-/// one (an adjoint deep in a chain of statements, `Aᵀ Aᵀ … Aᵀ w̄`) would be rebuilt whole
-/// for each sum it meets, and the terms a person factors have a handful.
-const MAX_FACTORED: usize = 8;
+/// The terms of the sum `id` (a transposed or negated sum's terms are collect-like-terms' to
+/// read: taking a factor out of one would first need the transpose or minus built over each
+/// of its terms, so such a sum is its two operands).
+fn plain_terms(graph: &Graph, id: NodeId) -> Option<Vec<NodeId>> {
+    let Op::Add(a, b) = graph.op(id) else { return None };
+    Some(match sum_terms(graph, id) {
+        Some(terms) if terms.iter().all(|t| t.is_plain()) => terms.into_iter().map(|t| t.node).collect(),
+        _ => vec![a, b],
+    })
+}
 
-/// `A X + c A Y = A (X + c Y)` and `X B + Y B = (X + Y) B`, for any two terms of a sum
-/// (`Aᵀ x − 2 s x + A x` is `(Aᵀ + A) x − 2 s x`), the factor read through the products'
-/// association (`A (B x) + A y` is `A (B x + y)`).
 /// Two terms of a sum that are one non-scalar value times different scalars (which
 /// collect-like-terms, adding constant coefficients only, leaves apart): their scalars summed.
 fn common_core(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
-    let Op::Add(a, b) = graph.op(id) else { return None };
-    let terms: Vec<NodeId> = match sum_terms(graph, id) {
-        Some(terms) if terms.iter().all(|t| t.is_plain()) => terms.into_iter().map(|t| t.node).collect(),
-        _ => vec![a, b],
-    };
+    let terms = plain_terms(graph, id)?;
     let monomials: Vec<Monomial> = terms.iter().map(|&t| Monomial::of(graph, t)).collect();
     let (i, j) = (0..terms.len()).flat_map(|i| (i + 1..terms.len()).map(move |j| (i, j))).find(|&(i, j)| {
         let (x, y) = (&monomials[i], &monomials[j]);
@@ -769,14 +768,16 @@ fn common_core(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
     with_pair_replaced(graph, id, &terms, (i, j), Some(combined))
 }
 
+/// The most factors of a product [`common_matrix_factor`] takes a factor out of. A longer
+/// one (an adjoint deep in a chain of statements, `Aᵀ Aᵀ … Aᵀ w̄`) would be rebuilt whole
+/// for each sum it meets, and the terms a person factors have a handful.
+const MAX_FACTORED: usize = 8;
+
+/// `A X + c A Y = A (X + c Y)` and `X B + Y B = (X + Y) B`, for any two terms of a sum
+/// (`Aᵀ x − 2 s x + A x` is `(Aᵀ + A) x − 2 s x`), the factor read through the products'
+/// association (`A (B x) + A y` is `A (B x + y)`).
 fn common_matrix_factor(graph: &mut Graph, id: NodeId) -> Option<NodeId> {
-    let Op::Add(a, b) = graph.op(id) else { return None };
-    // A transposed or negated sum's terms are collect-like-terms' to read: taking a factor
-    // out of one would first need the transpose or minus built over each of its terms.
-    let terms: Vec<NodeId> = match sum_terms(graph, id) {
-        Some(terms) if terms.iter().all(|t| t.is_plain()) => terms.into_iter().map(|t| t.node).collect(),
-        _ => vec![a, b],
-    };
+    let terms = plain_terms(graph, id)?;
     let monomials: Vec<Monomial> = terms.iter().map(|&t| Monomial::of(graph, t)).collect();
     let chains: Vec<Option<Vec<NodeId>>> = monomials
         .iter()

@@ -115,6 +115,23 @@ impl Expr {
         }
     }
 
+    /// The operands of a chain of one operator, `a + b + c` or `a b c`, in order (the
+    /// expression itself where it is not that operator).
+    pub fn chain(&self, op: BinOp) -> Vec<&Expr> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(expr) = stack.pop() {
+            match &expr.kind {
+                ExprKind::Binary(o, a, b) if *o == op => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                _ => out.push(expr),
+            }
+        }
+        out
+    }
+
     /// The operands of this node, in source order.
     pub fn children(&self) -> Vec<&Expr> {
         match &self.kind {

@@ -259,8 +259,7 @@ fn differentials(expr: Expr, names: &HashSet<String>) -> Expr {
         }
         ExprKind::Binary(BinOp::Mul, _, _) => {
             // A product by juxtaposition, left-associated: `d A x` is ((d A) x).
-            let mut factors = Vec::new();
-            flatten_products(expr, &mut factors);
+            let factors: Vec<Expr> = expr.chain(BinOp::Mul).into_iter().cloned().collect();
             let mut out: Vec<Expr> = Vec::new();
             let mut iter = factors.into_iter().peekable();
             while let Some(factor) = iter.next() {
@@ -347,16 +346,6 @@ fn strip_bold(expr: &mut Expr) {
         *expr = inner;
     }
     expr.children_mut().into_iter().for_each(strip_bold);
-}
-
-fn flatten_products(expr: Expr, out: &mut Vec<Expr>) {
-    match expr.kind {
-        ExprKind::Binary(BinOp::Mul, left, right) => {
-            flatten_products(*left, out);
-            flatten_products(*right, out);
-        }
-        kind => out.push(Expr { kind, span: expr.span }),
-    }
 }
 
 /// The names an expression reads.
@@ -964,12 +953,9 @@ impl<'a> Context<'a> {
                 unicode_name(output)
             ));
         }
-        let mut terms = Vec::new();
-        flatten_sums(right, &mut terms);
         let mut through = Vec::new();
-        for term in terms {
-            let mut factors = Vec::new();
-            flatten_products(term.clone(), &mut factors);
+        for term in right.chain(BinOp::Add) {
+            let factors = term.chain(BinOp::Mul);
             let derivatives: Vec<(String, String)> = factors
                 .iter()
                 .filter_map(|f| match &f.kind {
@@ -1032,9 +1018,7 @@ impl<'a> Context<'a> {
 /// `∂/∂x F` written as the operator times its operand (`\frac{\partial}{\partial x} x^T A x`
 /// is a product whose first factor is the operator): (x, F).
 fn operator_parts(side: &Expr) -> Option<(String, Expr)> {
-    let mut factors = Vec::new();
-    flatten_products(side.clone(), &mut factors);
-    let mut factors = factors.into_iter();
+    let mut factors = side.chain(BinOp::Mul).into_iter().cloned();
     let ExprKind::Var(name) = factors.next()?.kind else { return None };
     let by = name.strip_prefix("∂/∂")?.to_string();
     let first = factors.next()?;
@@ -1043,14 +1027,4 @@ fn operator_parts(side: &Expr) -> Option<(String, Expr)> {
         Expr { kind: ExprKind::Binary(BinOp::Mul, Box::new(left), Box::new(right)), span }
     });
     Some((by, operand))
-}
-
-fn flatten_sums<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match &expr.kind {
-        ExprKind::Binary(BinOp::Add, a, b) => {
-            flatten_sums(a, out);
-            flatten_sums(b, out);
-        }
-        _ => out.push(expr),
-    }
 }

@@ -103,9 +103,7 @@ impl Lowerer<'_> {
         match &expr.kind {
             _ if !has_entries(expr) => factors.push(self.index_free(expr)?),
             ExprKind::Binary(BinOp::Mul, ..) => {
-                let mut operands = Vec::new();
-                product_operands(expr, &mut operands);
-                self.product_factors(&operands, factors, negated)?;
+                self.product_factors(&expr.chain(BinOp::Mul), factors, negated)?;
             }
             // `x_i \cdot w` (or `w \cdot x_i`), a sample's inner product with a vector.
             ExprKind::Binary(op @ (BinOp::ElemMul | BinOp::Dot), a, b) => {
@@ -433,10 +431,10 @@ impl Lowerer<'_> {
             };
             let lone = matrix && self.is_free(name) && !self.readings.contains_key(name);
             if let (true, [i, j]) = (lone, indices) {
-                return Err(Error::new(whole.span, format!("`{text}`: the program has no `{name}`"))
-                    .with_hint(format!(
+                let hint = format!(
                     "for an entry of `{upper}` write `{upper}_{{{i}{j}}}`; for an input of its own, declare `{name}`"
-                )));
+                );
+                return Err(Error::new(whole.span, format!("`{text}`: the program has no `{name}`")).with_hint(hint));
             }
             if let (true, [i]) = (lone, indices) {
                 return Err(Error::new(
@@ -876,17 +874,6 @@ struct Sample<'e> {
     matrix: String,
     index: &'e String,
     whole: &'e Expr,
-}
-
-/// The operands of a chain of products `a b c` (`*`, juxtaposition), in order.
-fn product_operands<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match &expr.kind {
-        ExprKind::Binary(BinOp::Mul, a, b) => {
-            product_operands(a, out);
-            product_operands(b, out);
-        }
-        _ => out.push(expr),
-    }
 }
 
 /// The axes of `a`, then those of `b` that `a` lacks.
