@@ -200,6 +200,40 @@ impl Lowerer<'_> {
         Ok(Some(Sample { node, matrix, index, whole: expr }))
     }
 
+    /// The transpose of the row `row` as its writer would write it: `β` of `β^\top`, `−2 β`
+    /// of `-2\beta^\top` (the transpose moved past signs and scalars), else `rowᵀ`.
+    fn untransposed(&mut self, row: NodeId, whole: &Expr) -> Result<NodeId, Error> {
+        let op = self.graph.op(row);
+        match op {
+            Op::Transpose(v) => Ok(v),
+            Op::Neg(a) => {
+                let a = self.untransposed(a, whole)?;
+                self.add(Op::Neg(a), whole, &[])
+            }
+            Op::Mul(s, a) if self.graph.is_scalar(s) && !self.graph.is_scalar(a) => {
+                let a = self.untransposed(a, whole)?;
+                self.add(Op::Mul(s, a), whole, &[])
+            }
+            _ => self.add(Op::Transpose(row), whole, &[]),
+        }
+    }
+
+    /// `M v`, with v's signs and scalars outside the product: −(X w) for `-w^\top x_i`, as
+    /// the plain product would be printed, not X (−w).
+    fn times_vector(&mut self, matrix: NodeId, vector: NodeId, whole: &Expr) -> Result<NodeId, Error> {
+        match self.graph.op(vector) {
+            Op::Neg(v) => {
+                let product = self.times_vector(matrix, v, whole)?;
+                self.add(Op::Neg(product), whole, &[])
+            }
+            Op::Mul(s, v) if self.graph.is_scalar(s) && !self.graph.is_scalar(v) => {
+                let product = self.times_vector(matrix, v, whole)?;
+                self.add(Op::Mul(s, product), whole, &[])
+            }
+            _ => self.add(Op::MatMul(matrix, vector), whole, &[]),
+        }
+    }
+
     /// The sample and the vector of `a · b`, where one is a sample and the other a vector
     /// without entries.
     fn dot_sample<'e>(&mut self, a: &'e Expr, b: &'e Expr) -> Result<Option<(Sample<'e>, &'e Expr)>, Error> {
@@ -235,11 +269,8 @@ impl Lowerer<'_> {
         let (rows, cols) = (dims.resolve(shape.rows), dims.resolve(shape.cols));
         vector = match (before, rows, cols) {
             (false, _, ONE) if rows != ONE => vector,
-            // vᵀ x_i: the vector is v (written `\beta^\top`, its transpose's operand).
-            (true, ONE, _) if cols != ONE => match self.graph.op(vector) {
-                Op::Transpose(v) => v,
-                _ => self.add(Op::Transpose(vector), &product_expr, &[])?,
-            },
+            // vᵀ x_i: the vector is v, the row as written with its transpose taken back.
+            (true, ONE, _) if cols != ONE => self.untransposed(vector, &product_expr)?,
             _ => return Ok(None),
         };
         let whole_span = span.to(sample.whole.span);
@@ -320,7 +351,7 @@ impl Lowerer<'_> {
             false => self.add(Op::Transpose(sample.node), sample.whole, &[])?,
         };
         let whole = Expr { span: whole_span, ..sample.whole.clone() };
-        let node = self.add(Op::MatMul(matrix, vector), &whole, &[])?;
+        let node = self.times_vector(matrix, vector, &whole)?;
         self.index_dim(i, axis, what, x, sample.whole)?;
         Ok(Some(Indexed { node, axes: vec![i.to_string()] }))
     }
