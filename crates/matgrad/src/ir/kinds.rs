@@ -304,10 +304,10 @@ impl Pass<'_> {
             && !matches!(self.names.get(name), Some(Entry::Declared(_))))
     }
 
-    /// The matrix `X` whose samples `x_i` are, for the base `x` of a one-index entry: a lower
-    /// case letter the program neither declares nor assigns nor reads apart from such
-    /// entries, whose upper case is a declared matrix or an assigned name (lowering reads
-    /// it so too, `lower::index`'s `sample`).
+    /// The matrix `X` whose samples `x_i` (or entries `x_{ij}`) are, for the base `x` of an
+    /// entry: a lower-case letter the program neither declares nor assigns nor reads apart
+    /// from such entries, whose [`capital`] is a declared matrix or an assigned name
+    /// (lowering reads it so too, `lower::index`'s `sample` and `entry`).
     fn sample_base(&self, base: &Expr, indices: &[String]) -> Option<String> {
         let ExprKind::Var(name) = &base.kind else { return None };
         let upper = capital(name)?;

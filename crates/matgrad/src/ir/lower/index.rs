@@ -200,54 +200,30 @@ impl Lowerer<'_> {
         Ok(Some(Sample { node, matrix, index, whole: expr }))
     }
 
-    /// The transpose of the row `row` as its writer would write it: `β` of `β^\top`, `−2 β`
-    /// of `-2\beta^\top` (the transpose moved past signs and scalars), else `rowᵀ`.
-    fn untransposed(&mut self, row: NodeId, whole: &Expr) -> Result<NodeId, Error> {
-        let op = self.graph.op(row);
-        match op {
-            Op::Transpose(v) => Ok(v),
-            Op::Neg(a) => {
-                let a = self.untransposed(a, whole)?;
-                self.add(Op::Neg(a), whole, &[])
-            }
-            Op::Mul(s, a) if self.graph.is_scalar(s) && !self.graph.is_scalar(a) => {
-                let a = self.untransposed(a, whole)?;
-                self.add(Op::Mul(s, a), whole, &[])
-            }
-            _ => self.add(Op::Transpose(row), whole, &[]),
+    /// `node` as the signs and scalar factors around a non-scalar core, outermost first
+    /// (`None` a minus, `Some(s)` a factor s), and the core: `−2 βᵀ` is [−, 2] and βᵀ.
+    fn scalings(&self, mut node: NodeId) -> (Vec<Option<NodeId>>, NodeId) {
+        let mut scalings = Vec::new();
+        loop {
+            let (scaling, inner) = match self.graph.op(node) {
+                Op::Neg(a) => (None, a),
+                Op::Mul(s, a) if self.graph.is_scalar(s) && !self.graph.is_scalar(a) => (Some(s), a),
+                _ => return (scalings, node),
+            };
+            scalings.push(scaling);
+            node = inner;
         }
     }
 
-    /// `M v`, with v's signs and scalars outside the product: −(X w) for `-w^\top x_i`, as
-    /// the plain product would be printed, not X (−w).
-    fn times_vector(&mut self, matrix: NodeId, vector: NodeId, whole: &Expr) -> Result<NodeId, Error> {
-        match self.graph.op(vector) {
-            Op::Neg(v) => {
-                let product = self.times_vector(matrix, v, whole)?;
-                self.add(Op::Neg(product), whole, &[])
-            }
-            Op::Mul(s, v) if self.graph.is_scalar(s) && !self.graph.is_scalar(v) => {
-                let product = self.times_vector(matrix, v, whole)?;
-                self.add(Op::Mul(s, product), whole, &[])
-            }
-            _ => self.add(Op::MatMul(matrix, vector), whole, &[]),
-        }
-    }
-
-    /// The sample and the vector of `a · b`, where one is a sample and the other a vector
-    /// without entries.
+    /// The sample and the other operand of `a · b`, where one is a sample and the other
+    /// has no entries ([`Lowerer::sample_product`] sees whether it is a vector).
     fn dot_sample<'e>(&mut self, a: &'e Expr, b: &'e Expr) -> Result<Option<(Sample<'e>, &'e Expr)>, Error> {
         for (sample, vector) in [(a, b), (b, a)] {
             if has_entries(vector) {
                 continue;
             }
             if let Some(found) = self.sample(sample)? {
-                let node = self.expr(vector)?;
-                let shape = self.graph.shape(node);
-                let dims = &self.graph.dims;
-                if dims.resolve(shape.cols) == ONE && dims.resolve(shape.rows) != ONE {
-                    return Ok(Some((found, vector)));
-                }
+                return Ok(Some((found, vector)));
             }
         }
         Ok(None)
@@ -263,14 +239,20 @@ impl Lowerer<'_> {
             span: product.span.to(e.span),
             kind: ExprKind::Binary(BinOp::Mul, Box::new(product), Box::new(e.clone())),
         });
-        let mut vector = self.expr(&product_expr)?;
+        let written = self.expr(&product_expr)?;
         let dims = &self.graph.dims;
-        let shape = self.graph.shape(vector);
+        let shape = self.graph.shape(written);
         let (rows, cols) = (dims.resolve(shape.rows), dims.resolve(shape.cols));
-        vector = match (before, rows, cols) {
-            (false, _, ONE) if rows != ONE => vector,
+        // The signs and scalars stay outside the product, as the writer put them outside the
+        // vector: −(X w) for `-w^\top x_i`, not X (−wᵀ)ᵀ.
+        let (scalings, core) = self.scalings(written);
+        let vector = match (before, rows, cols) {
+            (false, _, ONE) if rows != ONE => core,
             // vᵀ x_i: the vector is v, the row as written with its transpose taken back.
-            (true, ONE, _) if cols != ONE => self.untransposed(vector, &product_expr)?,
+            (true, ONE, _) if cols != ONE => match self.graph.op(core) {
+                Op::Transpose(v) => v,
+                _ => self.add(Op::Transpose(core), &product_expr, &[])?,
+            },
             _ => return Ok(None),
         };
         let whole_span = span.to(sample.whole.span);
@@ -351,7 +333,13 @@ impl Lowerer<'_> {
             false => self.add(Op::Transpose(sample.node), sample.whole, &[])?,
         };
         let whole = Expr { span: whole_span, ..sample.whole.clone() };
-        let node = self.times_vector(matrix, vector, &whole)?;
+        let mut node = self.add(Op::MatMul(matrix, vector), &whole, &[])?;
+        for scaling in scalings.into_iter().rev() {
+            node = match scaling {
+                None => self.add(Op::Neg(node), &whole, &[])?,
+                Some(s) => self.add(Op::Mul(s, node), &whole, &[])?,
+            };
+        }
         self.index_dim(i, axis, what, x, sample.whole)?;
         Ok(Some(Indexed { node, axes: vec![i.to_string()] }))
     }
@@ -452,7 +440,7 @@ impl Lowerer<'_> {
         }
         // `x_i` where the program has X and no x: X's sample, which is a number only in a
         // product with a vector; read as a new input x, it would silently be something else.
-        if let (ExprKind::Var(name), Some(upper)) = (&base.kind, capital_of(&base.kind)) {
+        if let Some((name, upper)) = base_name(base).and_then(|name| Some((name, capital(name)?))) {
             let matrix = match self.bindings.get(&upper) {
                 Some(Binding::Input(node, _) | Binding::Assigned(node, _)) => {
                     let (shape, dims) = (self.graph.shape(*node), &self.graph.dims);
@@ -698,9 +686,8 @@ impl Lowerer<'_> {
         Ok(Indexed { node, axes: p.into_iter().chain(q).collect() })
     }
 
-    /// Σₖ f: the sum of all entries when every axis of f is summed here, else the sum of
-    /// its rows or columns.
-    /// Σₖ f, `carried` the indices of the summand's other factors.
+    /// Σₖ f: the sum of all entries when every axis of f is summed here (and no other factor,
+    /// `carried` their indices, has the other), else the sum of its rows or columns.
     fn sum_axis(
         &mut self,
         f: Indexed,
@@ -891,10 +878,10 @@ fn has_entries(expr: &Expr) -> bool {
         || expr.children().into_iter().any(has_entries)
 }
 
-/// [`capital`] of a name.
-fn capital_of(kind: &ExprKind) -> Option<String> {
-    match kind {
-        ExprKind::Var(name) => capital(name),
+/// The name an entry's base is, `x` of `x_i`.
+fn base_name(base: &Expr) -> Option<&String> {
+    match &base.kind {
+        ExprKind::Var(name) => Some(name),
         _ => None,
     }
 }
